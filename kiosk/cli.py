@@ -1,0 +1,155 @@
+"""The one ``kiosk`` command. Errors reach the user as a Chinese and English sentence
+and an exit code, never as a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.domain.config import ConfigInvalid, HallConfig
+from kiosk.domain.errors import DomainError
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _config(path: str) -> HallConfig:
+    return load_config(Path(path))
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    bad = 0
+    for name in args.files:
+        try:
+            config = load_config(Path(name))
+        except ConfigInvalid as exc:
+            bad += 1
+            print(f"✗ {name}: {len(exc.problems)} 处错误 / {len(exc.problems)} problem(s)")
+            for problem in exc.problems:
+                print(f"  - {problem}")
+            continue
+        print(f"✓ {name}: 配置有效 / valid — {config.name}（{len(config.businesses)} 项业务 businesses, "
+              f"{len(config.windows)} 个窗口 windows）")
+    return 1 if bad else 0
+
+
+def _now(args: argparse.Namespace, config: HallConfig) -> datetime:
+    from kiosk.hall.clock import HallClock, parse_now
+
+    start = parse_now(args.now, config.calendar.tz) if getattr(args, "now", None) else None
+    return HallClock(config.calendar.tz, start).now()
+
+
+def cmd_hall_serve(args: argparse.Namespace) -> int:
+    from kiosk.hall.server import serve
+
+    config = _config(args.config)
+    return serve(config, Path(args.data), args.host, args.port, args.now, args.synchronous)
+
+
+def cmd_devices_enroll(args: argparse.Namespace) -> int:
+    from kiosk.hall.datadir import open_hall
+
+    config = _config(args.config)
+    service = open_hall(config, Path(args.data))
+    try:
+        token = service.enroll_device(args.role, args.name, _now(args, config))
+    finally:
+        service.store.close()
+    print(f"已登记设备 enrolled: {args.name} ({args.role})")
+    print(token)
+    return 0
+
+
+def cmd_clerks_add(args: argparse.Namespace) -> int:
+    from kiosk.hall.datadir import open_hall
+
+    config = _config(args.config)
+    service = open_hall(config, Path(args.data))
+    try:
+        service.add_clerk(args.id, args.name, args.pin, _now(args, config))
+    finally:
+        service.store.close()
+    print(f"已添加窗口人员 clerk added: {args.id} {args.name}")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="hall.toml")
+    p.add_argument("--data", default="data", help="the hall's data directory (database, keys, logs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="不动产登记大厅 registry hall product")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    hall = sub.add_parser("hall", help="the hall service").add_subparsers(dest="hall_cmd", required=True)
+    serve = hall.add_parser("serve", help="run the hall service")
+    _common(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--now", help="start the hall clock at this ISO 8601 time (drills, tests)")
+    serve.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"],
+                       help="SQLite durability (FULL: every committed ticket survives power loss)")
+    serve.set_defaults(func=cmd_hall_serve)
+
+    devices = sub.add_parser("devices", help="devices").add_subparsers(dest="devices_cmd", required=True)
+    enroll = devices.add_parser("enroll", help="enroll a device; prints its token on the last line")
+    _common(enroll)
+    enroll.add_argument("--role", required=True, choices=["kiosk", "counter", "display", "supervisor"])
+    enroll.add_argument("--name", required=True)
+    enroll.set_defaults(func=cmd_devices_enroll)
+
+    clerks = sub.add_parser("clerks", help="window clerks").add_subparsers(dest="clerks_cmd", required=True)
+    add = clerks.add_parser("add", help="add or update a clerk (PIN stored hashed)")
+    _common(add)
+    add.add_argument("--id", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--pin", required=True)
+    add.set_defaults(func=cmd_clerks_add)
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_cmd", required=True)
+    check = config.add_parser("check", help="validate hall configuration files")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(func=cmd_config_check)
+
+    demo = sub.add_parser("demo", help="the embedded default: everything on this machine")
+    demo.add_argument("--data", default="data/demo")
+    demo.add_argument("--port", type=int, default=8700)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.hall.demo import run_demo
+
+    return run_demo(Path(args.data), args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigInvalid as exc:
+        print("配置文件有错误，请先修正 / The configuration has errors:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        return _fail(f"{exc.message} / {exc.message_en}")
+    except OSError as exc:
+        return _fail(f"无法访问文件或端口：{exc.strerror} / cannot access a file or port: {exc}")
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

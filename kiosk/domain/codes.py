@@ -1,0 +1,102 @@
+"""Texts printed as QR codes, signed with the hall's key so that a forged or altered
+code is refused. An HMAC (not a public-key signature) is enough: only the hall
+service that issued a code ever checks it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+
+from kiosk.domain.errors import DomainError
+
+TICKET_TAG = "HT1"
+APPOINTMENT_TAG = "HA1"
+
+
+def _sig(key: bytes, body: str) -> str:
+    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()[:15]
+    return base64.b32encode(digest).decode().rstrip("=")
+
+
+def qr_invalid(why_zh: str, why_en: str, reason: str) -> DomainError:
+    return DomainError(
+        "QR_INVALID",
+        f"二维码无效：{why_zh}。请使用本大厅打印的小票，或到服务台咨询。",
+        f"Invalid code: {why_en}. Use a ticket printed by this hall, or ask at the service desk.",
+        status=422,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class TicketCode:
+    hall: str
+    day: date
+    number: str
+
+
+def ticket_qr(key: bytes, hall: str, day: date, number: str) -> str:
+    body = f"{TICKET_TAG}:{hall}:{day:%Y%m%d}:{number}"
+    return f"{body}:{_sig(key, body)}"
+
+
+def read_ticket_qr(key: bytes, hall: str, text: object) -> TicketCode:
+    if not isinstance(text, str) or len(text) > 200:
+        raise qr_invalid("不是本系统的小票二维码", "not a ticket code of this system", "format")
+    parts = text.strip().split(":")
+    if len(parts) != 5 or parts[0] != TICKET_TAG:
+        raise qr_invalid("不是本系统的小票二维码", "not a ticket code of this system", "format")
+    _, code_hall, day_s, number, sig = parts
+    if code_hall != hall:
+        raise qr_invalid("这是其他大厅的小票", "the ticket belongs to another hall", "foreign")
+    if not hmac.compare_digest(sig, _sig(key, ":".join(parts[:4]))):
+        raise qr_invalid("小票信息被改动或伪造", "the code was altered or forged", "signature")
+    try:
+        day = date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:8]))
+    except ValueError:
+        raise qr_invalid("日期错误", "bad date", "format") from None
+    return TicketCode(code_hall, day, number)
+
+
+@dataclass(frozen=True)
+class AppointmentCode:
+    hall: str
+    appointment_id: str
+    channel: str  # "appointment" or "booking"
+    business: str
+    slot_start: int  # unix seconds
+    slot_end: int
+    holder: str  # first 16 hex of the holder's keyed hash, "" when not bound
+
+
+def appointment_qr(key: bytes, code: AppointmentCode) -> str:
+    body = ":".join([
+        APPOINTMENT_TAG, code.hall, code.appointment_id, code.channel[0], code.business,
+        str(code.slot_start), str(code.slot_end), code.holder or "-",
+    ])
+    return f"{body}:{_sig(key, body)}"
+
+
+def read_appointment_qr(key: bytes, hall: str, text: object) -> AppointmentCode:
+    if not isinstance(text, str) or len(text) > 300:
+        raise qr_invalid("不是预约二维码", "not an appointment code", "format")
+    parts = text.strip().split(":")
+    if len(parts) != 9 or parts[0] != APPOINTMENT_TAG:
+        raise qr_invalid("不是预约二维码", "not an appointment code", "format")
+    if parts[1] != hall:
+        raise qr_invalid("这是其他大厅的预约", "the appointment belongs to another hall", "foreign")
+    if not hmac.compare_digest(parts[8], _sig(key, ":".join(parts[:8]))):
+        raise qr_invalid("预约信息被改动或伪造", "the code was altered or forged", "signature")
+    try:
+        start, end = int(parts[5]), int(parts[6])
+    except ValueError:
+        raise qr_invalid("时间错误", "bad time", "format") from None
+    channel = {"a": "appointment", "b": "booking"}.get(parts[3])
+    if channel is None:
+        raise qr_invalid("不是预约二维码", "not an appointment code", "format")
+    return AppointmentCode(parts[1], parts[2], channel, parts[4], start, end,
+                           "" if parts[7] == "-" else parts[7])

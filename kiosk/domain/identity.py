@@ -1,0 +1,130 @@
+"""Resident identity numbers (GB 11643-1999): validation, masking and keyed hashing.
+
+A raw number exists only inside an :class:`Identity` for the duration of one request.
+Everything that is stored, logged or sent carries the keyed hash and the masked form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from kiosk.domain.errors import DomainError
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f<>{}\\]")
+MAX_NAME_LEN = 30
+
+
+def check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
+    return CHECK_CHARS[total % 11]
+
+
+def _invalid(why_zh: str, why_en: str) -> DomainError:
+    return DomainError(
+        "ID_INVALID",
+        f"身份证号码无效：{why_zh}。请核对后重新输入，或将身份证放在读卡区。",
+        f"Invalid ID number: {why_en}. Check it and type it again, or place the ID card on the reader.",
+        status=422,
+    )
+
+
+def normalize_number(raw: str) -> str:
+    return raw.strip().replace(" ", "").upper()
+
+
+def validate_number(raw: object, today: date) -> str:
+    """Return the normalised number or raise ID_INVALID with the reason a citizen can act on."""
+    if not isinstance(raw, str):
+        raise _invalid("缺少号码", "number missing")
+    number = normalize_number(raw)
+    if len(number) != 18:
+        raise _invalid(f"应为18位，实际{len(number)}位", f"18 characters expected, got {len(number)}")
+    if not _SHAPE.match(number):
+        raise _invalid("只能包含数字，最后一位可以是X", "digits only, the last may be X")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise _invalid("出生日期不存在", "the date of birth does not exist") from None
+    if born > today or today.year - born.year > 150:
+        raise _invalid("出生日期不合理", "the date of birth is not plausible")
+    if check_char(number[:17]) != number[17]:
+        raise _invalid("校验位不符，可能有一位输错", "the check digit does not match; one digit may be mistyped")
+    return number
+
+
+def mask_number(number: str) -> str:
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    chars = list(name)
+    if len(chars) <= 1:
+        return name
+    if len(chars) == 2:
+        return chars[0] + "*"
+    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
+
+
+def birth_date(number: str) -> date:
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def age_on(number: str, day: date) -> int:
+    born = birth_date(number)
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def sex_of(number: str) -> str:
+    return "M" if int(number[16]) % 2 == 1 else "F"
+
+
+def identity_hash(key: bytes, number: str) -> str:
+    return hmac.new(key, normalize_number(number).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A validated person. ``number`` and ``name`` are raw: never store, log or return them."""
+
+    number: str = field(repr=False)
+    name: str = field(repr=False)
+    hash: str
+    masked: str
+    name_masked: str
+    age: int
+    sex: str
+
+    def __repr__(self) -> str:  # keeps tracebacks and logs free of raw data
+        return f"Identity({self.masked}, {self.name_masked})"
+
+
+def make_identity(raw: object, key: bytes, today: date) -> Identity:
+    """Validate a request's ``identity`` object (``{id_number, name}``)."""
+    if not isinstance(raw, dict):
+        raise _invalid("缺少身份信息", "identity missing")
+    number = validate_number(raw.get("id_number"), today)
+    name = raw.get("name") or ""
+    if not isinstance(name, str) or len(name) > MAX_NAME_LEN or _NAME_FORBIDDEN.search(name):
+        raise DomainError(
+            "NAME_INVALID",
+            "姓名格式不正确，请重新输入。",
+            "The name is not valid; type it again.",
+            status=422,
+        )
+    name = name.strip()
+    return Identity(
+        number=number,
+        name=name,
+        hash=identity_hash(key, number),
+        masked=mask_number(number),
+        name_masked=mask_name(name),
+        age=age_on(number, today),
+        sex=sex_of(number),
+    )

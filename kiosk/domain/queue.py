@@ -1,0 +1,53 @@
+"""Calling order, people ahead and expected wait.
+
+Order: tickets keep the place they were issued in (a transfer does not send anyone to
+the back). Priority tickets go first, but never more than ``max_consecutive`` in a row
+while a normal ticket waits, so priority cannot starve the normal queue.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Waiting:
+    number: str
+    business: str
+    order: int  # the original issue sequence: a ticket's place
+    priority: bool
+    window: int | None  # set when transferred to one window
+
+
+def next_for_window(
+    waiting: list[Waiting], window: int, businesses: tuple[str, ...], priority_streak: int,
+    max_consecutive: int,
+) -> Waiting | None:
+    """The ticket a window calls next. ``waiting`` may hold any business and window."""
+    mine = [
+        w for w in waiting
+        if (w.window == window) or (w.window is None and w.business in businesses)
+    ]
+    if not mine:
+        return None
+    directed = [w for w in mine if w.window == window]
+    if directed:  # a transfer to this window was already waiting for it
+        return min(directed, key=lambda w: w.order)
+    prio = [w for w in mine if w.priority]
+    normal = [w for w in mine if not w.priority]
+    if prio and (not normal or priority_streak < max_consecutive):
+        return min(prio, key=lambda w: w.order)
+    return min(normal, key=lambda w: w.order)
+
+
+def people_ahead(priority: bool, normal_before: int, priority_before: int, priority_waiting: int,
+                 normal_waiting: int, max_consecutive: int) -> int:
+    """An estimate of how many are called before this ticket under the interleaving rule."""
+    if priority:
+        return priority_before + min(normal_waiting, priority_before // max_consecutive)
+    return normal_before + min(priority_waiting, max_consecutive * (normal_before + 1))
+
+
+def expected_wait_minutes(ahead: int, service_minutes: float, open_windows: int) -> int:
+    return math.ceil(ahead * service_minutes / max(1, open_windows))

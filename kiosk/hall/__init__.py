@@ -1,0 +1,1 @@
+"""The hall service: the HTTP API over the domain and the store."""

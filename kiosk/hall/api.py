@@ -1,0 +1,323 @@
+"""The hall's HTTP API (hall-api.md): a thin layer of routes over HallService.
+
+Bodies are parsed by hand, not by pydantic models, so that every bad input maps to a
+contract error code with a Chinese message and no raw input (an ID number) is echoed
+back in a validation error. Request schemas still reach the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiosk import __version__
+from kiosk.domain.errors import DomainError, bad_request
+from kiosk.hall.clock import HallClock
+from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
+from kiosk.store.db import StoreUnavailable
+
+log = logging.getLogger("kiosk.hall")
+ANY = ROLES
+MAX_BODY = 64 * 1024
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
+                    media_type="application/json")
+
+
+def error(status: int, code: str, zh: str, en: str, **details: Any) -> Response:
+    return json_response(status, DomainError(code, zh, en, status=status, **details).body())
+
+
+class Notifier:
+    """Wakes long-polling readers of /events when the writer commits new events."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def notify(self, _seq: int) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        if self.event is not None:
+            self.event.set()
+        self.event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        if self.event is None:
+            return
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": props, "required": required or []}}}}}
+
+
+IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"}},
+            "required": ["id_number"]}
+STR = {"type": "string"}
+INT = {"type": "integer"}
+
+
+def create_app(service: HallService, clock: HallClock, escalate_every: float = 60.0) -> FastAPI:
+    notifier = Notifier()
+    service.store.on_commit(notifier.notify)
+    app = FastAPI(title="Hall service API", version="1.0.0", docs_url=None, redoc_url=None,
+                  description="不动产登记大厅 hall service: tickets, calls, ratings and matters (hall-api.md).")
+    system = Device(0, "hall", "supervisor")
+
+    async def escalate_loop() -> None:
+        while True:
+            try:
+                await asyncio.wrap_future(service.submit(service.op_escalate_overdue, Call(system, clock.now()), {}))
+            except Exception:  # noqa: BLE001 - retried next round
+                log.exception("escalation round failed")
+            await asyncio.sleep(escalate_every)
+
+    @app.on_event("startup")
+    async def _start() -> None:
+        notifier.bind()
+        if escalate_every > 0:
+            app.state.escalator = asyncio.create_task(escalate_loop())
+
+    @app.exception_handler(DomainError)
+    async def _domain(_r: Request, exc: DomainError) -> Response:
+        return json_response(exc.status, exc.body())
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(_r: Request, _exc: StoreUnavailable) -> Response:
+        return error(503, "STORE_UNAVAILABLE", "系统暂时无法保存，请稍后重试或联系工作人员。",
+                     "The hall cannot save right now; retry shortly or ask staff.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_r: Request, _exc: RequestValidationError) -> Response:
+        return error(422, "BAD_REQUEST", "请求格式不正确。", "The request is malformed.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error(404, "NOT_FOUND", "没有这个接口。", "No such endpoint.")
+        if exc.status_code == 405:
+            return error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
+        return error(exc.status_code, "HTTP_ERROR", "请求无法处理。", "The request cannot be handled.")
+
+    @app.exception_handler(Exception)
+    async def _crash(_r: Request, exc: Exception) -> Response:
+        log.error("unexpected error: %s", exc.__class__.__name__, exc_info=exc)
+        return error(500, "INTERNAL", "系统内部错误，已记录。请重试或联系工作人员。",
+                     "Internal error; it was logged. Retry or ask staff.")
+
+    def device_of(request: Request, roles: tuple[str, ...]) -> Device:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        device = service.device_for_token(token) if token else None
+        if device is None:
+            raise DomainError("UNAUTHORIZED", "设备未登记或令牌无效，请联系技术人员登记设备。",
+                              "Unknown device token; ask a technician to enroll this device.", status=401)
+        if device.role not in roles:
+            raise DomainError("FORBIDDEN", f"本设备（{device.role}）无权进行此操作。",
+                              f"A {device.role} device may not do this.", status=403, role=device.role)
+        return device
+
+    async def body_of(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        if len(raw) > MAX_BODY:
+            raise bad_request("请求内容过大", "the request body is too large")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise DomainError("BAD_JSON", "请求内容不是合法的 JSON。", "The body is not valid JSON.", status=422) from None
+        if not isinstance(body, dict):
+            raise DomainError("BAD_JSON", "请求内容应为 JSON 对象。", "The body must be a JSON object.", status=422)
+        return body
+
+    def call_of(request: Request, device: Device) -> Call:
+        key = request.headers.get("idempotency-key")
+        if key is not None and not 0 < len(key) <= 200:
+            raise bad_request("Idempotency-Key 长度应为1到200", "Idempotency-Key must be 1 to 200 characters")
+        return Call(device, clock.now(), request.headers.get("x-clerk-session"), key)
+
+    async def run(op: Callable[..., Reply], call: Call, body: dict[str, Any]) -> Response:
+        fut: Future[Reply] = service.submit(op, call, body)
+        status, out = await asyncio.wrap_future(fut)
+        return json_response(status, out)
+
+    def window_no(raw: str) -> int:
+        if not raw.isdigit() or len(raw) > 4:
+            raise DomainError("WINDOW_UNKNOWN", f"没有 {raw[:8]} 号窗口。", "There is no such window.", status=404)
+        return int(raw)
+
+    def post(path: str, roles: tuple[str, ...], op: Callable[..., Reply], schema: dict[str, Any] | None = None,
+             summary: str = "", path_key: str | None = None) -> None:
+        async def endpoint(request: Request) -> Response:
+            device = device_of(request, roles)
+            body = await body_of(request)
+            if path_key == "window":
+                body["_window"] = window_no(request.path_params["window"])
+            elif path_key:
+                body["_" + path_key] = request.path_params[path_key]
+            return await run(op, call_of(request, device), body)
+
+        app.add_api_route(path, endpoint, methods=["POST"], summary=summary,
+                          openapi_extra=schema or _obj({}), response_class=Response)
+
+    # -- public -----------------------------------------------------------------
+    @app.get("/health", summary="Liveness, database and outbox")
+    async def health() -> Response:
+        try:
+            pending = service.outbox_pending()
+            db = "ok"
+        except Exception:  # noqa: BLE001 - reported, not raised
+            pending, db = -1, "error"
+        return json_response(200 if db == "ok" else 503, {
+            "status": "ok" if db == "ok" else "degraded", "hall": service.config.hall_id, "version": __version__,
+            "db": db, "outbox_pending": pending, "now": service.iso(clock.now())})
+
+    # -- any device --------------------------------------------------------------
+    @app.get("/api/v1/catalog", summary="Business types, materials, time limits and fees")
+    async def catalog(request: Request) -> Response:
+        device_of(request, ANY)
+        return json_response(200, service.catalog())
+
+    @app.get("/api/v1/queue", summary="Waiting per business, windows and recent calls")
+    def queue_status(request: Request) -> Response:
+        device_of(request, ANY)
+        return json_response(200, service.queue_status(clock.now()))
+
+    @app.get("/api/v1/tickets/{number}", summary="A ticket's state, position and expected wait")
+    def get_ticket(request: Request, number: str) -> Response:
+        device_of(request, ANY)
+        return json_response(200, service.get_ticket(clock.now(), number))
+
+    @app.post("/api/v1/tickets/verify", summary="Check a scanned ticket QR", openapi_extra=_obj({"qr": STR}, ["qr"]))
+    async def verify(request: Request) -> Response:
+        device_of(request, ANY)
+        body = await body_of(request)
+        return json_response(200, service.verify_qr(clock.now(), body.get("qr")))
+
+    @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter")
+    def get_matter(request: Request, number: str) -> Response:
+        device_of(request, ANY)
+        return json_response(200, service.get_matter(clock.now(), number))
+
+    @app.post("/api/v1/fees/quote", summary="Official fee for one case",
+              openapi_extra=_obj({"business": STR, "property_kind": {"enum": ["residential", "non_residential"]},
+                                  "certificates": INT, "reductions": {"type": "array", "items": STR}},
+                                 ["business"]))
+    async def fee_quote(request: Request) -> Response:
+        device_of(request, ("kiosk", "counter", "supervisor"))
+        return json_response(200, service.fee_quote(await body_of(request)))
+
+    # -- kiosk --------------------------------------------------------------------
+    post("/api/v1/tickets", ("kiosk",), service.op_issue, _obj({
+        "business": STR, "identity": IDENTITY,
+        "agent": {"type": "object", "properties": {"identity": IDENTITY,
+                                                   "principals": {"type": "array", "items": IDENTITY}}},
+        "priority": STR, "accept_wait": {"type": "boolean"}}, ["business"]), "Issue a ticket")
+    post("/api/v1/appointments/check-in", ("kiosk",), service.op_check_in,
+         _obj({"code": STR, "identity": IDENTITY}, ["code"]), "Check in an appointment or booking")
+    post("/api/v1/bookings", ("kiosk",), service.op_accept_booking,
+         _obj({"offer_id": STR, "identity": IDENTITY}, ["offer_id", "identity"]), "Accept an on-site booking offer")
+    post("/api/v1/tickets/{number}/reprint", ("kiosk",), service.op_reprint,
+         _obj({"identity": IDENTITY}, ["identity"]), "Reprint a lost or unprinted slip", path_key="number")
+    post("/api/v1/ratings", ("counter", "kiosk"), service.op_rate,
+         _obj({"ticket": STR, "level": {"type": "integer", "minimum": 1, "maximum": 5},
+               "source": {"enum": ["keypad", "kiosk"]}, "reasons": {"type": "array", "items": STR}},
+              ["ticket", "level", "source"]), "Rate a finished service")
+    post("/api/v1/matters", ("kiosk", "counter"), service.op_report_matter,
+         _obj({"category": STR, "description": STR, "contact": STR, "ticket": STR}, ["category", "description"]),
+         "Report an unresolved matter")
+
+    # -- counter -------------------------------------------------------------------
+    @app.post("/api/v1/windows/{window}/login", summary="Clerk login with PIN",
+              openapi_extra=_obj({"clerk_id": STR, "pin": STR}, ["clerk_id", "pin"]))
+    async def login(request: Request, window: str) -> Response:
+        device = device_of(request, ("counter",))
+        body = await body_of(request)
+        number = window_no(window)
+        call = call_of(request, device)
+        status, out = await asyncio.get_running_loop().run_in_executor(None, service.login, call, number, body)
+        return json_response(status, out)
+
+    window_ops: list[tuple[str, Callable[..., Reply], dict[str, Any], str]] = [
+        ("call-next", service.op_call_next, {}, "Call the next ticket in order"),
+        ("call", service.op_call, {"number": STR, "reason": STR}, "Call a ticket out of order (reason required)"),
+        ("recall", service.op_recall, {}, "Call the current ticket again"),
+        ("no-show", service.op_no_show, {}, "Mark the current ticket a no-show"),
+        ("start", service.op_start, {"identity": IDENTITY, "override_reason": STR}, "Begin service"),
+        ("notice", service.op_notice, {"missing": {"type": "array", "items": STR}, "case_number": STR},
+         "One-time notice of missing materials"),
+        ("transfer", service.op_transfer, {"to_window": INT, "to_business": STR, "reason": STR},
+         "Transfer keeping the ticket's place"),
+        ("finish", service.op_finish, {}, "End service; returns the rating request"),
+        ("pause", service.op_pause, {"reason": STR}, "Pause the window"),
+        ("resume", service.op_resume, {"reason": STR}, "Resume the window"),
+        ("logout", service.op_logout, {}, "Close the window"),
+    ]
+    for name, op, props, summary in window_ops:
+        post(f"/api/v1/windows/{{window}}/{name}", ("counter",), op, _obj(props), summary, path_key="window")
+
+    # -- supervisor ------------------------------------------------------------------
+    post("/api/v1/matters/{number}/transition", ("supervisor",), service.op_transition_matter,
+         _obj({"to": {"enum": ["claimed", "resolved", "called_back", "closed"]}, "note": STR, "by": STR}, ["to"]),
+         "Move a matter along its lifecycle", path_key="number")
+    post("/api/v1/appointments", ("supervisor",), service.op_create_appointment,
+         _obj({"business": STR, "slot_start": STR, "slot_end": STR, "identity": IDENTITY},
+              ["business", "slot_start", "slot_end"]), "Register an appointment and get its QR text")
+    post("/api/v1/blocklist", ("supervisor",), service.op_blocklist_add,
+         _obj({"identity": IDENTITY, "reason": STR}, ["identity", "reason"]), "Refuse tickets to an identity")
+    post("/api/v1/admin/escalate", ("supervisor",), service.op_escalate_overdue, None,
+         "Escalate overdue matters and follow-ups now")
+
+    @app.get("/api/v1/events", summary="Events after a sequence number (long-poll with wait)")
+    async def events(request: Request, after: str = "0", wait: str = "0", limit: str = "500") -> Response:
+        device_of(request, ("display", "supervisor"))
+        try:
+            after_n, wait_s, limit_n = int(after), float(wait), int(limit)
+        except ValueError:
+            raise bad_request("after/wait/limit 应为数字", "after, wait and limit must be numbers") from None
+        limit_n = max(1, min(limit_n, 1000))
+        wait_s = max(0.0, min(wait_s, 60.0))
+        found = service.events(after_n, limit_n)
+        if not found and wait_s > 0:
+            await notifier.wait(wait_s)
+            found = service.events(after_n, limit_n)
+        return json_response(200, {"events": found})
+
+    @app.get("/api/v1/audit", summary="Out-of-order calls, identity mismatches, transfers, overrides")
+    def audit(request: Request, day: str | None = None, kind: str | None = None) -> Response:
+        device_of(request, ("supervisor",))
+        entries = service.audit(day, kind)
+        return json_response(200, {"audit": entries, "entries": entries})
+
+    @app.get("/api/v1/followups", summary="Bad-rating follow-ups, overdue first")
+    def followups(request: Request) -> Response:
+        device_of(request, ("supervisor",))
+        return json_response(200, {"followups": service.followups()})
+
+    return app
+
+
+AsyncHandler = Callable[[Request], Awaitable[Response]]

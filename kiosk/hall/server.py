@@ -1,0 +1,37 @@
+"""Running the hall service process: config, data directory, clock, HTTP server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from kiosk.domain.config import HallConfig
+from kiosk.hall.api import create_app
+from kiosk.hall.clock import HallClock, parse_now
+from kiosk.hall.datadir import open_hall, setup_logging
+
+
+def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None = None,
+          synchronous: str = "FULL") -> int:
+    start = None
+    if now:
+        try:
+            start = parse_now(now, config.calendar.tz)
+        except ValueError:
+            print(f"--now 应为 ISO 8601 时间，如 2026-11-23T09:30:00+08:00 / --now must be ISO 8601: {now}",
+                  file=sys.stderr)
+            return 2
+    service = open_hall(config, data, synchronous)
+    setup_logging(data)
+    clock = HallClock(config.calendar.tz, start)
+    app = create_app(service, clock)
+    print(f"大厅服务已启动 hall service {config.hall_id} listening on http://{host}:{port} "
+          f"(data {data.resolve()}, clock {service.iso(clock.now())})", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http="httptools",
+                    loop="uvloop", timeout_keep_alive=30)
+    finally:
+        service.store.close()
+    return 0

@@ -1,0 +1,1 @@
+"""Persistence of one hall: SQLite schema, migrations and the transactional outbox."""

@@ -1,0 +1,216 @@
+"""SQLite for one hall: WAL, synchronous=FULL, and one writer thread with group commit.
+
+Every state change runs on the writer thread inside a SAVEPOINT of a shared
+transaction, together with the events it appends (the outbox); one COMMIT (one fsync)
+then makes a whole group durable. A caller learns its result only after that commit,
+so a client is never told about a ticket that a crash could take back. A change that
+raises is rolled back to its savepoint alone, and the chain head with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kiosk.domain.events import GENESIS, event_hash
+from kiosk.store.schema import MIGRATIONS
+
+T = TypeVar("T")
+log = logging.getLogger("kiosk.store")
+MAX_GROUP = 256
+
+
+class StoreUnavailable(Exception):
+    """The database could not commit (disk full, I/O error): nothing of the group was kept."""
+
+
+def connect(path: Path | str, synchronous: str = "FULL") -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = number
+    return version
+
+
+@dataclass
+class ChainHead:
+    seq: int
+    hash: str
+
+
+class Tx:
+    """What a change sees: the connection inside its savepoint, and the outbox."""
+
+    def __init__(self, conn: sqlite3.Connection, head: ChainHead) -> None:
+        self.conn = conn
+        self.head = head
+        self.new_events = 0
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def emit(self, type_: str, at: str, device: str | None, payload: dict[str, Any]) -> int:
+        seq = self.head.seq + 1
+        eid = str(uuid.uuid4())
+        h = event_hash(self.head.hash, seq, eid, type_, at, device, payload)
+        self.conn.execute(
+            "INSERT INTO events (seq, id, type, at, device, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
+            (seq, eid, type_, at, device, json.dumps(payload, ensure_ascii=False, sort_keys=True),
+             self.head.hash, h),
+        )
+        self.head = ChainHead(seq, h)
+        self.new_events += 1
+        return seq
+
+
+def _read_head(conn: sqlite3.Connection) -> ChainHead:
+    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return ChainHead(row[0], row[1]) if row else ChainHead(0, GENESIS)
+
+
+class Store:
+    def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._conn = connect(self.path, synchronous)
+        migrate(self._conn)
+        self._local = threading.local()
+        self._queue: queue.SimpleQueue[tuple[Callable[[Tx], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._listeners: list[Callable[[int], None]] = []
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------
+    def reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self.synchronous)
+            self._local.conn = conn
+        return conn
+
+    def head(self) -> ChainHead:
+        return _read_head(self.reader())
+
+    # -- writing -------------------------------------------------------------
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """``listener(head_seq)`` runs on the writer thread after each commit with new events."""
+        self._listeners.append(listener)
+
+    def submit(self, change: Callable[[Tx], T]) -> Future[T]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hall-writer", daemon=True)
+                self._thread.start()
+        future: Future[T] = Future()
+        self._queue.put((change, future))
+        return future
+
+    def write(self, change: Callable[[Tx], T]) -> T:
+        return self.submit(change).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join(timeout=10)
+                self._thread = None
+        self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                group.append(nxt)
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[tuple[Callable[[Tx], Any], Future[Any]]]) -> None:
+        conn = self._conn
+        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        new_events = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            head = _read_head(conn)
+            for change, future in group:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                conn.execute("SAVEPOINT change")
+                tx = Tx(conn, head)
+                try:
+                    result = change(tx)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    conn.execute("ROLLBACK TO change")
+                    conn.execute("RELEASE change")
+                    outcomes.append((future, None, exc))
+                    continue
+                conn.execute("RELEASE change")
+                head = tx.head
+                new_events += tx.new_events
+                outcomes.append((future, result, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("commit failed: %s", exc.__class__.__name__)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StoreUnavailable(str(exc))
+            for _change, future in group:
+                if not future.done():
+                    if not future.running():
+                        future.set_running_or_notify_cancel()
+                    future.set_exception(failure)
+            return
+        for future, result, error in outcomes:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        if new_events:
+            for listener in self._listeners:
+                try:
+                    listener(head.seq)
+                except Exception:  # noqa: BLE001 - a listener must not stop the writer
+                    log.exception("commit listener failed")

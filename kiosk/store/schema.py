@@ -1,0 +1,85 @@
+"""Migrations, applied in order; ``PRAGMA user_version`` records how far a database is."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, at TEXT NOT NULL,
+        device TEXT, payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+        enrolled_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE clerks (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, pin_hash TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT, active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY, clerk_id TEXT NOT NULL, window INTEGER NOT NULL, created_at TEXT NOT NULL,
+        expires_epoch REAL NOT NULL, ended INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE counters (day TEXT NOT NULL, business TEXT NOT NULL, last INTEGER NOT NULL,
+        PRIMARY KEY (day, business));
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY, day TEXT NOT NULL, number TEXT NOT NULL, business TEXT NOT NULL,
+        issued_business TEXT NOT NULL, holder_hash TEXT NOT NULL, holder_masked TEXT NOT NULL,
+        name_masked TEXT NOT NULL, is_agent INTEGER NOT NULL DEFAULT 0, channel TEXT NOT NULL,
+        priority TEXT, state TEXT NOT NULL, issued_at TEXT NOT NULL, issued_epoch REAL NOT NULL,
+        device TEXT, window INTEGER, target_window INTEGER, calls INTEGER NOT NULL DEFAULT 0,
+        called_at TEXT, started_at TEXT, started_epoch REAL, finished_at TEXT, finished_epoch REAL,
+        clerk_id TEXT, identity_checked INTEGER, reprints INTEGER NOT NULL DEFAULT 0, appointment_id TEXT,
+        UNIQUE (day, number)
+    );
+    CREATE INDEX tickets_holder ON tickets (day, holder_hash);
+    CREATE INDEX tickets_state ON tickets (day, state, business);
+    CREATE INDEX tickets_device ON tickets (device, issued_epoch);
+    CREATE TABLE ticket_principals (
+        ticket_id INTEGER NOT NULL, day TEXT NOT NULL, principal_hash TEXT NOT NULL,
+        principal_masked TEXT NOT NULL, business TEXT NOT NULL
+    );
+    CREATE INDEX principals_day ON ticket_principals (day, principal_hash);
+    CREATE TABLE agent_principals (day TEXT NOT NULL, agent_hash TEXT NOT NULL, principal_hash TEXT NOT NULL,
+        PRIMARY KEY (day, agent_hash, principal_hash));
+    CREATE TABLE no_shows (day TEXT NOT NULL, holder_hash TEXT NOT NULL, at_epoch REAL NOT NULL);
+    CREATE INDEX no_shows_holder ON no_shows (day, holder_hash);
+    CREATE TABLE blocklist (holder_hash TEXT PRIMARY KEY, masked TEXT NOT NULL, reason TEXT NOT NULL,
+        added_at TEXT NOT NULL);
+    CREATE TABLE windows (number INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'closed', clerk_id TEXT,
+        current_ticket INTEGER, pause_reason TEXT, priority_streak INTEGER NOT NULL DEFAULT 0,
+        day TEXT);
+    CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,
+        window INTEGER, clerk_id TEXT, device TEXT, ticket TEXT, reason TEXT, detail TEXT NOT NULL);
+    CREATE INDEX audit_day ON audit (day, kind);
+    CREATE TABLE notices (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, ticket_id INTEGER NOT NULL,
+        case_key TEXT NOT NULL, missing TEXT NOT NULL, window INTEGER, clerk_id TEXT, at TEXT NOT NULL,
+        at_epoch REAL NOT NULL, repeat INTEGER NOT NULL);
+    CREATE INDEX notices_case ON notices (case_key);
+    CREATE TABLE ratings (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL UNIQUE, level INTEGER NOT NULL,
+        source TEXT NOT NULL, reasons TEXT NOT NULL, at TEXT NOT NULL, day TEXT NOT NULL, window INTEGER,
+        clerk_id TEXT, business TEXT NOT NULL, callback_sample INTEGER NOT NULL);
+    CREATE TABLE followups (id INTEGER PRIMARY KEY, rating_id INTEGER NOT NULL, ticket TEXT NOT NULL,
+        day TEXT NOT NULL, deadline TEXT NOT NULL, status TEXT NOT NULL, opened_at TEXT NOT NULL);
+    CREATE TABLE matters (number TEXT PRIMARY KEY, day TEXT NOT NULL, category TEXT NOT NULL,
+        description TEXT NOT NULL, contact TEXT, contact_masked TEXT, ticket TEXT, status TEXT NOT NULL,
+        opened_at TEXT NOT NULL, deadline TEXT NOT NULL, owner TEXT, escalated INTEGER NOT NULL DEFAULT 0,
+        device TEXT);
+    CREATE TABLE matter_history (id INTEGER PRIMARY KEY, number TEXT NOT NULL, at TEXT NOT NULL,
+        status TEXT NOT NULL, note TEXT NOT NULL, by TEXT);
+    CREATE TABLE offers (id TEXT PRIMARY KEY, business TEXT NOT NULL, holder_hash TEXT NOT NULL,
+        slot_start REAL NOT NULL, slot_end REAL NOT NULL, expires_epoch REAL NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE bookings (id TEXT PRIMARY KEY, business TEXT NOT NULL, holder_hash TEXT NOT NULL,
+        holder_masked TEXT NOT NULL, slot_start REAL NOT NULL, slot_end REAL NOT NULL,
+        created_at TEXT NOT NULL, state TEXT NOT NULL);
+    CREATE INDEX bookings_slot ON bookings (business, slot_start);
+    CREATE TABLE appointments (id TEXT PRIMARY KEY, business TEXT NOT NULL, slot_start REAL NOT NULL,
+        slot_end REAL NOT NULL, holder TEXT, created_at TEXT NOT NULL);
+    CREATE TABLE checkins (appointment_id TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE idempotency (device TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL,
+        status INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (device, day, key));
+    """,
+]

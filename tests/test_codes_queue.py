@@ -1,0 +1,62 @@
+from datetime import date
+
+import pytest
+
+from kiosk.domain import codes
+from kiosk.domain.errors import DomainError
+from kiosk.domain.queue import Waiting, next_for_window
+
+KEY = b"secret"
+
+
+def test_ticket_qr_round_trip() -> None:
+    text = codes.ticket_qr(KEY, "hall-1", date(2026, 11, 23), "A012")
+    code = codes.read_ticket_qr(KEY, "hall-1", text)
+    assert (code.day, code.number) == (date(2026, 11, 23), "A012")
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda t: t.replace("A012", "A013"),              # altered number
+    lambda t: t.replace("20261123", "20261124"),       # altered day
+    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # altered signature
+    lambda t: "HT1:hall-1:20261123:A012:" + "A" * 24,  # forged signature
+    lambda t: "hello",
+    lambda t: "",
+])
+def test_forged_or_altered_ticket_codes_are_refused(mutate: object) -> None:
+    text = codes.ticket_qr(KEY, "hall-1", date(2026, 11, 23), "A012")
+    with pytest.raises(DomainError) as err:
+        codes.read_ticket_qr(KEY, "hall-1", mutate(text))  # type: ignore[operator]
+    assert err.value.code == "QR_INVALID" and err.value.status == 422
+
+
+def test_foreign_hall_and_foreign_key() -> None:
+    text = codes.ticket_qr(KEY, "hall-1", date(2026, 11, 23), "A012")
+    with pytest.raises(DomainError) as err:
+        codes.read_ticket_qr(KEY, "hall-2", text)
+    assert err.value.details["reason"] == "foreign"
+    with pytest.raises(DomainError):
+        codes.read_ticket_qr(b"other", "hall-1", text)
+
+
+def w(number: str, order: int, priority: bool = False, business: str = "A", window: int | None = None) -> Waiting:
+    return Waiting(number, business, order, priority, window)
+
+
+def test_next_in_order_within_the_window_businesses() -> None:
+    waiting = [w("B001", 1, business="B"), w("A002", 3), w("A001", 2)]
+    assert next_for_window(waiting, 1, ("A",), 0, 2).number == "A001"  # type: ignore[union-attr]
+    assert next_for_window(waiting, 1, ("A", "B"), 0, 2).number == "B001"  # type: ignore[union-attr]
+    assert next_for_window(waiting, 1, ("C",), 0, 2) is None
+
+
+def test_priority_first_but_not_more_than_max_in_a_row() -> None:
+    waiting = [w("A001", 1), w("A002", 2, True), w("A003", 3, True)]
+    assert next_for_window(waiting, 1, ("A",), 0, 2).number == "A002"  # type: ignore[union-attr]
+    assert next_for_window(waiting, 1, ("A",), 2, 2).number == "A001"  # type: ignore[union-attr]
+
+
+def test_transfer_to_a_window_goes_to_that_window_only() -> None:
+    waiting = [w("A001", 1), w("A000", 0, window=2)]
+    assert next_for_window(waiting, 1, ("A",), 0, 2).number == "A001"  # type: ignore[union-attr]
+    assert next_for_window(waiting, 2, ("B",), 0, 2).number == "A000"  # type: ignore[union-attr]

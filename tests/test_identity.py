@@ -1,0 +1,86 @@
+from datetime import date
+
+import pytest
+
+from kiosk.domain.errors import DomainError
+from kiosk.domain.identity import (
+    age_on,
+    identity_hash,
+    make_identity,
+    mask_name,
+    mask_number,
+    sex_of,
+    validate_number,
+)
+from kiosk.domain.text import scrub
+from tests.helpers import make_id
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize("number", ["11010519491231002X", "110105195001010039", "11010519491231002x"])
+def test_published_vectors_validate(number: str) -> None:
+    assert validate_number(number, TODAY) == number.upper()
+
+
+@pytest.mark.parametrize(("number", "why"), [
+    ("11010519491231002", "18"),            # too short
+    ("1101051949123100211", "18"),          # too long
+    ("110105194912310021", "校验位"),        # wrong check digit
+    ("11010519490231002X", "出生日期"),      # 31 February is no date
+    ("110105203001010036", "出生日期"),      # born in the future
+    ("A1010519491231002X", "数字"),          # letters
+    ("", "18"),
+])
+def test_invalid_numbers_say_why_in_chinese(number: str, why: str) -> None:
+    with pytest.raises(DomainError) as err:
+        validate_number(number, TODAY)
+    assert err.value.code == "ID_INVALID"
+    assert err.value.status == 422
+    assert why in err.value.message
+
+
+def test_age_and_sex_from_the_number() -> None:
+    assert sex_of("11010519491231002X") == "F"
+    assert sex_of("110105195001010039") == "M"
+    assert age_on("11010519491231002X", TODAY) == 76
+    assert age_on("11010519491231002X", date(2026, 12, 30)) == 76
+    assert age_on("11010519491231002X", date(2026, 12, 31)) == 77
+
+
+def test_masked_forms() -> None:
+    assert mask_number("11010519491231002X") == "1101**********002X"
+    assert mask_name("张三") == "张*"
+    assert mask_name("张小三") == "张*三"
+    assert mask_name("欧阳小明") == "欧**明"
+    assert mask_name("𠮷") == "𠮷"
+    assert mask_name("𠮷野家") == "𠮷*家"
+
+
+def test_keyed_hash_depends_on_the_key_and_never_shows_the_number() -> None:
+    number = make_id()
+    a = identity_hash(b"hall-a", number)
+    assert a != identity_hash(b"hall-b", number)
+    assert number not in a and number[6:14] not in a
+    assert a == identity_hash(b"hall-a", number.lower())
+
+
+def test_identity_repr_is_masked() -> None:
+    person = make_identity({"id_number": "11010519491231002X", "name": "张小三"}, b"k", TODAY)
+    text = repr(person) + str(person)
+    assert "11010519491231002X" not in text and "张小三" not in text
+    assert "1101**********002X" in text
+
+
+@pytest.mark.parametrize("raw", [None, "x", [], {"name": "张三"}, {"id_number": 123}])
+def test_malformed_identity_objects(raw: object) -> None:
+    with pytest.raises(DomainError) as err:
+        make_identity(raw, b"k", TODAY)
+    assert err.value.code == "ID_INVALID"
+
+
+def test_free_text_loses_id_numbers() -> None:
+    text = scrub("我的身份证 11010519491231002X 和 110105195001010039 办不了")
+    assert "11010519491231002X" not in text and "110105195001010039" not in text
+    assert "1101**********002X" in text
+    assert scrub("电话 13812345678") == "电话 13812345678"

@@ -1,0 +1,208 @@
+"""Issuing tickets: numbering, every limit, priority, closing time and over capacity."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kiosk.domain import codes
+from kiosk.hall.service import Device
+from tests.helpers import TZ, Hall, example_config, make_id, person
+
+
+def test_numbers_per_business_per_day(hall: Hall) -> None:
+    assert [hall.number("B", i) for i in range(1, 4)] == ["B001", "B002", "B003"]
+    assert hall.number("D", 4) == "D001"
+    body = hall.issue("B", 5)[1]["ticket"]
+    assert body["ahead"] == 3 and body["position"] == 4 and body["expected_wait_min"] > 0
+    assert body["holder_masked"].startswith("1101") and "*" in body["holder_masked"]
+
+
+def test_numbers_restart_at_local_midnight_and_never_repeat_within_a_day(tmp_path: Path) -> None:
+    config = example_config(limits={"kiosk_burst": None})
+    late = Hall(tmp_path, config, now=datetime(2026, 11, 27, 17, 0, tzinfo=TZ))  # a Friday
+    assert late.number("B", 1) == "B001"
+    late.now = datetime(2026, 11, 28, 9, 5, tzinfo=TZ)  # Saturday service, local date changed
+    assert late.number("B", 2) == "B001"
+    assert late.number("B", 1) == "B002"  # yesterday's ticket does not count against today
+    late.close()
+
+
+def test_one_ticket_per_person_per_business(hall: Hall) -> None:
+    assert hall.issue("B", 1)[0] == 201
+    status, body = hall.issue("B", 1)
+    assert status == 409 and body["error"]["code"] == "BUSINESS_LIMIT"
+    assert "补打" in body["error"]["message"]
+
+
+def test_daily_limit_across_businesses(hall: Hall) -> None:
+    for business in ("A", "B", "D"):
+        assert hall.issue(business, 1)[0] == 201
+    status, body = hall.issue("G", 1)
+    assert status == 409 and body["error"]["code"] == "DAILY_LIMIT"
+
+
+def test_refusal_is_recorded_as_an_event_without_raw_identity(hall: Hall) -> None:
+    hall.issue("B", 1)
+    hall.issue("B", 1)
+    refused = [e for e in hall.events() if e["type"] == "ticket.refused"]
+    assert len(refused) == 1 and refused[0]["payload"]["code"] == "BUSINESS_LIMIT"
+    assert person(1)["id_number"] not in str(refused)
+
+
+def test_agent_limits(tmp_path: Path) -> None:
+    hall = Hall(tmp_path, example_config(limits={"kiosk_burst": None}))
+    agent = person(900)
+    for i in range(5):
+        status, body = hall.do("issue", {"business": "B", "agent": {"identity": agent, "principals": [person(i)]}})
+        assert status == 201, body
+        assert body["ticket"]["agent"] is True
+    status, body = hall.do("issue", {"business": "B", "agent": {"identity": agent, "principals": [person(5)]}})
+    assert status == 409 and body["error"]["code"] == "AGENT_LIMIT"
+    # the principal's own limits still hold: principal 0 already has a B ticket through the agent
+    status, body = hall.issue("B", 0)
+    assert status == 409 and body["error"]["code"] == "BUSINESS_LIMIT"
+    hall.close()
+
+
+def test_agent_needs_principals(hall: Hall) -> None:
+    status, body = hall.do("issue", {"business": "B", "agent": {"identity": person(1), "principals": []}})
+    assert status == 422 and body["error"]["code"] == "PRINCIPALS_REQUIRED"
+
+
+def test_blocklist(hall: Hall) -> None:
+    status, _ = hall.do("blocklist_add", {"identity": person(3), "reason": "倒号被查实"}, device=hall.supervisor)
+    assert status == 201
+    status, body = hall.issue("B", 3)
+    assert status == 409 and body["error"]["code"] == "BLOCKLISTED"
+
+
+def test_no_show_cooldown(hall: Hall) -> None:
+    number = hall.number("B", 1)
+    hall.login(2)
+    assert hall.at(2, "call-next")[1]["ticket"]["number"] == number
+    assert hall.at(2, "no-show")[0] == 200
+    hall.tick(5)
+    status, body = hall.issue("D", 1)
+    assert status == 409 and body["error"]["code"] == "NO_SHOW_COOLDOWN"
+    assert body["error"]["retry_after_min"] == 25
+    hall.tick(26)
+    assert hall.issue("D", 1)[0] == 201
+
+
+def test_kiosk_burst_of_different_identities(hall: Hall) -> None:
+    for i in range(5):
+        assert hall.issue("B", i)[0] == 201
+    status, body = hall.issue("B", 5)
+    assert status == 409 and body["error"]["code"] == "KIOSK_BURST"
+    # the same people may come back; another kiosk is not affected
+    assert hall.issue("D", 0)[0] == 201
+    assert hall.issue("B", 5, device=Device(9, "kiosk-2", "kiosk"))[0] == 201
+    hall.tick(11)
+    assert hall.issue("D", 6)[0] == 201
+
+
+def test_priority_from_age_and_claims(hall: Hall) -> None:
+    elder = {"id_number": make_id("19500101", 11), "name": "老人"}
+    assert hall.issue("B", elder)[1]["ticket"]["priority"] == "elderly"
+    status, body = hall.issue("D", 2, priority="elderly")
+    assert status == 422 and body["error"]["code"] == "PRIORITY_NOT_ELIGIBLE"
+    assert hall.issue("D", 3, priority="disabled")[1]["ticket"]["priority"] == "disabled"
+    assert hall.issue("D", 4, priority="vip")[1]["error"]["code"] == "PRIORITY_INVALID"
+
+
+def test_hall_closed_outside_hours_but_open_until_closing(hall: Hall) -> None:
+    hall.now = datetime(2026, 11, 23, 17, 29, tzinfo=TZ)
+    assert hall.issue("B", 1)[0] in (200, 201)  # one minute before closing: never "stopped early"
+    hall.now = datetime(2026, 11, 23, 12, 30, tzinfo=TZ)
+    assert hall.issue("D", 2)[0] == 201  # lunch break: tickets still issued
+    hall.now = datetime(2026, 11, 23, 17, 31, tzinfo=TZ)
+    status, body = hall.issue("G", 3)
+    assert status == 409 and body["error"]["code"] == "HALL_CLOSED"
+    assert body["error"]["opens_at"].startswith("2026-11-24T09:00")
+
+
+def test_over_capacity_offers_a_booking_instead_of_refusing(tmp_path: Path) -> None:
+    hall = Hall(tmp_path, example_config(limits={"kiosk_burst": None}),
+                now=datetime(2026, 11, 23, 17, 0, tzinfo=TZ))
+    # B is served by 2 windows at 25 min: 30 minutes left serve about 2-3 people
+    issued = [hall.issue("B", i) for i in range(6)]
+    assert [s for s, _ in issued[:3]] == [201, 201, 201]
+    status, body = issued[-1]
+    assert status == 200 and body["over_capacity"] is True
+    offer = body["booking_offer"]
+    assert offer["slot_start"].startswith("2026-11-24T09:00")
+    # asking again gives the same offer instead of reserving another slot
+    again = hall.issue("B", 5)[1]["booking_offer"]
+    assert again["offer_id"] == offer["offer_id"]
+    # the citizen may still insist on waiting today
+    assert hall.issue("B", 40, accept_wait=True)[0] == 201
+    # accepting needs the same person
+    status, body = hall.do("accept_booking", {"offer_id": offer["offer_id"], "identity": person(1)})
+    assert status == 409 and body["error"]["code"] == "IDENTITY_MISMATCH"
+    status, body = hall.do("accept_booking", {"offer_id": offer["offer_id"], "identity": person(5)})
+    assert status == 201
+    booking = body["booking"]
+    # checking in: too early, on time, then used
+    status, body = hall.do("check_in", {"code": booking["code"]})
+    assert status == 409 and body["error"]["code"] == "CHECKIN_TOO_EARLY"
+    hall.now = datetime(2026, 11, 24, 8, 50, tzinfo=TZ)
+    status, body = hall.do("check_in", {"code": booking["code"]})
+    assert status == 409 and body["error"]["code"] == "HALL_CLOSED"  # before opening the hall issues nothing
+    hall.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
+    status, body = hall.do("check_in", {"code": booking["code"], "identity": person(5)})
+    assert status == 201 and body["ticket"]["channel"] == "booking" and body["ticket"]["number"] == "B001"
+    assert hall.do("check_in", {"code": booking["code"]})[1]["error"]["code"] == "CHECKIN_USED"
+    hall.close()
+
+
+def test_appointment_check_in_window_and_forgery(hall: Hall) -> None:
+    status, body = hall.do("create_appointment", {
+        "business": "D", "slot_start": "2026-11-23T10:30:00+08:00", "slot_end": "2026-11-23T11:00:00+08:00",
+        "identity": person(8)}, device=hall.supervisor)
+    assert status == 201
+    code = body["appointment"]["code"]
+    forged = code.replace(":D:", ":B:")
+    assert hall.do("check_in", {"code": forged})[1]["error"]["code"] == "QR_INVALID"
+    other = codes.appointment_qr(b"not-the-hall-key", codes.read_appointment_qr(hall.svc.code_key, "demo-hall", code))
+    assert hall.do("check_in", {"code": other})[1]["error"]["code"] == "QR_INVALID"
+    assert hall.do("check_in", {"code": code, "identity": person(9)})[1]["error"]["code"] == "IDENTITY_MISMATCH"
+    hall.now = datetime(2026, 11, 23, 10, 50, tzinfo=TZ)
+    assert hall.do("check_in", {"code": code})[1]["error"]["code"] == "CHECKIN_TOO_LATE"
+    hall.now = datetime(2026, 11, 23, 10, 20, tzinfo=TZ)
+    status, body = hall.do("check_in", {"code": code})
+    assert status == 201 and body["ticket"]["priority"] == "appointment"
+
+
+def test_reprint_needs_the_holder(hall: Hall) -> None:
+    number = hall.number("B", 1)
+    status, body = hall.do("reprint", {"number": number, "identity": person(2)})
+    assert status == 409 and body["error"]["code"] == "IDENTITY_MISMATCH"
+    status, body = hall.do("reprint", {"number": number, "identity": person(1)})
+    assert status == 200 and body["ticket"]["number"] == number and body["ticket"]["position"] == 1
+    kinds = [a["kind"] for a in hall.svc.audit(None, None)]
+    assert "reprint" in kinds and "reprint_refused" in kinds
+
+
+def test_ticket_qr_verifies_today_only(hall: Hall) -> None:
+    qr = hall.issue("B", 1)[1]["ticket"]["qr"]
+    assert hall.svc.verify_qr(hall.now, qr)["ticket"]["state"] == "waiting"
+    from kiosk.domain.errors import DomainError
+
+    hall.now += timedelta(days=1)
+    try:
+        hall.svc.verify_qr(hall.now, qr)
+        raise AssertionError("yesterday's ticket verified")
+    except DomainError as err:
+        assert err.code == "QR_INVALID" and err.details["reason"] == "expired"
+
+
+def test_idempotency_key_replays_the_first_answer(hall: Hall) -> None:
+    first = hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-1")
+    again = hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-1")
+    assert first == again and first[0] == 201
+    assert len([e for e in hall.events() if e["type"] == "ticket.issued"]) == 1
+    # a refusal is replayed too, and a new key is a new request
+    refused = hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-2")
+    assert refused[0] == 409
+    assert hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-2") == refused
