@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from kiosk.hall import service as service_module
 from kiosk.hall.service import Call, Device
@@ -127,7 +127,8 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(minutes=st.integers(0, 40))
     def tick(self, minutes: int) -> None:
-        self.hall.tick(minutes)
+        if (self.hall.now.hour, self.hall.now.minute) < (16, 40):  # stay inside one business day
+            self.hall.tick(minutes)
 
     # -- invariants -------------------------------------------------------------------
     @invariant()
@@ -150,6 +151,17 @@ class QueueMachine(RuleBasedStateMachine):
         per_business = Counter((r["holder_hash"], r["issued_business"]) for r in rows)
         assert max(per_day.values(), default=0) <= 3
         assert max(per_business.values(), default=0) <= 1
+
+    @invariant()
+    def waiting_counts_match_the_tickets(self) -> None:
+        if not hasattr(self, "hall"):
+            return
+        rows = self.waiting()
+        for business in "ABCDEFGHJKQX":
+            normal = sum(1 for r in rows if r["business"] == business and not r["priority"])
+            prio = sum(1 for r in rows if r["business"] == business and r["priority"])
+            day = self.hall.svc.day(self.hall.now).isoformat()
+            assert self.hall.svc.waiting_counts(self.hall.store.reader(), day, business) == (normal, prio)
 
     @invariant()
     def one_ticket_per_window(self) -> None:

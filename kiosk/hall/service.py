@@ -207,17 +207,29 @@ class HallService:
             "SELECT priority IS NOT NULL AS p, SUM(id < ?), COUNT(*) FROM tickets "
             "WHERE day=? AND business=? AND state IN ('waiting','transferred') GROUP BY p",
             (row["id"], row["day"], row["business"])):
-            counts[int(r[0])] = (int(r[1] or 0), int(r[2]))
+            counts[int(r[0])] = (int(r[1] or 0), int(r[2]))  # (before this ticket, all)
         is_prio = row["priority"] is not None
         return queue.people_ahead(is_prio, counts[0][0], counts[1][0], counts[1][1], counts[0][1],
                                   self.config.priority.max_consecutive)
 
-    def ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    def waiting_counts(self, conn: sqlite3.Connection, day: str, code: str) -> tuple[int, int]:
+        """(normal, priority) tickets waiting in one business, as the store's triggers keep them."""
+        counts = [0, 0]
+        for r in conn.execute("SELECT prio, n FROM waiting WHERE day=? AND business=?", (day, code)):
+            counts[int(r[0])] = int(r[1])
+        return counts[0], counts[1]
+
+    def ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row,
+                    estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+        """``estimate`` is (ahead, wait minutes) when the caller already knows them."""
         business = self.config.business(row["business"])
         ahead = 0
         wait = 0
         position = None
-        if row["state"] in WAITING and business is not None:
+        if row["state"] in WAITING and estimate is not None:
+            ahead, wait = estimate
+            position = ahead + 1
+        elif row["state"] in WAITING and business is not None:
             ahead = self._ahead(conn, row)
             position = ahead + 1
             wait = queue.expected_wait_minutes(
@@ -245,7 +257,7 @@ class HallService:
         }
 
     def _ticket_row(self, conn: sqlite3.Connection, day: str, number: object) -> sqlite3.Row:
-        row = None
+        row: sqlite3.Row | None = None
         if isinstance(number, str) and len(number) <= 12:
             row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
                                (day, number.strip().upper())).fetchone()
@@ -356,22 +368,27 @@ class HallService:
             return refusal.status, refusal.body()
 
         # capacity: never a refusal; offer a booking when today clearly cannot serve it
-        waiting = tx.one("SELECT COUNT(*) FROM tickets WHERE day=? AND business=? AND state IN "
-                         "('waiting','transferred')", (day, business.code))
-        assert waiting is not None
-        wait = queue.expected_wait_minutes(int(waiting[0]), self.service_minutes(tx.conn, business, day),
-                                           self.open_windows(tx.conn, business.code, day))
+        normal, prio = self.waiting_counts(tx.conn, day, business.code)
+        minutes = self.service_minutes(tx.conn, business, day)
+        windows = self.open_windows(tx.conn, business.code, day)
+        wait = queue.expected_wait_minutes(normal + prio, minutes, windows)
         remaining = self.config.calendar.remaining_open_minutes(now)
-        if self.config.booking.offers and body.get("accept_wait") is not True and wait > remaining + self.config.booking.over_capacity_slack_minutes:
+        over = wait > remaining + self.config.booking.over_capacity_slack_minutes
+        if self.config.booking.offers and body.get("accept_wait") is not True and over:
             offer = self._offer(tx, call, business, holder, now)
             if offer is not None:
                 return 200, offer
+        # the new ticket is the last of its business, so everyone waiting is before it
+        ahead = queue.people_ahead(priority is not None, normal, prio, prio, normal,
+                                   self.config.priority.max_consecutive)
+        estimate = (ahead, queue.expected_wait_minutes(ahead, minutes, windows))
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
-                                                   "walk_in", None)}
+                                                   "walk_in", None, estimate)}
 
     def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
                        principals: list[Identity], priority: str | None, channel: str,
-                       appointment: codes.AppointmentCode | None) -> dict[str, Any]:
+                       appointment: codes.AppointmentCode | None,
+                       estimate: tuple[int, int] | None = None) -> dict[str, Any]:
         now = call.now
         day = self.day(now).isoformat()
         at = self.iso(now)
@@ -400,7 +417,7 @@ class HallService:
             "order": tid, "appointment": appointment.appointment_id if appointment else None})
         new = tx.one("SELECT * FROM tickets WHERE id=?", (tid,))
         assert new is not None
-        return self.ticket_view(tx.conn, new)
+        return self.ticket_view(tx.conn, new, estimate)
 
     # -- on-site booking and appointments --------------------------------------
     def _offer(self, tx: Tx, call: Call, business: Business, holder: Identity, now: datetime
@@ -844,7 +861,7 @@ class HallService:
         missing = body.get("missing")
         if not isinstance(missing, list) or not missing:
             raise _err("MISSING_REQUIRED", "请勾选缺少的材料。", "Tick the missing materials.", status=422)
-        items = []
+        items: list[dict[str, str]] = []
         for mid in missing:
             material = business.material(mid) if isinstance(mid, str) else None
             if material is None:
@@ -946,7 +963,7 @@ class HallService:
 
     def op_resume(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
-        clerk, wrow = self._clerk(tx, call, window)
+        clerk, _ = self._clerk(tx, call, window)
         tx.execute("UPDATE windows SET state='open', pause_reason=NULL WHERE number=?", (window,))
         tx.emit("window.resumed", self.iso(call.now), call.device.name,
                 {"window": window, "clerk_id": clerk, "reason": clean_text(body.get("reason"), 500)})
@@ -1014,7 +1031,8 @@ class HallService:
     # -- unresolved matters ("办不成事") ---------------------------------------------------
     def op_report_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         now = call.now
-        category = self.config.category(body.get("category")) if isinstance(body.get("category"), str) else None
+        raw_category = body.get("category")
+        category = self.config.category(raw_category) if isinstance(raw_category, str) else None
         if category is None:
             names = "、".join(c.name for c in self.config.matters.categories)
             raise _err("CATEGORY_UNKNOWN", f"请选择问题类别：{names}。",
@@ -1153,8 +1171,7 @@ class HallService:
         conn = self.store.reader()
         day = self.day(now).isoformat()
         counts = {r[0]: r[1] for r in conn.execute(
-            "SELECT business, COUNT(*) FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
-            "GROUP BY business", (day,))}
+            "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,))}
         oldest = {r[0]: r[1] for r in conn.execute(
             "SELECT business, MIN(issued_epoch) FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
             "GROUP BY business", (day,))}

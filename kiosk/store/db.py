@@ -43,14 +43,26 @@ def connect(path: Path | str, synchronous: str = "FULL") -> sqlite3.Connection:
     return conn
 
 
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; trigger bodies contain ';' so split where SQLite says one ends."""
+    out: list[str] = []
+    current = ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current)
+            current = ""
+    return out
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except BaseException:
@@ -212,5 +224,5 @@ class Store:
             for listener in self._listeners:
                 try:
                     listener(head.seq)
-                except Exception:  # noqa: BLE001 - a listener must not stop the writer
+                except Exception:
                     log.exception("commit listener failed")

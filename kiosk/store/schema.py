@@ -35,7 +35,7 @@ MIGRATIONS: list[str] = [
         UNIQUE (day, number)
     );
     CREATE INDEX tickets_holder ON tickets (day, holder_hash);
-    CREATE INDEX tickets_state ON tickets (day, state, business);
+    CREATE INDEX tickets_state ON tickets (day, business, state, priority, id);
     CREATE INDEX tickets_device ON tickets (device, issued_epoch);
     CREATE TABLE ticket_principals (
         ticket_id INTEGER NOT NULL, day TEXT NOT NULL, principal_hash TEXT NOT NULL,
@@ -81,5 +81,28 @@ MIGRATIONS: list[str] = [
     CREATE TABLE checkins (appointment_id TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL, at TEXT NOT NULL);
     CREATE TABLE idempotency (device TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL,
         status INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (device, day, key));
+    """,
+    # 2: waiting counts per business kept by triggers, in the same transaction as the ticket change,
+    #    so that issuing does not count the whole queue and the counts cannot drift
+    """
+    CREATE TABLE waiting (day TEXT NOT NULL, business TEXT NOT NULL, prio INTEGER NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, business, prio));
+    INSERT INTO waiting (day, business, prio, n)
+        SELECT day, business, priority IS NOT NULL, COUNT(*) FROM tickets
+        WHERE state IN ('waiting','transferred') GROUP BY 1, 2, 3;
+    CREATE TRIGGER waiting_insert AFTER INSERT ON tickets WHEN NEW.state IN ('waiting','transferred') BEGIN
+        INSERT INTO waiting (day, business, prio, n) VALUES (NEW.day, NEW.business, NEW.priority IS NOT NULL, 1)
+        ON CONFLICT (day, business, prio) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER waiting_leave AFTER UPDATE OF state, business, priority ON tickets
+    WHEN OLD.state IN ('waiting','transferred') BEGIN
+        UPDATE waiting SET n = n - 1
+        WHERE day = OLD.day AND business = OLD.business AND prio = (OLD.priority IS NOT NULL);
+    END;
+    CREATE TRIGGER waiting_enter AFTER UPDATE OF state, business, priority ON tickets
+    WHEN NEW.state IN ('waiting','transferred') BEGIN
+        INSERT INTO waiting (day, business, prio, n) VALUES (NEW.day, NEW.business, NEW.priority IS NOT NULL, 1)
+        ON CONFLICT (day, business, prio) DO UPDATE SET n = n + 1;
+    END;
     """,
 ]

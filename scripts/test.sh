@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run the tests: installs what they need, then lint, type checks and the whole suite.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+"$VENV/bin/ruff" check .
+"$VENV/bin/mypy"
+exec "$VENV/bin/pytest" -q -p no:cacheprovider "$@"
