@@ -112,6 +112,21 @@ def test_full_service_over_http(server: HallProcess) -> None:
     assert duty.get(f"/api/v1/events?after={events[-2]['seq']}").json()["events"] == events[-1:]
 
 
+def test_lost_slip_is_reprinted_for_the_holder_only(server: HallProcess) -> None:
+    kiosk = server.client("kiosk-1")
+    first = issue(kiosk, "B", 1).json()["ticket"]
+    issue(kiosk, "B", 2)
+    r = kiosk.post("/api/v1/tickets/B001/reprint", {"identity": person(2)})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "IDENTITY_MISMATCH"
+    r = kiosk.post("/api/v1/tickets/b001/reprint", {"identity": person(1)})
+    assert r.status_code == 200
+    again = r.json()["ticket"]
+    assert (again["number"], again["qr"], again["position"]) == ("B001", first["qr"], 1)
+    assert kiosk.post("/api/v1/tickets/B999/reprint", {"identity": person(1)}).status_code == 404
+    kinds = [a["kind"] for a in server.client("supervisor-1").get("/api/v1/audit").json()["audit"]]
+    assert "reprint" in kinds and "reprint_refused" in kinds
+
+
 def test_out_of_order_call_over_http(server: HallProcess) -> None:
     kiosk = server.client("kiosk-1")
     issue(kiosk, "B", 1)

@@ -568,7 +568,7 @@ class HallService:
     def op_reprint(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         now = call.now
         day = self.day(now).isoformat()
-        row = self._ticket_row(tx.conn, day, body.get("number"))
+        row = self._ticket_row(tx.conn, day, body.get("_number"))  # the number comes from the path
         holder = self.identity(body.get("identity"), now)
         at = self.iso(now)
         if not self._same_holder(holder, row["holder_hash"]):
