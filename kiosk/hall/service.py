@@ -114,8 +114,9 @@ class HallService:
             if not key:
                 return op(tx, call, body)
             day = self.day(call.now).isoformat()
+            device = str(call.device.id)  # names may repeat across enrolments; ids do not
             seen = tx.one("SELECT status, body FROM idempotency WHERE device=? AND day=? AND key=?",
-                          (call.device.name, day, key))
+                          (device, day, key))
             if seen is not None:
                 return int(seen["status"]), json.loads(seen["body"])
             tx.execute("SAVEPOINT op")
@@ -126,7 +127,7 @@ class HallService:
                 reply = (exc.status, exc.body())
             tx.execute("RELEASE op")
             tx.execute("INSERT INTO idempotency (device, day, key, status, body) VALUES (?,?,?,?,?)",
-                       (call.device.name, day, key, reply[0], json.dumps(reply[1], ensure_ascii=False)))
+                       (device, day, key, reply[0], json.dumps(reply[1], ensure_ascii=False)))
             return reply
 
         return self.store.submit(change)
