@@ -1,0 +1,146 @@
+"""Modbus RTU framing, pure: CRC-16/MODBUS, request and response codecs, and resync.
+
+Only the functions a keypad needs: 03 read holding, 04 read input, 06 write single,
+16 (0x10) write multiple registers. Used by the keypad host driver and its simulator.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from drivers.errors import ProtocolError
+
+READ_HOLDING = 0x03
+READ_INPUT = 0x04
+WRITE_SINGLE = 0x06
+WRITE_MULTIPLE = 0x10
+EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure"}
+
+
+def crc16(data: bytes) -> int:
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<H", crc16(body))
+
+
+def crc_ok(frame: bytes) -> bool:
+    return len(frame) >= 4 and crc16(frame[:-2]) == struct.unpack("<H", frame[-2:])[0]
+
+
+class CrcError(ProtocolError):
+    def __init__(self) -> None:
+        super().__init__("数据校验错误（线路干扰或波特率不符）。", "CRC error (line noise or wrong baud rate).")
+
+
+class ExceptionResponse(ProtocolError):
+    def __init__(self, code: int) -> None:
+        name = EXCEPTION_NAMES.get(code, "unknown")
+        super().__init__(f"设备拒绝了请求（异常码 {code}）。", f"The device refused the request (exception {code}: {name}).")
+        self.code = code
+
+
+# -- requests (host → device) --------------------------------------------------------
+def read_request(address: int, function: int, start: int, count: int) -> bytes:
+    return with_crc(struct.pack(">BBHH", address, function, start, count))
+
+
+def write_single_request(address: int, register: int, value: int) -> bytes:
+    return with_crc(struct.pack(">BBHH", address, WRITE_SINGLE, register, value & 0xFFFF))
+
+
+def write_multiple_request(address: int, start: int, values: list[int]) -> bytes:
+    body = struct.pack(">BBHHB", address, WRITE_MULTIPLE, start, len(values), 2 * len(values))
+    return with_crc(body + b"".join(struct.pack(">H", v & 0xFFFF) for v in values))
+
+
+@dataclass(frozen=True)
+class Request:
+    address: int
+    function: int
+    start: int
+    count: int  # registers to read or written
+    values: tuple[int, ...] = ()
+
+
+def _request_length(buf: bytes) -> int | None:
+    """Bytes a request starting at buf[0] needs, or None when it cannot be a request."""
+    if len(buf) < 2:
+        return 0
+    fn = buf[1]
+    if fn in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
+        return 8
+    if fn == WRITE_MULTIPLE:
+        return 9 + buf[6] if len(buf) >= 7 else 0
+    return None
+
+
+def take_request(buf: bytearray) -> Request | None:
+    """Take one valid request off the front of ``buf``; skip garbage byte by byte (resync)."""
+    while buf:
+        need = _request_length(bytes(buf))
+        if need is None or (need and need > 260):
+            del buf[0]
+            continue
+        if need == 0 or len(buf) < need:
+            return None
+        frame = bytes(buf[:need])
+        if not crc_ok(frame):
+            del buf[0]
+            continue
+        del buf[:need]
+        address, fn = frame[0], frame[1]
+        start, second = struct.unpack(">HH", frame[2:6])
+        if fn == WRITE_MULTIPLE:
+            values = struct.unpack(f">{second}H", frame[7:7 + 2 * second]) if frame[6] == 2 * second else ()
+            return Request(address, fn, start, second, tuple(values))
+        if fn == WRITE_SINGLE:
+            return Request(address, fn, start, 1, (second,))
+        return Request(address, fn, start, second)
+    return None
+
+
+# -- responses (device → host) -----------------------------------------------------------
+def read_response(address: int, function: int, values: list[int]) -> bytes:
+    return with_crc(struct.pack(">BBB", address, function, 2 * len(values)) +
+                    b"".join(struct.pack(">H", v & 0xFFFF) for v in values))
+
+
+def echo_response(request: Request) -> bytes:
+    if request.function == WRITE_SINGLE:
+        return write_single_request(request.address, request.start, request.values[0])
+    return with_crc(struct.pack(">BBHH", request.address, request.function, request.start, request.count))
+
+
+def exception_response(address: int, function: int, code: int) -> bytes:
+    return with_crc(struct.pack(">BBB", address, function | 0x80, code))
+
+
+def response_length(function: int, count: int) -> int:
+    return 5 + 2 * count if function in (READ_HOLDING, READ_INPUT) else 8
+
+
+def parse_response(frame: bytes, address: int, function: int, count: int) -> list[int]:
+    """Registers read (or [] for a write echo); typed errors for anything else."""
+    if len(frame) < 5:
+        raise ProtocolError("应答不完整。", f"Truncated reply ({len(frame)} bytes).")
+    if not crc_ok(frame):
+        raise CrcError()
+    if frame[0] != address:
+        raise ProtocolError("应答来自其他地址的设备（地址冲突？）。", f"Reply from address {frame[0]}, not {address}.")
+    if frame[1] == function | 0x80:
+        raise ExceptionResponse(frame[2])
+    if frame[1] != function:
+        raise ProtocolError("应答功能码不符。", f"Reply function {frame[1]:#04x}, expected {function:#04x}.")
+    if function in (READ_HOLDING, READ_INPUT):
+        if frame[2] != 2 * count or len(frame) != 5 + 2 * count:
+            raise ProtocolError("应答长度不符。", "Reply length does not match the request.")
+        return list(struct.unpack(f">{count}H", frame[3:3 + 2 * count]))
+    return []

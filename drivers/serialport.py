@@ -1,0 +1,18 @@
+"""Opening serial ports by path or pyserial URL, with an error a technician can act on."""
+
+from __future__ import annotations
+
+import serial
+
+from drivers.errors import DeviceAbsent
+
+
+def open_serial(url: str, baudrate: int, timeout: float) -> serial.SerialBase:
+    try:
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=max(timeout, 1.0))
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise DeviceAbsent(
+            f"无法打开串口 {url}：设备未连接、路径错误或没有权限（可将用户加入 dialout 组）。",
+            f"Cannot open serial port {url}: unplugged, wrong path or no permission (add the user to dialout). "
+            f"({exc.__class__.__name__})",
+        ) from None
