@@ -1,0 +1,1 @@
+"""Resident ID card reader (二代证 SAM, GA/T 467 framing): protocol, driver, simulator."""
