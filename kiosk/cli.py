@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from drivers.errors import DeviceError
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.domain.config import ConfigInvalid, HallConfig
 from kiosk.domain.errors import DomainError
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--name", required=True)
     enroll.set_defaults(func=cmd_devices_enroll)
 
+    from kiosk.devices_cli import add_parsers
+
+    add_parsers(devices)
+
     clerks = sub.add_parser("clerks", help="window clerks").add_subparsers(dest="clerks_cmd", required=True)
     add = clerks.add_parser("add", help="add or update a clerk (PIN stored hashed)")
     _common(add)
@@ -145,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DomainError as exc:
         return _fail(f"{exc.message} / {exc.message_en}")
+    except DeviceError as exc:
+        return _fail(f"✗ {exc.message}\n  {exc.message_en}", 1)
     except OSError as exc:
         return _fail(f"无法访问文件或端口：{exc.strerror} / cannot access a file or port: {exc}")
     except KeyboardInterrupt:

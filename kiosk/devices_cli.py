@@ -1,0 +1,239 @@
+"""`kiosk devices …`: technician tools for the hall's devices, usable against the simulators.
+
+Every failure is a sentence a technician can act on (Chinese, then English) and exit 1;
+personal data read from a card is shown masked only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import date
+
+from kiosk.domain.identity import age_on, mask_name, mask_number
+
+
+def _addresses(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"地址应为 1–247 的数字，用逗号分隔 / addresses must be numbers 1-247: {text}") from None
+    if not values or any(not 1 <= v <= 247 for v in values):
+        raise SystemExit(f"地址应为 1–247 / addresses must be 1-247: {text}")
+    return values
+
+
+def cmd_ports(_args: argparse.Namespace) -> int:
+    from serial.tools import list_ports
+
+    ports = list(list_ports.comports())
+    if not ports:
+        print("没有发现串口设备。USB 转串口线插好了吗？`dmesg | tail` 可以看到插入记录。")
+        print("No serial ports found. Is the USB serial adapter plugged in? `dmesg | tail` shows it.")
+        return 0
+    for port in ports:
+        print(f"{port.device:<20} {port.description}  {port.hwid}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run a simulator in the foreground; commands on stdin drive it."""
+    if args.device == "keypad":
+        from drivers.keypad.simulator import Faults, KeypadBusSimulator
+
+        addresses = _addresses(args.addresses)
+        sim = KeypadBusSimulator(addresses, Faults(noise=args.noise, drop=args.drop, corrupt=args.corrupt))
+        sim.start()
+        print(f"评价器模拟器 keypad simulator: {sim.path} (addresses {','.join(map(str, addresses))}, 9600 8N1)",
+              flush=True)
+        print("命令 commands: press ADDR KEY | unplug ADDR | plug ADDR | status | quit", flush=True)
+        watcher = threading.Thread(target=_watch_keypads, args=(sim,), daemon=True)
+        watcher.start()
+        try:
+            for line in sys.stdin:
+                words = line.split()
+                if not words:
+                    continue
+                if words[0] == "quit":
+                    break
+                try:
+                    if words[0] == "press":
+                        ok = sim.press(int(words[1]), int(words[2]))
+                        print(f"press {words[1]} {words[2]}: {'counted' if ok else 'ignored (not asking for a rating)'}",
+                              flush=True)
+                    elif words[0] == "unplug":
+                        sim.faults.unplugged.add(int(words[1]))
+                        print(f"keypad {words[1]} unplugged", flush=True)
+                    elif words[0] == "plug":
+                        sim.faults.unplugged.discard(int(words[1]))
+                        print(f"keypad {words[1]} plugged in", flush=True)
+                    elif words[0] == "status":
+                        for kp in sim.keypads.values():
+                            print(f"keypad {kp.address}: {kp.mode.name} {kp.clerk_name} queue={list(kp.queue)}",
+                                  flush=True)
+                    else:
+                        print(f"未知命令 unknown command: {words[0]}", flush=True)
+                except (IndexError, ValueError, KeyError):
+                    print(f"命令格式不对 bad command: {line.strip()}", flush=True)
+        finally:
+            sim.stop()
+        return 0
+    from drivers.idcard.simulator import SAMPLE_CARDS, IdCardSimulator, ReaderFaults
+
+    with IdCardSimulator(ReaderFaults(checksum=args.corrupt, noise=args.noise)) as reader:
+        print(f"身份证阅读器模拟器 ID card reader simulator: {reader.path} (115200 8N1)", flush=True)
+        print(f"命令 commands: place {'|'.join(SAMPLE_CARDS)} | remove | unplug | plug | quit", flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "quit":
+                break
+            if words[0] == "place" and len(words) > 1 and words[1] in SAMPLE_CARDS:
+                reader.place(words[1])
+                print(f"card {words[1]} placed", flush=True)
+            elif words[0] == "remove":
+                reader.remove()
+                print("card removed", flush=True)
+            elif words[0] in ("unplug", "plug"):
+                reader.faults.unplugged = words[0] == "unplug"
+                print(f"reader {words[0]}ged", flush=True)
+            else:
+                print(f"命令格式不对 bad command: {line.strip()}", flush=True)
+    return 0
+
+
+def _watch_keypads(sim: object) -> None:
+    from drivers.keypad.simulator import KeypadBusSimulator
+
+    assert isinstance(sim, KeypadBusSimulator)
+    seen = {a: (k.mode, k.clerk_name) for a, k in sim.keypads.items()}
+    while not sim.link.closed:
+        for address, keypad in sim.keypads.items():
+            now = (keypad.mode, keypad.clerk_name)
+            if now != seen[address]:
+                seen[address] = now
+                print(f"keypad {address}: {keypad.mode.name} {keypad.clerk_name}", flush=True)
+        time.sleep(0.05)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    if args.device == "keypad":
+        from drivers.keypad.driver import KeypadBus
+
+        bus = KeypadBus(args.port, _addresses(args.addresses), baudrate=args.baud or 9600, offline_after=1,
+                        retries=1)
+        bus.poll_once()
+        bad = 0
+        for address in bus.addresses:
+            if bus.online[address]:
+                print(f"✓ {address} 号评价器应答正常 / keypad {address} answers")
+            else:
+                bad += 1
+                print(f"✗ {address} 号评价器没有应答：检查电源、接线（RS-485 A/B 是否接反）、地址和波特率 / "
+                      f"keypad {address} does not answer: check power, wiring (A/B swapped?), address, baud rate")
+        bus.stop()
+        return 1 if bad else 0
+    from drivers.idcard.driver import IdCardReader
+
+    reader = IdCardReader(args.port, baudrate=args.baud or 115200)
+    try:
+        print(f"✓ {reader.probe()}")
+    finally:
+        reader.close()
+    return 0
+
+
+def cmd_watch_keypad(args: argparse.Namespace) -> int:
+    from drivers.keypad import protocol as kp
+    from drivers.keypad.driver import KeypadBus, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
+
+    addresses = _addresses(args.addresses)
+    bus = KeypadBus(args.port, addresses, baudrate=args.baud or 9600)
+    if args.arm:
+        for address in addresses:
+            bus.please_rate(address, "测试", 0, address, 300)
+    print(f"监视评价器 watching keypads {addresses} on {args.port} (Ctrl-C 结束)", flush=True)
+    presses = 0
+    try:
+        while args.count is None or presses < args.count:
+            for event in bus.poll_once():
+                if isinstance(event, KeyPress):
+                    presses += 1
+                    print(f"{event.address} 号评价器 keypad {event.address}: 按键 key {event.level} "
+                          f"{kp.LEVELS[event.level]} (seq {event.seq})", flush=True)
+                    if args.arm:
+                        bus.please_rate(event.address, "测试", 0, event.address, 300)
+                elif isinstance(event, KeypadOffline):
+                    print(f"✗ {event.reason}", flush=True)
+                elif isinstance(event, KeypadOnline):
+                    print(f"✓ {event.address} 号评价器已恢复 keypad {event.address} back online", flush=True)
+                elif isinstance(event, RatingTimedOut):
+                    print(f"{event.address} 号评价器评价超时 keypad {event.address}: rating timed out", flush=True)
+            time.sleep(0.02)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bus.stop()
+    return 0
+
+
+def cmd_read_id(args: argparse.Namespace) -> int:
+    from drivers.idcard.driver import IdCardReader
+
+    reader = IdCardReader(args.port, baudrate=args.baud or 115200)
+    try:
+        deadline = time.monotonic() + args.wait
+        card = reader.read_card()
+        while card is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            card = reader.read_card()
+    finally:
+        reader.close()
+    if card is None:
+        print("读卡器正常，但没有身份证。请把身份证平放在读卡区。 / Reader OK, but no card: lay the ID card on the reader.")
+        return 1
+    today = date.today()
+    print(f"身份证号 ID:   {mask_number(card.id_number)}")
+    print(f"姓名 name:     {mask_name(card.name)}")
+    print(f"性别 sex:      {'男 M' if card.sex == '1' else '女 F'}    年龄 age: {age_on(card.id_number, today)}")
+    print(f"民族 nation:   {card.nation_name}")
+    print(f"有效期 valid:  {card.valid_from} – {card.valid_to}{'  已过期 EXPIRED' if card.expired(today) else ''}")
+    return 0
+
+
+def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ports = devices.add_parser("ports", help="list serial ports")
+    ports.set_defaults(func=cmd_ports)
+
+    sim = devices.add_parser("simulate", help="run a device simulator on a pseudo-terminal")
+    sim.add_argument("device", choices=["keypad", "idcard"])
+    sim.add_argument("--addresses", default="1", help="keypad addresses, e.g. 1,2,3")
+    sim.add_argument("--noise", type=float, default=0.0, help="probability of line noise before a reply")
+    sim.add_argument("--drop", type=float, default=0.0, help="probability of a dropped reply")
+    sim.add_argument("--corrupt", type=float, default=0.0, help="probability of a corrupted checksum")
+    sim.set_defaults(func=cmd_simulate)
+
+    probe = devices.add_parser("probe", help="say what answers on a port")
+    probe.add_argument("device", choices=["keypad", "idcard"])
+    probe.add_argument("--port", required=True)
+    probe.add_argument("--addresses", default="1")
+    probe.add_argument("--baud", type=int)
+    probe.set_defaults(func=cmd_probe)
+
+    watch = devices.add_parser("watch-keypad", help="show keypad presses live")
+    watch.add_argument("--port", required=True)
+    watch.add_argument("--addresses", default="1")
+    watch.add_argument("--baud", type=int)
+    watch.add_argument("--arm", action="store_true", help="ask every keypad for a rating (test mode)")
+    watch.add_argument("--count", type=int, help="exit after this many presses")
+    watch.set_defaults(func=cmd_watch_keypad)
+
+    read = devices.add_parser("read-id", help="read an ID card (shows masked data only)")
+    read.add_argument("--port", required=True)
+    read.add_argument("--baud", type=int)
+    read.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
+    read.set_defaults(func=cmd_read_id)
+
