@@ -204,6 +204,67 @@ def cmd_read_id(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test_print(args: argparse.Namespace) -> int:
+    """Render a sample slip through the printer simulator (and a real printer with --printer)."""
+    from pathlib import Path
+
+    from drivers.printer import layouts as lay
+    from drivers.printer.fonts import missing_glyphs
+    from drivers.printer.render import render
+    from drivers.printer.simulator import PrinterSimulator
+    from kiosk.config_files import load_config
+    from kiosk.domain import codes
+    from kiosk.hall.clock import HallClock, parse_now
+    from kiosk.hall.datadir import open_hall
+
+    config = load_config(Path(args.config))
+    clock = HallClock(config.calendar.tz, parse_now(args.now, config.calendar.tz) if args.now else None)
+    now = clock.now()
+    service = open_hall(config, Path(args.data))
+    try:
+        when = f"{config.calendar.local(now):%Y-%m-%d %H:%M}"
+        business = config.businesses[min(1, len(config.businesses) - 1)]
+        if args.layout == "ticket":
+            ticket = service.issue_test_ticket(now, "test-print")
+            elements = lay.ticket(lay.TicketSlip(config.name, ticket["number"], f"测试小票 Test slip · {business.name}",
+                                                 0, 0, "测试 TEST", when, ticket["qr"]), args.paper)
+            qr = ticket["qr"]
+        elif args.layout == "notice":
+            elements = lay.notice(lay.NoticeSlip(config.name, "N-TEST", business.name,
+                                                 [m.name for m in business.materials[:3]], config.windows[0].number,
+                                                 "TEST", when, "测试 TEST", business.time_limit_days), args.paper)
+            qr = ""
+        elif args.layout == "matter":
+            qr = f"HM1:{config.hall_id}:M-TEST"
+            elements = lay.matter(lay.MatterSlip(config.name, "M-TEST", config.matters.categories[0].name, when,
+                                                 "（测试）", qr), args.paper)
+        else:
+            code = codes.AppointmentCode(config.hall_id, "B-TEST", "booking", business.code, 946684800, 946686600, "")
+            qr = codes.appointment_qr(service.code_key, code)  # a slot in 2000: can never be checked in
+            elements = lay.booking(lay.BookingSlip(config.name, business.name, "测试 Test 09:00–09:30", "测试 TEST", qr),
+                                   args.paper)
+    finally:
+        service.store.close()
+    data = render(elements, args.mode, args.paper)
+    texts = " ".join(e.text for e in elements if isinstance(e, lay.Line))
+    missing = missing_glyphs(texts)
+    if missing:
+        print(f"⚠ 字体缺少这些字 the font lacks: {''.join(sorted(missing))}")
+    sim = PrinterSimulator(args.paper)
+    sim.feed(data)
+    sim.save_png(args.png)
+    print(f"已生成测试小票 test slip rendered: {args.png} ({args.layout}, {args.paper} mm, {args.mode} mode, "
+          f"{len(data)} bytes)")
+    if qr:
+        print(f"二维码 QR: {qr}")
+    if args.printer:
+        from drivers.printer.connection import send
+
+        send(args.printer, data)
+        print(f"已发送到打印机 sent to {args.printer}")
+    return 0
+
+
 def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ports = devices.add_parser("ports", help="list serial ports")
     ports.set_defaults(func=cmd_ports)
@@ -230,6 +291,18 @@ def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     watch.add_argument("--arm", action="store_true", help="ask every keypad for a rating (test mode)")
     watch.add_argument("--count", type=int, help="exit after this many presses")
     watch.set_defaults(func=cmd_watch_keypad)
+
+    test = devices.add_parser("test-print", help="render a sample slip through the printer simulator")
+    test.add_argument("--layout", required=True, choices=["ticket", "notice", "matter", "booking"])
+    test.add_argument("--png", required=True, help="where to write the rendered slip")
+    test.add_argument("--paper", type=int, choices=[58, 80], default=80)
+    test.add_argument("--mode", choices=["text", "raster"], default="text",
+                      help="text: GB18030 in the printer's Chinese mode; raster: drawn with the CJK font")
+    test.add_argument("--printer", help="also print on a real printer: network://host:9100, serial:///dev/ttyUSB0 …")
+    test.add_argument("--now", help="the hall clock (ISO 8601), as for kiosk hall serve")
+    test.add_argument("--config", default=str(__import__("kiosk.config_files").config_files.DEFAULT_CONFIG))
+    test.add_argument("--data", default="data")
+    test.set_defaults(func=cmd_test_print)
 
     read = devices.add_parser("read-id", help="read an ID card (shows masked data only)")
     read.add_argument("--port", required=True)

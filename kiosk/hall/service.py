@@ -420,6 +420,27 @@ class HallService:
         assert new is not None
         return self.ticket_view(tx.conn, new, estimate)
 
+    def issue_test_ticket(self, now: datetime, device: str) -> dict[str, Any]:
+        """A technician's test slip: a real, verifiable ticket that can never be called (state cancelled)."""
+
+        def change(tx: Tx) -> dict[str, Any]:
+            day = self.day(now).isoformat()
+            row = tx.one("SELECT last FROM counters WHERE day=? AND business='T'", (day,))
+            seq = (row[0] if row else 0) + 1
+            tx.execute("INSERT INTO counters (day, business, last) VALUES (?,'T',?) ON CONFLICT(day, business) "
+                       "DO UPDATE SET last=excluded.last", (day, seq))
+            number = f"T{seq:03d}"
+            cur = tx.execute(
+                "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
+                " channel, state, issued_at, issued_epoch, device) VALUES (?,?,'T','T','','测试 TEST','测试','test',"
+                "'cancelled',?,?,?)", (day, number, self.iso(now), now.timestamp(), device))
+            tx.emit("ticket.test_printed", self.iso(now), device, {"number": number, "day": day})
+            new = tx.one("SELECT * FROM tickets WHERE id=?", (cur.lastrowid,))
+            assert new is not None
+            return self.ticket_view(tx.conn, new)
+
+        return self.store.write(change)
+
     # -- on-site booking and appointments --------------------------------------
     def _offer(self, tx: Tx, call: Call, business: Business, holder: Identity, now: datetime
                ) -> dict[str, Any] | None:

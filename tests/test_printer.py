@@ -1,0 +1,154 @@
+"""Ticket printer: golden bytes of our Chinese path, rendering, QR round trip, status and faults."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from drivers.errors import DeviceAbsent
+from drivers.printer import escpos
+from drivers.printer import layouts as lay
+from drivers.printer.connection import network_status, send
+from drivers.printer.fonts import missing_glyphs
+from drivers.printer.render import line_image, render
+from drivers.printer.simulator import NetworkPrinterSimulator, PaperState, PrinterSimulator
+from tests.helpers import KIOSK_BIN, ROOT, Client, HallProcess
+
+SLIP = lay.TicketSlip("示范市不动产登记中心", "B012", "转移登记（存量房买卖）", 3, 25, "1101**********002X",
+                      "2026-11-23 10:05", "HT1:demo-hall:20261123:B012:SIGNATURE", "elderly")
+
+
+def test_golden_bytes_of_the_chinese_path() -> None:
+    # full-width punctuation and ¥ are real GB18030, never '?'
+    assert escpos.chinese_text("费用￥80（元）：") == (b"\x1c\x26" + b"\xb7\xd1\xd3\xc3\xa3\xa480\xa3\xa8\xd4\xaa\xa3\xa9"
+                                                      b"\xa3\xba" + b"\x1c\x2e")
+    assert escpos.size(3, 3) == b"\x1d\x21\x22\x1c\x21\x0c"
+    assert escpos.size(1, 1) == b"\x1d\x21\x00\x1c\x21\x00"
+    assert escpos.CUT == b"\x1b\x64\x06\x1d\x56\x00"
+    assert escpos.STATUS_OFFLINE + escpos.STATUS_PAPER == b"\x10\x04\x02\x10\x04\x04"
+    tiny = Image.new("1", (9, 2), 1)
+    tiny.putpixel((0, 0), 0)
+    tiny.putpixel((8, 1), 0)
+    assert escpos.raster(tiny) == b"\x1d\x76\x30\x00\x02\x00\x02\x00" + bytes([0x80, 0, 0, 0x80])
+
+
+def test_text_mode_line_bytes() -> None:
+    data = render([lay.Line("办不成事", 2, "center", True)], "text", 80)
+    assert data == (b"\x1b@" + b"\x1ba\x01" + b"\x1bE\x01" + b"\x1d!\x11\x1c!\x0c" + escpos.chinese_text("办不成事")
+                    + b"\n" + b"\x1d!\x00\x1c!\x00" + b"\x1bE\x00")
+    assert b"?" not in data
+
+
+def test_rare_characters_go_raster_even_in_text_mode() -> None:
+    data = render([lay.Line("申请人：吉𠮷堃喆")], "text", 58)
+    assert escpos.CHINESE_ON not in data and b"\x1dv0" in data
+    assert not missing_glyphs("吉𠮷堃喆骨直￥（）")
+    blank = line_image(lay.Line(""), 384)
+    drawn = line_image(lay.Line("𠮷"), 384)
+    assert drawn.tobytes() != blank.tobytes()  # a real glyph, not nothing
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+@pytest.mark.parametrize("mode", ["text", "raster"])
+def test_rendered_ticket_has_its_text_and_a_decodable_qr(tmp_path: Path, paper: int, mode: str) -> None:
+    sim = PrinterSimulator(paper)
+    sim.feed(render(lay.ticket(SLIP, paper), mode, paper))
+    png = tmp_path / "slip.png"
+    sim.save_png(png)
+    image = Image.open(png)
+    assert image.width == {58: 384, 80: 576}[paper] + 32 and sim.cuts == 1
+    codes = decode(image.convert("L"))
+    assert [c.data.decode("utf-8") for c in codes] == [SLIP.qr]
+    if mode == "text":
+        assert "B012" in sim.texts and "本号仅限本人使用，过号请重新取号" in sim.texts
+    texts = " ".join(e.text for e in lay.ticket(SLIP, paper) if isinstance(e, lay.Line))
+    assert not missing_glyphs(texts)
+
+
+def test_every_layout_renders_with_glyphs_for_all_its_text() -> None:
+    slips = [
+        lay.notice(lay.NoticeSlip("大厅", "N20261123-001", "抵押登记", ["主债权合同及抵押合同", "不动产权证书"], 3, "1007",
+                                  "2026-11-23", "1101**********002X", 3, repeat=True)),
+        lay.matter(lay.MatterSlip("大厅", "M20261123-001", "材料要求不清或反复补材料", "2026-11-23 10:00", "2026-11-30",
+                                  "HM1:demo-hall:M20261123-001")),
+        lay.booking(lay.BookingSlip("大厅", "转移登记", "11月24日 09:00–09:30", "1101**********002X", "HA1:x")),
+    ]
+    for elements in slips:
+        texts = " ".join(e.text for e in elements if isinstance(e, lay.Line))
+        assert not missing_glyphs(texts), texts
+        sim = PrinterSimulator(58)
+        sim.feed(render(elements, "text", 58))
+        assert sim.cuts == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.integers(1, 50))
+def test_simulator_survives_garbage_and_split_writes(noise: bytes, chunk: int) -> None:
+    sim = PrinterSimulator(58)
+    sim.feed(noise)
+    good = PrinterSimulator(58)
+    data = render([lay.Line("测试"), lay.QR("x"), lay.Cut()], "text", 58)
+    good.feed(b"\x1b@")
+    for i in range(0, len(data), chunk):  # TCP delivers a slip in pieces
+        good.feed(data[i:i + chunk])
+    assert good.cuts == 1 and "测试" in good.texts
+
+
+@pytest.mark.parametrize(("state", "ok", "words"), [
+    (PaperState(), True, "正常"),
+    (PaperState(paper_low=True), True, "快用完"),
+    (PaperState(paper_out=True), False, "缺纸"),
+    (PaperState(cover_open=True), False, "机盖"),
+])
+def test_status_before_committing_a_ticket(state: PaperState, ok: bool, words: str) -> None:
+    with NetworkPrinterSimulator(PrinterSimulator(80, state)) as printer:
+        status = network_status(printer.host, printer.port)
+        assert status.can_print is ok and words in status.sentence()
+
+
+def test_printing_through_python_escpos_network() -> None:
+    with NetworkPrinterSimulator() as printer:
+        data = render(lay.ticket(SLIP), "text", 80)
+        send(f"network://{printer.host}:{printer.port}", data)
+        for _ in range(100):
+            if printer.sim.cuts:
+                break
+            __import__("time").sleep(0.02)
+        assert bytes(printer.sim.received) == data and printer.sim.cuts == 1
+
+
+def test_dead_printer_is_a_sentence() -> None:
+    with pytest.raises(DeviceAbsent) as err:
+        network_status("127.0.0.1", 1)
+    assert "连不上网络打印机" in err.value.message
+
+
+def test_test_print_qr_is_signed_by_the_hall(tmp_path: Path) -> None:
+    hall = HallProcess(tmp_path / "data")
+    out = subprocess.run([*KIOSK_BIN, "devices", "test-print", "--layout", "ticket", "--png", str(tmp_path / "t.png"),
+                          "--data", str(hall.data), "--now", hall.now], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    text = decode(Image.open(tmp_path / "t.png").convert("L"))[0].data.decode("utf-8")
+    hall.enroll("kiosk", "kiosk-1")
+    hall.start()
+    try:
+        kiosk: Client = hall.client("kiosk-1")
+        ticket = kiosk.post("/api/v1/tickets/verify", {"qr": text}).json()["ticket"]
+        assert ticket["number"] == "T001" and ticket["state"] == "cancelled"  # verifiable, never callable
+        forged = kiosk.post("/api/v1/tickets/verify", {"qr": text[:-2] + "AA"})
+        assert forged.status_code == 422
+        assert all(b["waiting"] == 0 for b in kiosk.get("/api/v1/queue").json()["businesses"])
+    finally:
+        hall.stop()
+    for layout in ("notice", "matter", "booking"):
+        out = subprocess.run([*KIOSK_BIN, "devices", "test-print", "--layout", layout, "--paper", "58", "--png",
+                              str(tmp_path / f"{layout}.png"), "--data", str(hall.data)], capture_output=True,
+                             text=True, cwd=ROOT, timeout=60)
+        assert out.returncode == 0 and (tmp_path / f"{layout}.png").exists(), out.stderr
