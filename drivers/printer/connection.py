@@ -54,8 +54,9 @@ def open_printer(url: str, timeout: float = 3.0) -> Any:
     except DeviceError:
         raise
     except Exception as exc:  # noqa: BLE001 - every connection failure becomes one sentence
+        kind = exc.__class__.__name__
         raise DeviceAbsent(f"无法连接打印机 {url}：请检查电源、连线和地址。",
-                           f"Cannot reach the printer at {url}: check power, cable and address ({exc.__class__.__name__}).") from None
+                           f"Cannot reach the printer at {url}: check power, cable and address ({kind}).") from None
     raise DeviceAbsent(f"打印机地址格式不对：{url}（network://、serial://、usb://、file://）。",
                        f"Unknown printer URL {url} (network://, serial://, usb://, file://).")
 
