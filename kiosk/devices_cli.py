@@ -80,6 +80,25 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         finally:
             sim.stop()
         return 0
+    if args.device == "scanner":
+        from drivers.scanner.simulator import ScannerSimulator
+
+        with ScannerSimulator() as scanner:
+            print(f"扫码枪模拟器 scanner simulator: {scanner.path} (9600 8N1, suffix CR)", flush=True)
+            print("命令 commands: scan TEXT | noise | quit", flush=True)
+            for line in sys.stdin:
+                words = line.rstrip("\n").split(" ", 1)
+                if words[0] == "quit":
+                    break
+                if words[0] == "scan" and len(words) == 2:
+                    scanner.scan(words[1])
+                    print("scanned", flush=True)
+                elif words[0] == "noise":
+                    scanner.noise(b"\x00\xff\x13")
+                    print("noise sent", flush=True)
+                else:
+                    print(f"命令格式不对 bad command: {line.strip()}", flush=True)
+        return 0
     from drivers.idcard.simulator import SAMPLE_CARDS, IdCardSimulator, ReaderFaults
 
     with IdCardSimulator(ReaderFaults(checksum=args.corrupt, noise=args.noise)) as reader:
@@ -265,12 +284,46 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Wait for one code from a serial scanner, or read the codes in an image; ID numbers shown masked."""
+    from kiosk.domain.text import scrub
+
+    if args.image:
+        import cv2
+
+        from drivers.scanner.camera import decode_frame
+
+        frame = cv2.imread(args.image)
+        if frame is None:
+            print(f"✗ 无法读取图片 cannot read the image: {args.image}", file=sys.stderr)
+            return 1
+        codes = decode_frame(frame)
+    else:
+        from drivers.scanner.serial_scanner import SerialScanner
+
+        suffix = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}[args.suffix]
+        scanner = SerialScanner(args.port, baudrate=args.baud, suffix=suffix)
+        scanner.open()
+        print(f"请扫码 scan a code now ({args.port}, {args.baud} baud)…", flush=True)
+        try:
+            code = scanner.read_code(args.wait)
+        finally:
+            scanner.close()
+        codes = [code] if code else []
+    if not codes:
+        print("没有读到二维码或条码 / no code read. 扫码枪亮灯了吗？检查波特率和后缀设置。", file=sys.stderr)
+        return 1
+    for code in codes:
+        print(f"读到 read: {scrub(code)}")
+    return 0
+
+
 def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ports = devices.add_parser("ports", help="list serial ports")
     ports.set_defaults(func=cmd_ports)
 
     sim = devices.add_parser("simulate", help="run a device simulator on a pseudo-terminal")
-    sim.add_argument("device", choices=["keypad", "idcard"])
+    sim.add_argument("device", choices=["keypad", "idcard", "scanner"])
     sim.add_argument("--addresses", default="1", help="keypad addresses, e.g. 1,2,3")
     sim.add_argument("--noise", type=float, default=0.0, help="probability of line noise before a reply")
     sim.add_argument("--drop", type=float, default=0.0, help="probability of a dropped reply")
@@ -303,6 +356,15 @@ def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     test.add_argument("--config", default=str(__import__("kiosk.config_files").config_files.DEFAULT_CONFIG))
     test.add_argument("--data", default="data")
     test.set_defaults(func=cmd_test_print)
+
+    scan = devices.add_parser("scan", help="read one code from a serial scanner, or the codes in an image")
+    where = scan.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port")
+    where.add_argument("--image", help="a photo or camera frame")
+    scan.add_argument("--baud", type=int, default=9600)
+    scan.add_argument("--suffix", choices=["cr", "lf", "crlf"], default="cr")
+    scan.add_argument("--wait", type=float, default=30.0)
+    scan.set_defaults(func=cmd_scan)
 
     read = devices.add_parser("read-id", help="read an ID card (shows masked data only)")
     read.add_argument("--port", required=True)

@@ -1,0 +1,54 @@
+"""Reading QR codes from a camera: OpenCV frames, grayscale first, decoded with pyzbar."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import cv2
+from pyzbar.pyzbar import ZBarSymbol, decode
+
+from drivers.errors import DeviceAbsent
+from drivers.scanner.text import decode_scan
+
+
+class FrameSource(Protocol):
+    def read(self) -> tuple[bool, Any]: ...
+
+    def release(self) -> None: ...
+
+
+def decode_frame(frame: Any) -> list[str]:
+    """Every QR code in a BGR (or gray) frame. A 3-channel array must be made gray first:
+    zbar would otherwise read only its blue channel."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    found = decode(gray, symbols=[ZBarSymbol.QRCODE])
+    if not found:  # small or soft codes: try once more, sharpened by a simple threshold
+        _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        found = decode(binary, symbols=[ZBarSymbol.QRCODE])
+    return [decode_scan(symbol.data) for symbol in found]
+
+
+class CameraScanner:
+    def __init__(self, source: FrameSource | int | str) -> None:
+        self.source: FrameSource = cv2.VideoCapture(source) if isinstance(source, (int, str)) else source
+
+    def read_code(self, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        failures = 0
+        while time.monotonic() < deadline:
+            ok, frame = self.source.read()
+            if not ok:
+                failures += 1
+                if failures > 30:
+                    raise DeviceAbsent("摄像头没有画面：请检查摄像头连接或被其他程序占用。",
+                                       "The camera gives no frames: check its cable, or another program holds it.")
+                time.sleep(0.01)
+                continue
+            codes = decode_frame(frame)
+            if codes:
+                return codes[0]
+        return None
+
+    def close(self) -> None:
+        self.source.release()
