@@ -139,6 +139,26 @@ def _watch_keypads(sim: object) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    if args.device == "all":
+        from drivers.factory import load_devices_config, open_devices, probe
+
+        devices = open_devices(load_devices_config(args.devices))
+        try:
+            results = probe(devices)
+        finally:
+            devices.close()
+        for name, ok, sentence in results:
+            print(f"{'✓' if ok else '✗'} {name}: {sentence}")
+        return 0 if all(ok for _, ok, _ in results) else 1
+    if not args.port:
+        print("请用 --port 指明设备端口 / give the device's port with --port", file=sys.stderr)
+        return 2
+    if args.device == "printer":
+        from drivers.printer.connection import status
+
+        st = status(args.port)
+        print(f"{'✓' if st.can_print else '✗'} {st.sentence()}")
+        return 0 if st.can_print else 1
     if args.device == "keypad":
         from drivers.keypad.driver import KeypadBus
 
@@ -331,8 +351,9 @@ def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim.set_defaults(func=cmd_simulate)
 
     probe = devices.add_parser("probe", help="say what answers on a port")
-    probe.add_argument("device", choices=["keypad", "idcard"])
-    probe.add_argument("--port", required=True)
+    probe.add_argument("device", choices=["all", "keypad", "idcard", "printer"])
+    probe.add_argument("--port", help="the device's port (printer: its URL, e.g. network://10.0.0.5:9100)")
+    probe.add_argument("--devices", default="config/devices.toml", help="for 'all': the terminal's devices.toml")
     probe.add_argument("--addresses", default="1")
     probe.add_argument("--baud", type=int)
     probe.set_defaults(func=cmd_probe)

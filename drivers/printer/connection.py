@@ -45,7 +45,12 @@ def open_printer(url: str, timeout: float = 3.0) -> Any:
         if parts.scheme == "network":
             return ep.Network(parts.hostname or "127.0.0.1", port=parts.port or 9100, timeout=timeout)
         if parts.scheme == "serial":
-            return ep.Serial(parts.path, baudrate=int(query.get("baud", 9600)), timeout=timeout)
+            import serial as pyserial
+
+            printer = ep.Serial(devfile=parts.path, baudrate=int(query.get("baud", 9600)), timeout=timeout)
+            printer.device = pyserial.serial_for_url(parts.path, baudrate=int(query.get("baud", 9600)),
+                                                     timeout=timeout)  # any path or URL, ptys included
+            return printer
         if parts.scheme == "usb":
             vendor, product = (int(x, 16) for x in parts.netloc.split(":"))
             return ep.Usb(vendor, product, timeout=int(timeout * 1000))
@@ -80,6 +85,40 @@ def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> Printer
     offline = reply[0] if len(reply) > 0 else None
     paper = reply[1] if len(reply) > 1 else None
     return PrinterStatus(**escpos.parse_paper_status(offline, paper))
+
+
+def serial_status(path: str, baudrate: int = 9600, timeout: float = 1.0) -> PrinterStatus:
+    """DLE EOT 2 and 4 on a serial printer."""
+    import termios
+
+    import serial
+
+    from drivers.serialport import open_serial
+
+    port = open_serial(path, baudrate, timeout)
+    try:
+        port.reset_input_buffer()
+        port.write(escpos.STATUS_OFFLINE + escpos.STATUS_PAPER)
+        reply = port.read(2)
+    except (serial.SerialException, OSError, termios.error):
+        raise DeviceAbsent(f"串口打印机 {path} 已断开。", f"The serial printer on {path} went away.") from None
+    finally:
+        port.close()
+    if not reply:
+        raise DeviceTimeout("打印机没有回应状态查询：检查电源、串口线和波特率。",
+                            "The printer did not answer the status request: check power, cable and baud rate.")
+    return PrinterStatus(**escpos.parse_paper_status(reply[0], reply[1] if len(reply) > 1 else None))
+
+
+def status(url: str) -> PrinterStatus:
+    """Paper and cover status for a printer URL; file and USB printers cannot be asked (answered=False)."""
+    parts = urlparse(url)
+    if parts.scheme == "network":
+        return network_status(parts.hostname or "127.0.0.1", parts.port or 9100)
+    if parts.scheme == "serial":
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        return serial_status(parts.path, int(query.get("baud", 9600)))
+    return PrinterStatus(answered=False, paper_out=False, paper_low=False, cover_open=False)
 
 
 def send(url: str, data: bytes) -> None:
