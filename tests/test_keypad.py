@@ -143,3 +143,12 @@ def test_a_standard_modbus_tool_can_drive_a_keypad_from_the_documented_map(line:
     assert client.read_input_registers(1, count=1, device_id=2).registers == [0]
     assert client.read_input_registers(50, count=1, device_id=2).isError()  # outside the map: exception 02
     client.close()
+
+
+def test_the_loop_polls_waiting_keypads_every_pass_and_the_rest_in_turn() -> None:
+    bus = KeypadBus("loop://", list(range(1, 11)))
+    bus.armed = {3, 7}
+    passes = [bus._due(everyone=False) for _ in range(8)]
+    assert all(due[:2] == [3, 7] and len(due) == 3 for due in passes)
+    assert {due[2] for due in passes} == {1, 2, 4, 5, 6, 8, 9, 10}  # every idle keypad checked in turn
+    assert bus._due(everyone=True) == list(range(1, 11))

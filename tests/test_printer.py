@@ -127,6 +127,12 @@ def test_dead_printer_is_a_sentence() -> None:
     with pytest.raises(DeviceAbsent) as err:
         network_status("127.0.0.1", 1)
     assert "连不上网络打印机" in err.value.message
+    with pytest.raises(DeviceAbsent) as err:
+        send("usb://04b8:0202", b"\x1b@")  # no such USB printer on this machine
+    assert "打印机" in err.value.message
+    with pytest.raises(DeviceAbsent) as err:
+        send("lpt://1", b"\x1b@")
+    assert "地址格式不对" in err.value.message
 
 
 def test_test_print_qr_is_signed_by_the_hall(tmp_path: Path) -> None:

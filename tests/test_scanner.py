@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.errors import DeviceAbsent, ProtocolError
 from drivers.scanner.camera import CameraScanner, decode_frame
@@ -41,6 +43,24 @@ def test_serial_garbage_is_reported_then_skipped() -> None:
         sim.scan("A001")
         assert scanner.read_code(2) == "A001"
         scanner.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_scan_parsing_survives_any_bytes(noise: bytes) -> None:
+    scanner = SerialScanner("loop://")
+    scanner._buf += noise + b"\rA001\r"
+    codes = []
+    for _ in range(100):
+        try:
+            code = scanner._take()
+        except ProtocolError:
+            continue
+        if code is None:
+            break
+        codes.append(code)
+        assert "\r" not in code and "\n" not in code
+    assert codes and codes[-1] == "A001"
 
 
 def test_scanned_text_cleanup() -> None:

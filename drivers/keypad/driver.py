@@ -69,6 +69,8 @@ class KeypadBus:
         self.failures: dict[int, int] = dict.fromkeys(self.addresses, 0)
         self.last_seq: dict[int, int] = dict.fromkeys(self.addresses, 0)
         self.errors = 0
+        self.armed: set[int] = set()  # asked for a rating and not answered yet: only these can have a press
+        self._health = 0
         self._commands: deque[tuple[int, list[bytes]]] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -76,6 +78,7 @@ class KeypadBus:
 
     # -- commands (any thread) --------------------------------------------------------
     def please_rate(self, address: int, clerk_name: str, clerk_number: int, window: int, timeout_s: int = 30) -> None:
+        self.armed.add(address)
         self._queue(address, [*p.details_requests(address, clerk_name, clerk_number, window, timeout_s),
                               p.mode_request(address, p.Mode.PLEASE_RATE)])
 
@@ -105,11 +108,24 @@ class KeypadBus:
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            self.poll_once(everyone=False)
             self._stop.wait(interval)
 
-    def poll_once(self) -> list[KeypadEvent]:
-        """One pass: pending commands, then every keypad's status. Returns (and emits) events."""
+    def _due(self, everyone: bool) -> list[int]:
+        """Who to poll this pass. At 9600 baud a poll costs ~28 ms on the wire, so a 32-keypad bus
+        cannot be polled whole several times a second: keypads waiting for a rating are polled
+        every pass, and one other keypad in turn, to notice one that was unplugged or came back."""
+        if everyone:
+            return list(self.addresses)
+        idle = [a for a in self.addresses if a not in self.armed]
+        due = [a for a in self.addresses if a in self.armed]
+        if idle:
+            self._health = (self._health + 1) % len(idle)
+            due.append(idle[self._health])
+        return due
+
+    def poll_once(self, everyone: bool = True) -> list[KeypadEvent]:
+        """One pass: pending commands, then keypads' status. Returns (and emits) events."""
         events: list[KeypadEvent] = []
         if self.port is None:
             try:
@@ -134,7 +150,7 @@ class KeypadBus:
                     retry.append((address, frames))  # register writes are idempotent: send them again
         with self._lock:
             self._commands.extendleft(reversed(retry))
-        for address in self.addresses:
+        for address in self._due(everyone):
             try:
                 regs = self._transact(p.poll_request(address), address, modbus.READ_INPUT, p.INPUT_SIZE)
             except DeviceError as exc:
@@ -145,6 +161,7 @@ class KeypadBus:
             if status.press_seq:
                 if status.press_seq != self.last_seq[address] and 1 <= status.press_key <= 5:
                     events.append(KeyPress(address, status.press_seq, status.press_key))
+                    self.armed.discard(address)
                 self.last_seq[address] = status.press_seq
                 try:  # a lost acknowledgement is repeated next poll; the seq keeps it from counting twice
                     self._transact(p.ack_request(address, status.press_seq), address, modbus.WRITE_SINGLE, 0)
@@ -152,6 +169,7 @@ class KeypadBus:
                     self._failed(address, exc, events)
             elif status.timed_out and status.mode == p.Mode.WELCOME:
                 events.append(RatingTimedOut(address))
+                self.armed.discard(address)
                 try:
                     self._transact(p.mode_request(address, p.Mode.WELCOME), address, modbus.WRITE_SINGLE, 0)
                 except DeviceError as exc:

@@ -27,6 +27,7 @@ class Faults:
     corrupt: float = 0.0  # probability of a reply with a wrong CRC
     delay: float = 0.0  # seconds before every reply
     unplugged: set[int] = field(default_factory=set)  # addresses that do not answer
+    line_baud: int = 0  # emulate the wire: a reply takes as long as request and reply need at this baud rate
 
 
 @dataclass
@@ -171,6 +172,8 @@ class KeypadBusSimulator:
             return
         if faults.delay:
             time.sleep(faults.delay)
+        if faults.line_baud:  # 10 bits a byte (8N1), request of ~8 bytes plus the reply
+            time.sleep((8 + len(reply)) * 10 / faults.line_baud)
         if self._random.random() < faults.corrupt:
             reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
         if self._random.random() < faults.noise:
