@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.keypad import protocol as p  # noqa: E402
-from drivers.keypad.driver import KeyPress, KeypadBus, KeypadEvent  # noqa: E402
-from drivers.keypad.simulator import Faults, KeypadBusSimulator  # noqa: E402
+from drivers.keypad import protocol as p
+from drivers.keypad.driver import KeypadBus, KeypadEvent, KeyPress
+from drivers.keypad.simulator import Faults, KeypadBusSimulator
 
 
 def main() -> int:
