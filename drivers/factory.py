@@ -28,6 +28,10 @@ class DevicesConfigInvalid(DeviceError):
     pass
 
 
+class PrinterNotReady(DeviceError):
+    """Paper out or cover open: the slip was not printed."""
+
+
 @dataclass(frozen=True)
 class DevicesConfig:
     printer_url: str = SIM
@@ -107,6 +111,10 @@ class Printer:
         return connection.status(self.url)
 
     def print_slip(self, elements: list[Element]) -> None:
+        """Print, or raise a DeviceError saying why not: never print into nothing (paper out, cover open)."""
+        status = self.status()
+        if status.answered and not status.can_print:
+            raise PrinterNotReady(status.sentence(), status.sentence())
         data = render(elements, self.mode, self.paper)
         self.printed += 1
         if self.simulator is None:

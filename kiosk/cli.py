@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+")
     check.set_defaults(func=cmd_config_check)
 
+    from kiosk.ui.run import add_parser as add_app_parser
+
+    add_app_parser(sub)
+
     demo = sub.add_parser("demo", help="the embedded default: everything on this machine")
     demo.add_argument("--data", default="data/demo")
     demo.add_argument("--port", type=int, default=8700)

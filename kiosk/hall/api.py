@@ -246,6 +246,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
          _obj({"ticket": STR, "level": {"type": "integer", "minimum": 1, "maximum": 5},
                "source": {"enum": ["keypad", "kiosk"]}, "reasons": {"type": "array", "items": STR}},
               ["ticket", "level", "source"]), "Rate a finished service")
+    post("/api/v1/help", ("kiosk", "counter"), service.op_call_staff, _obj({"screen": STR}),
+         "Call staff to this device (the duty desk is told at once)")
     post("/api/v1/matters", ("kiosk", "counter"), service.op_report_matter,
          _obj({"category": STR, "description": STR, "contact": STR, "ticket": STR}, ["category", "description"]),
          "Report an unresolved matter")

@@ -1145,6 +1145,14 @@ class HallService:
             tx.emit("followup.overdue", at, None, {"ticket": row["ticket"], "deadline": row["deadline"]})
         return 200, {"escalated": escalated}
 
+    # -- help ------------------------------------------------------------------------------
+    def op_call_staff(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        """呼叫工作人员: the duty desk follows this event and goes to the kiosk."""
+        screen = clean_text(body.get("screen"), 40)
+        tx.emit("kiosk.help_requested", self.iso(call.now), call.device.name, {"screen": screen})
+        return 201, {"help": {"device": call.device.name, "at": self.iso(call.now),
+                              "message": "已通知工作人员，请稍候。", "message_en": "Staff have been called; please wait."}}
+
     # -- blocklist ---------------------------------------------------------------------
     def op_blocklist_add(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         person = self.identity(body.get("identity"), call.now)

@@ -1,0 +1,63 @@
+"""The apps' client of the hall API, with a transport seam (as httpx has) so that screens can
+be tested against a real hall service or a fake transport alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error(self) -> dict[str, Any]:
+        return dict(self.body.get("error", {}))
+
+
+class HallUnreachable(Exception):
+    """The hall service did not answer: the kiosk shows "please ask staff" and retries by itself."""
+
+
+def http_transport(base: str, timeout: float = 5.0) -> Transport:
+    session = requests.Session()
+
+    def send(method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            r = session.request(method, base + path, json=body, headers=headers, timeout=timeout)
+        except requests.RequestException:
+            raise HallUnreachable(base) from None
+        try:
+            data = r.json()
+        except ValueError:
+            raise HallUnreachable(base) from None
+        return r.status_code, data if isinstance(data, dict) else {"data": data}
+
+    return send
+
+
+class HallClient:
+    def __init__(self, transport: Transport, token: str) -> None:
+        self.transport = transport
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> Reply:
+        return Reply(*self.transport("GET", path, None, self.headers))
+
+    def post(self, path: str, body: dict[str, Any], idempotency_key: str | None = None) -> Reply:
+        headers = dict(self.headers)
+        # one key per citizen action: a double tap or a retry after a timeout never makes a second ticket
+        headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
+        return Reply(*self.transport("POST", path, body, headers))

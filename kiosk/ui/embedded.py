@@ -1,0 +1,56 @@
+"""The embedded default: a hall service in this process, on loopback, for a one-kiosk hall and the demo."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import requests
+import uvicorn
+
+from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.hall.api import create_app
+from kiosk.hall.clock import HallClock
+from kiosk.hall.datadir import open_hall
+from kiosk.hall.service import HallService
+
+
+class EmbeddedHall:
+    def __init__(self, data: Path, config_path: Path = DEFAULT_CONFIG, port: int = 0,
+                 now: str | None = None) -> None:
+        from kiosk.hall.clock import parse_now
+
+        config = load_config(config_path)
+        self.service: HallService = open_hall(config, data)
+        start = parse_now(now, config.calendar.tz) if now else None
+        self.clock = HallClock(config.calendar.tz, start)
+        self.kiosk_token = self._token(data, "kiosk")
+        app = create_app(self.service, self.clock)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    access_log=False))
+        self.thread = threading.Thread(target=self.server.run, name="embedded-hall", daemon=True)
+
+    def _token(self, data: Path, role: str) -> str:
+        path = data / f"embedded-{role}.token"
+        if path.exists():
+            return path.read_text().strip()
+        token = self.service.enroll_device(role, f"embedded-{role}", self.clock.now())
+        path.write_text(token)
+        path.chmod(0o600)
+        return token
+
+    def start(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sock = self.server.servers[0].sockets[0]
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        requests.get(url + "/health", timeout=5)
+        return url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.service.store.close()

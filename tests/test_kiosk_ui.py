@@ -1,0 +1,85 @@
+"""The citizen kiosk on a real offscreen window: real touches, a real hall service (embedded, over
+loopback HTTP) and the device simulators. Screenshots stay in the tour folder as artefacts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from drivers.idcard.simulator import SAMPLE_CARDS
+from kiosk.ui.env import ensure_font
+from tests.helpers import KIOSK_BIN, ROOT
+
+SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing", "05-ticket",
+           "06-refused-same-business", "07-identify-printer-warning", "08-ticket-not-printed",
+           "09-home-english-large", "10-queue-status", "11-hall-unreachable"]
+ARTEFACTS = ROOT / "build" / "tour"
+
+
+@pytest.fixture(scope="module")
+def tour() -> Path:
+    out = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--tour", str(ARTEFACTS)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    return ARTEFACTS
+
+
+def test_one_screenshot_per_screen(tour: Path) -> None:
+    for name in SCREENS:
+        image = Image.open(tour / f"{name}.png").convert("L")
+        assert image.size == (1280, 800)
+        low, high = image.getextrema()
+        assert high - low > 100, f"{name} is blank"
+
+
+def test_what_the_citizen_sees(tour: Path) -> None:
+    texts = json.loads((tour / "tour.json").read_text())
+    joined = {name: "\n".join(t) for name, t in texts.items()}
+    assert "示范市不动产登记中心" in joined["01-home"] and "呼叫工作人员" in joined["01-home"]
+    assert "抵押登记" in joined["02-choose-business"]
+    assert "请将身份证平放在读卡区" in joined["03-identify"]
+    assert "1101**" in joined["04-identify-typing"]
+    assert "B001" in joined["05-ticket"] and "1101**********1238" in joined["05-ticket"]
+    assert "请取走小票" in joined["05-ticket"]
+    assert "已取过该业务的号" in joined["06-refused-same-business"]
+    assert "打印机暂时不能打印" in joined["07-identify-printer-warning"]
+    assert "小票未能打印" in joined["08-ticket-not-printed"]
+    assert "Take a ticket" in joined["09-home-english-large"] and "Call staff" in joined["09-home-english-large"]
+    assert "等候" in joined["10-queue-status"]
+    assert "暂时连接不上大厅系统" in joined["11-hall-unreachable"]
+    for name in SCREENS:
+        assert "返回首页" in joined[name] or "Home" in joined[name], name  # a way home on every screen
+
+
+def test_no_raw_identity_on_any_screen(tour: Path) -> None:
+    everything = (tour / "tour.json").read_text()
+    for card in SAMPLE_CARDS.values():
+        assert card.id_number not in everything and card.id_number[4:14] not in everything
+        assert card.name not in everything
+
+
+def test_the_printed_slip_carries_the_signed_ticket(tour: Path) -> None:
+    slip = Image.open(tour / "printed" / "slip-0001.png").convert("L")
+    codes = [c.data.decode("utf-8") for c in decode(slip)]
+    assert len(codes) == 1 and re.fullmatch(r"HT1:demo-hall:20261123:B001:[A-Z2-7]+", codes[0])
+    assert not (tour / "printed" / "slip-0003.png").exists()  # the paper-out ticket was not "printed"
+
+
+def test_every_ui_string_has_glyphs_in_the_font() -> None:
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(str(ensure_font())).getBestCmap()
+    sources = [ROOT / "kiosk" / "ui" / "kiosk.kv", ROOT / "kiosk" / "ui" / "kiosk_app.py"]
+    text = "".join(p.read_text() for p in sources)
+    strings = "".join(re.findall(r'"([^"\n]*[\u3000-\u9fff\uff00-\uffef][^"\n]*)"', text))
+    strings += "吉𠮷堃喆" + "".join(c.name for c in SAMPLE_CARDS.values())
+    missing = {ch for ch in strings if not ch.isspace() and ord(ch) not in cmap and ch not in "{}"}
+    assert not missing, missing
+    # the SC face, not the Japanese one that a .ttc opens first
+    assert "SC" in TTFont(str(ensure_font()))["name"].getDebugName(4)
