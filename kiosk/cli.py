@@ -131,13 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the embedded default: everything on this machine")
     demo.add_argument("--data", default="data/demo")
     demo.add_argument("--port", type=int, default=8700)
+    demo.add_argument("--window", action="store_true", help="open the kiosk window even if no display is detected")
     demo.set_defaults(func=cmd_demo)
     return parser
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """With a screen: the kiosk app on an embedded hall and simulated devices. Without: the hall service."""
+    import os
+
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or args.window:
+        from kiosk.ui.run import run_kiosk
+
+        return run_kiosk(argparse.Namespace(hall=None, token=None, tour=None, data=args.data, now=None,
+                                            fullscreen=False,
+                                            devices=str(Path(__file__).resolve().parent.parent / "config" /
+                                                        "devices.toml")))
     from kiosk.hall.demo import run_demo
 
+    print("没有显示器：只启动大厅服务。看取号机界面：kiosk app kiosk --tour DIR（每个界面一张截图）。")
+    print("No display: running the hall service only. To see the kiosk: kiosk app kiosk --tour DIR.")
     return run_demo(Path(args.data), args.port)
 
 

@@ -18,7 +18,7 @@ from tests.helpers import KIOSK_BIN, ROOT
 
 SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing", "05-ticket",
            "06-refused-same-business", "07-identify-printer-warning", "08-ticket-not-printed",
-           "09-home-english-large", "10-queue-status", "11-hall-unreachable"]
+           "09-home-english-large", "10-queue-status", "11-expired-card", "12-hall-unreachable"]
 ARTEFACTS = ROOT / "build" / "tour"
 
 
@@ -52,7 +52,9 @@ def test_what_the_citizen_sees(tour: Path) -> None:
     assert "小票未能打印" in joined["08-ticket-not-printed"]
     assert "Take a ticket" in joined["09-home-english-large"] and "Call staff" in joined["09-home-english-large"]
     assert "等候" in joined["10-queue-status"]
-    assert "暂时连接不上大厅系统" in joined["11-hall-unreachable"]
+    assert "身份证已过期" in joined["11-expired-card"]
+    assert "暂时连接不上大厅系统" in joined["12-hall-unreachable"]
+    assert "演示身份证 Demo ID：吉**喆" in joined["03-identify"]  # sample cards, names masked
     for name in SCREENS:
         assert "返回首页" in joined[name] or "Home" in joined[name], name  # a way home on every screen
 

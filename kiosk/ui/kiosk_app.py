@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,7 @@ class KioskApp(App):
         for screen in (HomeScreen(), BusinessScreen(), IdentifyScreen(), TicketScreen(), MessageScreen()):
             sm.add_widget(screen)
         self._build_keys(sm.get_screen("identify"))
+        self._build_demo_cards(sm.get_screen("identify"))
         Window.bind(on_touch_down=self._touched)
         Window.bind(on_request_close=lambda *_: self.tour_dir is None and False)
         Clock.schedule_interval(self._idle_check, 1.0)
@@ -140,6 +141,9 @@ class KioskApp(App):
     def _wipe(self) -> None:
         """Personal data off the screen and out of memory."""
         self._typed = ""
+        sim = self.devices.simulators.get("idcard")
+        if sim is not None and self.tour_dir is None:
+            sim.remove()  # the demo's sample card is taken off the reader
         identify = self.root.get_screen("identify")
         identify.masked = ""
         ticket = self.root.get_screen("ticket")
@@ -244,6 +248,20 @@ class KioskApp(App):
             "打印机暂时不能打印：号码将显示在屏幕上，请拍照留存。",
             "The printer cannot print now: your number will be shown on screen; take a photo.")
 
+    def _build_demo_cards(self, screen: IdentifyScreen) -> None:
+        """In the demo the ID reader is simulated: visitors pick a sample card to lay on it."""
+        sim = self.devices.simulators.get("idcard")
+        if sim is None:
+            return
+        from drivers.idcard.simulator import SAMPLE_CARDS
+        from kiosk.domain.identity import mask_name
+
+        for key, card in SAMPLE_CARDS.items():
+            button = Button(text=f"演示身份证 Demo ID：{mask_name(card.name)}", font_size="20sp", background_normal="",
+                            background_color=(0.45, 0.3, 0.6, 1))
+            button.bind(on_release=lambda _b, k=key: sim.place(k))
+            screen.ids.demo_cards.add_widget(button)
+
     def _build_keys(self, screen: IdentifyScreen) -> None:
         for key in [*ID_KEYS, "确认 OK"]:
             button = Button(text=key, font_size="34sp", background_normal="", background_color=(0.2, 0.24, 0.3, 1))
@@ -274,8 +292,14 @@ class KioskApp(App):
                 card = f.result()
             except DeviceError:
                 return  # the typed way still works; probe tells the technician
-            if card is not None and self.root.current == "identify" and not self._busy:
-                self.submit(card.identity())
+            if card is None or self.root.current != "identify" or self._busy:
+                return
+            if card.expired(date.today()):
+                self.show_message(self.tr("身份证已过期", "ID card expired"),
+                                  "这张身份证已过有效期，不能用于取号。请使用有效身份证件，或到服务台由工作人员协助。",
+                                  "This ID card has expired. Use a valid ID, or ask staff at the service desk.")
+                return
+            self.submit(card.identity())
 
         def finished(f: Future[Any]) -> None:
             self._busy = False
@@ -384,10 +408,16 @@ class KioskApp(App):
         self.press(self.root.get_screen("home").ids.status)
         yield "10-queue-status", lambda: self.root.current == "message"
         self.go_home()
+        self.start_ticket()
+        self.choose_business("A")
+        sims["idcard"].place("expired")
+        yield "11-expired-card", lambda: self.root.current == "message"
+        sims["idcard"].remove()
+        self.go_home()
         self.client.transport = _unreachable  # the hall service goes away
         self.catalog = []
         self.load_catalog()
-        yield "11-hall-unreachable", lambda: self.root.current == "message"
+        yield "12-hall-unreachable", lambda: self.root.current == "message"
 
     def press(self, widget: Widget) -> None:
         """A real touch at the widget's centre, as a finger would."""
