@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import termios
+
 import serial
 
 from drivers.errors import DeviceAbsent
+
+# What a serial port raises when its adapter is pulled out or its pseudo-terminal vanishes.
+PORT_GONE = (serial.SerialException, OSError, termios.error)
 
 
 def open_serial(url: str, baudrate: int, timeout: float) -> serial.SerialBase:

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import date
 
+from kiosk.config_files import DEFAULT_CONFIG
 from kiosk.domain.identity import age_on, mask_name, mask_number
 
 
@@ -374,7 +375,7 @@ def add_parsers(devices: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="text: GB18030 in the printer's Chinese mode; raster: drawn with the CJK font")
     test.add_argument("--printer", help="also print on a real printer: network://host:9100, serial:///dev/ttyUSB0 …")
     test.add_argument("--now", help="the hall clock (ISO 8601), as for kiosk hall serve")
-    test.add_argument("--config", default=str(__import__("kiosk.config_files").config_files.DEFAULT_CONFIG))
+    test.add_argument("--config", default=str(DEFAULT_CONFIG))
     test.add_argument("--data", default="data")
     test.set_defaults(func=cmd_test_print)
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import termios
 import time
 
 import serial
 
 from drivers.errors import DeviceAbsent, DeviceError, DeviceTimeout, ProtocolError
 from drivers.idcard import protocol as p
-from drivers.serialport import open_serial
-
-PORT_GONE = (serial.SerialException, OSError, termios.error)
+from drivers.serialport import PORT_GONE, open_serial
 
 
 class CardReadError(DeviceError):

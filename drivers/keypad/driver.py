@@ -8,7 +8,6 @@ answers. Runs on its own thread; the UI only receives events.
 
 from __future__ import annotations
 
-import termios
 import threading
 import time
 from collections import deque
@@ -20,7 +19,7 @@ import serial
 from drivers import modbus
 from drivers.errors import DeviceAbsent, DeviceError, DeviceTimeout, ProtocolError
 from drivers.keypad import protocol as p
-from drivers.serialport import open_serial
+from drivers.serialport import PORT_GONE, open_serial
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,6 @@ class KeypadOffline:
 class KeypadOnline:
     address: int
 
-
-PORT_GONE = (serial.SerialException, OSError, termios.error)  # what a vanished adapter raises
 
 KeypadEvent = KeyPress | RatingTimedOut | KeypadOffline | KeypadOnline
 

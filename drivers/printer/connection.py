@@ -89,18 +89,14 @@ def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> Printer
 
 def serial_status(path: str, baudrate: int = 9600, timeout: float = 1.0) -> PrinterStatus:
     """DLE EOT 2 and 4 on a serial printer."""
-    import termios
-
-    import serial
-
-    from drivers.serialport import open_serial
+    from drivers.serialport import PORT_GONE, open_serial
 
     port = open_serial(path, baudrate, timeout)
     try:
         port.reset_input_buffer()
         port.write(escpos.STATUS_OFFLINE + escpos.STATUS_PAPER)
         reply = port.read(2)
-    except (serial.SerialException, OSError, termios.error):
+    except PORT_GONE:
         raise DeviceAbsent(f"串口打印机 {path} 已断开。", f"The serial printer on {path} went away.") from None
     finally:
         port.close()

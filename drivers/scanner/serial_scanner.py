@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import termios
 import time
 
 import serial
 
 from drivers.errors import DeviceAbsent, ProtocolError
 from drivers.scanner.text import decode_scan
-from drivers.serialport import open_serial
+from drivers.serialport import PORT_GONE, open_serial
 
 MAX_CODE = 4096
-PORT_GONE = (serial.SerialException, OSError, termios.error)
 
 
 class SerialScanner:

@@ -393,11 +393,7 @@ class HallService:
         now = call.now
         day = self.day(now).isoformat()
         at = self.iso(now)
-        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, business.code))
-        seq = (row[0] if row else 0) + 1
-        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
-                   "DO UPDATE SET last=excluded.last", (day, business.code, seq))
-        number = f"{business.code}{seq:03d}"
+        number = self._next_number(tx, day, business.code)
         holder_hash = holder.hash if holder else (appointment.holder if appointment else "")
         cur = tx.execute(
             "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
@@ -420,16 +416,22 @@ class HallService:
         assert new is not None
         return self.ticket_view(tx.conn, new, estimate)
 
+    @staticmethod
+    def _next_number(tx: Tx, day: str, prefix: str) -> str:
+        """The next number of a series (A001 …) for the day, in the same transaction as the ticket:
+        a number is never handed out twice, even across a crash."""
+        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, prefix))
+        seq = (row[0] if row else 0) + 1
+        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
+                   "DO UPDATE SET last=excluded.last", (day, prefix, seq))
+        return f"{prefix}{seq:03d}"
+
     def issue_test_ticket(self, now: datetime, device: str) -> dict[str, Any]:
         """A technician's test slip: a real, verifiable ticket that can never be called (state cancelled)."""
 
         def change(tx: Tx) -> dict[str, Any]:
             day = self.day(now).isoformat()
-            row = tx.one("SELECT last FROM counters WHERE day=? AND business='T'", (day,))
-            seq = (row[0] if row else 0) + 1
-            tx.execute("INSERT INTO counters (day, business, last) VALUES (?,'T',?) ON CONFLICT(day, business) "
-                       "DO UPDATE SET last=excluded.last", (day, seq))
-            number = f"T{seq:03d}"
+            number = self._next_number(tx, day, "T")
             cur = tx.execute(
                 "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
                 " channel, state, issued_at, issued_epoch, device) VALUES (?,?,'T','T','','测试 TEST','测试','test',"
