@@ -25,6 +25,8 @@ class IdReader(Protocol):
 class CodeScanner(Protocol):
     def read_code(self, timeout: float) -> str | None: ...
 
+    def flush(self) -> None: ...
+
 
 class KeypadLine(Protocol):
     def please_rate(self, address: int, clerk_name: str, clerk_number: int, window: int, timeout_s: int = 30) -> None:

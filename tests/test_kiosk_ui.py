@@ -18,7 +18,9 @@ from tests.helpers import KIOSK_BIN, ROOT
 
 SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing", "05-ticket",
            "06-refused-same-business", "07-identify-printer-warning", "08-ticket-not-printed",
-           "09-home-english-large", "10-queue-status", "11-expired-card", "12-hall-unreachable"]
+           "09-home-english-large", "10-queue-status", "11-expired-card", "12-hall-unreachable",
+           "13-checkin-scan", "14-checkin-ticket", "15-rate-scan", "16-rate-faces", "17-rate-reasons",
+           "18-rate-thanks", "19-enquiry", "20-enquiry-fees"]
 ARTEFACTS = ROOT / "build" / "tour"
 
 
@@ -55,6 +57,13 @@ def test_what_the_citizen_sees(tour: Path) -> None:
     assert "身份证已过期" in joined["11-expired-card"]
     assert "暂时连接不上大厅系统" in joined["12-hall-unreachable"]
     assert "演示身份证 Demo ID：吉**喆" in joined["03-identify"]  # sample cards, names masked
+    assert "预约二维码" in joined["13-checkin-scan"]
+    assert "D002" in joined["14-checkin-ticket"] and "预约签到" in joined["14-checkin-ticket"]
+    assert "B001" in joined["16-rate-faces"] and "非常不满意" in joined["16-rate-faces"]
+    assert "等候时间太长" in joined["17-rate-reasons"]
+    assert "您的评价已记录" in joined["18-rate-thanks"] and "2026-11-30" in joined["18-rate-thanks"]
+    assert "申请材料" in joined["20-enquiry-fees"] and "合计：80 元" in joined["20-enquiry-fees"]
+    assert "2559" in joined["20-enquiry-fees"]
     for name in SCREENS:
         assert "返回首页" in joined[name] or "Home" in joined[name], name  # a way home on every screen
 

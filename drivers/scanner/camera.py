@@ -50,5 +50,8 @@ class CameraScanner:
                 return codes[0]
         return None
 
+    def flush(self) -> None:
+        """A camera has no backlog: frames are read when asked."""
+
     def close(self) -> None:
         self.source.release()

@@ -28,6 +28,15 @@ class SerialScanner:
         if self.port is None:
             self.port = open_serial(self.url, self.baudrate, 0.05)
 
+    def flush(self) -> None:
+        """Forget codes scanned while nobody was asking (a scan belongs to the screen that asked for it)."""
+        self._buf.clear()
+        if self.port is not None:
+            try:
+                self.port.reset_input_buffer()
+            except PORT_GONE:
+                self.close()
+
     def close(self) -> None:
         if self.port is not None:
             try:

@@ -50,6 +50,33 @@ class EmbeddedHall:
         requests.get(url + "/health", timeout=5)
         return url
 
+    # -- demo helpers: what other people in the hall would do --------------------------------------
+    def sample_appointment(self, business: str = "D") -> str:
+        """An online appointment starting now, as the WeChat booking system would register it."""
+        from datetime import timedelta
+
+        from kiosk.hall.service import Call, Device
+
+        now = self.clock.now()
+        body = {"business": business, "slot_start": (now + timedelta(minutes=10)).isoformat(),
+                "slot_end": (now + timedelta(minutes=40)).isoformat()}
+        status, reply = self.service.run(self.service.op_create_appointment,
+                                         Call(Device(0, "wechat-booking", "supervisor"), now), body)
+        assert status == 201, reply
+        return str(reply["appointment"]["code"])
+
+    def serve(self, number: str, window: int = 2) -> None:
+        """A clerk calls, serves and finishes a ticket (so that it can be rated)."""
+        from kiosk.hall.service import Call, Device
+
+        counter = Device(0, "demo-counter", "counter")
+        if self.service.store.reader().execute("SELECT 1 FROM clerks WHERE id='demo'").fetchone() is None:
+            self.service.add_clerk("demo", "王晓明", "2468", self.clock.now())
+        _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": "demo", "pin": "2468"})
+        call = Call(counter, self.clock.now(), login["session"])
+        self.service.run(self.service.op_call, call, {"_window": window, "number": number, "reason": "演示 demo"})
+        self.service.run(self.service.op_finish, call, {"_window": window})
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)

@@ -57,6 +57,22 @@ class TicketScreen(Screen):
     print_ok = BooleanProperty(True)
 
 
+class ScanScreen(Screen):
+    mode = StringProperty("checkin")
+    title = StringProperty("")
+    hint = StringProperty("")
+    status = StringProperty("")
+
+
+class RateScreen(Screen):
+    ticket = StringProperty("")
+
+
+class EnquiryScreen(Screen):
+    title = StringProperty("")
+    detail = StringProperty("")
+
+
 class MessageScreen(Screen):
     title = StringProperty("")
     message = StringProperty("")
@@ -76,8 +92,9 @@ class KioskApp(App):
     hall_name = StringProperty("不动产登记大厅")
 
     def __init__(self, client: HallClient, devices: Devices, tour_dir: Path | None = None,
-                 idle_seconds: float = 90.0, **kwargs: Any) -> None:
+                 idle_seconds: float = 90.0, demo: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.demo = demo  # the embedded hall, in the demo and the tour: plays the rest of the hall
         self.client = client
         self.devices = devices
         self.tour_dir = tour_dir
@@ -89,6 +106,9 @@ class KioskApp(App):
         self._action_key = ""
         self._busy = False
         self._last_touch = time.monotonic()
+        self._last_ticket: dict[str, Any] = {}
+        self._rating: dict[str, Any] = {}
+        self._fee: dict[str, Any] = {"property_kind": "residential", "certificates": 1}
         self.title = "不动产登记 自助取号"
 
     # -- small helpers used by the .kv ----------------------------------------------------------
@@ -104,7 +124,8 @@ class KioskApp(App):
     # -- app life ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
         sm = ScreenManager(transition=NoTransition())
-        for screen in (HomeScreen(), BusinessScreen(), IdentifyScreen(), TicketScreen(), MessageScreen()):
+        for screen in (HomeScreen(), BusinessScreen(), IdentifyScreen(), TicketScreen(), MessageScreen(),
+                       ScanScreen(), RateScreen(), EnquiryScreen()):
             sm.add_widget(screen)
         self._build_keys(sm.get_screen("identify"))
         self._build_demo_cards(sm.get_screen("identify"))
@@ -112,6 +133,8 @@ class KioskApp(App):
         Window.bind(on_request_close=lambda *_: self.tour_dir is None and False)
         Clock.schedule_interval(self._idle_check, 1.0)
         Clock.schedule_interval(self._poll_reader, 0.5)
+        Clock.schedule_interval(self._poll_scanner, 0.5)
+        self._build_faces(sm.get_screen("rate"))
         self.load_catalog()
         if self.tour_dir is not None:
             self._screen_texts: dict[str, list[str]] = {}
@@ -339,11 +362,12 @@ class KioskApp(App):
         self.background(lambda: self.client.post("/api/v1/tickets", body, idempotency_key=key), done)
 
     def _issued(self, ticket: dict[str, Any]) -> None:
+        self._last_ticket = ticket
         screen = self.root.get_screen("ticket")
         screen.number = ticket["number"]
         ahead, wait = ticket["ahead"], ticket["expected_wait_min"]
         screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候 {wait} 分钟"
-                          f"\n{ahead} ahead · about {wait} min\n取号人 {ticket['holder_masked']}")
+                          f"\n{ahead} ahead · about {wait} min\n取号人 {ticket['holder_masked'] or '（预约签到 appointment）'}")
         screen.printed = self.tr("正在打印小票…", "Printing your slip…")
         self.root.current = "ticket"
         issued = datetime.fromisoformat(ticket["issued_at"])
@@ -367,6 +391,206 @@ class KioskApp(App):
             screen.ids.qr.texture = _qr_texture(ticket["qr"])
             self.background(lambda: self.client.post("/api/v1/help", {"screen": "printer"}), lambda _f: None)
 
+    # -- scanning: appointment check-in and rating -------------------------------------------------
+    def start_scan(self, mode: str) -> None:
+        screen = self.root.get_screen("scan")
+        screen.mode = mode
+        screen.status = ""
+        if self.devices.scanner is not None:
+            scanner = self.devices.scanner
+            self.background(scanner.flush, lambda _f: None)  # codes scanned before this screen are not for it
+        if mode == "checkin":
+            screen.title = self.tr("预约签到", "Appointment check-in")
+            screen.hint = self.tr("请把手机上的预约二维码对准扫码口（网上或微信预约）。\n签到时间：预约时间前30分钟至后15分钟。",
+                                  "Hold the appointment QR code on your phone to the scanner.\n"
+                                  "Check in from 30 min before to 15 min after your time.")
+        else:
+            screen.title = self.tr("服务评价", "Rate a service")
+            screen.hint = self.tr("请扫描排队小票上的二维码，为刚才的服务评价。",
+                                  "Scan the QR code on your ticket to rate the service.")
+        self.root.current = "scan"
+
+    def _poll_scanner(self, _dt: float) -> None:
+        if self.root is None or self.root.current != "scan" or self._busy or self.devices.scanner is None:
+            return
+        scanner = self.devices.scanner
+        mode = self.root.get_screen("scan").mode
+
+        def done(f: Future[Any]) -> None:
+            self._busy = False
+            try:
+                code = f.result()
+            except DeviceError:
+                self.root.get_screen("scan").status = self.tr("扫码器暂时不可用，请到服务台。",
+                                                              "The scanner is not working; ask staff.")
+                return
+            if code and self.root.current == "scan":
+                self.scanned(mode, code)
+
+        self._busy = True
+        self.background(lambda: scanner.read_code(0.3), done)
+
+    def scanned(self, mode: str, code: str) -> None:
+        self._busy = True
+        path, body = (("/api/v1/appointments/check-in", {"code": code}) if mode == "checkin"
+                      else ("/api/v1/tickets/verify", {"qr": code}))
+
+        def done(f: Future[Any]) -> None:
+            self._busy = False
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self.offline()
+                return
+            if not reply.ok:
+                self.show_message(self.tr("未能识别", "Not accepted"), reply.error.get("message", ""),
+                                  reply.error.get("message_en", ""))
+            elif mode == "checkin":
+                self._issued(reply.body["ticket"])
+            elif reply.body["ticket"]["state"] != "done":
+                self.show_message(self.tr("暂不能评价", "Not yet"), "这个号的服务还没有结束，办结后再来评价。",
+                                  "The service of this ticket has not finished yet.")
+            else:
+                self.rate_ticket(reply.body["ticket"]["number"])
+
+        self.background(lambda: self.client.post(path, body), done)
+
+    def rate_ticket(self, number: str) -> None:
+        self._rating = {"ticket": number, "level": 0, "reasons": []}
+        self.root.get_screen("rate").ticket = number
+        self.root.get_screen("rate").ids.reasons.clear_widgets()
+        self.root.current = "rate"
+
+    def _build_faces(self, screen: RateScreen) -> None:
+        colours = {5: (0.1, 0.55, 0.25, 1), 4: (0.35, 0.6, 0.2, 1), 3: (0.6, 0.6, 0.2, 1), 2: (0.8, 0.45, 0.1, 1),
+                   1: (0.75, 0.15, 0.1, 1)}
+        labels = {5: ("非常满意", "Very satisfied"), 4: ("满意", "Satisfied"), 3: ("基本满意", "Fair"),
+                  2: ("不满意", "Dissatisfied"), 1: ("非常不满意", "Very dissatisfied")}
+        for level in (5, 4, 3, 2, 1):
+            zh, en = labels[level]
+            button = Button(text=f"{zh}\n[size=18sp]{en}[/size]", markup=True, font_size="30sp", halign="center",
+                            background_normal="", background_color=colours[level])
+            button.level = level
+            button.bind(on_release=lambda b: self.choose_level(b.level))
+            screen.ids.faces.add_widget(button)
+
+    def choose_level(self, level: int) -> None:
+        self._rating["level"] = level
+        if level > 2:
+            self.send_rating()
+            return
+        box = self.root.get_screen("rate").ids.reasons
+        box.clear_widgets()
+        for reason in ("等候时间太长", "服务态度不好", "反复要求补材料", "办理效率低"):
+            chip = Button(text=reason, font_size="22sp", background_normal="", background_color=(0.4, 0.4, 0.45, 1))
+            chip.bind(on_release=self._toggle_reason)
+            box.add_widget(chip)
+        send = Button(text="提交评价 Submit", font_size="24sp", background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+        send.bind(on_release=lambda _b: self.send_rating())
+        box.add_widget(send)
+
+    def _toggle_reason(self, chip: Button) -> None:
+        reasons: list[str] = self._rating["reasons"]
+        if chip.text in reasons:
+            reasons.remove(chip.text)
+            chip.background_color = (0.4, 0.4, 0.45, 1)
+        else:
+            reasons.append(chip.text)
+            chip.background_color = (0.8, 0.45, 0.1, 1)
+
+    def send_rating(self) -> None:
+        body = {"ticket": self._rating["ticket"], "level": self._rating["level"], "source": "kiosk",
+                "reasons": list(self._rating["reasons"])}
+
+        def done(f: Future[Any]) -> None:
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self.offline()
+                return
+            if reply.ok:
+                followup = reply.body["rating"].get("followup")
+                extra = f"\n我们会在 {followup['deadline']} 前核实整改并回访。" if followup else ""
+                self.show_message(self.tr("感谢您的评价", "Thank you"), f"您的评价已记录。{extra}",
+                                  "Your rating was recorded." + (" We will follow up." if followup else ""))
+            else:
+                self.show_message(self.tr("未能评价", "Not recorded"), reply.error.get("message", ""),
+                                  reply.error.get("message_en", ""))
+
+        self.background(lambda: self.client.post("/api/v1/ratings", body), done)
+
+    # -- enquiry: materials, time limits, fees ----------------------------------------------------------
+    def start_enquiry(self) -> None:
+        if not self.catalog:
+            self.offline()
+            return
+        screen = self.root.get_screen("enquiry")
+        screen.title = self.tr("自助查询：申请材料、办理时限、收费标准", "Materials, time limits and fees")
+        screen.detail = self.tr("请在左侧选择业务。", "Choose a business on the left.")
+        box = screen.ids.list
+        box.clear_widgets()
+        for business in self.catalog:
+            button = Button(text=business["name"], font_size="22sp", size_hint_y=None, height="58dp",
+                            background_normal="", background_color=(0.1, 0.5, 0.35, 1))
+            button.business_code = business["code"]
+            button.bind(on_release=lambda b: self.show_business(b.business_code))
+            box.add_widget(button)
+        screen.ids.fee_controls.clear_widgets()
+        self.root.current = "enquiry"
+
+    def show_business(self, code: str) -> None:
+        business = next(b for b in self.catalog if b["code"] == code)
+        self.business = business
+        fees = business["fees"]
+        lines = [f"【{business['name']}】{business.get('description', '')}", "", "申请材料（一次性告知）："]
+        lines += [f"{i}. {m['name']}" for i, m in enumerate(business["materials"], start=1)]
+        limit = business["time_limit_days"]
+        lines += ["", f"办理时限：{'即时办结' if limit == 0 else f'{limit} 个工作日'}",
+                  f"收费：住宅 {fees['residential_yuan']} 元/件，非住宅 {fees['non_residential_yuan']} 元/件"
+                  if fees["kind"] in ("standard", "half") else "收费：免收登记费",
+                  f"办理窗口：{'、'.join(str(w) for w in business['windows'])} 号窗口"]
+        screen = self.root.get_screen("enquiry")
+        screen.detail = "\n".join(lines)
+        controls = screen.ids.fee_controls
+        controls.clear_widgets()
+        if fees["kind"] in ("standard", "half"):
+            for text, action in (("住宅 / 非住宅", self._toggle_kind), ("证书 +1", lambda _b: self._certs(1)),
+                                 ("证书 -1", lambda _b: self._certs(-1)), ("计算费用 Fee", lambda _b: self.quote())):
+                button = Button(text=text, font_size="22sp", background_normal="", background_color=(0.2, 0.24, 0.3, 1))
+                button.bind(on_release=action)
+                controls.add_widget(button)
+
+    def _toggle_kind(self, _b: Any) -> None:
+        kind = self._fee["property_kind"]
+        self._fee["property_kind"] = "non_residential" if kind == "residential" else "residential"
+        self.quote()
+
+    def _certs(self, delta: int) -> None:
+        self._fee["certificates"] = max(1, min(20, int(self._fee["certificates"]) + delta))
+        self.quote()
+
+    def quote(self) -> None:
+        assert self.business is not None
+        body = {"business": self.business["code"], **self._fee, "reductions": []}
+
+        def done(f: Future[Any]) -> None:
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self.offline()
+                return
+            if not reply.ok:
+                return
+            kind = "住宅" if self._fee["property_kind"] == "residential" else "非住宅"
+            lines = [f"— 费用计算：{kind}，证书 {self._fee['certificates']} 本 —"]
+            lines += [f"{i['name']}：{i['amount_yuan']} 元" for i in reply.body["items"]]
+            lines += [f"合计：{reply.body['total_yuan']} 元", f"依据：{reply.body['basis']}",
+                      "除登记费外不收取任何其他费用。"]
+            screen = self.root.get_screen("enquiry")
+            screen.detail = screen.detail.split("\n— 费用计算")[0] + "\n" + "\n".join(lines)
+
+        self.background(lambda: self.client.post("/api/v1/fees/quote", body), done)
+
     # -- the tour: every screen, offscreen, one PNG each ----------------------------------------------
     def _tour_steps(self) -> Iterator[tuple[str, Callable[[], bool]]]:
         sims = self.devices.simulators
@@ -383,6 +607,7 @@ class KioskApp(App):
         yield "04-identify-typing", lambda: self.root.get_screen("identify").masked != ""
         sims["idcard"].place("zhang")
         yield "05-ticket", lambda: self.root.current == "ticket" and not self._busy
+        self._first_ticket = dict(self._last_ticket)
         sims["idcard"].remove()
         self.go_home()
         self.start_ticket()
@@ -407,6 +632,35 @@ class KioskApp(App):
         self.toggle_large()
         self.press(self.root.get_screen("home").ids.status)
         yield "10-queue-status", lambda: self.root.current == "message"
+        self.go_home()
+        yield "_home", lambda: self.root.current == "home"
+        if self.demo is not None:
+            self.press(self.root.get_screen("home").ids.checkin)
+            yield "13-checkin-scan", lambda: self.root.current == "scan"
+            sims["scanner"].scan(self.demo.sample_appointment("D"))
+            yield "14-checkin-ticket", lambda: self.root.current == "ticket" and not self._busy
+            first = self._first_ticket
+            self.demo.serve(first["number"])
+            self.go_home()
+            yield "_home-again", lambda: self.root.current == "home"
+            self.press(self.root.get_screen("home").ids.rate)
+            yield "15-rate-scan", lambda: self.root.current == "scan"
+            sims["scanner"].scan(first["qr"])
+            yield "16-rate-faces", lambda: self.root.current == "rate"
+            bad = next(b for b in self.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 2)
+            self.press(bad)
+            yield "17-rate-reasons", lambda: len(self.root.get_screen("rate").ids.reasons.children) > 0
+            yield "_reasons-laid-out", lambda: True
+            self.press(self.root.get_screen("rate").ids.reasons.children[-1])  # 等候时间太长
+            self.press(self.root.get_screen("rate").ids.reasons.children[0])  # submit
+            yield "18-rate-thanks", lambda: self.root.current == "message"
+            self.go_home()
+            yield "_home-third", lambda: self.root.current == "home"
+        self.press(self.root.get_screen("home").ids.enquiry)
+        yield "19-enquiry", lambda: self.root.current == "enquiry"
+        self.show_business("B")
+        self.quote()
+        yield "20-enquiry-fees", lambda: "合计" in self.root.get_screen("enquiry").detail
         self.go_home()
         self.start_ticket()
         self.choose_business("A")
@@ -436,7 +690,10 @@ class KioskApp(App):
 
         def wait(_dt: float) -> None:
             if ready() or time.monotonic() > deadline:
-                Clock.schedule_once(lambda _dt: self._shoot(name), 0.3)  # let a frame render
+                if name.startswith("_"):  # only let the screen settle: a touch needs laid-out widgets
+                    Clock.schedule_once(lambda _dt: self._tour_next(), 0.2)
+                else:
+                    Clock.schedule_once(lambda _dt: self._shoot(name), 0.3)  # let a frame render
             else:
                 Clock.schedule_once(wait, 0.1)
 

@@ -42,7 +42,7 @@ def run_kiosk(args: argparse.Namespace) -> int:
     devices = open_devices(load_devices_config(args.devices), png_dir=(tour / "printed") if tour else None)
     from kiosk.ui.kiosk_app import KioskApp
 
-    app = KioskApp(HallClient(http_transport(url), token), devices, tour_dir=tour)
+    app = KioskApp(HallClient(http_transport(url), token), devices, tour_dir=tour, demo=embedded)
     try:
         app.run()
     finally:
