@@ -109,6 +109,9 @@ class KioskApp(App):
         self._last_ticket: dict[str, Any] = {}
         self._rating: dict[str, Any] = {}
         self._fee: dict[str, Any] = {"property_kind": "residential", "certificates": 1}
+        self.timings: dict[str, list[float]] = {}  # measured during the tour, for bench/kiosk_timing.py
+        self._pressed_at = 0.0
+        self._card_at = 0.0
         self.title = "不动产登记 自助取号"
 
     # -- small helpers used by the .kv ----------------------------------------------------------
@@ -151,6 +154,9 @@ class KioskApp(App):
     def _idle_check(self, _dt: float) -> None:
         if self.root.current != "home" and time.monotonic() - self._last_touch > self.idle_seconds:
             self.go_home()
+
+    def timing(self, name: str, since: float) -> None:
+        self.timings.setdefault(name, []).append(round((time.monotonic() - since) * 1000, 2))
 
     def background(self, work: Callable[[], Any], done: Callable[[Future[Any]], None]) -> None:
         future = self.worker.submit(work)
@@ -317,6 +323,7 @@ class KioskApp(App):
                 return  # the typed way still works; probe tells the technician
             if card is None or self.root.current != "identify" or self._busy:
                 return
+            self._card_at = time.monotonic()
             if card.expired(date.today()):
                 self.show_message(self.tr("身份证已过期", "ID card expired"),
                                   "这张身份证已过有效期，不能用于取号。请使用有效身份证件，或到服务台由工作人员协助。",
@@ -374,8 +381,15 @@ class KioskApp(App):
         slip = layouts.TicketSlip(self.hall_name, ticket["number"], ticket["business_name"], ticket["ahead"],
                                   ticket["expected_wait_min"], ticket["holder_masked"], f"{issued:%Y-%m-%d %H:%M}",
                                   ticket["qr"], ticket.get("priority"))
-        self.background(lambda: self.devices.printer.print_slip(layouts.ticket(slip)),
-                        lambda f: self._printed(f, ticket))
+        card_at = self._card_at
+
+        def print_it() -> None:
+            self.devices.printer.print_slip(layouts.ticket(slip))
+            if card_at:
+                self.timing("id_read_to_printer_bytes_ms", card_at)
+
+        self._card_at = 0.0
+        self.background(print_it, lambda f: self._printed(f, ticket))
 
     def _printed(self, f: Future[Any], ticket: dict[str, Any]) -> None:
         screen = self.root.get_screen("ticket")
@@ -675,6 +689,15 @@ class KioskApp(App):
 
     def press(self, widget: Widget) -> None:
         """A real touch at the widget's centre, as a finger would."""
+        before = self.root.current
+        pressed = time.monotonic()
+
+        def flipped(*_a: Any) -> None:
+            if self.root.current != before:  # the first frame drawn with the new screen
+                self.timing("screen_switch_ms", pressed)
+            Window.unbind(on_flip=flipped)
+
+        Window.bind(on_flip=flipped)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
@@ -703,11 +726,24 @@ class KioskApp(App):
         assert self.tour_dir is not None
         self.tour_dir.mkdir(parents=True, exist_ok=True)
         self._screen_texts[name] = [w.text for w in self.root.walk() if isinstance(w, Label) and w.text]
-        (self.tour_dir / "tour.json").write_text(json.dumps(self._screen_texts, ensure_ascii=False, indent=1))
+        if name == "01-home":
+            self.timings["cold_start_to_home_ms"] = [round((time.time() - _process_started()) * 1000, 1)]
+        record = {**self._screen_texts, "_timings": self.timings}
+        (self.tour_dir / "tour.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
         taken = Window.screenshot(name=str(self.tour_dir / f"{name}.png"))  # Kivy adds a counter
         if taken:
             Path(taken).replace(self.tour_dir / f"{name}.png")
         self._tour_next()
+
+
+def _process_started() -> float:
+    """This process's start, as wall-clock seconds (Linux /proc): cold start counts from here."""
+    ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime"))
+    import os
+
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _unreachable(method: str, path: str, body: Any, headers: Any) -> tuple[int, dict[str, Any]]:

@@ -1,0 +1,42 @@
+"""Kiosk timings, measured on the real app during its offscreen tour (embedded hall over
+loopback HTTP, simulated devices): cold start to the home screen, screen switch (touch to
+the first frame showing the new screen), and ID card read to ticket bytes sent to the printer.
+Note: the home screen of the tour is captured after the catalog arrives and the tour's
+0.5 s start delay, so cold start is an upper bound.
+Usage: python bench/kiosk_timing.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    merged: dict[str, list[float]] = {}
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "kiosk.cli", "app", "kiosk", "--tour", tmp], cwd=ROOT, check=True,
+                           capture_output=True)
+            timings = json.loads((Path(tmp) / "tour.json").read_text())["_timings"]
+            for name, values in timings.items():
+                merged.setdefault(name, []).extend(values)
+    print(f"kiosk app, {args.runs} tour runs, offscreen (Mesa llvmpipe), embedded hall, simulated devices")
+    for name, values in sorted(merged.items()):
+        values.sort()
+        print(f"{name:<32} n={len(values):<3} median {statistics.median(values):8.1f}  max {values[-1]:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
