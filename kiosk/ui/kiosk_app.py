@@ -104,7 +104,8 @@ class KioskApp(App):
         self.business: dict[str, Any] | None = None
         self._typed = ""  # raw digits being typed: memory only, wiped on leaving
         self._action_key = ""
-        self._busy = False
+        self._busy = False  # a ticket request is in flight
+        self._reading = False  # the ID reader is being asked
         self._last_touch = time.monotonic()
         self._last_ticket: dict[str, Any] = {}
         self._rating: dict[str, Any] = {}
@@ -298,6 +299,8 @@ class KioskApp(App):
             screen.ids.keypad.add_widget(button)
 
     def key(self, key: str) -> None:
+        if self._busy:
+            return  # a second tap while the ticket is being issued does nothing
         if key == "删除":
             self._typed = self._typed[:-1]
         elif key.startswith("确认"):
@@ -312,7 +315,8 @@ class KioskApp(App):
         self.root.get_screen("identify").masked = masked_entry(self._typed)
 
     def _poll_reader(self, _dt: float) -> None:
-        if self.root is None or self.root.current != "identify" or self._busy or self.devices.idcard is None:
+        if self.root is None or self.root.current != "identify" or self._busy or self._reading \
+                or self.devices.idcard is None:
             return
         reader = self.devices.idcard
 
@@ -332,15 +336,17 @@ class KioskApp(App):
             self.submit(card.identity())
 
         def finished(f: Future[Any]) -> None:
-            self._busy = False
+            self._reading = False  # a read in progress must not block the typed way
             done(f)
 
-        self._busy = True
+        self._reading = True
         self.background(reader.read_card, finished)
 
     def submit(self, identity: dict[str, str]) -> None:
         assert self.business is not None
         self._busy = True
+        # the citizen sees at once that the kiosk is working; the keys stay inert until the answer
+        self.root.get_screen("identify").warning = self.tr("正在取号，请稍候…", "Taking your ticket, one moment…")
         body = {"business": self.business["code"], "identity": identity}
         key = self._action_key
 
