@@ -142,10 +142,13 @@ class Devices:
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def close(self) -> None:
-        for device in (self.idcard, self.scanner, self.keypad):
+        with contextlib.suppress(Exception):
+            if self.keypad is not None:
+                self.keypad.stop()
+        for device in (self.idcard, self.scanner):
             if device is not None:
                 with contextlib.suppress(Exception):
-                    device.stop() if isinstance(device, KeypadBus) else device.close()
+                    device.close()
         self._stack.close()
 
 

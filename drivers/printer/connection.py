@@ -56,8 +56,6 @@ def open_printer(url: str, timeout: float = 3.0) -> Any:
             return ep.Usb(vendor, product, timeout=int(timeout * 1000))
         if parts.scheme == "file":
             return ep.File(parts.path)
-    except DeviceError:
-        raise
     except Exception as exc:  # noqa: BLE001 - every connection failure becomes one sentence
         kind = exc.__class__.__name__
         raise DeviceAbsent(f"无法连接打印机 {url}：请检查电源、连线和地址。",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -320,6 +320,3 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return json_response(200, {"followups": service.followups()})
 
     return app
-
-
-AsyncHandler = Callable[[Request], Awaitable[Response]]

@@ -9,6 +9,7 @@ PIN, an identity mismatch) is committed rather than rolled back.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -342,11 +343,10 @@ class HallService:
         self._issuing_open(now)
         try:
             if principals:
+                # the agent's blocklist and cool-down apply; the agent's personal ticket counts do not
                 agent_facts = self._person_facts(tx, day, holder.hash, business.code)
-                if agent_facts.blocklist_reason is not None or agent_facts.last_no_show_at is not None:
-                    limits.check_person(self.config.limits, "代办人", limits.PersonFacts(
-                        0, 0, agent_facts.no_shows_today, agent_facts.last_no_show_at,
-                        agent_facts.blocklist_reason), now)
+                limits.check_person(self.config.limits, "代办人",
+                                    dataclasses.replace(agent_facts, tickets_today=0, tickets_in_business=0), now)
                 known = frozenset(r[0] for r in tx.all(
                     "SELECT principal_hash FROM agent_principals WHERE day=? AND agent_hash=?", (day, holder.hash)))
                 limits.check_agent(self.config.limits, limits.AgentFacts(known), [p.hash for p in principals])

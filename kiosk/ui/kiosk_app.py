@@ -92,8 +92,9 @@ class KioskApp(App):
     hall_name = StringProperty("不动产登记大厅")
 
     def __init__(self, client: HallClient, devices: Devices, tour_dir: Path | None = None,
-                 idle_seconds: float = 90.0, demo: Any = None, **kwargs: Any) -> None:
+                 idle_seconds: float = 90.0, demo: Any = None, locked: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.locked = locked  # kiosk deployment (--fullscreen): no way out by keyboard or window close
         self.demo = demo  # the embedded hall, in the demo and the tour: plays the rest of the hall
         self.client = client
         self.devices = devices
@@ -134,7 +135,7 @@ class KioskApp(App):
         self._build_keys(sm.get_screen("identify"))
         self._build_demo_cards(sm.get_screen("identify"))
         Window.bind(on_touch_down=self._touched)
-        Window.bind(on_request_close=lambda *_: self.tour_dir is None and False)
+        Window.bind(on_request_close=lambda *_: self.locked)  # True vetoes: a deployed kiosk cannot be closed
         Clock.schedule_interval(self._idle_check, 1.0)
         Clock.schedule_interval(self._poll_reader, 0.5)
         Clock.schedule_interval(self._poll_scanner, 0.5)

@@ -42,7 +42,8 @@ def run_kiosk(args: argparse.Namespace) -> int:
     devices = open_devices(load_devices_config(args.devices), png_dir=(tour / "printed") if tour else None)
     from kiosk.ui.kiosk_app import KioskApp
 
-    app = KioskApp(HallClient(http_transport(url), token), devices, tour_dir=tour, demo=embedded)
+    app = KioskApp(HallClient(http_transport(url), token), devices, tour_dir=tour, demo=embedded,
+                   locked=args.fullscreen)
     try:
         app.run()
     finally:
