@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import threading
+import time
 import tty
+from typing import Self
 
 
 class PtyLink:
@@ -40,3 +43,45 @@ class PtyLink:
             self.closed = True
             os.close(self.master)
             os.close(self._slave)
+
+
+class PtyDevice:
+    """A simulated serial device: a thread reads what the host writes on the pseudo-terminal and
+    answers on the same line. Subclasses say what they do with the bytes (``received``) and,
+    if they have a clock of their own, what happens as time passes (``tick``)."""
+
+    def __init__(self, name: str) -> None:
+        self.link = PtyLink()
+        self.path = self.link.path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        self.link.close()
+
+    def tick(self, now: float) -> None:
+        """Called about every 50 ms, bytes or not."""
+
+    def received(self, chunk: bytes, now: float) -> None:
+        raise NotImplementedError
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            chunk = self.link.read(0.05)
+            now = time.monotonic()
+            self.tick(now)
+            if chunk:
+                self.received(chunk, now)

@@ -7,12 +7,11 @@ before replies, and no reply at all (unplugged).
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import dataclass
 
 from drivers.errors import ProtocolError
 from drivers.idcard import protocol as p
-from drivers.ptylink import PtyLink
+from drivers.ptylink import PtyDevice
 
 SAMPLE_CARDS = {
     "zhang": p.CardData("张小三", "1", "01", "19800101", "山东省济南市历下区泉城路1号", "110105198001011238",
@@ -34,25 +33,14 @@ class ReaderFaults:
     unplugged: bool = False
 
 
-class IdCardSimulator:
+class IdCardSimulator(PtyDevice):
     def __init__(self, faults: ReaderFaults | None = None, seed: int = 0) -> None:
-        self.link = PtyLink()
-        self.path = self.link.path
+        super().__init__("idcard-sim")
+        self._buf = bytearray()
         self.faults = faults or ReaderFaults()
         self.card: p.CardData | None = None
         self._selected = False
         self._random = random.Random(seed)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="idcard-sim", daemon=True)
-
-    def __enter__(self) -> IdCardSimulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.link.close()
 
     def place(self, card: p.CardData | str) -> None:
         self.card = SAMPLE_CARDS[card] if isinstance(card, str) else card
@@ -62,24 +50,19 @@ class IdCardSimulator:
         self.card = None
         self._selected = False
 
-    def _serve(self) -> None:
-        buf = bytearray()
-        while not self._stop.is_set():
-            chunk = self.link.read(0.05)
-            if not chunk:
+    def received(self, chunk: bytes, now: float) -> None:
+        self._buf += chunk
+        while True:
+            try:
+                payload = p.take_frame(self._buf)
+            except p.ChecksumError:
+                self._send(p.response(p.SW_CHECKSUM))
                 continue
-            buf += chunk
-            while True:
-                try:
-                    payload = p.take_frame(buf)
-                except p.ChecksumError:
-                    self._send(p.response(p.SW_CHECKSUM))
-                    continue
-                except ProtocolError:
-                    continue
-                if payload is None:
-                    break
-                self._send(self._answer(payload))
+            except ProtocolError:
+                continue
+            if payload is None:
+                return
+            self._send(self._answer(payload))
 
     def _answer(self, payload: bytes) -> bytes:
         command = tuple(payload[:2])

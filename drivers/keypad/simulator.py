@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from drivers import modbus
 from drivers.keypad import protocol as p
-from drivers.ptylink import PtyLink
+from drivers.ptylink import PtyDevice
 
 MODES = {int(m) for m in p.Mode}
 
@@ -109,35 +109,18 @@ class SimulatedKeypad:
         return modbus.exception_response(self.address, request.function, 1)
 
 
-class KeypadBusSimulator:
+class KeypadBusSimulator(PtyDevice):
     """Serves every simulated keypad on one line; ``path`` is what the host opens."""
 
     def __init__(self, addresses: list[int] | tuple[int, ...] = (1,), faults: Faults | None = None,
                  seed: int = 0) -> None:
-        self.link = PtyLink()
-        self.path = self.link.path
+        super().__init__("keypad-sim")
+        self._buf = bytearray()
         self.keypads = {a: SimulatedKeypad(a) for a in addresses}
         self.faults = faults or Faults()
         self.requests_seen = 0
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="keypad-sim", daemon=True)
-
-    def __enter__(self) -> KeypadBusSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.link.close()
 
     def press(self, address: int, key: int) -> bool:
         with self._lock:
@@ -146,20 +129,16 @@ class KeypadBusSimulator:
     def keypad(self, address: int) -> SimulatedKeypad:
         return self.keypads[address]
 
-    def _serve(self) -> None:
-        buf = bytearray()
-        while not self._stop.is_set():
-            chunk = self.link.read(0.05)
-            now = time.monotonic()
-            with self._lock:
-                for keypad in self.keypads.values():
-                    keypad.tick(now)
-            if not chunk:
-                continue
-            buf += chunk
-            while (request := modbus.take_request(buf)) is not None:
-                self.requests_seen += 1
-                self._reply(request, now)
+    def tick(self, now: float) -> None:
+        with self._lock:
+            for keypad in self.keypads.values():
+                keypad.tick(now)
+
+    def received(self, chunk: bytes, now: float) -> None:
+        self._buf += chunk
+        while (request := modbus.take_request(self._buf)) is not None:
+            self.requests_seen += 1
+            self._reply(request, now)
 
     def _reply(self, request: modbus.Request, now: float) -> None:
         faults = self.faults

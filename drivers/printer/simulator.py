@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from drivers.printer.fonts import cjk_font
 from drivers.printer.render import BASE_PX, PAPER_PX
+from drivers.ptylink import PtyDevice
 
 
 @dataclass
@@ -225,31 +226,15 @@ class NetworkPrinterSimulator:
                         conn.sendall(reply)
 
 
-class SerialPrinterSimulator:
+class SerialPrinterSimulator(PtyDevice):
     """The simulator behind a pseudo-terminal, as a serial printer is."""
 
     def __init__(self, simulator: PrinterSimulator | None = None) -> None:
-        from drivers.ptylink import PtyLink
-
+        super().__init__("printer-pty-sim")
         self.sim = simulator or PrinterSimulator()
-        self.link = PtyLink()
-        self.path = self.link.path
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="printer-pty-sim", daemon=True)
 
-    def __enter__(self) -> SerialPrinterSimulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.link.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            data = self.link.read(0.05)
-            if data and not self.sim.state.unplugged:
-                reply = self.sim.feed(data)
-                if reply:
-                    self.link.write(reply)
+    def received(self, chunk: bytes, now: float) -> None:
+        if not self.sim.state.unplugged:
+            reply = self.sim.feed(chunk)
+            if reply:
+                self.link.write(reply)

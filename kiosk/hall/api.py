@@ -90,7 +90,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         while True:
             try:
                 await asyncio.wrap_future(service.submit(service.op_escalate_overdue, Call(system, clock.now()), {}))
-            except Exception:
+            except Exception:  # logged; the next round tries again
                 log.exception("escalation round failed")
             await asyncio.sleep(escalate_every)
 

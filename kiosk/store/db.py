@@ -224,5 +224,5 @@ class Store:
             for listener in self._listeners:
                 try:
                     listener(head.seq)
-                except Exception:
+                except Exception:  # a listener must never stop the writer
                     log.exception("commit listener failed")
