@@ -192,9 +192,28 @@ def open_devices(config: DevicesConfig, png_dir: Path | None = None) -> Devices:
     return devices
 
 
-def probe(devices: Devices) -> list[tuple[str, bool, str]]:
-    """(device, answered, sentence) for every configured device."""
-    out: list[tuple[str, bool, str]] = []
+Probe = tuple[str, bool, str]  # (device, answered, a sentence for the technician)
+
+
+def probe_idcard(reader: IdCardReader) -> Probe:
+    try:
+        return ("idcard", True, reader.probe())
+    except DeviceError as exc:
+        return ("idcard", False, str(exc))
+
+
+def probe_keypads(bus: KeypadBus) -> list[Probe]:
+    bus.offline_after = 1  # one unanswered poll is an answer here
+    bus.poll_once()
+    return [(f"keypad {a}", True, f"{a} 号评价器应答正常 / keypad {a} answers") if bus.online[a] else
+            (f"keypad {a}", False, f"{a} 号评价器没有应答：检查电源、接线（RS-485 A/B 是否接反）、地址和波特率 / "
+                                   f"keypad {a} does not answer: check power, wiring (A/B swapped?), address, baud rate")
+            for a in bus.addresses]
+
+
+def probe(devices: Devices) -> list[Probe]:
+    """Every configured device, in turn."""
+    out: list[Probe] = []
     try:
         st = devices.printer.status()
         out.append(("printer", st.can_print or (not st.answered and devices.printer.url.startswith(("usb", "file"))),
@@ -202,10 +221,7 @@ def probe(devices: Devices) -> list[tuple[str, bool, str]]:
     except DeviceError as exc:
         out.append(("printer", False, str(exc)))
     if devices.idcard is not None:
-        try:
-            out.append(("idcard", True, devices.idcard.probe()))
-        except DeviceError as exc:
-            out.append(("idcard", False, str(exc)))
+        out.append(probe_idcard(devices.idcard))
     if devices.scanner is not None:
         if isinstance(devices.scanner, SerialScanner):
             try:
@@ -216,11 +232,5 @@ def probe(devices: Devices) -> list[tuple[str, bool, str]]:
         else:
             out.append(("scanner", True, "摄像头已配置 / camera configured"))
     if devices.keypad is not None:
-        bus = devices.keypad
-        bus.offline_after = 1
-        bus.poll_once()
-        for address in bus.addresses:
-            ok = bus.online[address]
-            out.append((f"keypad {address}", ok, f"{address} 号评价器应答正常 / keypad {address} answers" if ok else
-                        f"{address} 号评价器没有应答：检查电源、接线、地址和波特率 / keypad {address} does not answer"))
+        out += probe_keypads(devices.keypad)
     return out

@@ -160,30 +160,27 @@ def cmd_probe(args: argparse.Namespace) -> int:
         st = status(args.port)
         print(f"{'✓' if st.can_print else '✗'} {st.sentence()}")
         return 0 if st.can_print else 1
+    from drivers.factory import probe_idcard, probe_keypads
+
     if args.device == "keypad":
         from drivers.keypad.driver import KeypadBus
 
-        bus = KeypadBus(args.port, _addresses(args.addresses), baudrate=args.baud or 9600, offline_after=1,
-                        retries=1)
-        bus.poll_once()
-        bad = 0
-        for address in bus.addresses:
-            if bus.online[address]:
-                print(f"✓ {address} 号评价器应答正常 / keypad {address} answers")
-            else:
-                bad += 1
-                print(f"✗ {address} 号评价器没有应答：检查电源、接线（RS-485 A/B 是否接反）、地址和波特率 / "
-                      f"keypad {address} does not answer: check power, wiring (A/B swapped?), address, baud rate")
-        bus.stop()
-        return 1 if bad else 0
-    from drivers.idcard.driver import IdCardReader
+        bus = KeypadBus(args.port, _addresses(args.addresses), baudrate=args.baud or 9600, retries=1)
+        try:
+            results = probe_keypads(bus)
+        finally:
+            bus.stop()
+    else:
+        from drivers.idcard.driver import IdCardReader
 
-    reader = IdCardReader(args.port, baudrate=args.baud or 115200)
-    try:
-        print(f"✓ {reader.probe()}")
-    finally:
-        reader.close()
-    return 0
+        reader = IdCardReader(args.port, baudrate=args.baud or 115200)
+        try:
+            results = [probe_idcard(reader)]
+        finally:
+            reader.close()
+    for _name, ok, sentence in results:
+        print(f"{'✓' if ok else '✗'} {sentence}")
+    return 0 if all(ok for _, ok, _ in results) else 1
 
 
 def cmd_watch_keypad(args: argparse.Namespace) -> int:
