@@ -164,6 +164,24 @@ class KioskApp(App):
         future = self.worker.submit(work)
         future.add_done_callback(lambda f: Clock.schedule_once(lambda _dt: done(f)))
 
+    def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None:
+        """A hall call off the UI thread; if the hall cannot be reached, the offline screen instead."""
+
+        def done(f: Future[Any]) -> None:
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self._busy = False
+                self.offline()
+                return
+            on_reply(reply)
+
+        self.background(work, done)
+
+    def refused(self, title: str, title_en: str, reply: Reply) -> None:
+        """The hall's own reason, in Chinese with English below."""
+        self.show_message(self.tr(title, title_en), reply.error.get("message", ""), reply.error.get("message_en", ""))
+
     # -- navigation ------------------------------------------------------------------------------
     def go_home(self) -> None:
         self._wipe()
@@ -208,18 +226,13 @@ class KioskApp(App):
         self.background(lambda: self.client.post("/api/v1/help", {"screen": screen}), done)
 
     def show_queue(self) -> None:
-        def done(f: Future[Any]) -> None:
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self.offline()
-                return
+        def done(reply: Reply) -> None:
             lines = [f"{b['name']}：等候 {b['waiting']} 人，约 {b['expected_wait_min']} 分钟"
                      for b in reply.body.get("businesses", []) if b["waiting"]]
             self.show_message(self.tr("排队情况", "Queue status"), "\n".join(lines) or "目前没有人排队，可以直接取号。",
                               "Waiting per business, with the expected wait.")
 
-        self.background(lambda: self.client.get("/api/v1/queue"), done)
+        self.ask(lambda: self.client.get("/api/v1/queue"), done)
 
     # -- catalog --------------------------------------------------------------------------------------
     def load_catalog(self) -> None:
@@ -350,15 +363,9 @@ class KioskApp(App):
         self.root.get_screen("identify").warning = self.tr("正在取号，请稍候…", "Taking your ticket, one moment…")
         body = {"business": self.business["code"], "identity": identity}
         key = self._action_key
+        self._typed = ""  # the request holds the number now; the screen state need not
 
-        def done(f: Future[Any]) -> None:
-            self._typed = ""
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self._busy = False
-                self.offline()
-                return
+        def done(reply: Reply) -> None:
             if reply.status == 201:
                 self._issued(reply.body["ticket"])
             elif reply.ok and reply.body.get("over_capacity"):
@@ -369,11 +376,9 @@ class KioskApp(App):
                                   reply.body.get("message_en", ""))
             else:
                 self._busy = False
-                error = reply.error
-                self.show_message(self.tr("暂不能取号", "No ticket this time"), error.get("message", ""),
-                                  error.get("message_en", ""))
+                self.refused("暂不能取号", "No ticket this time", reply)
 
-        self.background(lambda: self.client.post("/api/v1/tickets", body, idempotency_key=key), done)
+        self.ask(lambda: self.client.post("/api/v1/tickets", body, idempotency_key=key), done)
 
     def _issued(self, ticket: dict[str, Any]) -> None:
         self._last_ticket = ticket
@@ -456,16 +461,10 @@ class KioskApp(App):
         path, body = (("/api/v1/appointments/check-in", {"code": code}) if mode == "checkin"
                       else ("/api/v1/tickets/verify", {"qr": code}))
 
-        def done(f: Future[Any]) -> None:
+        def done(reply: Reply) -> None:
             self._busy = False
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self.offline()
-                return
             if not reply.ok:
-                self.show_message(self.tr("未能识别", "Not accepted"), reply.error.get("message", ""),
-                                  reply.error.get("message_en", ""))
+                self.refused("未能识别", "Not accepted", reply)
             elif mode == "checkin":
                 self._issued(reply.body["ticket"])
             elif reply.body["ticket"]["state"] != "done":
@@ -474,7 +473,7 @@ class KioskApp(App):
             else:
                 self.rate_ticket(reply.body["ticket"]["number"])
 
-        self.background(lambda: self.client.post(path, body), done)
+        self.ask(lambda: self.client.post(path, body), done)
 
     def rate_ticket(self, number: str) -> None:
         self._rating = {"ticket": number, "level": 0, "reasons": []}
@@ -523,22 +522,16 @@ class KioskApp(App):
         body = {"ticket": self._rating["ticket"], "level": self._rating["level"], "source": "kiosk",
                 "reasons": list(self._rating["reasons"])}
 
-        def done(f: Future[Any]) -> None:
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self.offline()
-                return
+        def done(reply: Reply) -> None:
             if reply.ok:
                 followup = reply.body["rating"].get("followup")
                 extra = f"\n我们会在 {followup['deadline']} 前核实整改并回访。" if followup else ""
                 self.show_message(self.tr("感谢您的评价", "Thank you"), f"您的评价已记录。{extra}",
                                   "Your rating was recorded." + (" We will follow up." if followup else ""))
             else:
-                self.show_message(self.tr("未能评价", "Not recorded"), reply.error.get("message", ""),
-                                  reply.error.get("message_en", ""))
+                self.refused("未能评价", "Not recorded", reply)
 
-        self.background(lambda: self.client.post("/api/v1/ratings", body), done)
+        self.ask(lambda: self.client.post("/api/v1/ratings", body), done)
 
     # -- enquiry: materials, time limits, fees ----------------------------------------------------------
     def start_enquiry(self) -> None:
@@ -594,12 +587,7 @@ class KioskApp(App):
         assert self.business is not None
         body = {"business": self.business["code"], **self._fee, "reductions": []}
 
-        def done(f: Future[Any]) -> None:
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self.offline()
-                return
+        def done(reply: Reply) -> None:
             if not reply.ok:
                 return
             kind = "住宅" if self._fee["property_kind"] == "residential" else "非住宅"
@@ -610,7 +598,7 @@ class KioskApp(App):
             screen = self.root.get_screen("enquiry")
             screen.detail = screen.detail.split("\n— 费用计算")[0] + "\n" + "\n".join(lines)
 
-        self.background(lambda: self.client.post("/api/v1/fees/quote", body), done)
+        self.ask(lambda: self.client.post("/api/v1/fees/quote", body), done)
 
     # -- the tour: every screen, offscreen, one PNG each ----------------------------------------------
     def _tour_steps(self) -> Iterator[tuple[str, Callable[[], bool]]]:
