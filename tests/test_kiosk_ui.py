@@ -20,7 +20,11 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "06-refused-same-business", "07-identify-printer-warning", "08-ticket-not-printed",
            "09-home-english-large", "10-queue-status", "11-expired-card", "12-hall-unreachable",
            "13-checkin-scan", "14-checkin-ticket", "15-rate-scan", "16-rate-faces", "17-rate-reasons",
-           "18-rate-thanks", "19-enquiry", "20-enquiry-fees"]
+           "18-rate-thanks", "19-enquiry", "20-enquiry-fees", "21-not-sure-question", "22-not-sure-followup",
+           "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
+           "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
+           "32-report-filled", "33-report-receipt", "34-rate-type-number", "35-rate-typed-faces", "36-hall-guide",
+           "37-case-number", "38-case-progress", "39-report-status-by-scan"]
 ARTEFACTS = ROOT / "build" / "tour"
 
 
@@ -42,7 +46,7 @@ def test_one_screenshot_per_screen(tour: Path) -> None:
 
 def test_what_the_citizen_sees(tour: Path) -> None:
     texts = json.loads((tour / "tour.json").read_text())
-    joined = {name: "\n".join(t) for name, t in texts.items()}
+    joined = {name: "\n".join(t) for name, t in texts.items() if not name.startswith("_")}
     assert "示范市不动产登记中心" in joined["01-home"] and "呼叫工作人员" in joined["01-home"]
     assert "抵押登记" in joined["02-choose-business"]
     assert "请将身份证平放在读卡区" in joined["03-identify"]
@@ -66,6 +70,45 @@ def test_what_the_citizen_sees(tour: Path) -> None:
     assert "2559" in joined["20-enquiry-fees"]
     for name in SCREENS:
         assert "返回首页" in joined[name] or "Home" in joined[name], name  # a way home on every screen
+        assert "呼叫工作人员" in joined[name] or "Call staff" in joined[name], name
+
+
+def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
+    texts = json.loads((tour / "tour.json").read_text())
+    joined = {name: "\n".join(t) for name, t in texts.items() if not name.startswith("_")}
+    # "不知道办什么": two questions lead to the business
+    assert "您今天来是为了哪件事" in joined["21-not-sure-question"] and "贷款、抵押" in joined["21-not-sure-question"]
+    assert "贷款已还清，注销抵押" in joined["22-not-sure-followup"]
+    assert "注销抵押登记" in joined["23-identify-from-helper"]
+    # an agent identifies themself, then each principal (masked), and the ticket says it is an agent's
+    assert "代办人" in joined["24-agent-identify"] and "第 1 位被代办人" in joined["25-agent-principal"]
+    assert "1101**********0074" in joined["26-agent-principals"]
+    assert "G001" in joined["27-agent-ticket"] and "代办人 " in joined["27-agent-ticket"]
+    # over capacity: an offer, not a refusal; accepting it prints a booking slip
+    assert "11月24日 09:00–09:30" in joined["28-booking-offer"] and "仍要今天排队" in joined["28-booking-offer"]
+    assert "预约成功" in joined["29-booking-slip"] and "请取走预约凭条" in joined["29-booking-slip"]
+    # 办不成事: category, pinyin with candidates, phone and ticket, a receipt with its number
+    assert "材料要求不清或反复补材料" in joined["30-report-category"]
+    assert "不知道" in joined["31-report-pinyin"] and "[buzhidao]" in joined["31-report-pinyin"]
+    assert "13812345678" in joined["32-report-filled"] and "G001" in joined["32-report-filled"]
+    assert "M20261123-001" in joined["33-report-receipt"] and "请取走回执" in joined["33-report-receipt"]
+    # rating by typed number; cases followed with the applicant's own card; the hall guide
+    assert "输入排队号评价" in joined["34-rate-type-number"] and "G001" in joined["35-rate-typed-faces"]
+    assert "4号窗口" in joined["36-hall-guide"] and "查封登记" in joined["36-hall-guide"]
+    assert "202611230001" in joined["37-case-number"]
+    assert "审核中" in joined["38-case-progress"] and "2026-11-30" in joined["38-case-progress"]
+    assert "1101**********1238" in joined["38-case-progress"]
+    # a USB-HID scanner typed the receipt's code: the report's progress is shown
+    assert "M20261123-001" in joined["39-report-status-by-scan"] and "已登记" in joined["39-report-status-by-scan"]
+
+
+def test_touch_targets_are_at_least_15_mm(tour: Path) -> None:
+    record = json.loads((tour / "tour.json").read_text())
+    least_px = 15 / 25.4 * record["_dpi"]
+    small = {(name, text, px) for name, targets in record["_touch_targets"].items() for text, px in targets
+             if px < least_px}
+    assert record["_touch_targets"]["31-report-pinyin"], "the keyboard's keys were measured"
+    assert not small, small
 
 
 def test_no_raw_identity_on_any_screen(tour: Path) -> None:
@@ -75,18 +118,23 @@ def test_no_raw_identity_on_any_screen(tour: Path) -> None:
         assert card.name not in everything
 
 
-def test_the_printed_slip_carries_the_signed_ticket(tour: Path) -> None:
-    slip = Image.open(tour / "printed" / "slip-0001.png").convert("L")
-    codes = [c.data.decode("utf-8") for c in decode(slip)]
-    assert len(codes) == 1 and re.fullmatch(r"HT1:demo-hall:20261123:B001:[A-Z2-7]+", codes[0])
-    assert not (tour / "printed" / "slip-0003.png").exists()  # the paper-out ticket was not "printed"
+def test_the_printed_slips_carry_signed_codes(tour: Path) -> None:
+    slips = sorted((tour / "printed").glob("slip-*.png"))
+    codes = [[c.data.decode("utf-8") for c in decode(Image.open(p).convert("L"))] for p in slips]
+    assert all(len(c) == 1 for c in codes), codes
+    printed = [c[0] for c in codes]
+    assert re.fullmatch(r"HT1:demo-hall:20261123:B001:[A-Z2-7]+", printed[0])
+    assert not any(":D001:" in c for c in printed)  # the paper-out ticket was not "printed"
+    assert any(re.fullmatch(r"HT1:demo-hall:20261123:G001:[A-Z2-7]+", c) for c in printed)  # the agent's ticket
+    assert any(c.startswith("HA1") for c in printed)  # the booking slip checks in like an appointment
+    assert "HM1:demo-hall:M20261123-001" in printed  # the report's receipt
 
 
 def test_every_ui_string_has_glyphs_in_the_font() -> None:
     from fontTools.ttLib import TTFont
 
     cmap = TTFont(str(ensure_font())).getBestCmap()
-    sources = [ROOT / "kiosk" / "ui" / "kiosk.kv", ROOT / "kiosk" / "ui" / "kiosk_app.py"]
+    sources = [ROOT / "kiosk" / "ui" / f for f in ("kiosk.kv", "kiosk_app.py", "report_flow.py", "guide.py")]
     text = "".join(p.read_text() for p in sources)
     strings = "".join(re.findall(r'"([^"\n]*[\u3000-\u9fff\uff00-\uffef][^"\n]*)"', text))
     strings += "吉𠮷堃喆" + "".join(c.name for c in SAMPLE_CARDS.values())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-import cv2
 from pyzbar.pyzbar import ZBarSymbol, decode
 
 from drivers.errors import DeviceAbsent
@@ -21,6 +20,8 @@ class FrameSource(Protocol):
 def decode_frame(frame: Any) -> list[str]:
     """Every QR code in a BGR (or gray) frame. A 3-channel array must be made gray first:
     zbar would otherwise read only its blue channel."""
+    import cv2  # imported on use: OpenCV costs a tenth of a second at every kiosk start
+
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
     found = decode(gray, symbols=[ZBarSymbol.QRCODE])
     if not found:  # small or soft codes: try once more, sharpened by a simple threshold
@@ -31,6 +32,8 @@ def decode_frame(frame: Any) -> list[str]:
 
 class CameraScanner:
     def __init__(self, source: FrameSource | int | str) -> None:
+        import cv2
+
         self.source: FrameSource = cv2.VideoCapture(source) if isinstance(source, (int, str)) else source
 
     def read_code(self, timeout: float) -> str | None:

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
+from kiosk.domain import cases
 from kiosk.domain.errors import DomainError, bad_request
 from kiosk.hall.clock import HallClock
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
@@ -252,6 +253,10 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
          _obj({"category": STR, "description": STR, "contact": STR, "ticket": STR}, ["category", "description"]),
          "Report an unresolved matter")
 
+    post("/api/v1/cases/query", ("kiosk",), service.op_query_case,
+         _obj({"case_number": STR, "identity": IDENTITY}, ["case_number", "identity"]),
+         "A case's progress, for a party to it (same answer for unknown and not yours)")
+
     # -- counter -------------------------------------------------------------------
     @app.post("/api/v1/windows/{window}/login", summary="Clerk login with PIN",
               openapi_extra=_obj({"clerk_id": STR, "pin": STR}, ["clerk_id", "pin"]))
@@ -273,7 +278,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
          "One-time notice of missing materials"),
         ("transfer", service.op_transfer, {"to_window": INT, "to_business": STR, "reason": STR},
          "Transfer keeping the ticket's place"),
-        ("finish", service.op_finish, {}, "End service; returns the rating request"),
+        ("finish", service.op_finish, {"accepted": {"type": "boolean"}},
+         "End service; returns the rating request (and the case, when the application was accepted)"),
         ("pause", service.op_pause, {"reason": STR}, "Pause the window"),
         ("resume", service.op_resume, {"reason": STR}, "Resume the window"),
         ("logout", service.op_logout, {}, "Close the window"),
@@ -285,6 +291,9 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     post("/api/v1/matters/{number}/transition", ("supervisor",), service.op_transition_matter,
          _obj({"to": {"enum": ["claimed", "resolved", "called_back", "closed"]}, "note": STR, "by": STR}, ["to"]),
          "Move a matter along its lifecycle", path_key="number")
+    post("/api/v1/cases/{number}/progress", ("supervisor",), service.op_case_progress,
+         _obj({"stage": {"enum": list(cases.STAGES)}, "note": STR}, ["stage"]),
+         "The registration system reports a case's progress", path_key="number")
     post("/api/v1/appointments", ("supervisor",), service.op_create_appointment,
          _obj({"business": STR, "slot_start": STR, "slot_end": STR, "identity": IDENTITY},
               ["business", "slot_start", "slot_end"]), "Register an appointment and get its QR text")

@@ -105,4 +105,18 @@ MIGRATIONS: list[str] = [
         ON CONFLICT (day, business, prio) DO UPDATE SET n = n + 1;
     END;
     """,
+    # 3: registration cases (受理) opened when a clerk accepts an application, and their progress, so that
+    #    a citizen can follow a case at the kiosk with the case number and their own identity
+    """
+    CREATE TABLE cases (
+        number TEXT PRIMARY KEY, day TEXT NOT NULL, ticket_id INTEGER NOT NULL, business TEXT NOT NULL,
+        holder_hash TEXT NOT NULL, holder_masked TEXT NOT NULL, window INTEGER, clerk_id TEXT,
+        accepted_at TEXT NOT NULL, due_date TEXT NOT NULL, stage TEXT NOT NULL
+    );
+    CREATE TABLE case_parties (number TEXT NOT NULL, holder_hash TEXT NOT NULL, PRIMARY KEY (number, holder_hash));
+    CREATE TABLE case_history (
+        id INTEGER PRIMARY KEY, number TEXT NOT NULL, at TEXT NOT NULL, stage TEXT NOT NULL, note TEXT NOT NULL
+    );
+    CREATE INDEX case_history_number ON case_history (number);
+    """,
 ]

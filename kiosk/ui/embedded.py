@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 import uvicorn
@@ -65,8 +66,28 @@ class EmbeddedHall:
         assert status == 201, reply
         return str(reply["appointment"]["code"])
 
-    def serve(self, number: str, window: int = 2) -> None:
-        """A clerk calls, serves and finishes a ticket (so that it can be rated)."""
+    def crowd(self, business: str, people: int) -> None:
+        """Other citizens take tickets at another kiosk, until today is over capacity for ``business``."""
+        from kiosk.domain.identity import check_char
+        from kiosk.hall.service import Call, Device
+
+        kiosk = Device(0, "demo-crowd", "counter")  # not a kiosk: the burst limit is about one kiosk's screen
+        for i in range(people):
+            first17 = f"3701{i // 100:02d}19850101{i % 100:03d}"
+            identity = {"id_number": first17 + check_char(first17), "name": ""}
+            self.service.run(self.service.op_issue, Call(kiosk, self.clock.now()),
+                             {"business": business, "identity": identity, "accept_wait": True})
+
+    def progress_case(self, number: str, stage: str, note: str) -> None:
+        """The registration system reports a case's progress."""
+        from kiosk.hall.service import Call, Device
+
+        self.service.run(self.service.op_case_progress, Call(Device(0, "registration-system", "supervisor"),
+                                                             self.clock.now()),
+                         {"_number": number, "stage": stage, "note": note})
+
+    def serve(self, number: str, window: int = 2, accepted: bool = False) -> dict[str, Any] | None:
+        """A clerk calls, serves and finishes a ticket (so that it can be rated); returns the case opened."""
         from kiosk.hall.service import Call, Device
 
         counter = Device(0, "demo-counter", "counter")
@@ -75,7 +96,9 @@ class EmbeddedHall:
         _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": "demo", "pin": "2468"})
         call = Call(counter, self.clock.now(), login["session"])
         self.service.run(self.service.op_call, call, {"_window": window, "number": number, "reason": "演示 demo"})
-        self.service.run(self.service.op_finish, call, {"_window": window})
+        _, finished = self.service.run(self.service.op_finish, call, {"_window": window, "accepted": accepted})
+        case: dict[str, Any] | None = finished.get("case")
+        return case
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -1,0 +1,237 @@
+"""办不成事: a citizen reports what could not be done, in Chinese typed through an on-screen pinyin
+keyboard (or common phrases tapped), with an optional phone number and ticket; a receipt prints
+with the tracking number, and the duty desk sees the report at once (the hall's event feed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kivy.properties import StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+
+from drivers.errors import DeviceError
+from drivers.printer import layouts
+from kiosk.ui import pinyin
+from kiosk.ui.client import Reply
+
+if TYPE_CHECKING:
+    from kiosk.ui.kiosk_app import KioskApp
+
+ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣"]
+PHRASES = ["排队时间太长", "材料要求前后不一致", "跑了好几次", "窗口说办不了", "系统故障无法办理"]
+FIELDS = {"description": ("问题描述", "What happened"), "contact": ("联系电话（可不填）", "Phone (optional)"),
+          "ticket": ("排队号（可不填）", "Ticket (optional)")}
+MAX_DESCRIPTION = 300
+
+
+class ReportScreen(Screen):
+    category_name = StringProperty("")
+    shown = StringProperty("")
+
+
+class ReportFlow:
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        self.category: dict[str, Any] = {}
+        self.values: dict[str, str] = {}
+        self.field = "description"
+        self.letters = ""  # pinyin being composed
+        self._warming: Future[Any] | None = None
+        self.receipt_printed: bool | None = None
+
+    def build(self, screen: ReportScreen) -> None:
+        self.screen = screen
+        for row in ROWS:
+            for key in row:
+                button = Button(text={"⌫": "删除", "␣": "空格"}.get(key, key), font_size="30sp",
+                                background_normal="", background_color=(0.2, 0.24, 0.3, 1))
+                button.key = key
+                button.bind(on_release=lambda b: self.key(b.key))
+                screen.ids.keyboard.add_widget(button)
+        for phrase in PHRASES:
+            chip = Button(text=phrase, font_size="20sp", background_normal="", background_color=(0.1, 0.5, 0.35, 1))
+            chip.bind(on_release=lambda b: self.insert(b.text))
+            screen.ids.phrases.add_widget(chip)
+        for field, (zh, en) in FIELDS.items():
+            button = Button(font_size="20sp", background_normal="", halign="center")
+            button.field = field
+            button.label = (zh, en)
+            button.bind(on_release=lambda b: self.choose_field(b.field))
+            screen.ids.fields.add_widget(button)
+        send = Button(text="提交 Submit", font_size="24sp", background_normal="", background_color=(0.7, 0.2, 0.15, 1),
+                      size_hint_x=0.6)
+        send.bind(on_release=lambda _b: self.send())
+        send.is_submit = True
+        screen.ids.fields.add_widget(send)
+
+    # -- steps -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Step 1: the category, as large choices."""
+        app = self.app
+        if not app.catalog_body:
+            app.offline()
+            return
+        self.reset()
+        if self._warming is None:  # the pinyin model loads while the citizen reads the categories
+            self._warming = app.worker.submit(pinyin.warm_up)
+        categories: list[dict[str, Any]] = app.catalog_body.get("matter_categories", [])
+
+        def choose(category: dict[str, Any]) -> Callable[[], None]:
+            return lambda: self.choose_category(category)
+
+        app.show_message(app.tr("办不成事反映", "Report a problem"),
+                         "请选择遇到的问题类别。我们会专人跟进，并在承诺时间内答复。",
+                         "Choose what kind of problem it was. Someone will follow it up by the promised date.",
+                         actions=[(f"{c['name']}\n[size=16sp]{c['name_en']}[/size]",
+                                   choose(c)) for c in categories])
+
+    def choose_category(self, category: dict[str, Any]) -> None:
+        self.category = category
+        self.screen.category_name = category["name"]
+        self.choose_field("description")
+        self.app.root.current = "report"
+
+    def reset(self) -> None:
+        """Wipe what was typed: called when the citizen leaves or the idle timer runs out."""
+        self.values = {"description": "", "contact": "", "ticket": ""}
+        self.letters = ""
+        self.field = "description"
+        self.category = {}
+        self.screen.ids.candidates.clear_widgets()
+        self.refresh()
+
+    def choose_field(self, field: str) -> None:
+        self.commit_letters()
+        self.field = field
+        self.refresh()
+
+    # -- typing --------------------------------------------------------------------------------------
+    def key(self, key: str) -> None:
+        if key == "⌫":
+            if self.letters:
+                self.letters = self.letters[:-1]
+            else:
+                self.values[self.field] = self.values[self.field][:-1]
+        elif self.field == "description":
+            if key.isalpha() and key.isascii():
+                self.letters = (self.letters + key)[:24]
+            else:
+                self.commit_letters()
+                self.insert({"␣": " "}.get(key, key))
+                return
+        elif self.field == "contact":
+            if key.isdigit() and len(self.values["contact"]) < 11:
+                self.values["contact"] += key
+        elif self.field == "ticket" and (key.isdigit() or (key.isascii() and key.isalpha())):
+            if len(self.values["ticket"]) < 6:
+                self.values["ticket"] += key.upper()
+        self.refresh()
+
+    def insert(self, text: str) -> None:
+        if self.field != "description":
+            self.choose_field("description")
+        self.letters = ""
+        self.values["description"] = (self.values["description"] + text)[:MAX_DESCRIPTION]
+        self.refresh()
+
+    def pick(self, phrase: str) -> None:
+        rest = pinyin.consumed(self.letters, phrase)
+        self.values["description"] = (self.values["description"] + phrase)[:MAX_DESCRIPTION]
+        self.letters = rest
+        self.refresh()
+
+    def commit_letters(self) -> None:
+        """Letters typed but not turned into characters become the first candidate (as phone IMEs do)."""
+        if self.letters:
+            found = pinyin.candidates(self.letters, 1)
+            if found:
+                self.pick(found[0])
+            self.letters = ""
+
+    def refresh(self) -> None:
+        screen = self.screen
+        for button in screen.ids.fields.children:
+            field = getattr(button, "field", None)
+            if field is None:
+                continue
+            zh, en = button.label
+            value = self.values.get(field, "")
+            shown = value if field != "description" else (f"{len(value)} 字" if value else "")
+            button.text = f"{self.app.tr(zh, en)}\n{shown}"
+            button.background_color = (0.08, 0.36, 0.72, 1) if field == self.field else (0.45, 0.47, 0.52, 1)
+        value = self.values.get(self.field, "")
+        composing = f" [{self.letters}]" if self.letters else ""
+        placeholder = {"description": self.app.tr("请用下面的拼音键盘输入，或点常用语", "Type pinyin below, or tap a phrase"),
+                       "contact": self.app.tr("手机号，便于回访（可不填）", "Mobile number for the callback (optional)"),
+                       "ticket": self.app.tr("小票上的排队号，如 B012（可不填）", "Ticket number such as B012 (optional)")}
+        screen.shown = (value + composing) if (value or composing) else placeholder[self.field]
+        self._show_candidates(pinyin.candidates(self.letters) if self.letters else [])
+
+    def _show_candidates(self, found: list[str]) -> None:
+        bar = self.screen.ids.candidates
+        bar.clear_widgets()
+        for phrase in found[:7]:
+            button = Button(text=phrase, font_size="26sp", background_normal="", background_color=(0.95, 0.85, 0.55, 1),
+                            color=(0.1, 0.1, 0.1, 1))
+            button.bind(on_release=lambda b: self.pick(b.text))
+            bar.add_widget(button)
+
+    # -- sending --------------------------------------------------------------------------------------
+    def send(self) -> None:
+        app = self.app
+        self.commit_letters()
+        description = self.values["description"].strip()
+        if not description:
+            self.screen.shown = app.tr("请先写几个字说明情况，或点一条常用语。", "Write a few words first, or tap a phrase.")
+            return
+        body: dict[str, Any] = {"category": self.category.get("id", "other"), "description": description}
+        if self.values["contact"]:
+            body["contact"] = self.values["contact"]
+        if self.values["ticket"]:
+            body["ticket"] = self.values["ticket"]
+        key = app.new_action_key()
+        app.show_progress(app.tr("正在提交…", "Sending…"))
+
+        def done(reply: Reply) -> None:
+            if not reply.ok:
+                app.refused("未能提交", "Not sent", reply)
+                if reply.error.get("code") in ("CONTACT_INVALID", "DESCRIPTION_REQUIRED"):
+                    app.show_message(app.tr("请修改后再提交", "Please correct it"), reply.error.get("message", ""),
+                                     reply.error.get("message_en", ""),
+                                     actions=[(app.tr("返回修改", "Back to edit"), lambda: setattr(
+                                         app.root, "current", "report"))])
+                return
+            self.reset()
+            self.receipt(reply.body["matter"])
+
+        app.ask(lambda: app.client.post("/api/v1/matters", body, idempotency_key=key), done)
+
+    def receipt(self, matter: dict[str, Any]) -> None:
+        app = self.app
+        opened = datetime.fromisoformat(matter["opened_at"])
+        slip = layouts.MatterSlip(app.hall_name, matter["number"], matter["category_name"], f"{opened:%Y-%m-%d %H:%M}",
+                                  matter["deadline"], matter["qr"])
+        text = (f"受理编号：{matter['number']}\n承诺在 {matter['deadline']} 前答复。值班人员已收到，会专人跟进。\n"
+                "凭编号或回执二维码，可在本机“服务评价”处扫码查看进度。")
+        en = f"Tracking number {matter['number']}. We will answer by {matter['deadline']}; the duty desk has it now."
+        app.show_message(app.tr("已收到您的反映", "Report received"), text + "\n" + app.tr("正在打印回执…", "Printing…"), en)
+
+        def printed(f: Future[Any]) -> None:
+            try:
+                f.result()
+                self.receipt_printed = True
+                note = app.tr("请取走回执。", "Take your receipt.")
+            except DeviceError:
+                self.receipt_printed = False
+                note = app.tr("回执未能打印，请拍下编号和二维码。",
+                              "The receipt did not print: take a photo of the number and code.")
+                app.show_qr(matter["qr"])
+            app.root.get_screen("message").message = text + "\n" + note
+
+        app.background(lambda: app.devices.printer.print_slip(layouts.matter(slip)), printed)
+
