@@ -1,8 +1,8 @@
 """Kiosk timings, measured on the real app during its offscreen tour (embedded hall over
 loopback HTTP, simulated devices): cold start to the home screen, screen switch (touch to
 the first frame showing the new screen), and ID card read to ticket bytes sent to the printer.
-Note: the home screen of the tour is captured after the catalog arrives and the tour's
-0.5 s start delay, so cold start is an upper bound.
+Cold start runs from the process's start (/proc) to the first frame of the home screen with
+the catalog loaded (the embedded hall included).
 Usage: python bench/kiosk_timing.py [--runs 3]
 """
 

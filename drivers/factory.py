@@ -167,7 +167,13 @@ def open_devices(config: DevicesConfig, png_dir: Path | None = None) -> Devices:
         devices.idcard = IdCardReader(port, config.idcard_baud)
     if config.scanner_port:
         port = config.scanner_port
-        if port.startswith("camera://"):
+        if port == "camera://simulator":
+            from drivers.scanner.simulator import CameraSimulator
+
+            camera_sim = CameraSimulator()
+            devices.simulators["scanner"] = camera_sim
+            devices.scanner = CameraScanner(camera_sim)
+        elif port.startswith("camera://"):
             devices.scanner = CameraScanner(int(port[9:] or 0))
         else:
             if port == SIM:

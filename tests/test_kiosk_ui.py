@@ -142,3 +142,17 @@ def test_every_ui_string_has_glyphs_in_the_font() -> None:
     assert not missing, missing
     # the SC face, not the Japanese one that a .ttc opens first
     assert "SC" in TTFont(str(ensure_font()))["name"].getDebugName(4)
+
+
+def test_the_kiosk_takes_codes_from_a_camera(tmp_path: Path) -> None:
+    """The same flows with a camera instead of a serial scanner: a phone held up to it."""
+    devices = (ROOT / "config" / "devices.toml").read_text()
+    camera = tmp_path / "devices.toml"
+    camera.write_text(re.sub(r'(?m)^(\[scanner\]\nport = )"simulator://"', r'\1"camera://simulator"', devices))
+    assert "camera://simulator" in camera.read_text()
+    out = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--tour", str(tmp_path / "tour"), "--devices", str(camera)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    texts = json.loads((tmp_path / "tour" / "tour.json").read_text())
+    assert "D002" in texts["14-checkin-ticket"] and "预约签到" in "\n".join(texts["14-checkin-ticket"])
+    assert "请为本次服务评价：B001" in texts["16-rate-faces"]

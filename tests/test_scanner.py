@@ -121,3 +121,18 @@ def test_scan_tool_masks_id_numbers(tmp_path: Path) -> None:
     none = subprocess.run([*KIOSK_BIN, "devices", "scan", "--image", str(tmp_path / "missing.png")],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert none.returncode == 1 and "Traceback" not in none.stderr
+
+
+def test_camera_reports_a_code_once_while_the_phone_stays_in_view() -> None:
+    from drivers.scanner.simulator import CameraSimulator
+
+    sim = CameraSimulator()
+    camera = CameraScanner(sim, repeat_after=60)
+    sim.show("HT1:demo-hall:20261123:B001:AAAA")
+    assert camera.read_code(3) == "HT1:demo-hall:20261123:B001:AAAA"
+    assert camera.read_code(0.3) is None  # the same phone, still in view: not a second scan
+    sim.show("HT1:demo-hall:20261123:B002:BBBB")
+    assert camera.read_code(3) == "HT1:demo-hall:20261123:B002:BBBB"  # another code is read at once
+    sim.unplugged = True
+    with pytest.raises(DeviceAbsent):
+        camera.read_code(3)

@@ -31,10 +31,19 @@ def decode_frame(frame: Any) -> list[str]:
 
 
 class CameraScanner:
-    def __init__(self, source: FrameSource | int | str) -> None:
-        import cv2
+    """A camera sees the same phone in frame after frame: a code is reported once, and again only
+    after it has been out of sight for ``repeat_after`` seconds (as scan engines' "same code delay")."""
 
-        self.source: FrameSource = cv2.VideoCapture(source) if isinstance(source, (int, str)) else source
+    def __init__(self, source: FrameSource | int | str, repeat_after: float = 3.0) -> None:
+        if isinstance(source, (int, str)):
+            import cv2
+
+            self.source: FrameSource = cv2.VideoCapture(source)
+        else:
+            self.source = source
+        self.repeat_after = repeat_after
+        self._last = ""
+        self._last_seen = 0.0
 
     def read_code(self, timeout: float) -> str | None:
         deadline = time.monotonic() + timeout
@@ -50,7 +59,11 @@ class CameraScanner:
                 continue
             codes = decode_frame(frame)
             if codes:
-                return codes[0]
+                now = time.monotonic()
+                again = codes[0] == self._last and now - self._last_seen < self.repeat_after
+                self._last, self._last_seen = codes[0], now
+                if not again:
+                    return codes[0]
         return None
 
     def flush(self) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -76,3 +77,31 @@ class SimulatedCamera:
 
     def release(self) -> None:
         self.dead = True
+
+
+class CameraSimulator:
+    """The kiosk's camera with a citizen in front of it: ``show`` holds a phone up, ``take_away``
+    lowers it. Behind ``CameraScanner`` exactly as a real camera (cv2.VideoCapture) would be."""
+
+    def __init__(self) -> None:
+        self.frame: Any = None
+        self.unplugged = False
+
+    def show(self, text: str, variant: str = "clean") -> None:
+        self.frame = np.array(phone_screen(text, variant))[:, :, ::-1].copy()
+
+    scan = show  # the same verb as the serial scanner's simulator, for demos and tours
+
+    def take_away(self) -> None:
+        self.frame = None
+
+    def read(self) -> tuple[bool, Any]:
+        time.sleep(1 / 30)  # a camera delivers 30 frames a second; read() waits for the next one
+        if self.unplugged:
+            return False, None
+        if self.frame is None:
+            return True, np.full((480, 640, 3), 100, dtype=np.uint8)
+        return True, self.frame
+
+    def release(self) -> None:
+        pass

@@ -30,7 +30,7 @@ from kivy.uix.widget import Widget
 from drivers.errors import DeviceError
 from drivers.factory import Devices
 from drivers.printer import layouts
-from kiosk.ui import guide
+from kiosk.ui import guide, pinyin
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.report_flow import ReportFlow, ReportScreen
 
@@ -83,6 +83,10 @@ class MessageScreen(Screen):
     show_qr = BooleanProperty(False)
 
 
+class CategoryScreen(Screen):
+    pass
+
+
 class EntryScreen(Screen):
     """Typing a short number on large keys: a case number, or a ticket number to rate."""
 
@@ -132,6 +136,8 @@ class KioskApp(App):
         self._case_number = ""
         self._entry = ""
         self._hid = ""  # characters typed by a USB-HID (keyboard-wedge) scanner, until its Enter
+        self._prewarmed = False
+        self._action_buttons: dict[str, Button] = {}  # drawn once, shown again without redrawing
         self.business: dict[str, Any] | None = None
         self._typed = ""  # raw digits being typed: memory only, wiped on leaving
         self._action_key = ""
@@ -162,7 +168,7 @@ class KioskApp(App):
     def build(self) -> ScreenManager:
         sm = ScreenManager(transition=NoTransition())
         for screen in (HomeScreen(), BusinessScreen(), IdentifyScreen(), TicketScreen(), MessageScreen(),
-                       ScanScreen(), RateScreen(), EnquiryScreen(), EntryScreen(), ReportScreen()):
+                       ScanScreen(), RateScreen(), EnquiryScreen(), EntryScreen(), ReportScreen(), CategoryScreen()):
             sm.add_widget(screen)
         self._build_keys(sm.get_screen("identify"))
         self.report.build(sm.get_screen("report"))
@@ -176,6 +182,9 @@ class KioskApp(App):
         self._build_faces(sm.get_screen("rate"))
         self.load_catalog()
         if self.tour_dir is not None:
+            from kivy.tests.common import UnitTestTouch  # tour only (it imports pytest): before any press is timed
+
+            self._touch = UnitTestTouch
             self._screen_texts: dict[str, list[str]] = {}
             self._targets: dict[str, list[list[Any]]] = {}
             self._tour = self._tour_steps()
@@ -229,6 +238,7 @@ class KioskApp(App):
         self._typed = ""
         self._agent, self._principals, self._pending, self._pending_agent, self._offer = None, [], None, None, {}
         self._case_number = self._entry = self._hid = ""
+        self._card_at = 0.0
         self.report.reset()
         self.root.get_screen("message").show_qr = False
         self.root.get_screen("entry").shown = ""
@@ -249,12 +259,24 @@ class KioskApp(App):
         box = screen.ids.actions
         box.clear_widgets()
         for text, action in actions or []:
-            button = Button(text=text, markup=True, font_size=f"{24 * self.scale:.0f}sp", halign="center",
-                            background_normal="", background_color=(0.08, 0.36, 0.72, 1))
-            button.bind(size=lambda b, sz: setattr(b, "text_size", (sz[0] - 16, None)))
-            button.bind(on_release=lambda _b, a=action: a())
+            button = self._action_button(text)
+            button.action = action
             box.add_widget(button)
         self.root.current = "message"
+
+    def _action_button(self, text: str) -> Button:
+        key = f"{self.scale}:{text}"
+        button = self._action_buttons.get(key)
+        if button is None:
+            if len(self._action_buttons) > 200:
+                self._action_buttons.clear()
+            # choices are short lines: not wrapped to the button's width, so the text is drawn once, at
+            # prewarm or first use, and not again whenever a layout gives the button its size
+            button = Button(text=text, markup=True, font_size=f"{24 * self.scale:.0f}sp", halign="center",
+                            background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+            button.bind(on_release=lambda b: b.action())
+            self._action_buttons[key] = button
+        return button
 
     def show_qr(self, text: str) -> None:
         """The code that should have been printed, on screen to photograph."""
@@ -313,6 +335,7 @@ class KioskApp(App):
                 self.catalog = reply.body["businesses"]
                 self.hall_name = reply.body["hall"]["name"].split(" ")[0]
                 self._build_tiles()
+                self.report.build_categories(self.root.get_screen("categories"), reply.body.get("matter_categories", []))
                 if "cold_start_to_home_ms" not in self.timings:
                     Window.bind(on_flip=self._first_home_frame)
                 if self.root.current == "message" and not self._busy:
@@ -324,6 +347,19 @@ class KioskApp(App):
         """Cold start: from the process's start to the first frame of a usable home screen."""
         Window.unbind(on_flip=self._first_home_frame)
         self.timings["cold_start_to_home_ms"] = [round((time.time() - _process_started()) * 1000, 1)]
+        Clock.schedule_once(self._prewarm, 0.5)
+
+    def _prewarm(self, _dt: float) -> None:
+        """Once, soon after start, while nobody is touching yet: make the menu buttons that are built
+        on demand (their first drawing is what makes a menu's first showing slow), and load the pinyin
+        model (its JSON parse holds the interpreter for half a second)."""
+        for a in guide.ROOT.answers:
+            self._action_button(f"{a.zh}\n[size=16sp]{a.en}[/size]").texture_update()
+
+        def warmed(_f: Future[Any]) -> None:
+            self._prewarmed = True
+
+        self.background(pinyin.warm_up, warmed)
 
     def _build_tiles(self) -> None:
         tiles = self.root.get_screen("business").ids.tiles
@@ -390,6 +426,8 @@ class KioskApp(App):
 
     def identified(self, identity: dict[str, str]) -> None:
         purpose = self.root.get_screen("identify").purpose
+        if purpose != "ticket":
+            self._card_at = 0.0  # the ID-read-to-printer timing is of a card read straight to a ticket
         if purpose == "agent":
             self._agent = identity
             self.identify("principal")
@@ -950,7 +988,7 @@ class KioskApp(App):
     # -- the tour: every screen, offscreen, one PNG each ----------------------------------------------
     def _tour_steps(self) -> Iterator[tuple[str, Callable[[], bool]]]:
         sims = self.devices.simulators
-        yield "01-home", lambda: bool(self.catalog)
+        yield "01-home", lambda: bool(self.catalog) and self._prewarmed  # as a citizen arrives: start-up done
         self.press(self.root.get_screen("home").ids.take)
         yield "02-choose-business", lambda: self.root.current == "business"
         tile = next(w for w in self.root.get_screen("business").ids.tiles.children
@@ -995,6 +1033,7 @@ class KioskApp(App):
             yield "13-checkin-scan", lambda: self.root.current == "scan"
             sims["scanner"].scan(self.demo.sample_appointment("D"))
             yield "14-checkin-ticket", lambda: self.root.current == "ticket" and not self._busy
+            self._phone_away()
             first = self._first_ticket
             case = self.demo.serve(first["number"], accepted=True)  # the application is accepted: a case opens
             assert case is not None
@@ -1006,6 +1045,7 @@ class KioskApp(App):
             yield "15-rate-scan", lambda: self.root.current == "scan"
             sims["scanner"].scan(first["qr"])
             yield "16-rate-faces", lambda: self.root.current == "rate"
+            self._phone_away()
             bad = next(b for b in self.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 2)
             self.press(bad)
             yield "17-rate-reasons", lambda: len(self.root.get_screen("rate").ids.reasons.children) > 0
@@ -1084,8 +1124,9 @@ class KioskApp(App):
         self.go_home()
         yield "_home-report", lambda: self.root.current == "home"
         self.press(self.root.get_screen("home").ids.report)
-        yield "30-report-category", lambda: self.root.current == "message" and len(message.ids.actions.children) > 3
-        self.press(action("材料要求不清"))
+        yield "30-report-category", lambda: self.root.current == "categories"
+        self.press(next(b for b in self.root.get_screen("categories").ids.categories.children
+                        if b.text.startswith("材料要求不清")))
         yield "_report", lambda: self.root.current == "report"
         keyboard = {getattr(b, "key", ""): b for b in self.root.get_screen("report").ids.keyboard.children}
         for ch in "buzhidao":
@@ -1142,6 +1183,12 @@ class KioskApp(App):
         Window.dispatch("on_key_down", 13, 40, None, [])
         yield "39-report-status-by-scan", lambda: "反映进度" in message.title
 
+    def _phone_away(self) -> None:
+        """With a camera, the citizen lowers the phone after the scan (a serial scanner's code is simply read)."""
+        take_away = getattr(self.devices.simulators["scanner"], "take_away", None)
+        if take_away is not None:
+            take_away()
+
     def press(self, widget: Widget) -> None:
         """A real touch at the widget's centre, as a finger would."""
         before = self.root.current
@@ -1154,9 +1201,7 @@ class KioskApp(App):
 
         Window.bind(on_flip=flipped)
         x, y = widget.to_window(*widget.center)
-        from kivy.tests.common import UnitTestTouch  # tour only: it imports pytest
-
-        touch = UnitTestTouch(x, y)
+        touch = self._touch(x, y)
         touch.touch_down()
         touch.touch_up()
 

@@ -5,7 +5,6 @@ with the tracking number, and the duty desk sees the report at once (the hall's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,7 +40,6 @@ class ReportFlow:
         self.values: dict[str, str] = {}
         self.field = "description"
         self.letters = ""  # pinyin being composed
-        self._warming: Future[Any] | None = None
         self.receipt_printed: bool | None = None
 
     def build(self, screen: ReportScreen) -> None:
@@ -70,25 +68,25 @@ class ReportFlow:
         screen.ids.fields.add_widget(send)
 
     # -- steps -------------------------------------------------------------------------------------
+    def build_categories(self, screen: Screen, categories: list[dict[str, Any]]) -> None:
+        """Step 1's choices, made once when the catalog arrives (not at every visit: drawing them is slow)."""
+        box = screen.ids.categories
+        box.clear_widgets()
+        for category in categories:
+            button = Button(text=f"{category['name']}\n[size=16sp]{category['name_en']}[/size]", markup=True,
+                            font_size="24sp", halign="center", background_normal="",
+                            background_color=(0.7, 0.2, 0.15, 1))
+            button.category = category
+            button.bind(on_release=lambda b: self.choose_category(b.category))
+            box.add_widget(button)
+
     def start(self) -> None:
         """Step 1: the category, as large choices."""
-        app = self.app
-        if not app.catalog_body:
-            app.offline()
+        if not self.app.catalog_body:
+            self.app.offline()
             return
         self.reset()
-        if self._warming is None:  # the pinyin model loads while the citizen reads the categories
-            self._warming = app.worker.submit(pinyin.warm_up)
-        categories: list[dict[str, Any]] = app.catalog_body.get("matter_categories", [])
-
-        def choose(category: dict[str, Any]) -> Callable[[], None]:
-            return lambda: self.choose_category(category)
-
-        app.show_message(app.tr("办不成事反映", "Report a problem"),
-                         "请选择遇到的问题类别。我们会专人跟进，并在承诺时间内答复。",
-                         "Choose what kind of problem it was. Someone will follow it up by the promised date.",
-                         actions=[(f"{c['name']}\n[size=16sp]{c['name_en']}[/size]",
-                                   choose(c)) for c in categories])
+        self.app.root.current = "categories"
 
     def choose_category(self, category: dict[str, Any]) -> None:
         self.category = category
