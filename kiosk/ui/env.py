@@ -46,6 +46,10 @@ def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bo
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     if kiosk_mode:
+        # a touchscreen reports each touch twice (the kernel's multitouch device, and SDL's emulated mouse):
+        # mouse events are ignored while a touch is active, so a tap is one tap
+        Config.set("input", "mouse", "mouse,disable_on_activity,disable_multitouch")
+        Config.set("input", "touchscreen", "probesysfs,provider=hidinput")
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "borderless", "1")
         Config.set("graphics", "show_cursor", "0")
