@@ -323,6 +323,24 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         entries = service.audit(day, kind)
         return json_response(200, {"audit": entries, "entries": entries})
 
+    @app.get("/api/v1/windows/{window}/summary", summary="A window at a glance: current ticket, waiting, today")
+    def window_summary(request: Request, window: str) -> Response:
+        device_of(request, ("counter", "supervisor"))
+        return json_response(200, service.window_summary(clock.now(), window_no(window)))
+
+    @app.get("/api/v1/matters", summary="Unresolved-matter reports, overdue first (open=1: not yet closed)")
+    def matters(request: Request, open: str = "1") -> Response:
+        device_of(request, ("supervisor",))
+        return json_response(200, {"matters": service.matters(clock.now(), open != "0")})
+
+    post("/api/v1/hall/extend-hours", ("supervisor",), service.op_extend_hours,
+         _obj({"until": STR, "reason": STR}, ["until", "reason"]), "Extend today's hours for a surge (recorded)")
+    post("/api/v1/windows/{window}/open-temporary", ("supervisor",), service.op_open_temporary,
+         _obj({"businesses": {"type": "array", "items": STR}, "reason": STR}, ["businesses", "reason"]),
+         "A window takes on more businesses today (recorded)", path_key="window")
+    post("/api/v1/followups/{number}/close", ("supervisor",), service.op_close_followup,
+         _obj({"note": STR}, ["note"]), "Close a bad rating's follow-up with what was done", path_key="number")
+
     @app.get("/api/v1/followups", summary="Bad-rating follow-ups, overdue first")
     def followups(request: Request) -> Response:
         device_of(request, ("supervisor",))

@@ -197,8 +197,34 @@ class HallService:
             return max(1.0, float(row[0]))
         return business.service_minutes
 
+    # -- the day's shape: configured windows and hours, plus the duty desk's decisions for a surge --
+    def served_by(self, conn: sqlite3.Connection, window: int, day: str) -> tuple[str, ...]:
+        w = self.config.window(window)
+        served = list(w.businesses) if w else []
+        for row in conn.execute("SELECT businesses FROM decisions WHERE day=? AND kind='temporary_window' AND "
+                                "window=? ORDER BY id", (day, window)):
+            served += [b for b in json.loads(row[0]) if b not in served]
+        return tuple(served)
+
+    def windows_serving(self, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
+        return [w.number for w in self.config.windows if code in self.served_by(conn, w.number, day)]
+
+    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+        row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
+                           (day,)).fetchone()
+        return datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+
+    def remaining_minutes(self, conn: sqlite3.Connection, now: datetime) -> float:
+        cal = self.config.calendar
+        remaining = cal.remaining_open_minutes(now)
+        until = self.extended_until(conn, self.day(now).isoformat())
+        closing = cal.closing_time(now)
+        if until is not None and closing is not None:
+            remaining += max(0.0, (until - max(closing, cal.local(now))).total_seconds() / 60)
+        return remaining
+
     def open_windows(self, conn: sqlite3.Connection, code: str, day: str) -> int:
-        serving = set(self.config.windows_for(code))
+        serving = set(self.windows_serving(conn, code, day))
         rows = conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,)).fetchall()
         open_now = len([r for r in rows if r[0] in serving])
         return open_now or max(1, len(serving))
@@ -269,12 +295,15 @@ class HallService:
         return row
 
     # -- issuing --------------------------------------------------------------
-    def _issuing_open(self, now: datetime) -> None:
+    def _issuing_open(self, now: datetime, conn: sqlite3.Connection) -> None:
         cal = self.config.calendar
         periods = cal.periods(self.day(now))
         local = cal.local(now)
         if periods and periods[0][0] <= local < periods[-1][1]:
             return
+        until = self.extended_until(conn, self.day(now).isoformat())
+        if periods and until is not None and periods[-1][1] <= local < until:
+            return  # hours extended today by the duty desk
         nxt = cal.next_opening(now)
         when = f"{nxt:%m月%d日 %H:%M}" if nxt else "下一个工作日"
         when_en = f"{nxt:%Y-%m-%d %H:%M}" if nxt else "the next working day"
@@ -340,7 +369,7 @@ class HallService:
         else:
             holder = self.identity(body.get("identity"), now)
         priority = self._priority(body, holder, bool(principals))
-        self._issuing_open(now)
+        self._issuing_open(now, tx.conn)
         try:
             if principals:
                 # the agent's blocklist and cool-down apply; the agent's personal ticket counts do not
@@ -373,7 +402,7 @@ class HallService:
         minutes = self.service_minutes(tx.conn, business, day)
         windows = self.open_windows(tx.conn, business.code, day)
         wait = queue.expected_wait_minutes(normal + prio, minutes, windows)
-        remaining = self.config.calendar.remaining_open_minutes(now)
+        remaining = self.remaining_minutes(tx.conn, now)
         over = wait > remaining + self.config.booking.over_capacity_slack_minutes
         if self.config.booking.offers and body.get("accept_wait") is not True and over:
             offer = self._offer(tx, call, business, holder, now)
@@ -576,7 +605,7 @@ class HallService:
         if now > closes:
             raise _err("CHECKIN_TOO_LATE", f"已超过签到时间（{closes:%m月%d日 %H:%M} 前）。请现场取号或重新预约。",
                        f"Too late: check-in closed at {closes:%Y-%m-%d %H:%M}. Take a ticket or book again.")
-        self._issuing_open(now)
+        self._issuing_open(now, tx.conn)
         tx.execute("INSERT INTO checkins (appointment_id, ticket_id, at) VALUES (?,?,?)",
                    (code.appointment_id, 0, self.iso(now)))
         ticket = self._create_ticket(tx, call, business, holder, [], "appointment", code.channel, code)
@@ -752,7 +781,7 @@ class HallService:
     def _next(self, tx: Tx, window: int, wrow: sqlite3.Row) -> queue.Waiting | None:
         w = self.config.window(window)
         assert w is not None
-        return queue.next_for_window(self._waiting(tx, wrow["day"]), window, w.businesses,
+        return queue.next_for_window(self._waiting(tx, wrow["day"]), window, self.served_by(tx.conn, window, wrow["day"]),
                                      wrow["priority_streak"], self.config.priority.max_consecutive)
 
     def _idle_window(self, tx: Tx, wrow: sqlite3.Row) -> None:
@@ -895,10 +924,8 @@ class HallService:
             if all(i["id"] != material.id for i in items):
                 items.append({"id": material.id, "name": material.name, "name_en": material.name_en})
         case = clean_text(body.get("case_number"), 40)
-        case_key = f"case:{case}" if case else f"holder:{row['holder_hash']}:{business.code}"
-        since = call.now.timestamp() - 90 * 86400
-        earlier = tx.one("SELECT number FROM notices WHERE case_key=? AND at_epoch>=? ORDER BY id LIMIT 1",
-                         (case_key, since))
+        case_key = f"case:{case}" if case else self._holder_case_key(row)
+        earlier = self._earlier_notice(tx.conn, case_key, call.now)
         repeat = earlier is not None
         count = tx.one("SELECT COUNT(*) FROM notices WHERE number LIKE ?", (f"N{row['day'].replace('-', '')}%",))
         assert count is not None
@@ -921,6 +948,19 @@ class HallService:
             "clerk_name": clerk_row["name"] if clerk_row else "", "issued_at": at, "repeat": repeat,
             "first_notice": earlier["number"] if earlier else None, "case_number": case,
             "holder_masked": row["holder_masked"], "time_limit_days": business.time_limit_days}}
+
+    @staticmethod
+    def _holder_case_key(row: sqlite3.Row) -> str:
+        """Without a case number, one person's one business counts as one case."""
+        return f"holder:{row['holder_hash']}:{row['business']}"
+
+    @staticmethod
+    def _earlier_notice(conn: sqlite3.Connection, case_key: str, now: datetime) -> sqlite3.Row | None:
+        """The first notice for the same case in the last 90 days: a new one would be a repeat."""
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT number FROM notices WHERE case_key=? AND at_epoch>=? ORDER BY id LIMIT 1",
+            (case_key, now.timestamp() - 90 * 86400)).fetchone()
+        return row
 
     def op_transfer(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
@@ -1242,7 +1282,122 @@ class HallService:
         tx.emit("blocklist.added", self.iso(call.now), call.device.name, {"holder": person.hash, "reason": reason})
         return 201, {"blocked": {"holder_masked": person.masked, "reason": reason}}
 
+    # -- the duty desk: decisions for a surge, follow-ups ------------------------------------
+    def op_extend_hours(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        cal = self.config.calendar
+        day = self.day(call.now)
+        closing = cal.closing_time(call.now)
+        reason = _reason(body)
+        raw = str(body.get("until", ""))
+        try:
+            hh, mm = (int(x) for x in raw.split(":"))
+            until = datetime.combine(day, datetime.min.time(), cal.tz).replace(hour=hh, minute=mm)
+        except ValueError:
+            raise _err("UNTIL_INVALID", "请填写延长到的时间，如 18:30。", "until must be a time such as 18:30.",
+                       status=422) from None
+        if closing is None:
+            raise _err("HALL_CLOSED", "今天不是办公日，不能延时。", "The hall does not open today.", status=409)
+        if not closing < until <= closing.replace(hour=22, minute=0):
+            raise _err("UNTIL_INVALID", f"延时应晚于今天的下班时间 {closing:%H:%M}，且不晚于 22:00。",
+                       f"until must be after today's closing ({closing:%H:%M}) and no later than 22:00.", status=422)
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO decisions (day, kind, until_epoch, reason, at, device) VALUES (?,?,?,?,?,?)",
+                   (day.isoformat(), "extend_hours", until.timestamp(), reason, at, call.device.name))
+        self._audit(tx, call, "extend_hours", None, None, None, reason, {"until": f"{until:%H:%M}"})
+        tx.emit("hall.hours_extended", at, call.device.name, {"day": day.isoformat(), "until": self.iso(until),
+                                                              "reason": reason})
+        return 200, {"decision": {"kind": "extend_hours", "until": self.iso(until), "reason": reason, "at": at}}
+
+    def op_open_temporary(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        if self.config.window(window) is None:
+            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+        raw = body.get("businesses")
+        codes_ = [self.business_or_fail(c).code for c in raw] if isinstance(raw, list) and raw else None
+        if not codes_:
+            raise _err("BUSINESSES_REQUIRED", "请选择这个窗口临时加办的业务。", "Choose the businesses this window takes on.",
+                       status=422)
+        reason = _reason(body)
+        day = self.day(call.now).isoformat()
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO decisions (day, kind, window, businesses, reason, at, device) VALUES (?,?,?,?,?,?,?)",
+                   (day, "temporary_window", window, json.dumps(codes_), reason, at, call.device.name))
+        self._audit(tx, call, "temporary_window", window, None, None, reason, {"businesses": codes_})
+        tx.emit("window.temporary", at, call.device.name, {"day": day, "window": window, "businesses": codes_,
+                                                           "reason": reason})
+        return 200, {"decision": {"kind": "temporary_window", "window": window, "businesses": codes_,
+                                  "serves": list(self.served_by(tx.conn, window, day)), "reason": reason, "at": at}}
+
+    def op_close_followup(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        """A bad rating's follow-up is closed with what was verified, rectified and said on the callback."""
+        fid = body["_number"]
+        row = tx.one("SELECT * FROM followups WHERE id=?", (int(fid) if str(fid).isdigit() else -1,))
+        if row is None:
+            raise _err("FOLLOWUP_NOT_FOUND", "没有这条差评跟进记录。", "No such follow-up.", status=404)
+        if row["status"] == "closed":
+            raise _err("FOLLOWUP_CLOSED", "这条差评已办结。", "This follow-up is already closed.")
+        note = _reason(body, "note")
+        at = self.iso(call.now)
+        late = self.day(call.now).isoformat() > row["deadline"]
+        tx.execute("UPDATE followups SET status='closed', closed_at=?, note=? WHERE id=?", (at, note, row["id"]))
+        tx.emit("followup.closed", at, call.device.name, {"ticket": row["ticket"], "day": row["day"],
+                                                          "deadline": row["deadline"], "late": late, "note": note})
+        return 200, {"followup": {"id": row["id"], "ticket": row["ticket"], "status": "closed", "closed_at": at,
+                                  "late": late, "note": note}}
+
+    def decisions(self, conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
+        tz = self.config.calendar.tz
+        return [{"kind": r["kind"], "window": r["window"], "businesses": json.loads(r["businesses"] or "[]"),
+                 "until": self.iso(datetime.fromtimestamp(r["until_epoch"], tz)) if r["until_epoch"] else None,
+                 "reason": r["reason"], "at": r["at"], "device": r["device"]}
+                for r in conn.execute("SELECT * FROM decisions WHERE day=? ORDER BY id", (day,))]
+
     # -- reads ---------------------------------------------------------------------------
+    def window_summary(self, now: datetime, window: int) -> dict[str, Any]:
+        """Everything a clerk needs at a glance: the current ticket, who waits for this window, today's work."""
+        w = self.config.window(window)
+        if w is None:
+            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+        conn = self.store.reader()
+        day = self.day(now).isoformat()
+        row = conn.execute("SELECT * FROM windows WHERE number=?", (window,)).fetchone()
+        today = row is not None and row["day"] == day
+        state = row["state"] if today else "closed"
+        clerk = conn.execute("SELECT id, name FROM clerks WHERE id=?", (row["clerk_id"],)).fetchone() \
+            if today and row["clerk_id"] else None
+        current = None
+        if today and row["current_ticket"]:
+            t = conn.execute("SELECT * FROM tickets WHERE id=?", (row["current_ticket"],)).fetchone()
+            if t is not None and t["state"] in ("called", "serving"):
+                earlier = self._earlier_notice(conn, self._holder_case_key(t), now)
+                current = self.ticket_view(conn, t) | {"earlier_notice": earlier["number"] if earlier else None}
+        served = self.served_by(conn, window, day)
+        waiting = [b for b in self.queue_status(now)["businesses"] if b["code"] in served]
+        marks = ",".join("?" * len(served))
+        tickets = [{"number": t["number"], "business": t["business"], "priority": t["priority"],
+                    "channel": t["channel"], "issued_at": t["issued_at"],
+                    "waited_min": round((now.timestamp() - t["issued_epoch"]) / 60)}
+                   for t in conn.execute(f"SELECT * FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
+                                         f"AND business IN ({marks}) ORDER BY id LIMIT 50", (day, *served))]
+        done = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND window=? AND state='done'",
+                            (day, window)).fetchone()[0]
+        levels = {str(r[0]): r[1] for r in conn.execute(
+            "SELECT level, COUNT(*) FROM ratings WHERE day=? AND window=? GROUP BY level", (day, window))}
+        count = sum(levels.values())
+        average = round(sum(int(k) * v for k, v in levels.items()) / count, 2) if count else None
+        return {"window": {"number": window, "name": w.name, "businesses": list(served), "state": state,
+                           "pause_reason": row["pause_reason"] if today else None,
+                           "clerk_id": clerk["id"] if clerk else None, "clerk_name": clerk["name"] if clerk else None},
+                "current": current, "waiting": waiting, "waiting_tickets": tickets,
+                "today": {"served": done, "ratings": levels, "rated": count, "average": average}}
+
+    def matters(self, now: datetime, open_only: bool) -> list[dict[str, Any]]:
+        conn = self.store.reader()
+        sql = "SELECT number FROM matters" + (" WHERE status != 'closed'" if open_only else "")
+        rows = conn.execute(sql + " ORDER BY deadline, number LIMIT 500").fetchall()
+        views = [self._matter_view(conn, r[0], now) for r in rows]
+        return sorted(views, key=lambda m: (not m["overdue"], m["deadline"], m["number"]))
+
     def catalog(self) -> dict[str, Any]:
         fees = self.config.fees
         out = []
@@ -1307,19 +1462,21 @@ class HallService:
                     t = conn.execute("SELECT number, state FROM tickets WHERE id=?", (r["current_ticket"],)).fetchone()
                     if t is not None and t["state"] in ("called", "serving"):
                         current = t["number"]
-            windows.append({"number": w.number, "name": w.name, "businesses": list(w.businesses), "state": state,
+            windows.append({"number": w.number, "name": w.name, "businesses": list(self.served_by(conn, w.number, day)),
+                            "state": state,
                             "current": current, "clerk_id": r["clerk_id"] if r is not None and state != "closed"
                             else None})
         recent = [{"number": r["number"], "window": r["window"], "at": r["called_at"], "state": r["state"]}
                   for r in conn.execute("SELECT number, window, called_at, state FROM tickets WHERE day=? AND "
                                         "called_at IS NOT NULL ORDER BY called_at DESC LIMIT 10", (day,))]
         served = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND state='done'", (day,)).fetchone()[0]
-        return {"hall": self.config.hall_id, "day": day, "at": self.iso(now), "open": self._is_issuing(now),
-                "businesses": businesses, "windows": windows, "recent_calls": recent, "served_today": served}
+        return {"hall": self.config.hall_id, "day": day, "at": self.iso(now), "open": self._is_issuing(now, conn),
+                "businesses": businesses, "windows": windows, "recent_calls": recent, "served_today": served,
+                "decisions": self.decisions(conn, day)}
 
-    def _is_issuing(self, now: datetime) -> bool:
+    def _is_issuing(self, now: datetime, conn: sqlite3.Connection) -> bool:
         try:
-            self._issuing_open(now)
+            self._issuing_open(now, conn)
         except DomainError:
             return False
         return True
@@ -1347,10 +1504,11 @@ class HallService:
     def followups(self) -> list[dict[str, Any]]:
         rows = self.store.reader().execute(
             "SELECT f.*, r.level, r.window, r.clerk_id, r.business FROM followups f JOIN ratings r "
-            "ON r.id=f.rating_id ORDER BY f.status='overdue' DESC, f.deadline").fetchall()
-        return [{"ticket": r["ticket"], "day": r["day"], "level": r["level"], "window": r["window"],
+            "ON r.id=f.rating_id ORDER BY f.status='closed', f.status='overdue' DESC, f.deadline").fetchall()
+        return [{"id": r["id"], "ticket": r["ticket"], "day": r["day"], "level": r["level"], "window": r["window"],
                  "clerk_id": r["clerk_id"], "business": r["business"], "deadline": r["deadline"],
-                 "status": r["status"], "opened_at": r["opened_at"]} for r in rows]
+                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"], "note": r["note"]}
+                for r in rows]
 
     def outbox_pending(self) -> int:
         conn = self.store.reader()

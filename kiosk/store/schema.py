@@ -119,4 +119,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX case_history_number ON case_history (number);
     """,
+    # 4: the duty desk's decisions for a surge (a temporary window, longer hours), and follow-up closure
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, window INTEGER, businesses TEXT,
+        until_epoch REAL, reason TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL
+    );
+    CREATE INDEX decisions_day ON decisions (day, kind);
+    ALTER TABLE followups ADD COLUMN closed_at TEXT;
+    ALTER TABLE followups ADD COLUMN note TEXT;
+    """,
 ]

@@ -1,0 +1,86 @@
+"""What the duty desk and the window terminal read and decide: a window at a glance, a surge met with a
+temporary window or longer hours (recorded), bad-rating follow-ups closed, the open matters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.helpers import TZ, Hall, person
+
+
+def test_a_window_at_a_glance(hall: Hall) -> None:
+    first = hall.number("B", 1)
+    hall.number("C", 2)
+    hall.number("D", 3)  # window 3's business: not shown at window 2
+    hall.login(2)
+    hall.at(2, "call-next")
+    hall.tick(5)
+    summary = hall.svc.window_summary(hall.now, 2)
+    assert summary["window"]["state"] == "open" and summary["window"]["clerk_name"] == "李四"
+    assert summary["current"]["number"] == first and summary["current"]["earlier_notice"] is None
+    assert [t["number"] for t in summary["waiting_tickets"]] == ["C001"]
+    assert {b["code"] for b in summary["waiting"]} == {"B", "C"}
+    hall.at(2, "notice", missing=["contract"])
+    hall.at(2, "finish")
+    hall.do("rate", {"ticket": first, "level": 4, "source": "keypad"}, device=hall.counter)
+    today = hall.svc.window_summary(hall.now, 2)["today"]
+    assert today == {"served": 1, "ratings": {"4": 1}, "rated": 1, "average": 4.0}
+    # the same person back the next day for the same business: the clerk is warned before a second notice
+    hall.now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+    second = hall.number("B", 1)
+    hall.login(2)
+    hall.at(2, "call", number=second, reason="测试")
+    assert hall.svc.window_summary(hall.now, 2)["current"]["earlier_notice"] == "N20261123-001"
+
+
+def test_a_temporary_window_calls_the_surge_business(hall: Hall) -> None:
+    number = hall.number("K", 1)
+    hall.login(2)
+    assert hall.at(2, "call-next")[1]["error"]["code"] == "QUEUE_EMPTY"  # window 2 does not serve K
+    status, body = hall.do("open_temporary", {"_window": 2, "businesses": ["K"], "reason": "查封登记积压"},
+                           device=hall.supervisor)
+    assert status == 200 and body["decision"]["serves"] == ["B", "C", "K"]
+    assert hall.at(2, "call-next")[1]["ticket"]["number"] == number
+    assert any(a["kind"] == "temporary_window" and a["reason"] == "查封登记积压" for a in hall.svc.audit(None, None))
+    assert hall.do("open_temporary", {"_window": 2, "businesses": ["K"], "reason": ""},
+                   device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
+
+
+def test_extended_hours_keep_issuing_after_closing(hall: Hall) -> None:
+    hall.now = datetime(2026, 11, 23, 17, 40, tzinfo=TZ)  # after 17:30
+    assert hall.issue("B", 1)[1]["error"]["code"] == "HALL_CLOSED"
+    assert hall.do("extend_hours", {"until": "17:00", "reason": "x"},
+                   device=hall.supervisor)[1]["error"]["code"] == "UNTIL_INVALID"
+    status, body = hall.do("extend_hours", {"until": "18:30", "reason": "下午排队积压"}, device=hall.supervisor)
+    assert status == 200 and body["decision"]["until"].startswith("2026-11-23T18:30")
+    assert hall.issue("B", 1)[0] == 201
+    hall.now = datetime(2026, 11, 23, 18, 31, tzinfo=TZ)
+    assert hall.issue("B", 2)[1]["error"]["code"] == "HALL_CLOSED"
+    assert [e["type"] for e in hall.events()].count("hall.hours_extended") == 1
+
+
+def test_a_bad_rating_follow_up_is_closed_with_what_was_done(hall: Hall) -> None:
+    number = hall.number("B", 1)
+    hall.login(2)
+    hall.at(2, "call-next")
+    hall.at(2, "finish")
+    hall.do("rate", {"ticket": number, "level": 1, "source": "keypad"}, device=hall.counter)
+    [followup] = hall.svc.followups()
+    assert followup["status"] == "opened" and followup["deadline"] == "2026-11-30"
+    status, body = hall.do("close_followup", {"_number": str(followup["id"]), "note": "已核实，窗口整改并电话回访"},
+                           device=hall.supervisor)
+    assert status == 200 and body["followup"]["late"] is False
+    assert hall.svc.followups()[0]["status"] == "closed"
+    assert hall.do("close_followup", {"_number": str(followup["id"]), "note": "again"},
+                   device=hall.supervisor)[1]["error"]["code"] == "FOLLOWUP_CLOSED"
+
+
+def test_open_matters_overdue_first(hall: Hall) -> None:
+    for description in ("第一件", "第二件"):
+        hall.do("report_matter", {"category": "waiting", "description": description})
+    hall.now = datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
+    hall.do("report_matter", {"category": "fees", "description": "第三件", "contact": "13812345678"})
+    listed = hall.svc.matters(hall.now, True)
+    assert [m["description"] for m in listed] == ["第一件", "第二件", "第三件"]
+    assert listed[0]["overdue"] and not listed[2]["overdue"]
+    assert "13812345678" not in str(listed) and person(1)["id_number"] not in str(listed)
