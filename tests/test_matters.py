@@ -60,3 +60,13 @@ def test_overdue_matters_are_escalated_once(hall: Hall) -> None:
     view = hall.svc.get_matter(hall.now, number)["matter"]
     assert view["overdue"] is True and view["escalated"] is True
     assert len([e for e in hall.events() if e["type"] == "matter.escalated"]) == 1
+
+
+def test_notes_are_added_without_moving_the_matter_on(hall: Hall) -> None:
+    number = report(hall)[1]["matter"]["number"]
+    status, body = hall.do("transition_matter", {"_number": number, "to": "note", "note": "已联系窗口负责人"},
+                           device=hall.supervisor)
+    assert status == 200 and body["matter"]["status"] == "opened"
+    assert body["matter"]["history"][-1]["note"] == "已联系窗口负责人"
+    assert hall.do("transition_matter", {"_number": number, "to": "note", "note": " "},
+                   device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"

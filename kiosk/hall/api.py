@@ -289,7 +289,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     # -- supervisor ------------------------------------------------------------------
     post("/api/v1/matters/{number}/transition", ("supervisor",), service.op_transition_matter,
-         _obj({"to": {"enum": ["claimed", "resolved", "called_back", "closed"]}, "note": STR, "by": STR}, ["to"]),
+         _obj({"to": {"enum": ["claimed", "resolved", "called_back", "closed", "note"]}, "note": STR, "by": STR}, ["to"]),
          "Move a matter along its lifecycle", path_key="number")
     post("/api/v1/cases/{number}/progress", ("supervisor",), service.op_case_progress,
          _obj({"stage": {"enum": list(cases.STAGES)}, "note": STR}, ["stage"]),

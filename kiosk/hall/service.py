@@ -1231,6 +1231,15 @@ class HallService:
         if row is None:
             raise _err("MATTER_NOT_FOUND", "没有这个问题编号，请核对。", "No matter with this number.", status=404)
         to = body.get("to")
+        if to == "note":  # the duty desk adds what it learned or did, without moving the matter on
+            note = _reason(body, "note")
+            at = self.iso(call.now)
+            by = clean_text(body.get("by"), 60) or call.device.name
+            tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
+                       (number, at, row["status"], note, by))
+            tx.emit("matter.noted", at, call.device.name, {"matter": number, "status": row["status"], "note": note,
+                                                           "by": by})
+            return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
         if MATTER_FLOW.get(row["status"]) != to:
             raise _err("TRANSITION_INVALID", f"当前状态“{row['status']}”的下一步应为“{MATTER_FLOW.get(row['status'])}”。",
                        f"From {row['status']} the next step is {MATTER_FLOW.get(row['status'])}.",

@@ -8,7 +8,6 @@ masked forms only.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,13 +16,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
-from kivy.uix.label import Label
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.uix.widget import Widget
 
@@ -31,6 +27,7 @@ from drivers.errors import DeviceError
 from drivers.factory import Devices
 from drivers.printer import layouts
 from kiosk.ui import guide, pinyin
+from kiosk.ui.base import HallApp, TourStep, qr_texture, unreachable_transport
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.report_flow import ReportFlow, ReportScreen
 
@@ -107,21 +104,16 @@ def masked_entry(typed: str) -> str:
     return typed[:4] + "*" * (len(typed) - 6) + typed[-2:]
 
 
-class KioskApp(App):
-    lang = StringProperty("zh")
-    scale = NumericProperty(1.0)
+class KioskApp(HallApp):
     hall_name = StringProperty("不动产登记大厅")
 
     def __init__(self, client: HallClient, devices: Devices, tour_dir: Path | None = None,
                  idle_seconds: float = 90.0, demo: Any = None, locked: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(client, tour_dir, **kwargs)
         self.locked = locked  # kiosk deployment (--fullscreen): no way out by keyboard or window close
         self.demo = demo  # the embedded hall, in the demo and the tour: plays the rest of the hall
-        self.client = client
         self.devices = devices
-        self.tour_dir = tour_dir
         self.idle_seconds = idle_seconds
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")  # hall calls, printing
         # the ID reader and the scanner wait on their wires on their own threads: a slow read never delays a hall call
         self.pollers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-poll")
         self.catalog: list[dict[str, Any]] = []
@@ -137,6 +129,7 @@ class KioskApp(App):
         self._entry = ""
         self._hid = ""  # characters typed by a USB-HID (keyboard-wedge) scanner, until its Enter
         self._prewarmed = False
+        self._prewarm_scheduled = False
         self._action_buttons: dict[str, Button] = {}  # drawn once, shown again without redrawing
         self.business: dict[str, Any] | None = None
         self._typed = ""  # raw digits being typed: memory only, wiped on leaving
@@ -149,18 +142,10 @@ class KioskApp(App):
         self._last_ticket: dict[str, Any] = {}
         self._rating: dict[str, Any] = {}
         self._fee: dict[str, Any] = {"property_kind": "residential", "certificates": 1}
-        self.timings: dict[str, list[float]] = {}  # measured during the tour, for bench/kiosk_timing.py
-        self._pressed_at = 0.0
         self._card_at = 0.0
         self.title = "不动产登记 自助取号"
 
     # -- small helpers used by the .kv ----------------------------------------------------------
-    def tr(self, zh: str, en: str, _lang: str = "") -> str:
-        return zh if self.lang == "zh" else en
-
-    def toggle_lang(self) -> None:
-        self.lang = "en" if self.lang == "zh" else "zh"
-
     def toggle_large(self) -> None:
         self.scale = 1.0 if self.scale > 1.0 else 1.3
 
@@ -181,18 +166,11 @@ class KioskApp(App):
         Clock.schedule_interval(self._poll_scanner, 0.5)
         self._build_faces(sm.get_screen("rate"))
         self.load_catalog()
-        if self.tour_dir is not None:
-            from kivy.tests.common import UnitTestTouch  # tour only (it imports pytest): before any press is timed
-
-            self._touch = UnitTestTouch
-            self._screen_texts: dict[str, list[str]] = {}
-            self._targets: dict[str, list[list[Any]]] = {}
-            self._tour = self._tour_steps()
-            Clock.schedule_once(lambda _dt: self._tour_next(), 0.5)
+        self.start_tour()
         return sm
 
     def on_stop(self) -> None:
-        self.worker.shutdown(wait=False, cancel_futures=True)
+        super().on_stop()
         self.pollers.shutdown(wait=False, cancel_futures=True)
 
     def _touched(self, *_args: Any) -> None:
@@ -202,27 +180,9 @@ class KioskApp(App):
         if self.root.current != "home" and time.monotonic() - self._last_touch > self.idle_seconds:
             self.go_home()
 
-    def timing(self, name: str, since: float) -> None:
-        self.timings.setdefault(name, []).append(round((time.monotonic() - since) * 1000, 2))
-
-    def background(self, work: Callable[[], Any], done: Callable[[Future[Any]], None],
-                   pool: ThreadPoolExecutor | None = None) -> None:
-        future = (pool or self.worker).submit(work)
-        future.add_done_callback(lambda f: Clock.schedule_once(lambda _dt: done(f)))
-
-    def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None:
-        """A hall call off the UI thread; if the hall cannot be reached, the offline screen instead."""
-
-        def done(f: Future[Any]) -> None:
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
-                self._busy = False
-                self.offline()
-                return
-            on_reply(reply)
-
-        self.background(work, done)
+    def unreachable(self) -> None:
+        self._busy = False
+        self.offline()
 
     def refused(self, title: str, title_en: str, reply: Reply) -> None:
         """The hall's own reason, in Chinese with English below."""
@@ -281,7 +241,7 @@ class KioskApp(App):
     def show_qr(self, text: str) -> None:
         """The code that should have been printed, on screen to photograph."""
         screen = self.root.get_screen("message")
-        screen.ids.qr.texture = _qr_texture(text)
+        screen.ids.qr.texture = qr_texture(text)
         screen.show_qr = True
 
     def show_progress(self, text: str) -> None:
@@ -336,18 +296,14 @@ class KioskApp(App):
                 self.hall_name = reply.body["hall"]["name"].split(" ")[0]
                 self._build_tiles()
                 self.report.build_categories(self.root.get_screen("categories"), reply.body.get("matter_categories", []))
-                if "cold_start_to_home_ms" not in self.timings:
-                    Window.bind(on_flip=self._first_home_frame)
+                if not self._prewarm_scheduled:
+                    self._prewarm_scheduled = True
+                    self.first_frame()
+                    Clock.schedule_once(self._prewarm, 0.5)
                 if self.root.current == "message" and not self._busy:
                     self.root.current = "home"
 
         self.background(lambda: self.client.get("/api/v1/catalog"), done)
-
-    def _first_home_frame(self, *_a: Any) -> None:
-        """Cold start: from the process's start to the first frame of a usable home screen."""
-        Window.unbind(on_flip=self._first_home_frame)
-        self.timings["cold_start_to_home_ms"] = [round((time.time() - _process_started()) * 1000, 1)]
-        Clock.schedule_once(self._prewarm, 0.5)
 
     def _prewarm(self, _dt: float) -> None:
         """Once, soon after start, while nobody is touching yet: make the menu buttons that are built
@@ -654,7 +610,7 @@ class KioskApp(App):
             screen.print_ok = False
             screen.printed = self.tr("小票未能打印：请拍下号码和二维码；任何取号机可凭身份证补打。",
                                      "The slip could not print: take a photo; any kiosk can reprint it with your ID.")
-            screen.ids.qr.texture = _qr_texture(ticket["qr"])
+            screen.ids.qr.texture = qr_texture(ticket["qr"])
             self.background(lambda: self.client.post("/api/v1/help", {"screen": "printer"}), lambda _f: None)
 
     # -- scanning: appointment check-in and rating -------------------------------------------------
@@ -986,7 +942,7 @@ class KioskApp(App):
         self.ask(lambda: self.client.post("/api/v1/fees/quote", body), done)
 
     # -- the tour: every screen, offscreen, one PNG each ----------------------------------------------
-    def _tour_steps(self) -> Iterator[tuple[str, Callable[[], bool]]]:
+    def tour_steps(self) -> Iterator[TourStep]:
         sims = self.devices.simulators
         yield "01-home", lambda: bool(self.catalog) and self._prewarmed  # as a citizen arrives: start-up done
         self.press(self.root.get_screen("home").ids.take)
@@ -1069,12 +1025,12 @@ class KioskApp(App):
         yield "11-expired-card", lambda: self.root.current == "message"
         sims["idcard"].remove()
         self.go_home()
-        self.client.transport = _unreachable  # the hall service goes away
+        self.client.transport = unreachable_transport  # the hall service goes away
         self.catalog = []
         self.load_catalog()
         yield "12-hall-unreachable", lambda: self.root.current == "message"
 
-    def _tour_more(self) -> Iterator[tuple[str, Callable[[], bool]]]:
+    def _tour_more(self) -> Iterator[TourStep]:
         """The helper, agents, bookings, reports, typed numbers, cases, the hall guide and a USB-HID scan."""
         sims = self.devices.simulators
         message = self.root.get_screen("message")
@@ -1188,81 +1144,3 @@ class KioskApp(App):
         take_away = getattr(self.devices.simulators["scanner"], "take_away", None)
         if take_away is not None:
             take_away()
-
-    def press(self, widget: Widget) -> None:
-        """A real touch at the widget's centre, as a finger would."""
-        before = self.root.current
-        pressed = time.monotonic()
-
-        def flipped(*_a: Any) -> None:
-            if self.root.current != before:  # the first frame drawn with the new screen
-                self.timing("screen_switch_ms", pressed)
-            Window.unbind(on_flip=flipped)
-
-        Window.bind(on_flip=flipped)
-        x, y = widget.to_window(*widget.center)
-        touch = self._touch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def _tour_next(self) -> None:
-        try:
-            name, ready = next(self._tour)
-        except StopIteration:
-            self.stop()
-            return
-        deadline = time.monotonic() + 15
-
-        def wait(_dt: float) -> None:
-            if ready() or time.monotonic() > deadline:
-                if name.startswith("_"):  # only let the screen settle: a touch needs laid-out widgets
-                    Clock.schedule_once(lambda _dt: self._tour_next(), 0.2)
-                else:
-                    Clock.schedule_once(lambda _dt: self._shoot(name), 0.3)  # let a frame render
-            else:
-                Clock.schedule_once(wait, 0.1)
-
-        Clock.schedule_once(wait, 0.1)
-
-    def _shoot(self, name: str) -> None:
-        assert self.tour_dir is not None
-        self.tour_dir.mkdir(parents=True, exist_ok=True)
-        self._screen_texts[name] = [w.text for w in self.root.walk() if isinstance(w, Label) and w.text]
-        self._targets[name] = [[w.text.split("\n")[0][:24], round(min(w.size), 1)]
-                               for w in self.root.current_screen.walk()
-                               if isinstance(w, Button) and w.opacity > 0 and not w.disabled and min(w.size) > 1]
-        from kivy.metrics import Metrics
-
-        record = {**self._screen_texts, "_timings": self.timings, "_touch_targets": self._targets,
-                  "_dpi": Metrics.dpi}
-        (self.tour_dir / "tour.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
-        taken = Window.screenshot(name=str(self.tour_dir / f"{name}.png"))  # Kivy adds a counter
-        if taken:
-            Path(taken).replace(self.tour_dir / f"{name}.png")
-        self._tour_next()
-
-
-def _process_started() -> float:
-    """This process's start, as wall-clock seconds (Linux /proc): cold start counts from here."""
-    ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                if line.startswith("btime"))
-    import os
-
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _unreachable(method: str, path: str, body: Any, headers: Any) -> tuple[int, dict[str, Any]]:
-    raise HallUnreachable(path)
-
-
-def _qr_texture(text: str) -> Any:
-    import io
-
-    import qrcode
-
-    buf = io.BytesIO()
-    qrcode.make(text.encode("utf-8"), box_size=8, border=2).save(buf, format="PNG")
-    buf.seek(0)
-    return CoreImage(buf, ext="png").texture
-

@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def run_kiosk(args: argparse.Namespace) -> int:
@@ -52,9 +53,18 @@ def run_kiosk(args: argparse.Namespace) -> int:
             embedded.stop()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    if tour is not None:
-        shots = sorted(p.name for p in tour.glob("*.png"))
-        print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
+    return tour_result(app, tour)
+
+
+def tour_result(app: Any, tour: Path | None) -> int:
+    """A tour whose screens did not all come is a failed tour (exit 1), not a folder of wrong pictures."""
+    if tour is None:
+        return 0
+    shots = sorted(p.name for p in tour.glob("*.png"))
+    print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
+    if app.missed:
+        print(f"导览未完成 tour steps that never reached their screen: {', '.join(app.missed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,200 @@
+"""What every hall app shares (kiosk, counter, duty desk, display board): hall calls on an I/O thread
+that report back through the Kivy clock, and the offscreen tour that plays every flow with real
+touches and leaves one PNG per screen (with the texts, touch-target sizes and timings in tour.json).
+
+The apps are thin listeners (as Electrum's GUI is over its core): no hall rule lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from kiosk.ui.client import HallClient, HallUnreachable, Reply
+
+COMMON_KV = Path(__file__).with_name("common.kv")
+TourStep = tuple[str, Callable[[], bool]]
+STEP_TIMEOUT = 15.0
+
+
+class HallApp(App):
+    lang = StringProperty("zh")
+    scale = NumericProperty(1.0)
+
+    def __init__(self, client: HallClient, tour_dir: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client = client
+        self.tour_dir = tour_dir
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hall-io")  # hall calls, printing
+        self.timings: dict[str, list[float]] = {}  # measured during the tour, for bench/
+        self.missed: list[str] = []  # tour steps whose screen never came: the tour fails
+        self._screen_texts: dict[str, list[str]] = {}
+        self._targets: dict[str, list[list[Any]]] = {}
+        self._tour: Iterator[TourStep] | None = None
+        self._touch: Any = None
+
+    def tr(self, zh: str, en: str, _lang: str = "") -> str:
+        """Chinese first; the .kv passes app.lang so that texts follow the language switch."""
+        return zh if self.lang == "zh" else en
+
+    def toggle_lang(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+
+    def load_kv(self, filename: str | None = None) -> Any:
+        if str(COMMON_KV) not in Builder.files:
+            Builder.load_file(str(COMMON_KV))
+        return super().load_kv(filename)
+
+    def start_tour(self, delay: float = 0.5) -> None:
+        """Called at the end of build() when a tour folder was given."""
+        if self.tour_dir is None:
+            return
+        from kivy.tests.common import UnitTestTouch  # tour only (it imports pytest): before any press is timed
+
+        self._touch = UnitTestTouch
+        self._tour = self.tour_steps()
+        Clock.schedule_once(lambda _dt: self._tour_next(), delay)
+
+    def tour_steps(self) -> Iterator[TourStep]:
+        raise NotImplementedError
+
+    def on_stop(self) -> None:
+        self.worker.shutdown(wait=False, cancel_futures=True)
+
+    # -- I/O off the UI thread ---------------------------------------------------------------------------
+    def background(self, work: Callable[[], Any], done: Callable[[Future[Any]], None],
+                   pool: ThreadPoolExecutor | None = None) -> None:
+        future = (pool or self.worker).submit(work)
+        future.add_done_callback(lambda f: Clock.schedule_once(lambda _dt: done(f)))
+
+    def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None:
+        """A hall call off the UI thread; if the hall cannot be reached, ``unreachable`` instead."""
+
+        def done(f: Future[Any]) -> None:
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self.unreachable()
+                return
+            on_reply(reply)
+
+        self.background(work, done)
+
+    def unreachable(self) -> None:
+        raise NotImplementedError
+
+    def timing(self, name: str, since: float) -> None:
+        self.timings.setdefault(name, []).append(round((time.monotonic() - since) * 1000, 2))
+
+    def first_frame(self) -> None:
+        """Cold start: from the process's start to the first frame of a usable screen."""
+        if "cold_start_ms" in self.timings:
+            return
+
+        def flipped(*_a: Any) -> None:
+            Window.unbind(on_flip=flipped)
+            self.timings["cold_start_ms"] = [round((time.time() - process_started()) * 1000, 1)]
+
+        Window.bind(on_flip=flipped)
+
+    # -- the tour ------------------------------------------------------------------------------------------
+    def press(self, widget: Widget) -> None:
+        """A real touch at the widget's centre, as a finger would."""
+        before = self.root.current
+        pressed = time.monotonic()
+
+        def flipped(*_a: Any) -> None:
+            if self.root.current != before:  # the first frame drawn with the new screen
+                self.timing("screen_switch_ms", pressed)
+            Window.unbind(on_flip=flipped)
+
+        Window.bind(on_flip=flipped)
+        x, y = widget.to_window(*widget.center)
+        touch = self._touch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def _tour_next(self) -> None:
+        assert self._tour is not None
+        try:
+            name, ready = next(self._tour)
+        except StopIteration:
+            self._write_record()
+            self.stop()
+            return
+        deadline = time.monotonic() + STEP_TIMEOUT
+
+        def wait(_dt: float) -> None:
+            done = ready()
+            if done or time.monotonic() > deadline:
+                if not done:
+                    self.missed.append(name)
+                if name.startswith("_"):  # only let the screen settle: a touch needs laid-out widgets
+                    Clock.schedule_once(lambda _dt: self._tour_next(), 0.2)
+                else:
+                    Clock.schedule_once(lambda _dt: self._shoot(name), 0.3)  # let a frame render
+            else:
+                Clock.schedule_once(wait, 0.1)
+
+        Clock.schedule_once(wait, 0.1)
+
+    def _shoot(self, name: str) -> None:
+        assert self.tour_dir is not None
+        self.tour_dir.mkdir(parents=True, exist_ok=True)
+        self._screen_texts[name] = [w.text for w in self.root.walk() if isinstance(w, Label) and w.text]
+        self._targets[name] = [[w.text.split("\n")[0][:24], round(min(w.size), 1)]
+                               for w in self.root.current_screen.walk()
+                               if isinstance(w, Button) and w.opacity > 0 and not w.disabled and min(w.size) > 1]
+        self._write_record()
+        taken = Window.screenshot(name=str(self.tour_dir / f"{name}.png"))  # Kivy adds a counter
+        if taken:
+            Path(taken).replace(self.tour_dir / f"{name}.png")
+        self._tour_next()
+
+    def _write_record(self) -> None:
+        from kivy.metrics import Metrics
+
+        assert self.tour_dir is not None
+        self.tour_dir.mkdir(parents=True, exist_ok=True)
+        record = {**self._screen_texts, "_timings": self.timings, "_touch_targets": self._targets,
+                  "_dpi": Metrics.dpi, "_missed": self.missed}
+        (self.tour_dir / "tour.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
+
+
+def process_started() -> float:
+    """This process's start, as wall-clock seconds (Linux /proc): cold start counts from here."""
+    ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime"))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def unreachable_transport(method: str, path: str, body: Any, headers: Any) -> tuple[int, dict[str, Any]]:
+    """The tour's way of pulling the network cable."""
+    raise HallUnreachable(path)
+
+
+def qr_texture(text: str) -> Any:
+    import io
+
+    import qrcode
+    from kivy.core.image import Image as CoreImage
+
+    buf = io.BytesIO()
+    qrcode.make(text.encode("utf-8"), box_size=8, border=2).save(buf, format="PNG")
+    buf.seek(0)
+    return CoreImage(buf, ext="png").texture
