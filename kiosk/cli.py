@@ -141,12 +141,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import os
 
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or args.window:
-        from kiosk.ui.run import run_kiosk
+        from kiosk.ui.run import CONFIG_DIR, run_app
 
-        return run_kiosk(argparse.Namespace(hall=None, token=None, tour=None, data=args.data, now=None,
-                                            fullscreen=False,
-                                            devices=str(Path(__file__).resolve().parent.parent / "config" /
-                                                        "devices.toml")))
+        return run_app(argparse.Namespace(app_cmd="kiosk", hall=None, token=None, tour=None, data=args.data, now=None,
+                                          fullscreen=False, devices=str(CONFIG_DIR / "devices.toml")))
     from kiosk.hall.demo import run_demo
 
     print("没有显示器：只启动大厅服务。看取号机界面：kiosk app kiosk --tour DIR（每个界面一张截图）。")

@@ -1481,7 +1481,9 @@ class HallService:
         served = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND state='done'", (day,)).fetchone()[0]
         return {"hall": self.config.hall_id, "day": day, "at": self.iso(now), "open": self._is_issuing(now, conn),
                 "businesses": businesses, "windows": windows, "recent_calls": recent, "served_today": served,
-                "decisions": self.decisions(conn, day)}
+                "decisions": self.decisions(conn, day),
+                # a display starts following the event feed from here, without replaying the day's calls
+                "event_seq": conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]}
 
     def _is_issuing(self, now: datetime, conn: sqlite3.Connection) -> bool:
         try:

@@ -28,7 +28,7 @@ from kiosk.ui.client import HallClient, HallUnreachable, Reply
 
 COMMON_KV = Path(__file__).with_name("common.kv")
 TourStep = tuple[str, Callable[[], bool]]
-STEP_TIMEOUT = 15.0
+STEP_TIMEOUT = 30.0
 
 
 class HallApp(App):

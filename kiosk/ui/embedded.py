@@ -16,6 +16,8 @@ from kiosk.hall.clock import HallClock
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.service import HallService
 
+DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
+
 
 class EmbeddedHall:
     def __init__(self, data: Path, config_path: Path = DEFAULT_CONFIG, port: int = 0,
@@ -26,14 +28,18 @@ class EmbeddedHall:
         self.service: HallService = open_hall(config, data)
         start = parse_now(now, config.calendar.tz) if now else None
         self.clock = HallClock(config.calendar.tz, start)
-        self.kiosk_token = self._token(data, "kiosk")
+        self.data = data
+        self._crowd = 0
+        self._sessions: dict[int, str] = {}
+        self.kiosk_token = self.token("kiosk")
         app = create_app(self.service, self.clock)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                     access_log=False))
         self.thread = threading.Thread(target=self.server.run, name="embedded-hall", daemon=True)
 
-    def _token(self, data: Path, role: str) -> str:
-        path = data / f"embedded-{role}.token"
+    def token(self, role: str) -> str:
+        """This process's device token for a role, enrolled once per data folder."""
+        path = self.data / f"embedded-{role}.token"
         if path.exists():
             return path.read_text().strip()
         token = self.service.enroll_device(role, f"embedded-{role}", self.clock.now())
@@ -66,17 +72,73 @@ class EmbeddedHall:
         assert status == 201, reply
         return str(reply["appointment"]["code"])
 
+    def ensure_clerk(self) -> None:
+        clerk_id, name, pin = DEMO_CLERK
+        if self.service.store.reader().execute("SELECT 1 FROM clerks WHERE id=?", (clerk_id,)).fetchone() is None:
+            self.service.add_clerk(clerk_id, name, pin, self.clock.now())
+
+    def prepare_counter(self, window: int) -> None:
+        """The demo clerk, and citizens already waiting for this window's businesses."""
+        self.ensure_clerk()
+        w = self.service.config.window(window)
+        for business in (w.businesses if w else ("B",))[:2]:
+            self.crowd(business, 3)
+
+    def prepare_duty(self) -> None:
+        """A morning's worth for the duty desk: a bad rating, an out-of-order call, an identity override, a
+        transfer and a report, all made through the hall service as the other apps would."""
+        from kiosk.hall.service import Call, Device
+
+        kiosk = Call(Device(0, "kiosk-1", "kiosk"), self.clock.now())
+        self.crowd("B", 4)
+        self.crowd("D", 2)
+        waiting = [r[0] for r in self.service.store.reader().execute(
+            "SELECT number FROM tickets WHERE state='waiting' ORDER BY id")]
+        self.serve(waiting[1], window=2)  # out of order: recorded with its reason
+        self.service.run(self.service.op_rate, Call(Device(0, "counter-2", "counter"), self.clock.now()),
+                         {"ticket": waiting[1], "level": 1, "source": "keypad", "reasons": ["服务态度不好"]})
+        self.service.run(self.service.op_report_matter, kiosk,
+                         {"category": "materials", "description": "窗口第三次让我补材料，每次说的不一样", "ticket": waiting[0]})
+
     def crowd(self, business: str, people: int) -> None:
         """Other citizens take tickets at another kiosk, until today is over capacity for ``business``."""
         from kiosk.domain.identity import check_char
         from kiosk.hall.service import Call, Device
 
         kiosk = Device(0, "demo-crowd", "counter")  # not a kiosk: the burst limit is about one kiosk's screen
-        for i in range(people):
+        first, self._crowd = self._crowd, self._crowd + people  # new people each time
+        for i in range(first, first + people):
             first17 = f"3701{i // 100:02d}19850101{i % 100:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": ""}
             self.service.run(self.service.op_issue, Call(kiosk, self.clock.now()),
                              {"business": business, "identity": identity, "accept_wait": True})
+
+    def _window_call(self, window: int) -> Any:
+        from kiosk.hall.service import Call, Device
+
+        self.ensure_clerk()
+        counter = Device(0, f"demo-counter-{window}", "counter")
+        if window not in self._sessions:
+            clerk_id, _name, pin = DEMO_CLERK
+            _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": clerk_id, "pin": pin})
+            self._sessions[window] = login["session"]
+        return Call(counter, self.clock.now(), self._sessions[window])
+
+    def call_next(self, window: int) -> str:
+        """A window calls its next ticket, finishing the one before (as a clerk at that window would)."""
+        from kiosk.domain.errors import DomainError
+
+        call = self._window_call(window)
+        try:
+            self.service.run(self.service.op_finish, call, {"_window": window})
+        except DomainError:
+            pass  # nobody at the window yet
+        status, body = self.service.run(self.service.op_call_next, call, {"_window": window})
+        assert status == 200, body
+        return str(body["ticket"]["number"])
+
+    def recall(self, window: int) -> None:
+        self.service.run(self.service.op_recall, self._window_call(window), {"_window": window})
 
     def progress_case(self, number: str, stage: str, note: str) -> None:
         """The registration system reports a case's progress."""
@@ -91,9 +153,9 @@ class EmbeddedHall:
         from kiosk.hall.service import Call, Device
 
         counter = Device(0, "demo-counter", "counter")
-        if self.service.store.reader().execute("SELECT 1 FROM clerks WHERE id='demo'").fetchone() is None:
-            self.service.add_clerk("demo", "王晓明", "2468", self.clock.now())
-        _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": "demo", "pin": "2468"})
+        self.ensure_clerk()
+        clerk_id, _name, pin = DEMO_CLERK
+        _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": clerk_id, "pin": pin})
         call = Call(counter, self.clock.now(), login["session"])
         self.service.run(self.service.op_call, call, {"_window": window, "number": number, "reason": "演示 demo"})
         _, finished = self.service.run(self.service.op_finish, call, {"_window": window, "accepted": accepted})

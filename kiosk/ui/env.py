@@ -35,6 +35,7 @@ def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bo
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
     os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "kiosk-kivy-home"))
     os.environ.setdefault("KIVY_WINDOW", "sdl2")
+    os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")  # not xsel/xclip, which a kiosk image does not have
     os.environ.setdefault("KIVY_GL_BACKEND", "sdl2")
     if headless or not os.environ.get("DISPLAY"):
         os.environ["SDL_VIDEODRIVER"] = "offscreen"

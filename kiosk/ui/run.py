@@ -1,4 +1,5 @@
-"""`kiosk app …`: start an app against a hall URL, or against the embedded hall (the demo)."""
+"""`kiosk app kiosk|counter|duty|display`: start an app against a hall URL, or against the embedded
+hall (the demo: everything in this process, simulated devices)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+ROLES = {"kiosk": "kiosk", "counter": "counter", "duty": "supervisor", "display": "display"}
+TOUR_NOW = "2026-11-23T10:00:00+08:00"  # a Monday morning: the tour shows the same hall every time
 
-def run_kiosk(args: argparse.Namespace) -> int:
+
+def run_app(args: argparse.Namespace) -> int:
     from kiosk.ui import env
 
+    which = args.app_cmd
     tour = Path(args.tour) if args.tour else None
     env.prepare(headless=tour is not None, kiosk_mode=args.fullscreen)
     from drivers.factory import load_devices_config, open_devices
@@ -37,14 +43,35 @@ def run_kiosk(args: argparse.Namespace) -> int:
         else:
             data = Path("data/demo")
         data.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedHall(data, now=args.now or ("2026-11-23T10:00:00+08:00" if tour else None))
-        url, token = embedded.start(), embedded.kiosk_token
+        embedded = EmbeddedHall(data, now=args.now or (TOUR_NOW if tour else None))
+        url, token = embedded.start(), embedded.token(ROLES[which])
         print(f"内置大厅服务 embedded hall service: {url}", flush=True)
     devices = open_devices(load_devices_config(args.devices), png_dir=(tour / "printed") if tour else None)
-    from kiosk.ui.kiosk_app import KioskApp
+    client = HallClient(http_transport(url), token)
+    app: Any
+    if which == "kiosk":
+        from kiosk.ui.kiosk_app import KioskApp
 
-    app = KioskApp(HallClient(http_transport(url), token), devices, tour_dir=tour, demo=embedded,
-                   locked=args.fullscreen)
+        app = KioskApp(client, devices, tour_dir=tour, demo=embedded, locked=args.fullscreen)
+    elif which == "counter":
+        from kiosk.ui.counter_app import CounterApp
+
+        if embedded is not None:
+            embedded.prepare_counter(args.window)
+        app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded)
+    elif which == "duty":
+        from kiosk.ui.duty_app import DutyApp
+
+        if embedded is not None and tour is not None:
+            embedded.prepare_duty()
+        app = DutyApp(client, tour_dir=tour, demo=embedded, sound_dir=(tour / "sounds") if tour else None)
+    else:
+        from kiosk.ui.display_app import DisplayApp
+        from kiosk.ui.voice import Voice
+
+        voice = Voice(engine=args.voice, volume=args.volume, repeat=args.repeat,
+                      record_dir=(tour / "voice") if tour else None)
+        app = DisplayApp(client, voice, tour_dir=tour, demo=embedded)
     try:
         app.run()
     finally:
@@ -69,13 +96,23 @@ def tour_result(app: Any, tour: Path | None) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    app = sub.add_parser("app", help="the Kivy apps").add_subparsers(dest="app_cmd", required=True)
-    kiosk = app.add_parser("kiosk", help="the citizen kiosk")
-    kiosk.add_argument("--hall", help="hall service URL; without it an embedded hall runs in this process")
-    kiosk.add_argument("--token", help="this kiosk's device token (kiosk devices enroll --role kiosk)")
-    kiosk.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
-    kiosk.add_argument("--devices", default=str(Path(__file__).resolve().parents[2] / "config" / "devices.toml"))
-    kiosk.add_argument("--data", help="data folder of the embedded hall")
-    kiosk.add_argument("--now", help="the embedded hall's clock (ISO 8601)")
-    kiosk.add_argument("--fullscreen", action="store_true", help="kiosk deployment: full screen, no cursor")
-    kiosk.set_defaults(func=run_kiosk)
+    apps = sub.add_parser("app", help="the Kivy apps").add_subparsers(dest="app_cmd", required=True)
+    helps = {"kiosk": "the citizen kiosk", "counter": "a window's terminal (clerk, keypad, ID reader)",
+             "duty": "the duty desk (值班台): reports, follow-ups, audit, hall load",
+             "display": "the hall's call display board, with voice"}
+    for name, text in helps.items():
+        p = apps.add_parser(name, help=text)
+        p.add_argument("--hall", help="hall service URL; without it an embedded hall runs in this process")
+        p.add_argument("--token", help=f"this device's token (kiosk devices enroll --role {ROLES[name]})")
+        p.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
+        p.add_argument("--devices", default=str(CONFIG_DIR / "devices.toml"), help="this terminal's devices")
+        p.add_argument("--data", help="data folder of the embedded hall")
+        p.add_argument("--now", help="the embedded hall's clock (ISO 8601)")
+        p.add_argument("--fullscreen", action="store_true", help="deployment: full screen, no cursor")
+        if name == "counter":
+            p.add_argument("--window", type=int, default=2, help="this terminal's window number")
+        if name == "display":
+            p.add_argument("--voice", default="espeak-ng", choices=["espeak-ng", "off"], help="how calls are spoken")
+            p.add_argument("--volume", type=int, default=100, help="0-200 (espeak-ng amplitude)")
+            p.add_argument("--repeat", type=int, default=2, help="times each call is spoken")
+        p.set_defaults(func=run_app)

@@ -1,0 +1,673 @@
+"""The window terminal (窗口终端): a clerk calls, checks identity, serves, gives the one-time notice,
+transfers, finishes; the citizen rates on the window's keypad, and the clerk sees the rating but can
+neither enter nor change it (there is no control for it here).
+
+Every rule (order, reasons, identity match, repeat notices) is the hall's: this app shows what the
+hall answers. The keypad and the ID reader run on their own threads and report through the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.widget import Widget
+
+from drivers.errors import DeviceError
+from drivers.factory import Devices
+from drivers.keypad import protocol as keypad_protocol
+from drivers.keypad.driver import KeypadEvent, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
+from drivers.printer import layouts
+from kiosk.ui.base import HallApp, TourStep
+from kiosk.ui.client import HallClient, HallUnreachable, Reply
+
+LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
+OUT_OF_ORDER_REASONS = ["老年人、残疾人等优先", "预约群众到场", "转办回本窗口", "简单事项即办", "前号已过号后到场"]
+OVERRIDE_REASONS = ["代办人持授权委托书", "当事人本人到场，取号为家属", "身份证丢失，持临时身份证明"]
+TRANSFER_REASONS = ["业务不属本窗口", "需其他窗口协办", "群众要求改办其他业务"]
+PAUSE_REASONS = ["临时离开（10分钟内）", "系统或设备故障", "业务会商"]
+
+
+class LoginScreen(Screen):
+    clerk_id = StringProperty("")
+    pin = StringProperty("")
+    field = StringProperty("clerk")
+    message = StringProperty("")
+
+
+class DeskScreen(Screen):
+    clerk = StringProperty("")
+    state_text = StringProperty("")
+    pause_label = StringProperty("暂停服务")
+    number = StringProperty("")
+    state = StringProperty("")  # the current ticket's: called | serving | ""
+    ticket_detail = StringProperty("")
+    warning = StringProperty("")
+    waiting = StringProperty("")
+    today = StringProperty("")
+    banner = StringProperty("")
+    banner_bad = BooleanProperty(False)
+    busy_window = BooleanProperty(False)  # a ticket is at the window, or the window is paused
+
+
+class ChoiceScreen(Screen):
+    title = StringProperty("")
+    note = StringProperty("")
+    text_hint = StringProperty("")
+    confirm_text = StringProperty("确定")
+    ready = BooleanProperty(False)
+
+
+class InfoScreen(Screen):
+    title = StringProperty("")
+    body = StringProperty("")
+
+
+class Choice:
+    """One question to the clerk: options (one or several), and/or a typed text such as a reason."""
+
+    def __init__(self, options: list[tuple[str, Any]], multi: bool, need_text: bool,
+                 done: Callable[[list[Any], str], None], text_or_option: bool) -> None:
+        self.options = options
+        self.multi = multi
+        self.need_text = need_text
+        self.text_or_option = text_or_option  # a reason: a preset chosen or one typed
+        self.done = done
+        self.chosen: list[Any] = []
+
+
+class CounterApp(HallApp):
+    window_name = StringProperty("")
+
+    def __init__(self, client: HallClient, devices: Devices, window: int, tour_dir: Path | None = None,
+                 demo: Any = None, **kwargs: Any) -> None:
+        super().__init__(client, tour_dir, **kwargs)
+        self.devices = devices
+        self.window = window
+        self.demo = demo
+        self.window_name = f"{window}号窗口"
+        self.title = f"不动产登记 {window}号窗口"
+        self.pollers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="counter-reader")
+        self.catalog: dict[str, dict[str, Any]] = {}
+        self.summary: dict[str, Any] = {}
+        self.windows: list[dict[str, Any]] = []  # the hall's windows, for transfers
+        self.clerk: dict[str, str] = {}
+        self.choice: Choice | None = None
+        self.rating: dict[str, Any] = {}  # the rating the keypad was asked for
+        self.keypad_address = devices.keypad.addresses[0] if devices.keypad is not None else None
+        self._keypad_online = devices.keypad is not None
+        self._reading = False
+        self._identity: dict[str, str] | None = None  # read for the identity match: memory only, wiped after
+        self._pressed_at = 0.0
+
+    # -- life ----------------------------------------------------------------------------------------------
+    def build(self) -> ScreenManager:
+        sm = ScreenManager(transition=NoTransition())
+        for screen in (LoginScreen(), DeskScreen(), ChoiceScreen(), InfoScreen()):
+            sm.add_widget(screen)
+        keys = sm.get_screen("login").ids.login_keys
+        for key in [*"1234567890", "删除", "登录 Log in"]:
+            button = Button(text=key, font_size="32sp", background_normal="",
+                            background_color=(0.1, 0.5, 0.35, 1) if key.startswith("登录") else (0.2, 0.24, 0.3, 1))
+            button.bind(on_release=lambda b: self.login_key(b.text))
+            keys.add_widget(button)
+        if self.devices.keypad is not None:
+            self.devices.keypad.on_event = lambda e: Clock.schedule_once(lambda _dt: self.keypad_event(e))
+            self.devices.keypad.start()
+        Clock.schedule_interval(lambda _dt: self.refresh(), 3.0)
+        Clock.schedule_interval(self._poll_reader, 0.4)
+        self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
+        self.first_frame()
+        self.start_tour()
+        return sm
+
+    def on_stop(self) -> None:
+        super().on_stop()
+        self.pollers.shutdown(wait=False, cancel_futures=True)
+
+    def _catalog(self, reply: Reply) -> None:
+        if reply.ok:
+            self.catalog = {b["code"]: b for b in reply.body["businesses"]}
+            self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+
+    def _queue(self, reply: Reply) -> None:
+        if reply.ok:
+            self.windows = reply.body["windows"]
+
+    @property
+    def desk(self) -> DeskScreen:
+        screen: DeskScreen = self.root.get_screen("desk")
+        return screen
+
+    def say(self, text: str, bad: bool = False) -> None:
+        self.desk.banner, self.desk.banner_bad = text, bad
+
+    def unreachable(self) -> None:
+        self.say(self.tr("连接不上大厅服务，请稍后重试或联系技术人员；本机会自动重连。",
+                         "The hall service cannot be reached; it will reconnect by itself."), bad=True)
+        if self.root.current != "login":
+            self.root.current = "desk"
+
+    # -- login ------------------------------------------------------------------------------------------------
+    def login_key(self, key: str) -> None:
+        screen: LoginScreen = self.root.get_screen("login")
+        field = "clerk_id" if screen.field == "clerk" else "pin"
+        value = getattr(screen, field)
+        if key == "删除":
+            setattr(screen, field, value[:-1])
+        elif key.startswith("登录"):
+            self.login(screen)
+        elif len(value) < 12:
+            setattr(screen, field, value + key)
+
+    def login(self, screen: LoginScreen) -> None:
+        body = {"clerk_id": screen.clerk_id, "pin": screen.pin}
+        screen.pin = ""
+
+        def done(reply: Reply) -> None:
+            if not reply.ok:
+                screen.message = reply.error.get("message", "")
+                return
+            self.client.headers["X-Clerk-Session"] = reply.body["session"]
+            self.clerk = {"id": body["clerk_id"], "name": reply.body.get("clerk", {}).get("name", "")}
+            screen.message = ""
+            self.root.current = "desk"
+            self.say(self.tr("已登录，窗口开始服务。", "Logged in; the window is open."))
+            self.refresh(welcome=True)
+
+        self.ask(lambda: self.client.post(f"/api/v1/windows/{self.window}/login", body), done)
+
+    def logout(self) -> None:
+        def done(reply: Reply) -> None:
+            self.client.headers.pop("X-Clerk-Session", None)
+            self.clerk = {}
+            if self.keypad_address is not None and self.devices.keypad is not None:
+                self.devices.keypad.set_mode(self.keypad_address, keypad_protocol.Mode.IDLE)
+            self.root.current = "login"
+
+        self.window_post("logout", {}, done)
+
+    # -- the window at a glance ------------------------------------------------------------------------------
+    def refresh(self, welcome: bool = False) -> None:
+        if "X-Clerk-Session" not in self.client.headers:
+            return
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                self.summary = reply.body
+                self._show_summary(welcome)
+
+        def work() -> Reply:
+            return self.client.get(f"/api/v1/windows/{self.window}/summary")
+
+        def safe(f: Future[Any]) -> None:
+            try:
+                done(f.result())
+            except HallUnreachable:
+                self.unreachable()
+
+        self.background(work, safe)
+
+    def _show_summary(self, welcome: bool) -> None:
+        s, desk = self.summary, self.desk
+        w = s["window"]
+        self.window_name = w["name"]
+        name = w["clerk_name"] or self.clerk.get("name", "")
+        self.clerk["name"] = name
+        desk.clerk = f"{name}（工号 {w['clerk_id'] or self.clerk.get('id', '')}）"
+        desk.state_text = STATES.get(w["state"], w["state"]) + (f"：{w['pause_reason']}" if w["state"] == "paused" else "")
+        desk.pause_label = self.tr("恢复服务", "Resume") if w["state"] == "paused" else self.tr("暂停服务", "Pause")
+        current = s["current"]
+        desk.number = current["number"] if current else ""
+        desk.state = current["state"] if current else ""
+        desk.busy_window = current is not None or w["state"] == "paused"
+        if current:
+            kind = {"called": "已叫号，等候群众到窗口", "serving": "办理中"}.get(current["state"], current["state"])
+            agent = "（代办）" if current.get("agent") else ""
+            desk.ticket_detail = (f"{current['business_name']}　{kind}\n取号人 {current['holder_masked'] or '预约签到'}{agent}"
+                                  f"　呼叫 {current.get('calls', 0)} 次")
+            earlier = current.get("earlier_notice")
+            desk.warning = f"注意：此人此业务已出具过一次性告知（{earlier}），再出具将记录为补充告知。" if earlier else ""
+        else:
+            desk.ticket_detail, desk.warning = "", ""
+        lines = [f"{b['name']}：{b['waiting']} 人，约 {b['expected_wait_min']} 分钟" for b in s["waiting"]]
+        tickets = "  ".join(t["number"] + ("优" if t["priority"] else "") for t in s["waiting_tickets"][:12])
+        desk.waiting = "\n".join(lines) + (f"\n\n排队中：{tickets}" if tickets else "\n\n目前无人等候")
+        today = s["today"]
+        levels = "  ".join(f"{LEVELS[int(k)]} {v}" for k, v in sorted(today["ratings"].items(), reverse=True))
+        desk.today = (f"今日已办 {today['served']} 件，评价 {today['rated']} 次"
+                      + (f"，平均 {today['average']} 分\n{levels}" if today["rated"] else ""))
+        if welcome and self.keypad_address is not None and self.devices.keypad is not None:
+            self.devices.keypad.welcome(self.keypad_address, name, self._clerk_number(), self.window)
+
+    def _clerk_number(self) -> int:
+        clerk_id = self.clerk.get("id", "")
+        return int(clerk_id) if clerk_id.isdigit() and int(clerk_id) < 65536 else 0
+
+    # -- actions ----------------------------------------------------------------------------------------------------
+    def window_post(self, op: str, body: dict[str, Any], on_ok: Callable[[Reply], None],
+                    on_refused: Callable[[Reply], None] | None = None) -> None:
+        key = f"{op}-{time.monotonic_ns()}"  # one key per tap: a retry after a lost answer changes nothing
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                on_ok(reply)
+                self.refresh()
+            elif on_refused is not None:
+                on_refused(reply)
+            else:
+                self.root.current = "desk"
+                self.say(reply.error.get("message", ""), bad=True)
+
+        self.ask(lambda: self.client.post(f"/api/v1/windows/{self.window}/{op}", body, idempotency_key=key), done)
+
+    def call_next(self) -> None:
+        self._pressed_at = time.monotonic()
+
+        def called(reply: Reply) -> None:
+            self.say(f"已呼叫 {reply.body['ticket']['number']}，请等候群众到窗口。")
+
+        def empty(reply: Reply) -> None:
+            self.say(reply.error.get("message", ""), bad=reply.error.get("code") != "QUEUE_EMPTY")
+
+        self.window_post("call-next", {}, called, empty)
+
+    def recall(self) -> None:
+        self.window_post("recall", {}, lambda r: self.say(f"已重呼 {r.body['ticket']['number']}。"))
+
+    def no_show(self) -> None:
+        self.window_post("no-show", {}, lambda r: self.say(f"{r.body['ticket']['number']} 已记为过号。"))
+
+    def call_specific(self) -> None:
+        waiting = self.summary.get("waiting_tickets", [])
+        if not waiting:
+            self.say(self.tr("目前没有等候的号。", "Nobody is waiting."), bad=True)
+            return
+        options = [(f"{t['number']}\n等候 {t['waited_min']} 分钟", t["number"]) for t in waiting[:15]]
+        self.ask_choice(self.tr("指定叫号：选择号码", "Call out of order: choose the number"),
+                        "不按顺序叫号需要填写原因，原因会记录在审计中（谁、何时、为何）。", options,
+                        lambda chosen, _t: self._call_reason(chosen[0]))
+
+    def _call_reason(self, number: str) -> None:
+        self.ask_reason(f"指定呼叫 {number} 的原因", "此次不按顺序叫号将被记录。", OUT_OF_ORDER_REASONS,
+                        lambda reason: self.window_post("call", {"number": number, "reason": reason},
+                                                        lambda r: self._back(f"已指定呼叫 {number}（原因已记录）。")))
+
+    def start_service(self) -> None:
+        """The identity match (人证合一): the citizen lays the ID card on the window's reader."""
+        self._identity = None
+        options = [(self.tr("不读卡，直接开始", "Start without the card"), "skip")]
+        self.ask_choice(self.tr("核验身份（人证合一）", "Identity check"),
+                        "请群众将身份证放在窗口读卡器上，读到后自动核验。" if self.devices.idcard is not None
+                        else "本窗口未配置读卡器。", options,
+                        lambda _c, _t: self.window_post("start", {}, lambda r: self._back("已开始办理（未读卡核验）。")))
+
+    def _poll_reader(self, _dt: float) -> None:
+        if self.root is None or self.root.current != "choice" or self._reading or self.devices.idcard is None \
+                or self.root.get_screen("choice").title not in ("核验身份（人证合一）", "Identity check"):
+            return
+        reader = self.devices.idcard
+
+        def done(f: Future[Any]) -> None:
+            self._reading = False
+            try:
+                card = f.result()
+            except DeviceError as exc:
+                self.root.get_screen("choice").note = f"读卡器无响应：{exc}。可选择“不读卡，直接开始”。"
+                return
+            if card is not None and self.root.current == "choice":
+                self._identity = card.identity()
+                self._start_with(None)
+
+        self._reading = True
+        self.background(reader.read_card, done, self.pollers)
+
+    def _start_with(self, override: str | None) -> None:
+        identity = self._identity
+        body: dict[str, Any] = {"identity": identity}
+        if override:
+            body["override_reason"] = override
+
+        def ok(reply: Reply) -> None:
+            self._identity = None
+            matched = bool(reply.body.get("identity_match"))
+            self._back("人证一致，开始办理。" if matched else f"已开始办理（人证不一致，原因已记录：{override}）。",
+                       bad=not matched)
+
+        def refused(reply: Reply) -> None:
+            if reply.error.get("code") == "IDENTITY_MISMATCH":
+                self.ask_reason("人证不一致", f"来人证件 {reply.error.get('masked', '')} 与取号人不符。"
+                                "请核实；确需办理的，选择或填写原因后继续，原因将被记录。",
+                                OVERRIDE_REASONS, self._start_with)
+            else:
+                self._identity = None
+                self._back(reply.error.get("message", ""), bad=True)
+
+        self.window_post("start", body, ok, refused)
+
+    def notice(self) -> None:
+        current = self.summary.get("current") or {}
+        business = self.catalog.get(current.get("business", ""), {})
+        options = [(m["name"], m["id"]) for m in business.get("materials", [])]
+        earlier = current.get("earlier_notice")
+        note = (f"此人此业务已于 {earlier} 出具过一次性告知；再次出具将记录为补充告知。" if earlier
+                else "请一次勾选全部所缺材料：一次性告知后不得再要求其他材料。")
+        self.ask_choice(self.tr("一次性告知：勾选所缺材料", "One-time notice: tick what is missing"), note, options,
+                        lambda chosen, _t: self.window_post("notice", {"missing": chosen}, self._notice_issued),
+                        multi=True)
+
+    def _notice_issued(self, reply: Reply) -> None:
+        n = reply.body["notice"]
+        issued = datetime.fromisoformat(n["issued_at"])
+        slip = layouts.NoticeSlip(self.window_name.split(" ")[0], n["number"], n["business_name"],
+                                  [m["name"] for m in n["missing"]], n["window"], n["clerk_id"],
+                                  f"{issued:%Y-%m-%d %H:%M}", n["holder_masked"], n["time_limit_days"], n["repeat"])
+        text = "\n".join([f"编号 {n['number']}　{n['business_name']}　申请人 {n['holder_masked']}", "您还需要补齐以下全部材料：",
+                          *[f"{i}. {m['name']}" for i, m in enumerate(n["missing"], start=1)],
+                          f"材料齐全后 {n['time_limit_days']} 个工作日内办结。本单已列明全部所缺材料。"])
+
+        def printed(f: Future[Any]) -> None:
+            try:
+                f.result()
+                self._back(f"一次性告知单 {n['number']} 已打印" + ("（补充告知，已记录）。" if n["repeat"] else "。"))
+            except DeviceError as exc:
+                self.show_info(self.tr("一次性告知单（请群众拍照留存）", "One-time notice (to photograph)"),
+                               f"{text}\n\n打印机不可用：{exc}")
+
+        self.background(lambda: self.devices.printer.print_slip(layouts.notice(slip)), printed)
+
+    def transfer(self) -> None:
+        current = self.summary.get("current") or {}
+        windows = [w for w in self.windows if w["number"] != self.window]
+        options: list[tuple[str, Any]] = [(f"转到 {w['name']}", ("window", w["number"])) for w in windows]
+        options += [(f"改办 {b['name']}", ("business", code)) for code, b in self.catalog.items()
+                    if code != current.get("business") and code not in ("X",)][:6]
+
+        def chosen(values: list[Any], _t: str) -> None:
+            kind, target = values[0]
+            body = {"to_window": target} if kind == "window" else {"to_business": target}
+            self.ask_reason("转办原因", "转办后群众保留原排队位置；原因将被记录。", TRANSFER_REASONS,
+                            lambda reason: self.window_post("transfer", {**body, "reason": reason},
+                                                            lambda r: self._back(f"已转办 {r.body['ticket']['number']}。")))
+
+        self.ask_choice(self.tr("转办：选择窗口或业务", "Transfer to a window or business"), "", options, chosen)
+
+    def finish(self) -> None:
+        options = [(self.tr("已受理：出具办件编号", "Application accepted: open a case"), True),
+                   (self.tr("未受理：结束本次服务", "Not accepted: end the service"), False)]
+        self.ask_choice(self.tr("办结", "Finish"), "办结后，评价器将请群众评价；工作人员不能代为评价。", options,
+                        lambda chosen, _t: self.window_post("finish", {"accepted": chosen[0]}, self._finished))
+
+    def _finished(self, reply: Reply) -> None:
+        request = reply.body["rating_request"]
+        case = reply.body.get("case")
+        case_text = f"办件编号 {case['number']}，法定办结期限 {case['due_date']}。" if case else ""
+        self.rating = {"ticket": request["ticket"], "asked": time.monotonic()}
+        if self.devices.keypad is None or self.keypad_address is None or not self._keypad_online:
+            self._keypad_down(case_text)
+            return
+        self.devices.keypad.please_rate(self.keypad_address, request["clerk_name"], self._clerk_number(), self.window)
+        self._back(f"{request['ticket']} 已办结。{case_text}请群众在评价器上评价……")
+
+    def _keypad_down(self, before: str = "") -> None:
+        self._back(f"{before}评价器离线：请引导群众到自助机“服务评价”扫码评价；已通知技术人员检修评价器。", bad=True)
+        self.background(lambda: self.client.post("/api/v1/help", {"screen": "keypad"}), lambda _f: None)
+
+    def keypad_event(self, event: KeypadEvent) -> None:
+        if event.address != self.keypad_address:
+            return
+        if isinstance(event, KeyPress):
+            if self.rating:
+                self._store_rating(dict(self.rating), event.level, time.monotonic())
+                self.rating = {}
+        elif isinstance(event, RatingTimedOut):
+            if self.rating:
+                self.say(f"{self.rating['ticket']} 群众未在评价器上评价（已超时），可到自助机补评。", bad=True)
+                self.rating = {}
+        elif isinstance(event, KeypadOffline):
+            self._keypad_online = False
+            if self.rating:
+                self._keypad_down()
+            else:
+                self.say("评价器离线：已通知技术人员检修。", bad=True)
+                self.background(lambda: self.client.post("/api/v1/help", {"screen": "keypad"}), lambda _f: None)
+        elif isinstance(event, KeypadOnline):
+            self._keypad_online = True
+            self.say("评价器已恢复连接。")
+
+    def _store_rating(self, rating: dict[str, Any], level: int, pressed: float) -> None:
+        """The press is the citizen's: it is stored whatever happens, retried until the hall has it."""
+        body = {"ticket": rating["ticket"], "level": level, "source": "keypad"}
+        key = f"keypad-rating-{rating['ticket']}"
+
+        def done(f: Future[Any]) -> None:
+            try:
+                reply: Reply = f.result()
+            except HallUnreachable:
+                self.say("评价暂存本机，大厅服务恢复后自动提交。", bad=True)
+                Clock.schedule_once(lambda _dt: self._store_rating(rating, level, pressed), 2.0)
+                return
+            self.timing("keypad_press_to_stored_ms", pressed)
+            if reply.ok or reply.error.get("code") == "RATING_EXISTS":
+                followup = reply.body.get("rating", {}).get("followup") if reply.ok else None
+                extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""
+                self.say(f"{rating['ticket']} 群众评价：{LEVELS[level]}{extra}", bad=level <= 2)
+                self.refresh()
+            else:
+                self.say(reply.error.get("message", ""), bad=True)
+
+        self.background(lambda: self.client.post("/api/v1/ratings", body, idempotency_key=key), done)
+
+    def pause_or_resume(self) -> None:
+        if self.summary.get("window", {}).get("state") == "paused":
+            self.window_post("resume", {"reason": "恢复服务"}, lambda r: self._back("已恢复服务。"))
+            if self.keypad_address is not None and self.devices.keypad is not None:
+                self.devices.keypad.welcome(self.keypad_address, self.clerk.get("name", ""), self._clerk_number(),
+                                            self.window)
+            return
+
+        def paused(reason: str) -> None:
+            def ok(_r: Reply) -> None:
+                self._back(f"已暂停服务：{reason}")
+                if self.keypad_address is not None and self.devices.keypad is not None:
+                    self.devices.keypad.set_mode(self.keypad_address, keypad_protocol.Mode.PAUSED)
+
+            self.window_post("pause", {"reason": reason}, ok)
+
+        self.ask_reason("暂停服务的原因", "暂停期间本窗口不叫号；原因将被记录。", PAUSE_REASONS, paused)
+
+    # -- the choice screen ------------------------------------------------------------------------------------------
+    def ask_choice(self, title: str, note: str, options: list[tuple[str, Any]],
+                   done: Callable[[list[Any], str], None], multi: bool = False) -> None:
+        self._open_choice(title, note, options, Choice(options, multi, False, done, False), "")
+
+    def ask_reason(self, title: str, note: str, presets: list[str], done: Callable[[str], None]) -> None:
+        """A reason: a preset tapped, or one typed. Confirm stays disabled until there is one."""
+        options = [(r, r) for r in presets]
+        choice = Choice(options, False, True, lambda chosen, typed: done(typed.strip() or chosen[0]), True)
+        self._open_choice(title, note, options, choice, self.tr("或在此输入原因", "or type the reason"))
+
+    def _open_choice(self, title: str, note: str, options: list[tuple[str, Any]], choice: Choice, hint: str) -> None:
+        screen: ChoiceScreen = self.root.get_screen("choice")
+        screen.title, screen.note, screen.text_hint = title, note, hint
+        screen.confirm_text = self.tr("确定（将记录）", "Confirm (recorded)") if choice.need_text else self.tr("确定", "Confirm")
+        screen.ids.typed.text = ""
+        box = screen.ids.options
+        box.clear_widgets()
+        for label, value in options:
+            button = Button(text=label, font_size="20sp", halign="center", background_normal="",
+                            background_color=(0.45, 0.47, 0.52, 1))
+            button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 12, None)))
+            button.value = value
+            button.bind(on_release=self._toggle_option)
+            box.add_widget(button)
+        self.choice = choice
+        self.choice_changed()
+        self.root.current = "choice"
+
+    def _toggle_option(self, button: Button) -> None:
+        choice = self.choice
+        assert choice is not None
+        if button.value in choice.chosen:
+            choice.chosen.remove(button.value)
+        elif choice.multi:
+            choice.chosen.append(button.value)
+        else:
+            choice.chosen = [button.value]
+        for b in self.root.get_screen("choice").ids.options.children:
+            b.background_color = (0.08, 0.36, 0.72, 1) if b.value in choice.chosen else (0.45, 0.47, 0.52, 1)
+        self.choice_changed()
+
+    def choice_changed(self) -> None:
+        choice = self.choice
+        if choice is None or self.root is None:
+            return
+        typed = self.root.get_screen("choice").ids.typed.text.strip()
+        ready = bool(typed or choice.chosen) if choice.text_or_option else bool(choice.chosen)
+        self.root.get_screen("choice").ready = ready
+
+    def choice_confirm(self) -> None:
+        choice = self.choice
+        screen: ChoiceScreen = self.root.get_screen("choice")
+        if choice is None or not screen.ready:
+            return  # nothing chosen, no reason given: nothing happens
+        typed = screen.ids.typed.text.strip()
+        self.choice = None
+        choice.done(list(choice.chosen), typed)
+
+    def choice_cancel(self) -> None:
+        self.choice = None
+        self._identity = None
+        self.root.current = "desk"
+
+    def _back(self, text: str, bad: bool = False) -> None:
+        self.root.current = "desk"
+        self.say(text, bad)
+
+    def show_info(self, title: str, body: str) -> None:
+        screen: InfoScreen = self.root.get_screen("info")
+        screen.title, screen.body = title, body
+        self.root.current = "info"
+
+    def back_to_desk(self) -> None:
+        self.root.current = "desk"
+
+    # -- the tour -----------------------------------------------------------------------------------------------------
+    def tour_steps(self) -> Iterator[TourStep]:
+        sims = self.devices.simulators
+        login: LoginScreen = self.root.get_screen("login")
+        desk = self.desk
+        choice: ChoiceScreen = self.root.get_screen("choice")
+
+        def key(text: str) -> Widget:
+            return next(b for b in login.ids.login_keys.children if b.text == text)
+
+        def option(label: str) -> Widget:
+            return next(b for b in choice.ids.options.children if b.text.startswith(label))
+
+        from kiosk.ui.embedded import DEMO_CLERK
+
+        yield "01-login", lambda: self.root.current == "login"
+        clerk_id, _name, pin = DEMO_CLERK
+        for ch in clerk_id:
+            self.press(key(ch))
+        self.press(login.ids.pin_field)
+        for ch in "0000":
+            self.press(key(ch))
+        self.press(key("登录 Log in"))
+        yield "02-login-wrong-pin", lambda: bool(login.message)
+        for ch in pin:
+            self.press(key(ch))
+        self.press(key("登录 Log in"))
+        yield "03-desk", lambda: self.root.current == "desk" and bool(self.summary.get("waiting_tickets"))
+        self.press(desk.ids.call_next)
+        yield "04-called", lambda: desk.state == "called"
+        self.press(desk.ids.start)
+        yield "05-identity-check", lambda: self.root.current == "choice"
+        sims["idcard"].place("elder")  # somebody else's card: not the ticket's holder
+        yield "06-identity-mismatch", lambda: choice.title == "人证不一致"
+        sims["idcard"].remove()
+        self.press(choice.ids.confirm)  # nothing chosen: nothing happens, the reason is required
+        yield "_still-asking", lambda: self.root.current == "choice"
+        self.press(option("代办人持授权委托书"))
+        self.press(choice.ids.confirm)
+        yield "07-serving-override", lambda: desk.state == "serving"
+        self.press(desk.ids.notice)
+        yield "_notice", lambda: self.root.current == "choice"
+        for label in ("不动产权证书", "完税凭证"):
+            found = [b for b in choice.ids.options.children if label in b.text]
+            if found:
+                self.press(found[0])
+        if not self.root.get_screen("choice").ready:
+            self.press(choice.ids.options.children[-1])
+        yield "08-notice-checklist", lambda: self.root.get_screen("choice").ready
+        self.press(choice.ids.confirm)
+        yield "09-notice-printed", lambda: "已打印" in desk.banner
+        self.press(desk.ids.finish)
+        yield "10-finish-choice", lambda: self.root.current == "choice"
+        self.press(option(self.tr("已受理", "Application accepted")))
+        self.press(choice.ids.confirm)
+        yield "11-please-rate", lambda: "请群众在评价器上评价" in desk.banner
+        sims["keypad"].press(self.keypad_address, 2)  # the citizen's finger: 不满意
+        yield "12-rated-bad", lambda: "群众评价：不满意" in desk.banner
+        self.press(desk.ids.call_specific)
+        yield "13-call-specific-pick", lambda: self.root.current == "choice"
+        self.press(choice.ids.options.children[0])  # the last waiting number: out of order
+        self.press(choice.ids.confirm)
+        yield "_reason", lambda: choice.title.startswith("指定呼叫")
+        self.press(choice.ids.confirm)  # no reason: impossible
+        yield "14-call-specific-reason-required", lambda: not choice.ready and self.root.current == "choice"
+        self.press(option("预约群众到场"))
+        self.press(choice.ids.confirm)
+        yield "15-called-out-of-order", lambda: "原因已记录" in desk.banner
+        self.press(desk.ids.transfer)
+        yield "16-transfer", lambda: self.root.current == "choice"
+        self.press(choice.ids.options.children[-1])
+        self.press(choice.ids.confirm)
+        yield "_transfer-reason", lambda: choice.title == "转办原因"
+        self.press(option("需其他窗口协办"))
+        self.press(choice.ids.confirm)
+        yield "17-transferred", lambda: "已转办" in desk.banner
+        self.press(desk.ids.call_next)
+        yield "_called-again", lambda: desk.state == "called"
+        self.press(desk.ids.start)
+        yield "_start-no-card", lambda: self.root.current == "choice"
+        self.press(option(self.tr("不读卡", "Start without")))
+        self.press(choice.ids.confirm)
+        yield "_serving", lambda: desk.state == "serving"
+        sims["printer"].state.paper_out = True
+        self.press(desk.ids.notice)
+        yield "_notice-2", lambda: self.root.current == "choice"
+        self.press(choice.ids.options.children[-1])
+        self.press(choice.ids.confirm)
+        yield "18-notice-on-screen", lambda: self.root.current == "info"
+        sims["printer"].state.paper_out = False
+        self.press(self.root.get_screen("info").ids.back)
+        yield "_desk", lambda: self.root.current == "desk"
+        self.press(desk.ids.finish)
+        yield "_finish-2", lambda: self.root.current == "choice"
+        self.press(option(self.tr("未受理", "Not accepted")))
+        self.press(choice.ids.confirm)
+        yield "_asked", lambda: bool(self.rating)
+        sims["keypad"].faults.unplugged.add(self.keypad_address)  # unplugged in the middle of the rating
+        yield "19-keypad-unplugged", lambda: "评价器离线" in desk.banner
+        sims["keypad"].faults.unplugged.discard(self.keypad_address)
+        yield "_keypad-back", lambda: self._keypad_online
+        self.press(desk.ids.pause)
+        yield "20-pause-reason", lambda: self.root.current == "choice"
+        self.press(option("业务会商"))
+        self.press(choice.ids.confirm)
+        yield "21-paused", lambda: desk.state_text.startswith("暂停")
+        self.press(desk.ids.pause)
+        yield "_resumed", lambda: desk.state_text == "办理中"
+        self.press(desk.ids.logout)
+        yield "22-logged-out", lambda: self.root.current == "login"
