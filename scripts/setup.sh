@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
 # Debian packages the product uses; each is installed only if missing.
-APT_PACKAGES=(ca-certificates fonts-noto-cjk libzbar0 libusb-1.0-0 libgl1 libegl1 libmtdev1 espeak-ng alsa-utils)
+APT_PACKAGES=(ca-certificates fonts-noto-cjk libzbar0 libusb-1.0-0 libgl1 libegl1 libmtdev1 espeak-ng alsa-utils xsel)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -173,6 +174,46 @@ class HallApp(App):
         record = {**self._screen_texts, "_timings": self.timings, "_touch_targets": self._targets,
                   "_dpi": Metrics.dpi, "_missed": self.missed}
         (self.tour_dir / "tour.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
+
+
+class EventFollower:
+    """The hall's event feed, long-polled on its own thread from the feed's head (never the day's past);
+    each batch is handed to the UI thread. A dropped connection is retried, and said once."""
+
+    def __init__(self, client: HallClient, on_events: Callable[[list[dict[str, Any]]], None],
+                 on_unreachable: Callable[[], None], wait: float = 4.0) -> None:
+        # the long-poll's wait stays under the client's 5 s request timeout: an idle hall is not an absent one
+        self.client = client
+        self.on_events = on_events
+        self.on_unreachable = on_unreachable
+        self.wait = wait
+        self.seq = -1  # unknown until start(head)
+        self._closing = threading.Event()
+
+    def start(self, head: int) -> None:
+        if self.seq >= 0:
+            return
+        self.seq = head
+        threading.Thread(target=self._run, name="hall-events", daemon=True).start()
+
+    def stop(self) -> None:
+        self._closing.set()
+
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            try:
+                reply = self.client.get(f"/api/v1/events?after={self.seq}&wait={self.wait:g}&limit=200")
+            except HallUnreachable:
+                Clock.schedule_once(lambda _dt: self.on_unreachable())
+                self._closing.wait(2.0)
+                continue
+            if not reply.ok:
+                self._closing.wait(2.0)
+                continue
+            events = reply.body.get("events", [])
+            if events:
+                self.seq = int(events[-1]["seq"])
+                Clock.schedule_once(lambda _dt, batch=events: self.on_events(batch))
 
 
 def process_started() -> float:

@@ -7,7 +7,6 @@ starting from the feed's head, so a restarted display does not replay the mornin
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,8 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.ui.base import HallApp, TourStep
-from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from kiosk.ui.base import EventFollower, HallApp, TourStep
+from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.voice import Voice
 
 CARDS = 4  # current calls shown large
@@ -43,9 +42,7 @@ class DisplayApp(HallApp):
         self.demo = demo
         self.title = "叫号显示屏 Call display"
         self.calls: list[dict[str, Any]] = []  # newest first
-        self.seq = -1  # the event feed position; -1 until the head is known
-        self.shown: set[str] = set()
-        self._closing = threading.Event()
+        self.events = EventFollower(client, self._events, self.unreachable)
         self._called_at: dict[str, float] = {}  # tour: when a call was made, to time it onto the board
 
     def build(self) -> ScreenManager:
@@ -58,13 +55,12 @@ class DisplayApp(HallApp):
         Clock.schedule_interval(self._tick, 0.5)
         self.refresh()
         self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
-        threading.Thread(target=self._follow, name="display-events", daemon=True).start()
         self.first_frame()
         self.start_tour()
         return sm
 
     def on_stop(self) -> None:
-        self._closing.set()
+        self.events.stop()
         super().on_stop()
         self.voice.close()
 
@@ -88,8 +84,8 @@ class DisplayApp(HallApp):
         if not reply.ok:
             return
         body = reply.body
-        if self.seq < 0:
-            self.seq = int(body.get("event_seq", 0))
+        if self.events.seq < 0:
+            self.events.start(int(body.get("event_seq", 0)))
             for call in reversed(body["recent_calls"]):
                 if call["state"] in ("called", "serving"):
                     self._add(call["number"], int(call["window"]), flash=False)
@@ -99,26 +95,7 @@ class DisplayApp(HallApp):
         at = body.get("at", "")[11:16]
         self.board.status = self.voice.problem or at
 
-    # -- following the hall's events ----------------------------------------------------------------------------
-    def _follow(self) -> None:
-        while not self._closing.is_set():
-            if self.seq < 0:
-                self._closing.wait(0.2)
-                continue
-            try:
-                reply = self.client.get(f"/api/v1/events?after={self.seq}&wait=20&limit=200")
-            except HallUnreachable:
-                Clock.schedule_once(lambda _dt: self.unreachable())
-                self._closing.wait(2.0)
-                continue
-            if not reply.ok:
-                self._closing.wait(2.0)
-                continue
-            events = reply.body.get("events", [])
-            if events:
-                self.seq = int(events[-1]["seq"])
-                Clock.schedule_once(lambda _dt, ev=events: self._events(ev))
-
+    # -- the hall's events ----------------------------------------------------------------------------------------
     def _events(self, events: list[dict[str, Any]]) -> None:
         changed = False
         for event in events:
@@ -164,7 +141,7 @@ class DisplayApp(HallApp):
     # -- the tour -----------------------------------------------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
         board = self.board
-        yield "01-board", lambda: self.seq >= 0 and "等候" in board.waiting
+        yield "01-board", lambda: self.events.seq >= 0 and "等候" in board.waiting
         assert self.demo is not None, "the display's tour plays the rest of the hall with the embedded hall"
         self.demo.prepare_counter(2)
         first = self._demo_call(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,33 +86,58 @@ class EmbeddedHall:
             self.crowd(business, 3)
 
     def prepare_duty(self) -> None:
-        """A morning's worth for the duty desk: a bad rating, an out-of-order call, an identity override, a
-        transfer and a report, all made through the hall service as the other apps would."""
+        """What a duty desk finds in the morning, made through the hall service as the other apps would:
+        a bad rating from ten days ago whose follow-up is overdue, today's bad rating, an out-of-order call,
+        an identity mismatch served with a reason, and a report."""
+        from datetime import timedelta
+
+        from kiosk.domain.errors import DomainError
         from kiosk.hall.service import Call, Device
 
-        kiosk = Call(Device(0, "kiosk-1", "kiosk"), self.clock.now())
-        self.crowd("B", 4)
-        self.crowd("D", 2)
-        waiting = [r[0] for r in self.service.store.reader().execute(
-            "SELECT number FROM tickets WHERE state='waiting' ORDER BY id")]
-        self.serve(waiting[1], window=2)  # out of order: recorded with its reason
-        self.service.run(self.service.op_rate, Call(Device(0, "counter-2", "counter"), self.clock.now()),
-                         {"ticket": waiting[1], "level": 1, "source": "keypad", "reasons": ["服务态度不好"]})
-        self.service.run(self.service.op_report_matter, kiosk,
-                         {"category": "materials", "description": "窗口第三次让我补材料，每次说的不一样", "ticket": waiting[0]})
+        counter = Device(0, "counter-2", "counter")
+        today = self.clock.now()
+        earlier = today - timedelta(days=10)
+        for when in (earlier, today):
+            numbers = self.crowd("B", 2, now=when)
+            self.serve(numbers[1], window=2, now=when)  # the second first: out of order, with its reason
+            self.service.run(self.service.op_rate, Call(counter, when),
+                             {"ticket": numbers[1], "level": 1, "source": "keypad", "reasons": ["服务态度不好"]})
+        d = self.crowd("D", 1)[0]
+        call = self._window_call(3)
+        self.service.run(self.service.op_call, call, {"_window": 3, "number": d, "reason": "预约群众到场"})
+        stranger = {"id_number": "11010519491231002X", "name": ""}
+        try:
+            self.service.run(self.service.op_start, call, {"_window": 3, "identity": stranger})
+        except DomainError:
+            pass
+        self.service.run(self.service.op_start, call, {"_window": 3, "identity": stranger,
+                                                       "override_reason": "当事人本人到场，取号为家属"})
+        self.service.run(self.service.op_escalate_overdue, Call(Device(0, "duty-desk", "supervisor"), today), {})
+        self.report("materials", "窗口第三次让我补材料，每次说的不一样", ticket=numbers[0])
 
-    def crowd(self, business: str, people: int) -> None:
-        """Other citizens take tickets at another kiosk, until today is over capacity for ``business``."""
+    def report(self, category: str, description: str, ticket: str | None = None) -> None:
+        """A citizen reports at a kiosk."""
+        from kiosk.hall.service import Call, Device
+
+        body = {"category": category, "description": description, **({"ticket": ticket} if ticket else {})}
+        self.service.run(self.service.op_report_matter, Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), body)
+
+    def crowd(self, business: str, people: int, now: datetime | None = None) -> list[str]:
+        """Other citizens take tickets at another kiosk; their numbers."""
         from kiosk.domain.identity import check_char
         from kiosk.hall.service import Call, Device
 
         kiosk = Device(0, "demo-crowd", "counter")  # not a kiosk: the burst limit is about one kiosk's screen
         first, self._crowd = self._crowd, self._crowd + people  # new people each time
+        numbers: list[str] = []
         for i in range(first, first + people):
             first17 = f"3701{i // 100:02d}19850101{i % 100:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": ""}
-            self.service.run(self.service.op_issue, Call(kiosk, self.clock.now()),
-                             {"business": business, "identity": identity, "accept_wait": True})
+            status, body = self.service.run(self.service.op_issue, Call(kiosk, now or self.clock.now()),
+                                            {"business": business, "identity": identity, "accept_wait": True})
+            if status == 201:
+                numbers.append(str(body["ticket"]["number"]))
+        return numbers
 
     def _window_call(self, window: int) -> Any:
         from kiosk.hall.service import Call, Device
@@ -148,16 +174,20 @@ class EmbeddedHall:
                                                              self.clock.now()),
                          {"_number": number, "stage": stage, "note": note})
 
-    def serve(self, number: str, window: int = 2, accepted: bool = False) -> dict[str, Any] | None:
+    def serve(self, number: str, window: int = 2, accepted: bool = False,
+              now: datetime | None = None) -> dict[str, Any] | None:
         """A clerk calls, serves and finishes a ticket (so that it can be rated); returns the case opened."""
         from kiosk.hall.service import Call, Device
 
         counter = Device(0, "demo-counter", "counter")
         self.ensure_clerk()
         clerk_id, _name, pin = DEMO_CLERK
-        _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": clerk_id, "pin": pin})
-        call = Call(counter, self.clock.now(), login["session"])
-        self.service.run(self.service.op_call, call, {"_window": window, "number": number, "reason": "演示 demo"})
+        when = now or self.clock.now()
+        _, login = self.service.login(Call(counter, when), window, {"clerk_id": clerk_id, "pin": pin})
+        self._sessions.pop(window, None)  # that login ended the window's earlier session
+        call = Call(counter, when, login["session"])
+        self.service.run(self.service.op_call, call,
+                         {"_window": window, "number": number, "reason": "群众反映材料已备齐，先行办理"})
         _, finished = self.service.run(self.service.op_finish, call, {"_window": window, "accepted": accepted})
         case: dict[str, Any] | None = finished.get("case")
         return case

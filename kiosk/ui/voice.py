@@ -109,3 +109,27 @@ def _duration(wav: Path) -> float:
 
     with wave.open(str(wav)) as w:
         return float(w.getnframes()) / float(w.getframerate())
+
+
+def chime(record_dir: Path | None = None) -> None:
+    """Two short tones for the duty desk (a new report). Played by aplay; kept as a WAV in tours."""
+    import wave
+
+    import numpy as np
+
+    rate = 22050
+    t = np.arange(int(rate * 0.25)) / rate
+    tones = [np.sin(2 * np.pi * f * t) * np.hanning(t.size) for f in (880.0, 660.0)]
+    samples = (np.concatenate(tones) * 12000).astype("<i2").tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "chime.wav"
+        with wave.open(str(wav), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(samples)
+        if record_dir is not None:
+            record_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(wav, record_dir / f"chime-{time.time_ns()}.wav")
+        elif shutil.which("aplay"):
+            subprocess.run(["aplay", "-q", str(wav)], capture_output=True, timeout=10)

@@ -1,0 +1,406 @@
+"""The duty desk (值班台): new 办不成事 reports arrive at once (banner and chime) and are followed to
+closure; today's bad ratings with their follow-up against the deadline; the audit list of every
+exception with who, when and why; the hall's load, and the decisions a surge calls for (a temporary
+window, longer hours), which the hall records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+from kiosk.ui.base import EventFollower, HallApp, TourStep
+from kiosk.ui.client import HallClient, Reply
+from kiosk.ui.voice import chime
+
+MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
+                "called_back": ("closed", "销号")}
+MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决待回访", "called_back": "已回访待销号",
+                 "closed": "已销号"}
+AUDIT_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致", "identity_override": "人证不一致仍办理",
+               "transfer": "转办", "repeat_notice": "重复告知", "extend_hours": "延时服务", "temporary_window": "临时开窗",
+               "blocklist_add": "列入黑名单", "pause": "暂停服务"}
+FOLLOWUP_STATUS = {"opened": "跟进中", "overdue": "已逾期", "closed": "已办结"}
+
+
+class MattersScreen(Screen):
+    detail = StringProperty("请在左侧选择一条反映。")
+    next_label = StringProperty("")
+    selected = StringProperty("")
+
+
+class FollowupsScreen(Screen):
+    selected = StringProperty("")
+
+
+class AuditScreen(Screen):
+    pass
+
+
+class LoadScreen(Screen):
+    load = StringProperty("")
+    result = StringProperty("")
+
+
+class DutyApp(HallApp):
+    banner = StringProperty("")
+    flash = BooleanProperty(False)
+
+    def __init__(self, client: HallClient, tour_dir: Path | None = None, demo: Any = None,
+                 sound_dir: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(client, tour_dir, **kwargs)
+        self.demo = demo
+        self.sound_dir = sound_dir
+        self.title = "值班台 Duty desk"
+        self.matters: list[dict[str, Any]] = []
+        self.followups: list[dict[str, Any]] = []
+        self.queue: dict[str, Any] = {}
+        self.catalog: list[dict[str, Any]] = []
+        self.categories: dict[str, str] = {}
+        self.window_choice: int | None = None
+        self.business_choice: set[str] = set()
+        self.events = EventFollower(client, self._events, self.unreachable)
+        self.counts: dict[str, int] = {}  # open items per tab
+        self._banner_until = 0.0
+
+    def build(self) -> ScreenManager:
+        sm = ScreenManager(transition=NoTransition())
+        for screen in (MattersScreen(), FollowupsScreen(), AuditScreen(), LoadScreen()):
+            sm.add_widget(screen)
+        self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
+        self.refresh_all()
+        Clock.schedule_interval(lambda _dt: self.refresh_all(), 30.0)
+        Clock.schedule_interval(self._blink, 0.5)
+        self.first_frame()
+        self.start_tour()
+        return sm
+
+    def on_stop(self) -> None:
+        self.events.stop()
+        super().on_stop()
+
+    def unreachable(self) -> None:
+        self.banner = "暂时连接不上大厅服务，正在重连……"
+
+    def _catalog(self, reply: Reply) -> None:
+        if reply.ok:
+            self.catalog = reply.body["businesses"]
+            self.categories = {c["id"]: c["name"] for c in reply.body["matter_categories"]}
+            self._build_load_choices()
+
+    def open_tab(self, name: str) -> None:
+        self.root.current = name
+        self._tabs()
+        self.refresh_all()
+
+    def _tabs(self) -> None:
+        """Every screen's tab bar: the open tab marked, and how many items wait in each."""
+        labels = {"matters": "办不成事", "followups": "差评跟进", "audit": "审计记录", "load": "大厅负荷"}
+        for screen in self.root.screens:
+            for name, label in labels.items():
+                tab = screen.ids.tabs.ids[f"tab_{name}"]
+                count = self.counts.get(name, 0)
+                tab.text = f"{label}（{count}）" if count else label
+                tab.background_color = (0.7, 0.2, 0.15, 1) if self.root.current == name else (0.35, 0.38, 0.45, 1)
+
+    # -- data ------------------------------------------------------------------------------------------------------
+    def refresh_all(self) -> None:
+        self.ask(lambda: self.client.get("/api/v1/matters?open=0"), self._matters)
+        self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
+        self.ask(lambda: self.client.get("/api/v1/audit"), self._audit)
+        self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+
+    def _events(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            kind, payload = event["type"], event["payload"]
+            if kind == "matter.opened":
+                ticket = f"，票号 {payload['ticket']}" if payload.get("ticket") else ""
+                self.alert(f"新的办不成事反映 {payload['matter']}：{self._category(payload['category'])}{ticket}，"
+                           f"{event['at'][11:16]}")
+            elif kind == "rating.recorded" and payload.get("bad"):
+                self.alert(f"差评：{payload['number']}（{payload['window']}号窗口），{event['at'][11:16]}，请跟进")
+            elif kind == "kiosk.help_requested":
+                self.alert(f"{event['device']} 呼叫工作人员（{payload.get('screen', '')}），请前往")
+        if events:
+            self.refresh_all()
+
+    def alert(self, text: str) -> None:
+        self.banner, self.flash = text, True
+        self._banner_until = time.monotonic() + 60
+        sound_dir = self.sound_dir
+        self.background(lambda: chime(sound_dir), lambda _f: None)
+
+    def _blink(self, _dt: float) -> None:
+        if self.banner and time.monotonic() < self._banner_until:
+            self.flash = not self.flash
+        else:
+            self.flash = False
+
+    def _category(self, category: str) -> str:
+        return self.categories.get(category, category)
+
+    # -- 办不成事 --------------------------------------------------------------------------------------------------------
+    def _matters(self, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        self.matters = reply.body["matters"]
+        open_ = [m for m in self.matters if m["status"] != "closed"]
+        self.counts["matters"] = len(open_)
+        self._tabs()
+        rows = self.root.get_screen("matters").ids.list.ids.rows
+        rows.clear_widgets()
+        for m in self.matters:
+            late = "【逾期】" if m["overdue"] else ""
+            button = Button(text=f"{late}{m['number']} {m['category_name']}\n{MATTER_STATUS[m['status']]}　"
+                                 f"{m['opened_at'][5:16].replace('T', ' ')}　截止 {m['deadline'][5:]}",
+                            font_size="18sp", halign="left", background_normal="",
+                            background_color=(0.8, 0.2, 0.15, 1) if m["overdue"] else
+                            (0.5, 0.52, 0.56, 1) if m["status"] == "closed" else (0.08, 0.36, 0.72, 1))
+            button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
+            button.matter = m["number"]
+            button.bind(on_release=lambda b: self.select_matter(b.matter))
+            rows.add_widget(button)
+        screen = self.root.get_screen("matters")
+        if screen.selected:
+            self.select_matter(screen.selected)
+
+    def select_matter(self, number: str) -> None:
+        screen = self.root.get_screen("matters")
+        m = next((x for x in self.matters if x["number"] == number), None)
+        if m is None:
+            return
+        screen.selected = number
+        step = MATTER_STEPS.get(m["status"])
+        screen.next_label = step[1] if step else ""
+        # full-width spaces: a line breaks where it must, not after the time
+        history = "\n".join(f"{h['at'][5:16].replace('T', '　')}　{MATTER_STATUS.get(h['status'], h['status'])}"
+                            f"（{h['by']}）{h['note']}" for h in m["history"])
+        ticket = f"　票号 {m['ticket']}" if m["ticket"] else ""
+        contact = f"　联系电话 {m['contact_masked']}" if m["contact_masked"] else ""
+        screen.detail = (f"{m['number']}　{m['category_name']}{ticket}{contact}\n"
+                         f"状态：{MATTER_STATUS[m['status']]}　负责人：{m['owner'] or '未领办'}　"
+                         f"截止：{m['deadline']}{'（已逾期）' if m['overdue'] else ''}\n"
+                         f"反映内容：{m['description']}\n\n处理记录：\n{history}")
+
+    def matter_next(self) -> None:
+        screen = self.root.get_screen("matters")
+        m = next((x for x in self.matters if x["number"] == screen.selected), None)
+        step = MATTER_STEPS.get(m["status"]) if m else None
+        if m is None or step is None:
+            return
+        self._transition(m["number"], step[0], screen.ids.note.text)
+
+    def matter_note(self) -> None:
+        screen = self.root.get_screen("matters")
+        if screen.selected:
+            self._transition(screen.selected, "note", screen.ids.note.text)
+
+    def _transition(self, number: str, to: str, note: str) -> None:
+        screen = self.root.get_screen("matters")
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                screen.ids.note.text = ""
+                self.ask(lambda: self.client.get("/api/v1/matters?open=0"), self._matters)
+            else:
+                screen.detail = reply.error.get("message", "") + "\n\n" + screen.detail
+
+        self.ask(lambda: self.client.post(f"/api/v1/matters/{number}/transition", {"to": to, "note": note}), done)
+
+    # -- bad ratings ---------------------------------------------------------------------------------------------------
+    def _followups(self, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        self.followups = reply.body["followups"]
+        pending = [f for f in self.followups if f["status"] != "closed"]
+        self.counts["followups"] = len(pending)
+        self._tabs()
+        screen = self.root.get_screen("followups")
+        rows = screen.ids.list.ids.rows
+        rows.clear_widgets()
+        levels = {1: "非常不满意", 2: "不满意"}
+        for f in self.followups:
+            overdue = f["status"] == "overdue"
+            text = (f"{'【逾期】' if overdue else ''}{f['day']} {f['ticket']}　{levels.get(f['level'], f['level'])}　"
+                    f"{f['window']}号窗口 工号 {f['clerk_id']}　截止 {f['deadline']}　{FOLLOWUP_STATUS.get(f['status'], '')}"
+                    + (f"\n{f['note']}" if f.get("note") else ""))
+            selected = str(f["id"]) == screen.selected
+            button = Button(text=text, font_size="18sp", halign="left", background_normal="",
+                            background_color=(0.95, 0.6, 0.1, 1) if selected else (0.8, 0.2, 0.15, 1) if overdue
+                            else (0.5, 0.52, 0.56, 1) if f["status"] == "closed" else (0.08, 0.36, 0.72, 1))
+            button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
+            button.followup = str(f["id"])
+            button.bind(on_release=lambda b: self.select_followup(b.followup))
+            rows.add_widget(button)
+
+    def select_followup(self, fid: str) -> None:
+        screen = self.root.get_screen("followups")
+        f = next((x for x in self.followups if str(x["id"]) == fid), None)
+        screen.selected = fid if f is not None and f["status"] != "closed" else ""
+        self._followups(Reply(200, {"followups": self.followups}))
+
+    def close_followup(self) -> None:
+        screen = self.root.get_screen("followups")
+        note = screen.ids.note.text
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                screen.selected, screen.ids.note.text = "", ""
+                self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
+            else:
+                self.banner = reply.error.get("message", "")
+
+        self.ask(lambda: self.client.post(f"/api/v1/followups/{screen.selected}/close", {"note": note}), done)
+
+    # -- audit --------------------------------------------------------------------------------------------------------
+    def _audit(self, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        rows = self.root.get_screen("audit").ids.list.ids.rows
+        rows.clear_widgets()
+        for a in reply.body["audit"][:200]:
+            who = f"{a['window']}号窗口 工号 {a['clerk_id']}" if a["window"] else a["device"]
+            ticket = f"　{a['ticket']}" if a["ticket"] else ""
+            label = Button(text=f"{a['at'][5:16].replace('T', ' ')}　{AUDIT_KINDS.get(a['kind'], a['kind'])}{ticket}　{who}\n"
+                                f"原因：{a['reason'] or '（未填写）'}", font_size="18sp", halign="left",
+                           background_normal="", background_color=(0.3, 0.33, 0.4, 1))
+            label.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
+            rows.add_widget(label)
+
+    # -- the hall's load and the decisions for a surge -------------------------------------------------------------------
+    def _queue(self, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        self.queue = q = reply.body
+        if self.banner.startswith("暂时连接不上"):
+            self.banner = ""  # the hall answers again
+        self.events.start(int(q.get("event_seq", 0)))
+        lines = ["各业务等候："]
+        for b in q["businesses"]:
+            if b["waiting"]:
+                flag = "（等候过长）" if b["long_wait"] else ""
+                lines.append(f"  {b['name']}：{b['waiting']} 人，最长已等 {b['longest_wait_min']} 分钟{flag}")
+        open_windows = [w for w in q["windows"] if w["state"] != "closed"]
+        lines += ["", f"开放窗口：{len(open_windows)} / {len(q['windows'])}"]
+        lines += [f"  {w['name']}：{ {'open': '办理中', 'paused': '暂停'}.get(w['state'], w['state']) }"
+                  f"{'，正在办理 ' + w['current'] if w['current'] else ''}" for w in open_windows]
+        if q.get("decisions"):
+            lines += ["", "今日决定："]
+            for d in q["decisions"]:
+                what = (f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}" if d["kind"] == "temporary_window"
+                        else f"延时服务到 {d['until'][11:16]}")
+                lines.append(f"  {d['at'][11:16]} {what}（{d['reason']}）")
+        self.root.get_screen("load").load = "\n".join(lines)
+        if not self.root.get_screen("load").ids.windows.children:
+            self._build_load_choices()
+
+    def _build_load_choices(self) -> None:
+        screen = self.root.get_screen("load")
+        if not self.queue or not self.catalog:
+            return
+        windows, businesses = screen.ids.windows, screen.ids.businesses
+        windows.clear_widgets()
+        businesses.clear_widgets()
+        for w in self.queue["windows"]:
+            button = Button(text=f"{w['number']}号窗口", font_size="20sp", background_normal="",
+                            background_color=(0.45, 0.47, 0.52, 1))
+            button.window = w["number"]
+            button.bind(on_release=lambda b: self._pick_window(b.window))
+            windows.add_widget(button)
+        for b in self.catalog:
+            button = Button(text=f"{b['code']} {b['name']}", font_size="15sp", background_normal="", halign="center",
+                            background_color=(0.45, 0.47, 0.52, 1))
+            button.bind(size=lambda btn, sz: setattr(btn, "text_size", (sz[0] - 8, None)))
+            button.code = b["code"]
+            button.bind(on_release=lambda btn: self._pick_business(btn.code))
+            businesses.add_widget(button)
+
+    def _pick_window(self, number: int) -> None:
+        self.window_choice = number
+        for b in self.root.get_screen("load").ids.windows.children:
+            b.background_color = (0.08, 0.36, 0.72, 1) if b.window == number else (0.45, 0.47, 0.52, 1)
+
+    def _pick_business(self, code: str) -> None:
+        self.business_choice ^= {code}
+        for b in self.root.get_screen("load").ids.businesses.children:
+            b.background_color = (0.08, 0.36, 0.72, 1) if b.code in self.business_choice else (0.45, 0.47, 0.52, 1)
+
+    def open_temporary(self) -> None:
+        screen = self.root.get_screen("load")
+        if self.window_choice is None or not self.business_choice:
+            screen.result = "请先选择窗口和加办的业务。"
+            return
+        body = {"businesses": sorted(self.business_choice), "reason": screen.ids.reason.text}
+        self._decide(f"/api/v1/windows/{self.window_choice}/open-temporary", body)
+
+    def extend_hours(self) -> None:
+        screen = self.root.get_screen("load")
+        self._decide("/api/v1/hall/extend-hours", {"until": screen.ids.until.text.strip(), "reason": screen.ids.reason.text})
+
+    def _decide(self, path: str, body: dict[str, Any]) -> None:
+        screen = self.root.get_screen("load")
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                d = reply.body["decision"]
+                screen.result = ("已记录：" + (f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}"
+                                            if d["kind"] == "temporary_window" else f"延时服务到 {d['until'][11:16]}"))
+                screen.ids.reason.text = ""
+                self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+            else:
+                screen.result = reply.error.get("message", "")
+
+        self.ask(lambda: self.client.post(path, body), done)
+
+    @staticmethod
+    def _shows(screen: MattersScreen, text: str) -> Callable[[], bool]:
+        return lambda: text in screen.detail
+
+    # -- the tour -----------------------------------------------------------------------------------------------------
+    def tour_steps(self) -> Iterator[TourStep]:
+        matters: MattersScreen = self.root.get_screen("matters")
+        followups: FollowupsScreen = self.root.get_screen("followups")
+        load: LoadScreen = self.root.get_screen("load")
+        yield "01-matters", lambda: bool(self.matters) and self.events.seq >= 0
+        self.press(matters.ids.list.ids.rows.children[-1])
+        yield "02-matter-detail", lambda: bool(matters.selected)
+        self.press(matters.ids.next_step)  # 领办
+        yield "03-matter-claimed", lambda: "办理中" in matters.detail
+        for to, note in (("note", "已联系2号窗口负责人了解情况"), ("next", "已协调窗口一次性告知全部材料"),
+                         ("next", "电话回访，群众表示满意"), ("next", "销号")):
+            matters.ids.note.text = note
+            self.press(matters.ids.add_note if to == "note" else matters.ids.next_step)
+            yield "_step", self._shows(matters, note)
+        yield "04-matter-closed", lambda: "已销号" in matters.detail
+        if self.demo is not None:
+            self.demo.report("waiting", "排队两个小时还没叫到号", ticket="B004")
+        yield "05-new-report-alert", lambda: "新的办不成事反映" in self.banner
+        self.press(matters.ids.tabs.ids.tab_followups)
+        yield "06-followups", lambda: self.root.current == "followups" and bool(self.followups)
+        overdue = next((f for f in self.followups if f["status"] == "overdue"), self.followups[0])
+        self.select_followup(str(overdue["id"]))
+        followups.ids.note.text = "已核实：窗口解释不清；已整改并电话回访"
+        self.press(followups.ids.close)
+        yield "07-followup-closed", lambda: any(f["status"] == "closed" for f in self.followups)
+        self.press(followups.ids.tabs.ids.tab_audit)
+        yield "08-audit", lambda: self.root.current == "audit"
+        self.press(self.root.get_screen("audit").ids.tabs.ids.tab_load)
+        yield "09-load", lambda: self.root.current == "load" and bool(load.ids.windows.children)
+        self.press(next(b for b in load.ids.windows.children if b.window == 5))
+        self.press(next(b for b in load.ids.businesses.children if b.code == "B"))
+        self.press(load.ids.open_window)  # no reason yet: refused, nothing recorded
+        yield "10-reason-required", lambda: "原因" in load.result
+        load.ids.reason.text = "转移登记排队超过40人"
+        self.press(load.ids.open_window)
+        yield "11-temporary-window", lambda: load.result.startswith("已记录")
+        load.ids.until.text = "18:30"
+        load.ids.reason.text = "下午取号人数多，延时至全部办完"
+        self.press(load.ids.extend)
+        yield "12-hours-extended", lambda: "延时服务到 18:30" in load.result
