@@ -379,9 +379,9 @@ class DutyApp(HallApp):
             self.press(matters.ids.add_note if to == "note" else matters.ids.next_step)
             yield "_step", self._shows(matters, note)
         yield "04-matter-closed", lambda: "已销号" in matters.detail
-        if self.demo is not None:
+        if self.demo is not None:  # against a real hall, reports come when citizens make them
             self.demo.report("waiting", "排队两个小时还没叫到号", ticket="B004")
-        yield "05-new-report-alert", lambda: "新的办不成事反映" in self.banner
+            yield "05-new-report-alert", lambda: "新的办不成事反映" in self.banner
         self.press(matters.ids.tabs.ids.tab_followups)
         yield "06-followups", lambda: self.root.current == "followups" and bool(self.followups)
         overdue = next((f for f in self.followups if f["status"] == "overdue"), self.followups[0])
