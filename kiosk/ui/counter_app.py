@@ -456,7 +456,7 @@ class CounterApp(HallApp):
                 self.say("评价暂存本机，大厅服务恢复后自动提交。", bad=True)
                 Clock.schedule_once(lambda _dt: self._store_rating(rating, level, pressed), 2.0)
                 return
-            self.timing("keypad_press_to_stored_ms", pressed)
+            self.timing("keypad_event_to_stored_ms", pressed)
             if reply.ok or reply.error.get("code") == "RATING_EXISTS":
                 followup = reply.body.get("rating", {}).get("followup") if reply.ok else None
                 extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""
