@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+")
     check.set_defaults(func=cmd_config_check)
 
+    from kiosk.ledger.cli import add_parsers as add_ledger_parsers
+
+    add_ledger_parsers(sub, hall, _common)
     from kiosk.ui.run import add_parser as add_app_parser
 
     add_app_parser(sub)

@@ -41,7 +41,9 @@ def master_key(data: Path) -> bytes:
 def open_hall(config: HallConfig, data: Path, synchronous: str = "FULL") -> HallService:
     data.mkdir(parents=True, exist_ok=True)
     store = Store(data / "hall.db", synchronous)
-    return HallService(config, store, master_key(data))
+    province = data / "secrets" / "province-identity.key"  # installed by the province's technician, if any
+    identity_key = bytes.fromhex(province.read_text().strip()) if province.exists() else None
+    return HallService(config, store, master_key(data), identity_key)
 
 
 def setup_logging(data: Path) -> None:

@@ -91,10 +91,13 @@ def _reason(body: dict[str, Any], key: str = "reason") -> str:
 
 
 class HallService:
-    def __init__(self, config: HallConfig, store: Store, master_key: bytes) -> None:
+    def __init__(self, config: HallConfig, store: Store, master_key: bytes, identity_key: bytes | None = None) -> None:
         self.config = config
         self.store = store
-        self.id_key = derive_key(master_key, "identity")
+        self.master_key = master_key
+        # a province-wide identity key (distributed to every hall) makes the same person the same hash in every
+        # hall, so that the ledger can see one identity taking tickets in several halls; else the hall's own
+        self.id_key = identity_key or derive_key(master_key, "identity")
         self.code_key = derive_key(master_key, "codes")
         self._devices: dict[str, Device] = {}
 

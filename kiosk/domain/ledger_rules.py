@@ -1,0 +1,92 @@
+"""What the central ledger accepts from a hall: a batch that continues the hall's hash chain.
+
+Pure: the caller passes the stored head and a lookup of stored hashes. The order of the checks
+is part of the contract's spirit: a body that is not a batch is BATCH_INVALID; an event whose hash
+does not match its content is BAD_HASH; then the batch's place in the chain (held already: accepted
+0; a gap: CHAIN_GAP; a different event at a stored seq: CHAIN_FORK); the signature last, and only
+when there is something new to store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.domain.events import GENESIS, event_hash
+
+FIELDS = {"seq": int, "id": str, "type": str, "at": str, "payload": dict, "prev_hash": str, "hash": str}
+MAX_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: str | None  # None: acceptable
+    status: int = 200
+    message: str = ""
+    message_en: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    new: list[dict[str, Any]] = field(default_factory=list)  # the events to store, in order
+
+
+def _refuse(code: str, status: int, zh: str, en: str, **details: Any) -> Verdict:
+    return Verdict(code, status, zh, en, details)
+
+
+def parse_batch(body: object) -> tuple[list[dict[str, Any]], object] | Verdict:
+    """(events, signature), or BATCH_INVALID saying what is wrong."""
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list) or not body["events"]:
+        return _refuse("BATCH_INVALID", 422, "批次应为 {events: [...], signature}，且至少含一个事件。",
+                       "A batch is {events: [...], signature} with at least one event.")
+    events = body["events"]
+    if len(events) > MAX_BATCH:
+        return _refuse("BATCH_INVALID", 422, f"一个批次最多 {MAX_BATCH} 个事件。", f"At most {MAX_BATCH} events a batch.")
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件不是对象。", f"Event {i + 1} is not an object.")
+        for name, kind in FIELDS.items():
+            value = e.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件缺少或错误的字段 {name}。",
+                               f"Event {i + 1}: missing or wrong field {name}.", field=name)
+        if e.get("device") is not None and not isinstance(e["device"], str):
+            return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件的 device 应为字符串。",
+                           f"Event {i + 1}: device must be a string.", field="device")
+    return events, body.get("signature")
+
+
+def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
+                stored_hash: Callable[[int], str | None]) -> Verdict:
+    # 1. every event's hash matches its content
+    for e in events:
+        if event_hash(e["prev_hash"], e["seq"], e["id"], e["type"], e["at"], e.get("device"), e["payload"]) != e["hash"]:
+            return _refuse("BAD_HASH", 422, f"事件 {e['seq']} 的内容与其哈希不符（被改动）。",
+                           f"Event {e['seq']}: its content does not match its hash (altered).", seq=e["seq"])
+    # 2. the batch is itself a piece of a chain
+    for a, b in itertools.pairwise(events):
+        if b["seq"] != a["seq"] + 1 or b["prev_hash"] != a["hash"]:
+            return _refuse("BATCH_INVALID", 422, f"批次内的事件不连续（事件 {b['seq']}）。",
+                           f"The batch's events do not chain (event {b['seq']}).", seq=b["seq"])
+    # 3. its place in the stored chain
+    first = events[0]
+    if first["seq"] < 1:
+        return _refuse("BATCH_INVALID", 422, "seq 从 1 开始。", "seq starts at 1.", seq=first["seq"])
+    if first["seq"] > head_seq + 1:
+        return _refuse("CHAIN_GAP", 409, f"缺少事件 {head_seq + 1}–{first['seq'] - 1}：请从账本头之后续传。",
+                       f"Events {head_seq + 1}–{first['seq'] - 1} are missing: continue after the head.",
+                       head={"seq": head_seq, "hash": head_hash}, expected_seq=head_seq + 1)
+    new: list[dict[str, Any]] = []
+    for e in events:
+        if e["seq"] <= head_seq:
+            if stored_hash(e["seq"]) != e["hash"]:
+                return _refuse("CHAIN_FORK", 409, f"事件 {e['seq']} 与账本已存的不同（链分叉）。",
+                               f"Event {e['seq']} differs from the one stored (a fork).", seq=e["seq"],
+                               head={"seq": head_seq, "hash": head_hash})
+        else:
+            if e["seq"] == head_seq + 1 and e["prev_hash"] != (head_hash if head_seq else GENESIS):
+                return _refuse("CHAIN_FORK", 409, f"事件 {e['seq']} 没有接上账本的链头。",
+                               f"Event {e['seq']} does not continue the stored head (a fork).", seq=e["seq"],
+                               head={"seq": head_seq, "hash": head_hash})
+            new.append(e)
+    return Verdict(None, new=new)

@@ -1,0 +1,108 @@
+"""The ledger's HTTP API (hall-api.md, Central ledger API) and the supervisors' dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiosk import __version__
+from kiosk.hall.clock import HallClock
+from kiosk.ledger import dashboard
+from kiosk.ledger.service import LedgerError, LedgerService, _err
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type="application/json")
+
+
+def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
+    app = FastAPI(title="Central ledger API", version=__version__)
+
+    @app.exception_handler(LedgerError)
+    async def _refused(_r: Request, exc: LedgerError) -> Response:
+        return json_response(exc.status, exc.body())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> Response:
+        return json_response(exc.status_code, {"error": {"code": "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR",
+                                                         "message": "没有这个地址。", "message_en": str(exc.detail)}})
+
+    @app.exception_handler(Exception)
+    async def _crash(_r: Request, _exc: Exception) -> Response:
+        return json_response(500, {"error": {"code": "INTERNAL", "message": "账本内部错误，请稍后重试。",
+                                             "message_en": "Internal error; retry later."}})
+
+    def caller(request: Request) -> tuple[str, str]:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else None
+        who = service.who(token)
+        if who is None:
+            raise _err("UNAUTHORIZED", 401, "需要有效的令牌。", "A valid bearer token is required.")
+        return who
+
+    def reader(request: Request, hall: str) -> None:
+        kind, name = caller(request)
+        if not (kind == "supervisor" or name == hall):
+            raise _err("FORBIDDEN", 403, "只能读取本大厅的数据。", "A hall token reads only its own hall.")
+
+    async def body_of(request: Request) -> object:
+        try:
+            return json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    async def blocking(fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    @app.get("/health")
+    async def health() -> Response:
+        try:
+            await blocking(service.db.one, "SELECT 1")
+            db = "ok"
+        except Exception:  # noqa: BLE001 - any database failure is reported as such, never raised
+            db = "unavailable"
+        return json_response(200 if db == "ok" else 503, {"status": "ok" if db == "ok" else "degraded",
+                                                          "version": __version__, "db": db})
+
+    @app.post("/api/v1/halls")
+    async def register(request: Request) -> Response:
+        kind, _name = caller(request)
+        if kind != "supervisor":
+            raise _err("FORBIDDEN", 403, "登记大厅需要省级监管令牌。", "Registering a hall needs a supervisor token.")
+        body = await body_of(request)
+        if not isinstance(body, dict):
+            raise _err("BODY_INVALID", 422, "请求体应为 {hall, public_key}。", "The body is {hall, public_key}.")
+        hall = body.get("hall")
+        token = await blocking(service.add_hall, hall, str(body.get("public_key", "")), clock.now(),
+                               str(body.get("name") or ""), str(body.get("region") or ""))
+        return json_response(201, {"hall": hall, "token": token})
+
+    @app.post("/api/v1/halls/{hall}/batches")
+    async def batches(request: Request, hall: str) -> Response:
+        kind, name = caller(request)
+        if kind != "hall" or name != hall:
+            raise _err("FORBIDDEN", 403, "只能提交本大厅的批次。", "A hall sends only its own batches.")
+        body = await body_of(request)
+        return json_response(200, await blocking(service.ingest, hall, body, clock.now()))
+
+    @app.get("/api/v1/halls/{hall}/head")
+    async def head(request: Request, hall: str) -> Response:
+        reader(request, hall)
+        return json_response(200, await blocking(service.head, hall))
+
+    @app.get("/api/v1/halls/{hall}/events")
+    async def events(request: Request, hall: str, after: str = "0", limit: str = "500") -> Response:
+        reader(request, hall)
+        try:
+            after_n, limit_n = int(after), int(limit)
+        except ValueError:
+            raise _err("QUERY_INVALID", 422, "after 和 limit 应为整数。", "after and limit must be integers.") from None
+        return json_response(200, await blocking(service.events, hall, after_n, limit_n))
+
+    dashboard.mount(app, service, clock, caller)
+    return app

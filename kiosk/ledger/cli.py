@@ -1,0 +1,153 @@
+"""`kiosk ledger …`, `kiosk hall public-key` and `kiosk sync`: the commands hall-api.md names."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_DB = "sqlite:///ledger/ledger.db"
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _service(url: str):  # type: ignore[no-untyped-def]
+    from kiosk.ledger.db import LedgerDB
+    from kiosk.ledger.service import LedgerService
+
+    return LedgerService(LedgerDB(url))
+
+
+def cmd_ledger_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kiosk.hall.clock import HallClock, parse_now
+    from kiosk.ledger.api import create_app
+
+    service = _service(args.db)
+    clock = HallClock(TZ, parse_now(args.now, TZ) if args.now else None)
+    print(f"省级账本已启动 ledger listening on http://{args.host}:{args.port} ({service.db.kind})", flush=True)
+    uvicorn.run(create_app(service, clock), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_ledger_halls_add(args: argparse.Namespace) -> int:
+    token = _service(args.db).add_hall(args.hall, args.public_key, datetime.now(TZ), args.name or "", args.region or "")
+    print(f"已登记大厅 hall registered: {args.hall}")
+    print(token)
+    return 0
+
+
+def cmd_ledger_tokens_add(args: argparse.Namespace) -> int:
+    token = _service(args.db).add_token(args.role, args.name, datetime.now(TZ))
+    print(f"已添加令牌 token added: {args.name} ({args.role})")
+    print(token)
+    return 0
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    bad = 0
+    for hall, seq in _service(args.db).verify(args.hall):
+        if seq is None:
+            print(f"✓ {hall}: 链完整 chain intact")
+        else:
+            bad += 1
+            print(f"✗ {hall}: 第 {seq} 个事件起内容与哈希不符 first bad seq {seq}")
+    return 1 if bad else 0
+
+
+def cmd_hall_public_key(args: argparse.Namespace) -> int:
+    from kiosk.cli import _config
+    from kiosk.hall.datadir import open_hall
+    from kiosk.sync.pusher import public_key
+
+    service = open_hall(_config(args.config), Path(args.data))
+    try:
+        key = public_key(service)
+    finally:
+        service.store.close()
+    print(f"大厅 {service.config.hall_id} 的事件签名公钥 event-signing public key:")
+    print(key)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from kiosk.cli import _config
+    from kiosk.hall.datadir import open_hall
+    from kiosk.sync.pusher import Pusher, SyncStopped, save_target, saved_target
+
+    data = Path(args.data)
+    target = saved_target(data) or {}
+    url, token = args.ledger or target.get("url"), args.token or target.get("token")
+    if not url or not token:
+        print("第一次同步需要 --ledger URL 和 --token TOKEN（kiosk ledger halls add 打印的令牌）/ "
+              "the first sync needs --ledger and --token", file=sys.stderr)
+        return 2
+    if args.ledger or args.token:
+        save_target(data, url, token)  # the hall service's background worker uses it from now on
+    service = open_hall(_config(args.config), data)
+    try:
+        pusher = Pusher(service, url, token, batch=args.batch)
+
+        def progress(done: int, total: int) -> None:
+            print(f"\r同步中 syncing {done}/{total}", end="", flush=True)
+
+        if not args.once:
+            import threading
+
+            print("持续同步中（Ctrl-C 退出）/ syncing continuously", flush=True)
+            pusher.run(threading.Event())
+            if pusher.stopped:
+                raise pusher.stopped
+            return 0
+        pusher.catch_up(progress)
+        print(f"\n账本已持有全部 {pusher.synced} 个事件 the ledger holds all {pusher.synced} events")
+        return 0
+    except SyncStopped as exc:
+        print(f"\n同步已停止，需要人工处理 sync stopped: {exc.code} {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        service.store.close()
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], hall: argparse._SubParsersAction[
+        argparse.ArgumentParser], common: object) -> None:
+    ledger = sub.add_parser("ledger", help="the province's central ledger").add_subparsers(dest="ledger_cmd",
+                                                                                           required=True)
+    serve = ledger.add_parser("serve", help="run the ledger service")
+    serve.add_argument("--db", default=DEFAULT_DB, help="postgresql://… or sqlite:///PATH")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8800)
+    serve.add_argument("--now", help="start the ledger clock here (ISO 8601; drills and tests)")
+    serve.set_defaults(func=cmd_ledger_serve)
+    halls = ledger.add_parser("halls", help="registered halls").add_subparsers(dest="halls_cmd", required=True)
+    add = halls.add_parser("add", help="register a hall and its public key; prints the hall's token last")
+    add.add_argument("--hall", required=True)
+    add.add_argument("--public-key", required=True)
+    add.add_argument("--name", help="the hall's name (the 好差评 export's department)")
+    add.add_argument("--region", help="administrative region code")
+    add.add_argument("--db", default=DEFAULT_DB)
+    add.set_defaults(func=cmd_ledger_halls_add)
+    tokens = ledger.add_parser("tokens", help="supervisor tokens").add_subparsers(dest="tokens_cmd", required=True)
+    tadd = tokens.add_parser("add", help="add a supervisor token; prints it last")
+    tadd.add_argument("--role", required=True, choices=["supervisor"])
+    tadd.add_argument("--name", required=True)
+    tadd.add_argument("--db", default=DEFAULT_DB)
+    tadd.set_defaults(func=cmd_ledger_tokens_add)
+    verify = ledger.add_parser("verify", help="re-check every stored chain: exit 0 intact, 1 otherwise")
+    verify.add_argument("--db", default=DEFAULT_DB)
+    verify.add_argument("--hall")
+    verify.set_defaults(func=cmd_ledger_verify)
+
+    key = hall.add_parser("public-key", help="print the hall's event-signing public key (last line)")
+    common(key)  # type: ignore[operator]
+    key.set_defaults(func=cmd_hall_public_key)
+
+    sync = sub.add_parser("sync", help="push committed events to the ledger")
+    common(sync)  # type: ignore[operator]
+    sync.add_argument("--once", action="store_true", help="push everything committed so far, then exit")
+    sync.add_argument("--ledger", help="the ledger's URL (remembered in the data directory)")
+    sync.add_argument("--token", help="the hall's ledger token (remembered in the data directory)")
+    sync.add_argument("--batch", type=int, default=1000)
+    sync.set_defaults(func=cmd_sync)

@@ -1,0 +1,199 @@
+"""The supervisors' dashboard: server-rendered pages (no script needed), charts as inline SVG.
+
+Satisfaction by hall, window or clerk over a period; bad ratings against their working-day deadlines,
+overdue first; the 办不成事 ledger across halls; exceptions per hall; scalper patterns; and the export
+of ratings in the national 好差评 platform's fields. A browser signs in with ``?token=`` once (a cookie
+keeps it); scripts send ``Authorization: Bearer``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from kiosk.hall.clock import HallClock
+from kiosk.ledger.service import LedgerService, _err
+
+LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决", "called_back": "已回访", "closed": "已销号"}
+EXCEPTIONS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致", "identity_override": "人证不一致仍办理",
+              "transfer": "转办", "repeat_notice": "重复告知", "extend_hours": "延时服务", "temporary_window": "临时开窗"}
+CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
+STYLE = """body{font-family:"Noto Sans CJK SC",sans-serif;margin:24px;color:#1b2430;background:#f4f6f9}
+nav a{margin-right:18px;font-size:18px}table{border-collapse:collapse;background:#fff;margin:12px 0}
+td,th{border:1px solid #ccd;padding:6px 10px;text-align:left}th{background:#e3e8f0}.late{background:#fde2de}
+h1{font-size:26px}.bar{fill:#1f5fb8}.bad{fill:#c0392b}form{margin:10px 0}.muted{color:#667}"""
+
+
+def mount(app: FastAPI, service: LedgerService, clock: HallClock,
+          caller: Callable[[Request], tuple[str, str]]) -> None:
+    db = service.db
+
+    def supervisor(request: Request) -> None:
+        token = request.query_params.get("token") or request.cookies.get("ledger_token")
+        if token and "authorization" not in request.headers:
+            who = service.who(token)
+        else:
+            who = caller(request)
+        if who is None or who[0] != "supervisor":
+            raise _err("FORBIDDEN", 403, "需要省级监管令牌。", "A supervisor token is required.")
+
+    def page(request: Request, title: str, body: str) -> HTMLResponse:
+        nav = "".join(f'<a href="{href}">{name}</a>' for href, name in (
+            ("/dashboard", "满意度"), ("/dashboard/followups", "差评跟进"), ("/dashboard/matters", "办不成事台账"),
+            ("/dashboard/audit", "异常审计"), ("/dashboard/scalpers", "黄牛线索"), ("/api/v1/export/ratings?format=csv",
+                                                                                "好差评导出")))
+        doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+               f"<style>{STYLE}</style></head><body><nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}"
+               f'<p class="muted">省级不动产登记监管账本 · {clock.now():%Y-%m-%d %H:%M}</p></body></html>')
+        response = HTMLResponse(doc)
+        token = request.query_params.get("token")
+        if token:
+            response.set_cookie("ledger_token", token, httponly=True, samesite="strict")
+        return response
+
+    def period(request: Request) -> tuple[str, str]:
+        today = clock.now().date()
+        start = _day(request.query_params.get("from"), today - timedelta(days=30))
+        end = _day(request.query_params.get("to"), today)
+        return start.isoformat(), end.isoformat()
+
+    def table(head: list[str], rows: list[list[Any]], late: list[bool] | None = None) -> str:
+        out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
+        for i, row in enumerate(rows):
+            cls = ' class="late"' if late and late[i] else ""
+            out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+        return "".join(out) + "</table>"
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def satisfaction(request: Request) -> HTMLResponse:
+        supervisor(request)
+        start, end = period(request)
+        by = request.query_params.get("by", "hall")
+        column = {"hall": "hall", "window": "hall || ' ' || win || '号窗口'", "clerk": "hall || ' 工号' || clerk_id"
+                  }.get(by, "hall")
+        rows = db.all(f"SELECT {column}, COUNT(*), AVG(level), SUM(bad) FROM ratings WHERE day BETWEEN ? AND ? "
+                      f"GROUP BY 1 ORDER BY 3 DESC, 1", (start, end))
+        data = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
+                 f"{100 * (1 - int(r[3] or 0) / int(r[1])):.1f}%"] for r in rows]
+        form = (f'<form method="get">从 <input name="from" value="{start}"> 到 <input name="to" value="{end}"> '
+                f'按 <select name="by">' + "".join(f'<option value="{v}"{" selected" if v == by else ""}>{n}</option>'
+                                                  for v, n in (("hall", "大厅"), ("window", "窗口"), ("clerk", "工作人员")))
+                + '</select> <button>查询</button></form>')
+        alerts = db.all("SELECT hall, at, code, detail FROM alerts ORDER BY id DESC LIMIT 20")
+        alert_html = ("<h2>账本告警（批次被拒）</h2>" + table(["大厅", "时间", "代码", "详情"],
+                      [[a[0], a[1][:19], a[2], json.loads(a[3]).get("message", "")] for a in alerts])) if alerts else ""
+        body = (form + _bars([(str(d[0]), float(d[2])) for d in data], 5.0, "平均满意度（5 分制）")
+                + table(["对象", "评价数", "平均分", "差评数", "满意率"], data) + alert_html)
+        return page(request, f"满意度排名 {start} 至 {end}", body)
+
+    @app.get("/dashboard/followups", response_class=HTMLResponse)
+    def followups(request: Request) -> HTMLResponse:
+        supervisor(request)
+        today = clock.now().date().isoformat()
+        rows = db.all("SELECT hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note FROM ratings "
+                      "WHERE bad=1")
+        rows.sort(key=lambda r: (r[7] == "closed", not (r[7] != "closed" and r[6] and r[6] < today), r[6] or ""))
+        late = [r[7] != "closed" and bool(r[6]) and r[6] < today for r in rows]
+        data = [[r[0], r[1], r[2], LEVELS.get(r[3], r[3]), f"{r[4]}号窗口", r[5], r[6],
+                 "已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中"), r[9] or ""]
+                for i, r in enumerate(rows)]
+        return page(request, "差评跟进（法定工作日期限，逾期在前）",
+                    table(["大厅", "日期", "票号", "评价", "窗口", "工号", "期限", "状态", "处理情况"], data, late))
+
+    @app.get("/dashboard/matters", response_class=HTMLResponse)
+    def matters(request: Request) -> HTMLResponse:
+        supervisor(request)
+        today = clock.now().date().isoformat()
+        rows = db.all("SELECT hall, number, category, status, opened_at, deadline, owner, escalated, history FROM matters")
+        rows.sort(key=lambda r: (r[3] == "closed", not (r[3] != "closed" and r[5] < today), r[5]))
+        late = [r[3] != "closed" and r[5] < today for r in rows]
+        data = [[r[0], r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5], r[6] or "未领办",
+                 "；".join(f"{h['at'][5:16].replace('T', ' ')} {MATTER_STATUS.get(h['status'], h['status'])} {h['note']}"
+                          for h in json.loads(r[8]))] for r in rows]
+        return page(request, "办不成事台账（跨大厅）",
+                    table(["大厅", "编号", "类别", "状态", "反映时间", "期限", "负责人", "处理经过"], data, late))
+
+    @app.get("/dashboard/audit", response_class=HTMLResponse)
+    def audit(request: Request) -> HTMLResponse:
+        supervisor(request)
+        hall = request.query_params.get("hall")
+        sql = "SELECT hall, at, kind, win, clerk_id, ticket, reason FROM exceptions"
+        rows = db.all(sql + (" WHERE hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500", (hall,) if hall else ())
+        counts = db.all("SELECT hall, kind, COUNT(*) FROM exceptions GROUP BY 1, 2 ORDER BY 1, 2")
+        summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTIONS.get(c[1], c[1]), c[2]] for c in counts])
+        data = [[r[0], r[1][:16].replace("T", " "), EXCEPTIONS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
+                 r[4] or "", r[5] or "", r[6] or "（未填写）"] for r in rows]
+        return page(request, "异常审计：不按顺序叫号、人证不一致、转办等",
+                    summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data))
+
+    @app.get("/dashboard/scalpers", response_class=HTMLResponse)
+    def scalpers(request: Request) -> HTMLResponse:
+        supervisor(request)
+        many = int(request.query_params.get("min_tickets", "4"))
+        halls = db.all("SELECT holder, day, COUNT(DISTINCT hall), COUNT(*) FROM issues GROUP BY 1, 2 "
+                       "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200", (many,))
+        agents = db.all("SELECT holder, day, COUNT(*), SUM(principals), COUNT(DISTINCT hall) FROM issues WHERE agent=1 "
+                        "GROUP BY 1, 2 HAVING SUM(principals) >= ? ORDER BY 4 DESC LIMIT 200", (many,))
+        body = ("<p>身份以省级统一密钥的哈希比对，不含任何身份证号或姓名。</p><h2>同一身份多厅或高频取号</h2>"
+                + table(["身份哈希（前16位）", "日期", "大厅数", "取号数"], [[h[0][:16], h[1], h[2], h[3]] for h in halls])
+                + "<h2>代办人代办人数</h2>"
+                + table(["代办人哈希（前16位）", "日期", "代办取号", "被代办人数", "大厅数"],
+                        [[a[0][:16], a[1], a[2], a[3], a[4]] for a in agents]))
+        return page(request, "黄牛线索", body)
+
+    @app.get("/api/v1/export/ratings")
+    def export(request: Request) -> Response:
+        """Ratings in the fields of the national 好差评 platform; no personal data."""
+        supervisor(request)
+        start, end = period(request)
+        halls = {r[0]: (r[1], r[2]) for r in db.all("SELECT id, name, region FROM halls")}
+        cases = {(r[0], r[3] + r[1]): r[2] for r in db.all(
+            "SELECT hall, ticket, number, day FROM cases WHERE day BETWEEN ? AND ?", (start, end))}
+        rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at FROM ratings "
+                      "WHERE day BETWEEN ? AND ? ORDER BY at", (start, end))
+        records = [{"case_number": cases.get((r[0], r[1] + r[2]), ""), "service": r[6], "department": halls.get(r[0],
+                    (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": LEVELS.get(r[3], ""),
+                    "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
+                    "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
+        if request.query_params.get("format") == "csv":
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
+                                    ["case_number", "service", "department", "window_staff", "level", "level_name",
+                                     "channel", "time", "region", "hall", "window", "ticket"])
+            writer.writeheader()
+            writer.writerows(records)
+            return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="ratings-{start}-{end}.csv"'})
+        return Response(json.dumps({"ratings": records}, ensure_ascii=False), media_type="application/json")
+
+
+def _day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+def _bars(values: list[tuple[str, float]], top: float, caption: str) -> str:
+    if not values:
+        return '<p class="muted">所选期间没有评价。</p>'
+    height = 28 * len(values) + 30
+    parts = [f'<svg role="img" aria-label="{html.escape(caption)}" width="760" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><text x="0" y="16" font-size="14">{html.escape(caption)}</text>']
+    for i, (name, value) in enumerate(values):
+        y = 28 + i * 28
+        width = max(2.0, 480 * value / top)
+        cls = "bad" if value < 4 else "bar"
+        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{html.escape(name[:24])}</text>'
+                     f'<rect class="{cls}" x="200" y="{y + 2}" width="{width:.0f}" height="20"/>'
+                     f'<text x="{205 + width:.0f}" y="{y + 16}" font-size="13">{value}</text>')
+    return "".join(parts) + "</svg>"

@@ -1,0 +1,148 @@
+"""The ledger's storage: PostgreSQL in production, SQLite for a one-machine trial, one schema.
+
+Events are partitioned by hall (PostgreSQL: LIST partitions, one per registered hall, made at
+registration), so one hall's chain is one table, and the same schema distributes by hall id
+(docs/ledger.md). Queries are written once with ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS halls (id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL,
+    public_key TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, registered_at TEXT NOT NULL,
+    head_seq BIGINT NOT NULL DEFAULT 0, head_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (id {serial} PRIMARY KEY, hall TEXT NOT NULL, at TEXT NOT NULL, code TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (hall TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+    at TEXT NOT NULL, device TEXT, payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+    received_at TEXT NOT NULL, PRIMARY KEY (hall, seq)){partitioned};
+CREATE TABLE IF NOT EXISTS ratings (hall TEXT NOT NULL, day TEXT NOT NULL, number TEXT NOT NULL, level INTEGER NOT NULL,
+    win INTEGER, clerk_id TEXT, business TEXT, source TEXT, at TEXT NOT NULL, bad INTEGER NOT NULL,
+    deadline TEXT, followup TEXT, closed_at TEXT, note TEXT, PRIMARY KEY (hall, day, number));
+CREATE TABLE IF NOT EXISTS matters (hall TEXT NOT NULL, number TEXT NOT NULL, category TEXT NOT NULL,
+    status TEXT NOT NULL, opened_at TEXT NOT NULL, deadline TEXT NOT NULL, owner TEXT, escalated INTEGER NOT NULL,
+    history TEXT NOT NULL, PRIMARY KEY (hall, number));
+CREATE TABLE IF NOT EXISTS exceptions (hall TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    win INTEGER, clerk_id TEXT, ticket TEXT, reason TEXT, PRIMARY KEY (hall, seq));
+CREATE TABLE IF NOT EXISTS issues (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL,
+    holder TEXT NOT NULL, agent INTEGER NOT NULL, principals INTEGER NOT NULL, PRIMARY KEY (hall, seq));
+CREATE INDEX IF NOT EXISTS issues_holder ON issues (holder, day);
+CREATE INDEX IF NOT EXISTS ratings_at ON ratings (at);
+CREATE TABLE IF NOT EXISTS cases (hall TEXT NOT NULL, number TEXT NOT NULL, ticket TEXT NOT NULL, day TEXT NOT NULL,
+    PRIMARY KEY (hall, number));
+"""
+
+
+class LedgerDB:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.kind = "sqlite"
+            self.path = Path(url.removeprefix("sqlite:///"))
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.kind = "postgres"
+        else:
+            raise ValueError("账本数据库应为 postgresql://… 或 sqlite:///路径 / --db must be postgresql://… or sqlite:///PATH")
+        self._local = threading.local()
+        self._sqlite_write = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------------------
+    def conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.kind == "sqlite":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+            else:
+                import psycopg
+
+                conn = psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def sql(self, text: str) -> str:
+        return text if self.kind == "sqlite" else re.sub(r"\?", "%s", text)
+
+    def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn().execute(self.sql(text), params)
+        return list(cur.fetchall())
+
+    def one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(text, params)
+        return rows[0] if rows else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One writer per hall at a time: SQLite takes its write lock at BEGIN, PostgreSQL locks the hall's row."""
+        conn = self.conn()
+        if self.kind == "sqlite":
+            with self._sqlite_write:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        else:
+            with conn.transaction():
+                yield conn
+
+    def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self.sql(text), params)
+
+    def executemany(self, conn: Any, text: str, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.kind == "sqlite":
+            conn.executemany(text, rows)
+        else:
+            with conn.cursor() as cur:
+                cur.executemany(self.sql(text), rows)
+
+    def copy_events(self, conn: Any, rows: list[Sequence[Any]]) -> None:
+        """Bulk insert of new events: COPY on PostgreSQL (the ingest's hot path), executemany on SQLite."""
+        if self.kind == "sqlite":
+            conn.executemany("INSERT INTO events (hall, seq, id, type, at, device, payload, prev_hash, hash, received_at)"
+                             " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            return
+        with conn.cursor() as cur, cur.copy("COPY events (hall, seq, id, type, at, device, payload, prev_hash, hash, "
+                                            "received_at) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    # -- schema -------------------------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        serial = "INTEGER" if self.kind == "sqlite" else "BIGSERIAL"
+        partitioned = "" if self.kind == "sqlite" else " PARTITION BY LIST (hall)"
+        script = SCHEMA.format(serial=serial, partitioned=partitioned)
+        conn = self.conn()
+        if self.kind == "sqlite":
+            conn.executescript(script)
+        else:
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+
+    def add_partition(self, conn: Any, hall: str) -> None:
+        if self.kind == "postgres":
+            name = "events_" + re.sub(r"[^a-z0-9_]", "_", hall.lower())
+            literal = hall.replace("'", "''")
+            conn.execute(f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF events FOR VALUES IN (\'{literal}\')')

@@ -1,0 +1,246 @@
+"""The central ledger: halls and their keys, idempotent ingest of signed batches that continue each
+hall's hash chain, the stored feed, re-verification, and the facts supervisors query (ratings and
+their follow-ups, unresolved matters, exceptions, ticket issues for scalper patterns), written in the
+same transaction as the events they come from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.domain import ledger_rules, signing
+from kiosk.domain.events import GENESIS, canonical_json, verify_chain
+from kiosk.ledger.db import LedgerDB
+
+log = logging.getLogger("kiosk.ledger")
+HALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+EXCEPTION_TYPES = {"identity.mismatch", "ticket.transferred", "notice.issued", "ticket.called", "hall.hours_extended",
+                   "window.temporary"}
+
+
+@dataclass(frozen=True)
+class LedgerError(Exception):
+    code: str
+    status: int
+    message: str
+    message_en: str
+    details: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "message_en": self.message_en, **self.details}}
+
+
+def _err(code: str, status: int, zh: str, en: str, **details: Any) -> LedgerError:
+    return LedgerError(code, status, zh, en, details)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LedgerService:
+    def __init__(self, db: LedgerDB) -> None:
+        self.db = db
+        db.migrate()
+
+    # -- registration --------------------------------------------------------------------------------------
+    def add_hall(self, hall: str, public_key: str, now: datetime, name: str = "", region: str = "") -> str:
+        if not isinstance(hall, str) or not HALL_ID.match(hall):
+            raise _err("HALL_INVALID", 422, "大厅编号只能含字母、数字、点、横线和下划线。",
+                       "hall ids are letters, digits, '.', '-' and '_'.")
+        try:
+            signing.parse_public_key(public_key)
+        except (ValueError, AttributeError):
+            raise _err("PUBLIC_KEY_INVALID", 422, "公钥格式不对：应为 kiosk hall public-key 打印的 ed25519:… 一行。",
+                       "The public key must be the ed25519:… line printed by kiosk hall public-key.") from None
+        token = secrets.token_urlsafe(32)
+        with self.db.transaction() as conn:
+            if self.db.execute(conn, "SELECT 1 FROM halls WHERE id=?", (hall,)).fetchone() is not None:
+                raise _err("HALL_EXISTS", 409, "这个大厅已登记。", "This hall is already registered.", hall=hall)
+            self.db.execute(conn, "INSERT INTO halls (id, name, region, public_key, token_hash, registered_at, head_seq, "
+                                  "head_hash) VALUES (?,?,?,?,?,?,0,?)",
+                            (hall, name or hall, region, public_key.strip(), token_hash(token), now.isoformat(), GENESIS))
+            self.db.add_partition(conn, hall)
+        return token
+
+    def add_token(self, role: str, name: str, now: datetime) -> str:
+        if role != "supervisor":
+            raise _err("ROLE_INVALID", 422, "令牌角色应为 supervisor。", "role must be supervisor.")
+        token = secrets.token_urlsafe(32)
+        with self.db.transaction() as conn:
+            self.db.execute(conn, "INSERT INTO tokens (token_hash, role, name, created_at) VALUES (?,?,?,?)",
+                            (token_hash(token), role, name, now.isoformat()))
+        return token
+
+    def who(self, token: str | None) -> tuple[str, str] | None:
+        """('hall', id) or ('supervisor', name) for a bearer token; looked up per request, so tokens added by
+        the command line take effect at once."""
+        if not token:
+            return None
+        h = token_hash(token)
+        row = self.db.one("SELECT id FROM halls WHERE token_hash=?", (h,))
+        if row is not None:
+            return ("hall", str(row[0]))
+        row = self.db.one("SELECT name FROM tokens WHERE token_hash=? AND role='supervisor'", (h,))
+        return ("supervisor", str(row[0])) if row is not None else None
+
+    def hall_row(self, hall: str) -> tuple[Any, ...]:
+        row = self.db.one("SELECT id, name, region, public_key, head_seq, head_hash FROM halls WHERE id=?", (hall,))
+        if row is None:
+            raise _err("HALL_UNKNOWN", 404, "账本中没有这个大厅。", "No such hall in the ledger.", hall=hall)
+        return row
+
+    # -- ingest -------------------------------------------------------------------------------------------------
+    def ingest(self, hall: str, body: object, now: datetime) -> dict[str, Any]:
+        parsed = ledger_rules.parse_batch(body)
+        if isinstance(parsed, ledger_rules.Verdict):
+            raise self._refused(hall, parsed, now)
+        events, signature = parsed
+        first, last = events[0]["seq"], events[-1]["seq"]
+        with self.db.transaction() as conn:
+            lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
+            row = self.db.execute(conn, "SELECT head_seq, head_hash, public_key FROM halls WHERE id=?" + lock,
+                                  (hall,)).fetchone()
+            if row is None:
+                raise _err("HALL_UNKNOWN", 404, "账本中没有这个大厅。", "No such hall in the ledger.", hall=hall)
+            head_seq, head_hash, public_key = int(row[0]), str(row[1]), str(row[2])
+            stored: dict[int, str] = {}
+            if first <= head_seq:
+                stored = {int(s): str(h) for s, h in self.db.execute(
+                    conn, "SELECT seq, hash FROM events WHERE hall=? AND seq BETWEEN ? AND ?",
+                    (hall, first, min(last, head_seq))).fetchall()}
+            verdict = ledger_rules.check_batch(events, head_seq, head_hash, stored.get)
+            if verdict.code is None and verdict.new and not signing.signature_valid(
+                    signing.parse_public_key(public_key), hall, events, signature):
+                verdict = ledger_rules.Verdict("BAD_SIGNATURE", 422, "批次签名无效：不是该大厅的密钥所签。",
+                                               "The batch's signature is not the hall's.", {})
+            if verdict.code is not None:
+                refusal = verdict
+            else:
+                received = now.isoformat()
+                new = verdict.new
+                self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"),
+                                            canonical_json(e["payload"]), e["prev_hash"], e["hash"], received)
+                                           for e in new])
+                self._facts(conn, hall, new)
+                if new:
+                    self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
+                                    (new[-1]["seq"], new[-1]["hash"], hall))
+                return {"accepted": len(new), "head_seq": new[-1]["seq"] if new else head_seq}
+        raise self._refused(hall, refusal, now)
+
+    def _refused(self, hall: str, verdict: ledger_rules.Verdict, now: datetime) -> LedgerError:
+        """A refusal is an alert for the province: a hall whose chain does not continue needs a person."""
+        assert verdict.code is not None
+        with self.db.transaction() as conn:
+            self.db.execute(conn, "INSERT INTO alerts (hall, at, code, detail) VALUES (?,?,?,?)",
+                            (hall, now.isoformat(), verdict.code,
+                             json.dumps({"message": verdict.message, **verdict.details}, ensure_ascii=False)))
+        log.warning("batch refused hall=%s code=%s %s", hall, verdict.code, verdict.details)
+        return _err(verdict.code, verdict.status, verdict.message, verdict.message_en, **verdict.details)
+
+    def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]]) -> None:
+        """What supervisors query, kept beside the events in the same transaction."""
+        db = self.db
+        for e in events:
+            kind, p = e["type"], e["payload"]
+            if kind == "rating.recorded":
+                db.execute(conn, "INSERT INTO ratings (hall, day, number, level, win, clerk_id, business, source, at, bad,"
+                                 " deadline, followup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (hall, p["day"], p["number"], p["level"], p.get("window"), p.get("clerk_id"), p.get("business"),
+                            p.get("source"), e["at"], int(bool(p.get("bad"))), p.get("followup_deadline"),
+                            "opened" if p.get("bad") else None))
+            elif kind == "followup.closed":
+                db.execute(conn, "UPDATE ratings SET followup='closed', closed_at=?, note=? WHERE hall=? AND day=? AND "
+                                 "number=?", (e["at"], p.get("note"), hall, p["day"], p["ticket"]))
+            elif kind == "matter.opened":
+                history = [{"at": e["at"], "status": "opened", "note": ""}]
+                db.execute(conn, "INSERT INTO matters (hall, number, category, status, opened_at, deadline, owner, "
+                                 "escalated, history) VALUES (?,?,?,?,?,?,?,0,?)",
+                           (hall, p["matter"], p["category"], "opened", e["at"], p["deadline"], None,
+                            json.dumps(history, ensure_ascii=False)))
+            elif kind in ("matter.transitioned", "matter.noted", "matter.escalated"):
+                row = db.execute(conn, "SELECT history, status, owner FROM matters WHERE hall=? AND number=?",
+                                 (hall, p["matter"])).fetchone()
+                if row is None:
+                    continue
+                history = json.loads(row[0])
+                status = p.get("to", row[1]) if kind == "matter.transitioned" else row[1]
+                owner = p.get("by") if kind == "matter.transitioned" and p.get("to") == "claimed" else row[2]
+                history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status,
+                                "note": p.get("note", "")})
+                db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+? WHERE hall=? "
+                                 "AND number=?", (status, owner, json.dumps(history, ensure_ascii=False),
+                                                  int(kind == "matter.escalated"), hall, p["matter"]))
+            elif kind == "ticket.issued" and p.get("holder"):
+                db.execute(conn, "INSERT INTO issues (hall, seq, day, at, holder, agent, principals) VALUES (?,?,?,?,?,?,?)",
+                           (hall, e["seq"], p["day"], e["at"], p["holder"], int(bool(p.get("agent"))),
+                            len(p.get("principals") or [])))
+            elif kind == "case.accepted":
+                db.execute(conn, "INSERT INTO cases (hall, number, ticket, day) VALUES (?,?,?,?)",
+                           (hall, p["case"], p["number"], p["day"]))
+            if kind in EXCEPTION_TYPES:
+                exception = _exception(kind, p)
+                if exception is not None:
+                    kind_name, reason = exception
+                    db.execute(conn, "INSERT INTO exceptions (hall, seq, at, kind, win, clerk_id, ticket, reason) "
+                                     "VALUES (?,?,?,?,?,?,?,?)",
+                               (hall, e["seq"], e["at"], kind_name, p.get("window") or p.get("from_window"),
+                                p.get("clerk_id"), p.get("number"), reason))
+
+    # -- reading --------------------------------------------------------------------------------------------------
+    def head(self, hall: str) -> dict[str, Any]:
+        row = self.hall_row(hall)
+        return {"seq": int(row[4]), "hash": str(row[5])}
+
+    def events(self, hall: str, after: int, limit: int) -> dict[str, Any]:
+        self.hall_row(hall)
+        rows = self.db.all("SELECT seq, id, type, at, device, payload, prev_hash, hash, received_at FROM events "
+                           "WHERE hall=? AND seq>? ORDER BY seq LIMIT ?", (hall, after, max(1, min(limit, 1000))))
+        return {"events": [{"seq": int(r[0]), "id": r[1], "type": r[2], "at": r[3], "device": r[4],
+                            "payload": json.loads(r[5]), "prev_hash": r[6], "hash": r[7], "received_at": r[8]}
+                           for r in rows]}
+
+    def verify(self, hall: str | None = None) -> list[tuple[str, int | None]]:
+        """Every stored chain re-checked from its content: (hall, first bad seq or None)."""
+        halls = [hall] if hall else [str(r[0]) for r in self.db.all("SELECT id FROM halls ORDER BY id")]
+        out: list[tuple[str, int | None]] = []
+        for h in halls:
+            self.hall_row(h)
+            prev, expected, bad = GENESIS, 1, None
+            after = 0
+            while bad is None:
+                page = self.events(h, after, 1000)["events"]
+                if not page:
+                    break
+                bad = verify_chain(page, prev, expected)
+                prev, expected, after = page[-1]["hash"], page[-1]["seq"] + 1, page[-1]["seq"]
+            if bad is None:
+                head = self.head(h)
+                if head["seq"] != expected - 1 or head["hash"] != prev:
+                    bad = expected  # the head points past what is stored
+            out.append((h, bad))
+        return out
+
+
+def _exception(kind: str, p: dict[str, Any]) -> tuple[str, str | None] | None:
+    if kind == "identity.mismatch":
+        return ("identity_override" if p.get("overridden") else "identity_mismatch", p.get("reason"))
+    if kind == "ticket.called":
+        return ("out_of_order_call", p.get("reason")) if p.get("out_of_order") else None
+    if kind == "ticket.transferred":
+        return ("transfer", p.get("reason"))
+    if kind == "notice.issued":
+        return ("repeat_notice", None) if p.get("repeat") else None
+    if kind == "hall.hours_extended":
+        return ("extend_hours", p.get("reason"))
+    if kind == "window.temporary":
+        return ("temporary_window", p.get("reason"))
+    return None

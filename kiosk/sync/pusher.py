@@ -1,0 +1,185 @@
+"""Sync: the hall's committed events go to the central ledger in order, in signed batches, once.
+
+The ledger's head is the truth about what it holds: the pusher starts from it (after a restart of
+either side) and sends from the next seq; a retried batch the ledger already has is "accepted 0",
+never a duplicate. Which refusals are final is explicit (FINAL below, as hall-api.md says): then the
+pusher stops and says why, rather than skipping an event. Everything else is retried with backoff,
+for days if need be; the hall keeps working meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kiosk.domain import signing
+from kiosk.domain.events import GENESIS
+from kiosk.hall.service import HallService, derive_key
+
+log = logging.getLogger("kiosk.sync")
+Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, dict[str, Any]]]
+
+
+class SyncRetry(Exception):
+    """Network trouble, a 5xx, a gap: try again later."""
+
+
+@dataclass(frozen=True)
+class SyncStopped(Exception):
+    """A final refusal (hall-api.md: 409 CHAIN_FORK, 422, 401/403): a person must look."""
+
+    code: str
+    message: str
+
+
+def is_final(status: int, code: str) -> bool:
+    return status in (401, 403, 422) or (status == 409 and code == "CHAIN_FORK")
+
+
+def http_transport(timeout: float = 30.0) -> Transport:
+    session = requests.Session()
+
+    def send(method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            r = session.request(method, url, json=body, headers=headers, timeout=timeout)
+        except requests.RequestException as exc:
+            raise SyncRetry(f"network: {type(exc).__name__}") from None
+        try:
+            data = r.json()
+        except ValueError:
+            raise SyncRetry(f"HTTP {r.status_code} without JSON") from None
+        return r.status_code, data if isinstance(data, dict) else {}
+
+    return send
+
+
+def signing_key(service: HallService) -> Any:
+    return signing.private_key(derive_key(service.master_key, "event-signing"))
+
+
+def public_key(service: HallService) -> str:
+    return signing.public_key_text(signing_key(service))
+
+
+def saved_target(data: Path) -> dict[str, str] | None:
+    path = data / "secrets" / "ledger.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save_target(data: Path, url: str, token: str) -> None:
+    path = data / "secrets" / "ledger.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url.rstrip("/"), "token": token}))
+    path.chmod(0o600)
+
+
+class Pusher:
+    def __init__(self, service: HallService, url: str, token: str, batch: int = 1000,
+                 transport: Transport | None = None) -> None:
+        self.service = service
+        self.url = url.rstrip("/")
+        self.hall = service.config.hall_id
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.batch = batch
+        self.transport = transport or http_transport()
+        self.key = signing_key(service)
+        self.synced: int | None = None  # what the ledger holds, as last learned from it
+        self.stopped: SyncStopped | None = None
+
+    def local_head(self) -> int:
+        return int(self.service.store.reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def _record(self, seq: int) -> None:
+        self.synced = seq
+
+        def change(tx: Any) -> None:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('synced_seq', ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value=excluded.value", (str(seq),))
+
+        self.service.store.write(change)
+
+    def learn_head(self) -> int:
+        """The ledger's head, checked against our own chain (a different hash there is a fork: final)."""
+        status, body = self.transport("GET", f"{self.url}/api/v1/halls/{self.hall}/head", None, self.headers)
+        if status != 200:
+            code = body.get("error", {}).get("code", "") if isinstance(body.get("error"), dict) else ""
+            if is_final(status, code):
+                raise SyncStopped(code or f"HTTP_{status}", body.get("error", {}).get("message", ""))
+            raise SyncRetry(f"head: HTTP {status}")
+        seq, digest = int(body["seq"]), str(body["hash"])
+        if seq > self.local_head():
+            raise SyncStopped("LEDGER_AHEAD", f"账本已有 {seq} 个事件，多于本厅的 {self.local_head()} 个：数据目录可能被替换。")
+        if seq and self.service.events(seq - 1, 1)[0]["hash"] != digest:
+            raise SyncStopped("CHAIN_FORK", f"账本中第 {seq} 个事件与本厅不同。")
+        if seq == 0 and digest not in (GENESIS, ""):
+            raise SyncStopped("CHAIN_FORK", "账本的链头与本厅不符。")
+        self._record(seq)
+        return seq
+
+    def push_once(self) -> int:
+        """One batch after what the ledger holds; the number of events it newly accepted."""
+        if self.synced is None:
+            self.learn_head()
+        assert self.synced is not None
+        events = self.service.events(self.synced, self.batch)
+        if not events:
+            return 0
+        body = {"hall": self.hall, "events": events, "signature": signing.sign_batch(self.key, self.hall, events)}
+        status, reply = self.transport("POST", f"{self.url}/api/v1/halls/{self.hall}/batches", body, self.headers)
+        raw_error = reply.get("error")
+        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+        code = str(error.get("code", ""))
+        if status == 200:
+            self._record(int(reply["head_seq"]))
+            return int(reply.get("accepted", 0))
+        if is_final(status, code):
+            raise SyncStopped(code or f"HTTP_{status}", str(error.get("message", "")))
+        if status == 409 and code == "CHAIN_GAP":
+            self.synced = None  # learn the head again and continue from there
+        raise SyncRetry(f"HTTP {status} {code}")
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None, deadline: float | None = None) -> bool:
+        """Push until the ledger holds everything committed now; False on a deadline. Retries with backoff."""
+        delay = 0.2
+        target = self.local_head()
+        while True:
+            try:
+                self.push_once()
+                delay = 0.2
+                if progress is not None and self.synced is not None:
+                    progress(self.synced, target)
+                if self.synced is not None and self.synced >= target:
+                    return True
+            except SyncRetry as exc:
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                log.info("sync retry in %.1fs: %s", delay, exc)
+                time.sleep(delay)
+                delay = min(60.0, delay * 2) * (0.8 + 0.4 * random.random())
+
+    def run(self, stop: threading.Event, idle: float = 2.0) -> None:
+        """The hall service's background worker: push whenever there is something, back off on trouble."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                sent = self.push_once()
+                delay = 1.0
+                if not sent and self.synced is not None and self.synced >= self.local_head():
+                    stop.wait(idle)
+            except SyncRetry as exc:
+                log.info("sync retry in %.0fs: %s", delay, exc)
+                stop.wait(delay)
+                delay = min(300.0, delay * 2)
+            except SyncStopped as exc:
+                self.stopped = exc
+                log.error("sync stopped: %s %s", exc.code, exc.message)
+                return
