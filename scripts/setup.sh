@@ -8,6 +8,8 @@ VENV="$ROOT/.venv"
 
 # Debian packages the product uses; each is installed only if missing.
 APT_PACKAGES=(ca-certificates fonts-noto-cjk libzbar0 libusb-1.0-0 libgl1 libegl1 libmtdev1 espeak-ng alsa-utils xsel)
+# the test command adds what only the tests need (a PostgreSQL server, a headless browser)
+APT_PACKAGES+=(${EXTRA_APT_PACKAGES[@]+"${EXTRA_APT_PACKAGES[@]}"})
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -2,6 +2,7 @@
 # Run the tests: installs what they need, then lint, type checks and the whole suite.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EXTRA_APT_PACKAGES=(postgresql chromium)  # the ledger's tests run a real PostgreSQL; its dashboard, a real browser
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$VENV/bin/ruff" check .

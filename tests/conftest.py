@@ -25,3 +25,22 @@ def server(tmp_path: Path) -> Iterator[HallProcess]:
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    from tests.pg import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A throwaway ledger database of each kind: the same tests hold for both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    server = request.getfixturevalue("postgres")
+    return str(server.new_database())  # type: ignore[attr-defined]

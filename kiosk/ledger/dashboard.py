@@ -82,7 +82,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                   }.get(by, "hall")
         rows = db.all(f"SELECT {column}, COUNT(*), AVG(level), SUM(bad) FROM ratings WHERE day BETWEEN ? AND ? "
                       f"GROUP BY 1 ORDER BY 3 DESC, 1", (start, end))
-        data = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
+        data: list[list[Any]] = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
                  f"{100 * (1 - int(r[3] or 0) / int(r[1])):.1f}%"] for r in rows]
         form = (f'<form method="get">从 <input name="from" value="{start}"> 到 <input name="to" value="{end}"> '
                 f'按 <select name="by">' + "".join(f'<option value="{v}"{" selected" if v == by else ""}>{n}</option>'

@@ -25,7 +25,7 @@ EXCEPTION_TYPES = {"identity.mismatch", "ticket.transferred", "notice.issued", "
                    "window.temporary"}
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: raising sets __traceback__
 class LedgerError(Exception):
     code: str
     status: int

@@ -33,7 +33,7 @@ class SyncRetry(Exception):
     """Network trouble, a 5xx, a gap: try again later."""
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: raising sets __traceback__
 class SyncStopped(Exception):
     """A final refusal (hall-api.md: 409 CHAIN_FORK, 422, 401/403): a person must look."""
 
