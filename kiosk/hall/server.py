@@ -33,7 +33,7 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
     stop = threading.Event()
     target = saved_target(data)
     if target is not None:  # registered with a ledger (kiosk sync --ledger … --token … did it once)
-        pusher = Pusher(service, target["url"], target["token"])
+        pusher = Pusher(service, target["url"], target["token"], batch=int(target.get("batch", 1000)))
         threading.Thread(target=pusher.run, args=(stop,), name="sync", daemon=True).start()
         print(f"同步到省级账本 syncing to the ledger at {target['url']}", flush=True)
     gc.collect()

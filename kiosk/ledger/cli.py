@@ -85,7 +85,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
               "the first sync needs --ledger and --token", file=sys.stderr)
         return 2
     if args.ledger or args.token:
-        save_target(data, url, token)  # the hall service's background worker uses it from now on
+        save_target(data, url, token, args.batch)  # the hall service's background worker uses it from now on
     service = open_hall(_config(args.config), data)
     try:
         pusher = Pusher(service, url, token, batch=args.batch)

@@ -70,15 +70,15 @@ def public_key(service: HallService) -> str:
     return signing.public_key_text(signing_key(service))
 
 
-def saved_target(data: Path) -> dict[str, str] | None:
+def saved_target(data: Path) -> dict[str, Any] | None:
     path = data / "secrets" / "ledger.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def save_target(data: Path, url: str, token: str) -> None:
+def save_target(data: Path, url: str, token: str, batch: int = 1000) -> None:
     path = data / "secrets" / "ledger.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": url.rstrip("/"), "token": token}))
+    path.write_text(json.dumps({"url": url.rstrip("/"), "token": token, "batch": batch}))
     path.chmod(0o600)
 
 
