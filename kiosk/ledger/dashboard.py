@@ -78,10 +78,10 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         supervisor(request)
         start, end = period(request)
         by = request.query_params.get("by", "hall")
-        column = {"hall": "hall", "window": "hall || ' ' || win || '号窗口'", "clerk": "hall || ' 工号' || clerk_id"
-                  }.get(by, "hall")
-        rows = db.all(f"SELECT {column}, COUNT(*), AVG(level), SUM(bad) FROM ratings WHERE day BETWEEN ? AND ? "
-                      f"GROUP BY 1 ORDER BY 3 DESC, 1", (start, end))
+        column = {"hall": "h.name", "window": "h.name || ' ' || r.win || '号窗口'",
+                  "clerk": "h.name || ' 工号' || r.clerk_id"}.get(by, "h.name")
+        rows = db.all(f"SELECT {column}, COUNT(*), AVG(r.level), SUM(r.bad) FROM ratings r JOIN halls h ON h.id=r.hall "
+                      f"WHERE r.day BETWEEN ? AND ? GROUP BY 1 ORDER BY 3 DESC, 1", (start, end))
         data: list[list[Any]] = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
                  f"{100 * (1 - int(r[3] or 0) / int(r[1])):.1f}%"] for r in rows]
         form = (f'<form method="get">从 <input name="from" value="{start}"> 到 <input name="to" value="{end}"> '

@@ -1,0 +1,129 @@
+"""The supervisors' dashboard in a real headless browser (Chromium), on a ledger fed by two halls:
+satisfaction by hall, window and clerk with a chart, bad ratings against deadlines (overdue first),
+the 办不成事 ledger, exceptions, scalper patterns across halls, and the 好差评 export."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kiosk.domain import signing
+from kiosk.hall.service import HallService, derive_key
+from tests.helpers import ROOT, TZ, Hall, example_config, person
+from tests.test_sync import LedgerProcess, last_line
+
+ARTEFACTS = ROOT / "build" / "ledger"
+PROVINCE_KEY = b"p" * 32  # the province's identity key: the same person is the same hash in every hall
+
+
+def browser(url: str, png: Path | None = None) -> str:
+    args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--lang=zh-CN", "--window-size=1280,900"]
+    if png is not None:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([*args, f"--screenshot={png}", url], capture_output=True, timeout=90, check=True)
+    out = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=90, check=True)
+    return out.stdout
+
+
+def feed(hall: Hall, ledger: LedgerProcess, hall_id: str, token: str) -> None:
+    events = hall.events()
+    key = signing.private_key(derive_key(hall.svc.master_key, "event-signing"))
+    body = {"hall": hall_id, "events": events, "signature": signing.sign_batch(key, hall_id, events)}
+    r = requests.post(f"{ledger.url}/api/v1/halls/{hall_id}/batches", json=body,
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def a_day(hall: Hall, levels: list[int], scalper: dict[str, str]) -> None:
+    hall.login(2)
+    numbers = []
+    for i in range(len(levels)):
+        hall.tick(3)
+        numbers.append(hall.number("C", 200 + i))
+    for i, level in enumerate(levels):
+        if i == 0:  # the last comer first, with a reason: an exception the province sees
+            number = numbers[-1]
+            hall.at(2, "call", number=number, reason="预约群众到场")
+        else:
+            number = hall.at(2, "call-next")[1]["ticket"]["number"]
+        hall.at(2, "finish", accepted=True)
+        status, body = hall.do("rate", {"ticket": number, "level": level, "source": "keypad"}, device=hall.counter)
+        assert status == 201, body
+    hall.number("B", scalper)  # the same person takes tickets in both halls
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp = tmp_path_factory.mktemp("dash")
+    ledger = LedgerProcess(f"sqlite:///{tmp / 'ledger.db'}")
+    supervisor = last_line(ledger.cli("tokens", "add", "--role", "supervisor", "--name", "省厅"))
+    halls = []
+    scalper = person(999)
+    for hall_id, name, levels in (("jinan-hall", "济南市不动产登记中心", [5, 4, 5]),
+                                  ("qingdao-hall", "青岛市不动产登记中心", [1, 3, 2])):
+        start = datetime(2026, 11, 13, 10, 0, tzinfo=TZ)  # ten days before the ledger's today
+        (tmp / hall_id).mkdir()
+        hall = Hall(tmp / hall_id, dataclasses.replace(example_config(), hall_id=hall_id), now=start)
+        hall.svc = HallService(hall.config, hall.store, hall_id.encode().ljust(32, b"-"), PROVINCE_KEY)
+        a_day(hall, levels, scalper)
+        hall.do("report_matter", {"category": "refused", "description": "窗口说办不了，让我去别处"})
+        key = signing.public_key_text(signing.private_key(derive_key(hall.svc.master_key, "event-signing")))
+        token = last_line(ledger.cli("halls", "add", "--hall", hall_id, "--public-key", key, "--name", name,
+                                     "--region", "370100"))
+        halls.append((hall, hall_id, token))
+    ledger.start()
+    for hall, hall_id, token in halls:
+        feed(hall, ledger, hall_id, token)
+        hall.close()
+    yield ledger, supervisor
+    ledger.stop()
+
+
+def test_satisfaction_ranking_with_a_chart(dashboard: Any) -> None:
+    ledger, token = dashboard
+    dom = browser(f"{ledger.url}/dashboard?token={token}&from=2026-11-01&to=2026-11-30", ARTEFACTS / "satisfaction.png")
+    assert "满意度排名 2026-11-01 至 2026-11-30" in dom
+    assert dom.index("济南市不动产登记中心") < dom.index("青岛市不动产登记中心")  # ranked: 4.67 before 2.0
+    assert "4.67" in dom and "<svg" in dom and 'class="bad"' in dom
+    by_clerk = browser(f"{ledger.url}/dashboard?token={token}&from=2026-11-01&to=2026-11-30&by=clerk")
+    assert "济南市不动产登记中心 工号7" in by_clerk
+
+
+def test_bad_ratings_overdue_first(dashboard: Any) -> None:
+    ledger, token = dashboard
+    dom = browser(f"{ledger.url}/dashboard/followups?token={token}", ARTEFACTS / "followups.png")
+    assert "差评跟进" in dom and 'class="late"' in dom and "已逾期" in dom and "2026-11-20" in dom
+
+
+def test_matters_audit_and_scalpers(dashboard: Any) -> None:
+    ledger, token = dashboard
+    matters = browser(f"{ledger.url}/dashboard/matters?token={token}", ARTEFACTS / "matters.png")
+    assert matters.count("窗口说办不了") == 0  # descriptions stay in the hall; the ledger shows status and history
+    assert "M20261113-001" in matters and "待领办" in matters and "jinan-hall" in matters and "qingdao-hall" in matters
+    audit = browser(f"{ledger.url}/dashboard/audit?token={token}", ARTEFACTS / "audit.png")
+    assert "不按顺序叫号" in audit and "预约群众到场" in audit
+    scalpers = browser(f"{ledger.url}/dashboard/scalpers?token={token}", ARTEFACTS / "scalpers.png")
+    assert "同一身份多厅或高频取号" in scalpers and "<td>2</td>" in scalpers  # one identity, two halls
+    assert person(999)["id_number"] not in scalpers
+
+
+def test_haochaping_export_has_the_platform_fields_and_no_personal_data(dashboard: Any) -> None:
+    ledger, token = dashboard
+    r = requests.get(f"{ledger.url}/api/v1/export/ratings?format=csv&from=2026-11-01&to=2026-11-30",
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 6
+    first = rows[0]
+    assert set(first) >= {"case_number", "service", "department", "window_staff", "level", "channel", "time", "region"}
+    assert first["department"] == "济南市不动产登记中心" and first["channel"] == "窗口评价器" and first["region"] == "370100"
+    assert first["case_number"].startswith("20261113")
+    assert all(person(200 + i)["id_number"] not in r.text for i in range(3))
+    assert requests.get(f"{ledger.url}/api/v1/export/ratings", timeout=10).status_code == 401  # no token
