@@ -106,3 +106,17 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
 
     dashboard.mount(app, service, clock, caller)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For ``kiosk ledger serve --workers N``: each worker process builds its app from the environment."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    from kiosk.hall.clock import parse_now
+    from kiosk.ledger.db import LedgerDB
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = os.environ.get("KIOSK_LEDGER_NOW")
+    return create_app(LedgerService(LedgerDB(os.environ["KIOSK_LEDGER_DB"])), HallClock(tz, parse_now(now, tz) if now
+                                                                                       else None))

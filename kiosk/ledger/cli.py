@@ -25,9 +25,18 @@ def cmd_ledger_serve(args: argparse.Namespace) -> int:
     from kiosk.hall.clock import HallClock, parse_now
     from kiosk.ledger.api import create_app
 
-    service = _service(args.db)
+    service = _service(args.db)  # the schema is made (or checked) once, before any worker starts
+    print(f"省级账本已启动 ledger listening on http://{args.host}:{args.port} ({service.db.kind}, "
+          f"{args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)
+    if args.workers > 1:  # each worker is a process: hash checks of different halls' batches run in parallel
+        import os
+
+        os.environ["KIOSK_LEDGER_DB"] = args.db
+        os.environ["KIOSK_LEDGER_NOW"] = args.now or ""
+        uvicorn.run("kiosk.ledger.api:app_from_environment", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level="warning", access_log=False)
+        return 0
     clock = HallClock(TZ, parse_now(args.now, TZ) if args.now else None)
-    print(f"省级账本已启动 ledger listening on http://{args.host}:{args.port} ({service.db.kind})", flush=True)
     uvicorn.run(create_app(service, clock), host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -120,6 +129,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], hall: 
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8800)
     serve.add_argument("--now", help="start the ledger clock here (ISO 8601; drills and tests)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL: one per core)")
     serve.set_defaults(func=cmd_ledger_serve)
     halls = ledger.add_parser("halls", help="registered halls").add_subparsers(dest="halls_cmd", required=True)
     add = halls.add_parser("add", help="register a hall and its public key; prints the hall's token last")

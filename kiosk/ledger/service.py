@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,53 +148,66 @@ class LedgerService:
         return _err(verdict.code, verdict.status, verdict.message, verdict.message_en, **verdict.details)
 
     def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]]) -> None:
-        """What supervisors query, kept beside the events in the same transaction."""
+        """What supervisors query, kept beside the events in the same transaction. Facts are derived: a
+        conflict never blocks the chain (ON CONFLICT DO NOTHING). Inserts go in one round trip per table."""
         db = self.db
+        rows: dict[str, list[Sequence[Any]]] = {"ratings": [], "issues": [], "cases": [], "exceptions": []}
         for e in events:
             kind, p = e["type"], e["payload"]
             if kind == "rating.recorded":
-                db.execute(conn, "INSERT INTO ratings (hall, day, number, level, win, clerk_id, business, source, at, bad,"
-                                 " deadline, followup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                           (hall, p["day"], p["number"], p["level"], p.get("window"), p.get("clerk_id"), p.get("business"),
-                            p.get("source"), e["at"], int(bool(p.get("bad"))), p.get("followup_deadline"),
-                            "opened" if p.get("bad") else None))
+                rows["ratings"].append((hall, p["day"], p["number"], p["level"], p.get("window"), p.get("clerk_id"),
+                                        p.get("business"), p.get("source"), e["at"], int(bool(p.get("bad"))),
+                                        p.get("followup_deadline"), "opened" if p.get("bad") else None))
             elif kind == "followup.closed":
+                self._flush(conn, rows)  # the rating it closes may be in this very batch
                 db.execute(conn, "UPDATE ratings SET followup='closed', closed_at=?, note=? WHERE hall=? AND day=? AND "
                                  "number=?", (e["at"], p.get("note"), hall, p["day"], p["ticket"]))
             elif kind == "matter.opened":
                 history = [{"at": e["at"], "status": "opened", "note": ""}]
                 db.execute(conn, "INSERT INTO matters (hall, number, category, status, opened_at, deadline, owner, "
-                                 "escalated, history) VALUES (?,?,?,?,?,?,?,0,?)",
+                                 "escalated, history) VALUES (?,?,?,?,?,?,?,0,?) ON CONFLICT DO NOTHING",
                            (hall, p["matter"], p["category"], "opened", e["at"], p["deadline"], None,
                             json.dumps(history, ensure_ascii=False)))
             elif kind in ("matter.transitioned", "matter.noted", "matter.escalated"):
-                row = db.execute(conn, "SELECT history, status, owner FROM matters WHERE hall=? AND number=?",
-                                 (hall, p["matter"])).fetchone()
-                if row is None:
-                    continue
-                history = json.loads(row[0])
-                status = p.get("to", row[1]) if kind == "matter.transitioned" else row[1]
-                owner = p.get("by") if kind == "matter.transitioned" and p.get("to") == "claimed" else row[2]
-                history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status,
-                                "note": p.get("note", "")})
-                db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+? WHERE hall=? "
-                                 "AND number=?", (status, owner, json.dumps(history, ensure_ascii=False),
-                                                  int(kind == "matter.escalated"), hall, p["matter"]))
+                self._matter_step(conn, hall, kind, e, p)
             elif kind == "ticket.issued" and p.get("holder"):
-                db.execute(conn, "INSERT INTO issues (hall, seq, day, at, holder, agent, principals) VALUES (?,?,?,?,?,?,?)",
-                           (hall, e["seq"], p["day"], e["at"], p["holder"], int(bool(p.get("agent"))),
-                            len(p.get("principals") or [])))
+                rows["issues"].append((hall, e["seq"], p["day"], e["at"], p["holder"], int(bool(p.get("agent"))),
+                                       len(p.get("principals") or [])))
             elif kind == "case.accepted":
-                db.execute(conn, "INSERT INTO cases (hall, number, ticket, day) VALUES (?,?,?,?)",
-                           (hall, p["case"], p["number"], p["day"]))
+                rows["cases"].append((hall, p["case"], p["number"], p["day"]))
             if kind in EXCEPTION_TYPES:
                 exception = _exception(kind, p)
                 if exception is not None:
-                    kind_name, reason = exception
-                    db.execute(conn, "INSERT INTO exceptions (hall, seq, at, kind, win, clerk_id, ticket, reason) "
-                                     "VALUES (?,?,?,?,?,?,?,?)",
-                               (hall, e["seq"], e["at"], kind_name, p.get("window") or p.get("from_window"),
-                                p.get("clerk_id"), p.get("number"), reason))
+                    rows["exceptions"].append((hall, e["seq"], e["at"], exception[0],
+                                               p.get("window") or p.get("from_window"), p.get("clerk_id"),
+                                               p.get("number"), exception[1]))
+        self._flush(conn, rows)
+
+    def _flush(self, conn: Any, rows: dict[str, list[Sequence[Any]]]) -> None:
+        columns = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup",
+                   "issues": "hall, seq, day, at, holder, agent, principals", "cases": "hall, number, ticket, day",
+                   "exceptions": "hall, seq, at, kind, win, clerk_id, ticket, reason"}
+        for table, batch in rows.items():
+            if batch:
+                marks = ",".join("?" * len(batch[0]))
+                self.db.executemany(conn, f"INSERT INTO {table} ({columns[table]}) VALUES ({marks}) "
+                                          "ON CONFLICT DO NOTHING", batch)
+                batch.clear()
+
+    def _matter_step(self, conn: Any, hall: str, kind: str, e: dict[str, Any], p: dict[str, Any]) -> None:
+        db = self.db
+        row = db.execute(conn, "SELECT history, status, owner FROM matters WHERE hall=? AND number=?",
+                         (hall, p["matter"])).fetchone()
+        if row is None:
+            return
+        history = json.loads(row[0])
+        status = p.get("to", row[1]) if kind == "matter.transitioned" else row[1]
+        owner = p.get("by") if kind == "matter.transitioned" and p.get("to") == "claimed" else row[2]
+        history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status,
+                        "note": p.get("note", "")})
+        db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+? WHERE hall=? "
+                         "AND number=?", (status, owner, json.dumps(history, ensure_ascii=False),
+                                          int(kind == "matter.escalated"), hall, p["matter"]))
 
     # -- reading --------------------------------------------------------------------------------------------------
     def head(self, hall: str) -> dict[str, Any]:
