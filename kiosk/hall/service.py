@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.domain import cases, codes, limits, queue
+from kiosk.domain import cases, codes, labels, limits, queue
 from kiosk.domain.catalog import Business, quote_fee, yuan
 from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, bad_request
@@ -1532,4 +1532,4 @@ class HallService:
         return int(head) - synced
 
 
-RATING_LEVELS = {"5": "非常满意", "4": "满意", "3": "基本满意", "2": "不满意", "1": "非常不满意"}
+RATING_LEVELS = {str(level): name for level, name in labels.RATING_LEVELS.items()}

@@ -19,13 +19,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
+from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
 from kiosk.hall.clock import HallClock
 from kiosk.ledger.service import LedgerService, _err
 
-LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决", "called_back": "已回访", "closed": "已销号"}
-EXCEPTIONS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致", "identity_override": "人证不一致仍办理",
-              "transfer": "转办", "repeat_notice": "重复告知", "extend_hours": "延时服务", "temporary_window": "临时开窗"}
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
 STYLE = """body{font-family:"Noto Sans CJK SC",sans-serif;margin:24px;color:#1b2430;background:#f4f6f9}
 nav a{margin-right:18px;font-size:18px}table{border-collapse:collapse;background:#fff;margin:12px 0}
@@ -103,7 +100,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                       "WHERE bad=1")
         rows.sort(key=lambda r: (r[7] == "closed", not (r[7] != "closed" and r[6] and r[6] < today), r[6] or ""))
         late = [r[7] != "closed" and bool(r[6]) and r[6] < today for r in rows]
-        data = [[r[0], r[1], r[2], LEVELS.get(r[3], r[3]), f"{r[4]}号窗口", r[5], r[6],
+        data = [[r[0], r[1], r[2], RATING_LEVELS.get(r[3], r[3]), f"{r[4]}号窗口", r[5], r[6],
                  "已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中"), r[9] or ""]
                 for i, r in enumerate(rows)]
         return page(request, "差评跟进（法定工作日期限，逾期在前）",
@@ -129,8 +126,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         sql = "SELECT hall, at, kind, win, clerk_id, ticket, reason FROM exceptions"
         rows = db.all(sql + (" WHERE hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500", (hall,) if hall else ())
         counts = db.all("SELECT hall, kind, COUNT(*) FROM exceptions GROUP BY 1, 2 ORDER BY 1, 2")
-        summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTIONS.get(c[1], c[1]), c[2]] for c in counts])
-        data = [[r[0], r[1][:16].replace("T", " "), EXCEPTIONS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
+        summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
+        data = [[r[0], r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
                  r[4] or "", r[5] or "", r[6] or "（未填写）"] for r in rows]
         return page(request, "异常审计：不按顺序叫号、人证不一致、转办等",
                     summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data))
@@ -161,7 +158,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at FROM ratings "
                       "WHERE day BETWEEN ? AND ? ORDER BY at", (start, end))
         records = [{"case_number": cases.get((r[0], r[1] + r[2]), ""), "service": r[6], "department": halls.get(r[0],
-                    (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": LEVELS.get(r[3], ""),
+                    (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": RATING_LEVELS.get(r[3], ""),
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
                     "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
         if request.query_params.get("format") == "csv":

@@ -26,10 +26,10 @@ from drivers.factory import Devices
 from drivers.keypad import protocol as keypad_protocol
 from drivers.keypad.driver import KeypadEvent, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
 from drivers.printer import layouts
+from kiosk.domain.labels import RATING_LEVELS as LEVELS
 from kiosk.ui.base import HallApp, TourStep
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 
-LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
 OUT_OF_ORDER_REASONS = ["老年人、残疾人等优先", "预约群众到场", "转办回本窗口", "简单事项即办", "前号已过号后到场"]
 OVERRIDE_REASONS = ["代办人持授权委托书", "当事人本人到场，取号为家属", "身份证丢失，持临时身份证明"]

@@ -16,17 +16,13 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
+from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
 from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.voice import chime
 
 MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
                 "called_back": ("closed", "销号")}
-MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决待回访", "called_back": "已回访待销号",
-                 "closed": "已销号"}
-AUDIT_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致", "identity_override": "人证不一致仍办理",
-               "transfer": "转办", "repeat_notice": "重复告知", "extend_hours": "延时服务", "temporary_window": "临时开窗",
-               "blocklist_add": "列入黑名单", "pause": "暂停服务"}
 FOLLOWUP_STATUS = {"opened": "跟进中", "overdue": "已逾期", "closed": "已办结"}
 
 
@@ -225,10 +221,9 @@ class DutyApp(HallApp):
         screen = self.root.get_screen("followups")
         rows = screen.ids.list.ids.rows
         rows.clear_widgets()
-        levels = {1: "非常不满意", 2: "不满意"}
         for f in self.followups:
             overdue = f["status"] == "overdue"
-            text = (f"{'【逾期】' if overdue else ''}{f['day']} {f['ticket']}　{levels.get(f['level'], f['level'])}　"
+            text = (f"{'【逾期】' if overdue else ''}{f['day']} {f['ticket']}　{RATING_LEVELS.get(f['level'], f['level'])}　"
                     f"{f['window']}号窗口 工号 {f['clerk_id']}　截止 {f['deadline']}　{FOLLOWUP_STATUS.get(f['status'], '')}"
                     + (f"\n{f['note']}" if f.get("note") else ""))
             selected = str(f["id"]) == screen.selected
@@ -268,7 +263,7 @@ class DutyApp(HallApp):
         for a in reply.body["audit"][:200]:
             who = f"{a['window']}号窗口 工号 {a['clerk_id']}" if a["window"] else a["device"]
             ticket = f"　{a['ticket']}" if a["ticket"] else ""
-            label = Button(text=f"{a['at'][5:16].replace('T', ' ')}　{AUDIT_KINDS.get(a['kind'], a['kind'])}{ticket}　{who}\n"
+            label = Button(text=f"{a['at'][5:16].replace('T', ' ')}　{EXCEPTION_KINDS.get(a['kind'], a['kind'])}{ticket}　{who}\n"
                                 f"原因：{a['reason'] or '（未填写）'}", font_size="18sp", halign="left",
                            background_normal="", background_color=(0.3, 0.33, 0.4, 1))
             label.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))

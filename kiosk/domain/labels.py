@@ -1,0 +1,13 @@
+"""The Chinese names of the hall's codes, one place for every screen and page that shows them."""
+
+from __future__ import annotations
+
+RATING_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决待回访", "called_back": "已回访待销号",
+                 "closed": "已销号"}
+
+EXCEPTION_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致",
+                   "identity_override": "人证不一致仍办理", "transfer": "转办", "repeat_notice": "重复告知",
+                   "extend_hours": "延时服务", "temporary_window": "临时开窗", "blocklist_add": "列入黑名单",
+                   "pause": "暂停服务"}
