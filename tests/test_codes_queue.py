@@ -1,6 +1,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.domain import codes
 from kiosk.domain.errors import DomainError
@@ -60,3 +62,23 @@ def test_transfer_to_a_window_goes_to_that_window_only() -> None:
     waiting = [w("A001", 1), w("A000", 0, window=2)]
     assert next_for_window(waiting, 1, ("A",), 0, 2).number == "A001"  # type: ignore[union-attr]
     assert next_for_window(waiting, 2, ("B",), 0, 2).number == "A000"  # type: ignore[union-attr]
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(max_size=8), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8), max_size=5), st.text(max_size=20), st.one_of(st.none(), st.text(max_size=10)))
+def test_the_ledgers_fast_hash_is_the_contracts_hash(payload: dict, type_: str, device: str | None) -> None:
+    """hall-api.md defines the hash over canonical JSON of the whole event; the ledger assembles the same text
+    from the payload's canonical JSON. They must never differ."""
+    import hashlib
+
+    from kiosk.domain.events import canonical_json, event_hash, event_hash_canonical
+
+    body = canonical_json({"seq": 7, "id": "e-1", "type": type_, "at": "2026-11-23T10:00:00+08:00", "device": device,
+                           "payload": payload})
+    contract = hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()
+    assert event_hash("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device, payload) == contract
+    assert event_hash_canonical("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device,
+                                canonical_json(payload)) == contract

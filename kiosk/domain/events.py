@@ -15,9 +15,16 @@ def canonical_json(value: Any) -> str:
 
 def event_hash(prev_hash: str, seq: int, event_id: str, type_: str, at: str, device: str | None,
                payload: dict[str, Any]) -> str:
-    body = canonical_json(
-        {"seq": seq, "id": event_id, "type": type_, "at": at, "device": device, "payload": payload}
-    )
+    return event_hash_canonical(prev_hash, seq, event_id, type_, at, device, canonical_json(payload))
+
+
+def event_hash_canonical(prev_hash: str, seq: int, event_id: str, type_: str, at: str, device: str | None,
+                         payload_json: str) -> str:
+    """The same hash, from the payload's canonical JSON already made (the ledger stores that text too, so it
+    serialises each payload once). The body is assembled in canonical key order: at, device, id, payload,
+    seq, type; each value written as canonical_json would write it."""
+    body = (f'{{"at":{canonical_json(at)},"device":{canonical_json(device)},"id":{canonical_json(event_id)},'
+            f'"payload":{payload_json},"seq":{canonical_json(seq)},"type":{canonical_json(type_)}}}')
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.domain.events import GENESIS, event_hash
+from kiosk.domain.events import GENESIS, canonical_json, event_hash_canonical
 
 FIELDS = {"seq": int, "id": str, "type": str, "at": str, "payload": dict, "prev_hash": str, "hash": str}
 MAX_BATCH = 5000
@@ -28,6 +28,7 @@ class Verdict:
     message_en: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     new: list[dict[str, Any]] = field(default_factory=list)  # the events to store, in order
+    payloads: list[str] = field(default_factory=list)  # their payloads' canonical JSON, to store as made
 
 
 def _refuse(code: str, status: int, zh: str, en: str, **details: Any) -> Verdict:
@@ -58,9 +59,13 @@ def parse_batch(body: object) -> tuple[list[dict[str, Any]], object] | Verdict:
 
 def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
                 stored_hash: Callable[[int], str | None]) -> Verdict:
-    # 1. every event's hash matches its content
+    # 1. every event's hash matches its content (the payload's canonical text is kept for storing)
+    texts: list[str] = []
     for e in events:
-        if event_hash(e["prev_hash"], e["seq"], e["id"], e["type"], e["at"], e.get("device"), e["payload"]) != e["hash"]:
+        payload_json = canonical_json(e["payload"])
+        texts.append(payload_json)
+        if event_hash_canonical(e["prev_hash"], e["seq"], e["id"], e["type"], e["at"], e.get("device"),
+                                payload_json) != e["hash"]:
             return _refuse("BAD_HASH", 422, f"事件 {e['seq']} 的内容与其哈希不符（被改动）。",
                            f"Event {e['seq']}: its content does not match its hash (altered).", seq=e["seq"])
     # 2. the batch is itself a piece of a chain
@@ -77,7 +82,8 @@ def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
                        f"Events {head_seq + 1}–{first['seq'] - 1} are missing: continue after the head.",
                        head={"seq": head_seq, "hash": head_hash}, expected_seq=head_seq + 1)
     new: list[dict[str, Any]] = []
-    for e in events:
+    payloads: list[str] = []
+    for e, text in zip(events, texts, strict=True):
         if e["seq"] <= head_seq:
             if stored_hash(e["seq"]) != e["hash"]:
                 return _refuse("CHAIN_FORK", 409, f"事件 {e['seq']} 与账本已存的不同（链分叉）。",
@@ -89,4 +95,5 @@ def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
                                f"Event {e['seq']} does not continue the stored head (a fork).", seq=e["seq"],
                                head={"seq": head_seq, "hash": head_hash})
             new.append(e)
-    return Verdict(None, new=new)
+            payloads.append(text)
+    return Verdict(None, new=new, payloads=payloads)

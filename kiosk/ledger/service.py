@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.domain import ledger_rules, signing
-from kiosk.domain.events import GENESIS, canonical_json, verify_chain
+from kiosk.domain.events import GENESIS, verify_chain
 from kiosk.ledger.db import LedgerDB
 
 log = logging.getLogger("kiosk.ledger")
@@ -128,8 +128,8 @@ class LedgerService:
                 received = now.isoformat()
                 new = verdict.new
                 self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"),
-                                            canonical_json(e["payload"]), e["prev_hash"], e["hash"], received)
-                                           for e in new])
+                                            text, e["prev_hash"], e["hash"], received)
+                                           for e, text in zip(new, verdict.payloads, strict=True)])
                 self._facts(conn, hall, new)
                 if new:
                     self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
