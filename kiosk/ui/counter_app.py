@@ -107,7 +107,6 @@ class CounterApp(HallApp):
         self._keypad_online = devices.keypad is not None
         self._reading = False
         self._identity: dict[str, str] | None = None  # read for the identity match: memory only, wiped after
-        self._pressed_at = 0.0
 
     # -- life ----------------------------------------------------------------------------------------------
     def build(self) -> ScreenManager:
@@ -271,8 +270,6 @@ class CounterApp(HallApp):
         self.ask(lambda: self.client.post(f"/api/v1/windows/{self.window}/{op}", body, idempotency_key=key), done)
 
     def call_next(self) -> None:
-        self._pressed_at = time.monotonic()
-
         def called(reply: Reply) -> None:
             self.say(f"已呼叫 {reply.body['ticket']['number']}，请等候群众到窗口。")
 
