@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from kiosk.ledger.service import LedgerService
 
 DEFAULT_DB = "sqlite:///ledger/ledger.db"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def _service(url: str):  # type: ignore[no-untyped-def]
+def _service(url: str) -> LedgerService:
     from kiosk.ledger.db import LedgerDB
     from kiosk.ledger.service import LedgerService
 
@@ -120,8 +125,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         service.store.close()
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], hall: argparse._SubParsersAction[
-        argparse.ArgumentParser], common: object) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                hall: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: Callable[[argparse.ArgumentParser], None]) -> None:
     ledger = sub.add_parser("ledger", help="the province's central ledger").add_subparsers(dest="ledger_cmd",
                                                                                            required=True)
     serve = ledger.add_parser("serve", help="run the ledger service")
@@ -151,11 +157,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], hall: 
     verify.set_defaults(func=cmd_ledger_verify)
 
     key = hall.add_parser("public-key", help="print the hall's event-signing public key (last line)")
-    common(key)  # type: ignore[operator]
+    common(key)
     key.set_defaults(func=cmd_hall_public_key)
 
     sync = sub.add_parser("sync", help="push committed events to the ledger")
-    common(sync)  # type: ignore[operator]
+    common(sync)
     sync.add_argument("--once", action="store_true", help="push everything committed so far, then exit")
     sync.add_argument("--ledger", help="the ledger's URL (remembered in the data directory)")
     sync.add_argument("--token", help="the hall's ledger token (remembered in the data directory)")

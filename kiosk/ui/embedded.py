@@ -139,16 +139,22 @@ class EmbeddedHall:
                 numbers.append(str(body["ticket"]["number"]))
         return numbers
 
-    def _window_call(self, window: int) -> Any:
+    def _window_call(self, window: int, now: datetime | None = None) -> Any:
+        """The demo clerk at a window: logged in once per window (a past moment gets a login of its own)."""
         from kiosk.hall.service import Call, Device
 
         self.ensure_clerk()
         counter = Device(0, f"demo-counter-{window}", "counter")
-        if window not in self._sessions:
+        when = now or self.clock.now()
+        if now is not None or window not in self._sessions:
             clerk_id, _name, pin = DEMO_CLERK
-            _, login = self.service.login(Call(counter, self.clock.now()), window, {"clerk_id": clerk_id, "pin": pin})
-            self._sessions[window] = login["session"]
-        return Call(counter, self.clock.now(), self._sessions[window])
+            _, login = self.service.login(Call(counter, when), window, {"clerk_id": clerk_id, "pin": pin})
+            if now is None:
+                self._sessions[window] = login["session"]
+            else:
+                self._sessions.pop(window, None)  # that login ended the window's earlier session
+            return Call(counter, when, login["session"])
+        return Call(counter, when, self._sessions[window])
 
     def call_next(self, window: int) -> str:
         """A window calls its next ticket, finishing the one before (as a clerk at that window would)."""
@@ -177,15 +183,7 @@ class EmbeddedHall:
     def serve(self, number: str, window: int = 2, accepted: bool = False,
               now: datetime | None = None) -> dict[str, Any] | None:
         """A clerk calls, serves and finishes a ticket (so that it can be rated); returns the case opened."""
-        from kiosk.hall.service import Call, Device
-
-        counter = Device(0, "demo-counter", "counter")
-        self.ensure_clerk()
-        clerk_id, _name, pin = DEMO_CLERK
-        when = now or self.clock.now()
-        _, login = self.service.login(Call(counter, when), window, {"clerk_id": clerk_id, "pin": pin})
-        self._sessions.pop(window, None)  # that login ended the window's earlier session
-        call = Call(counter, when, login["session"])
+        call = self._window_call(window, now)
         self.service.run(self.service.op_call, call,
                          {"_window": window, "number": number, "reason": "群众反映材料已备齐，先行办理"})
         _, finished = self.service.run(self.service.op_finish, call, {"_window": window, "accepted": accepted})
