@@ -37,7 +37,7 @@ def hall(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     config = tmp / "config"
     shutil.copytree(ROOT / "config", config)
     toml = (config / "hall.toml").read_text()
-    (config / "hall.toml").write_text(toml.replace("kiosk_burst = { identities = 5, minutes = 10 }", "kiosk_burst = false")
+    (config / "hall.toml").write_text(toml.replace("kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = false")
                                       .replace("per_person_per_day = 3", "per_person_per_day = 100"))
     common = ["--config", str(config / "hall.toml"), "--data", str(tmp / "data")]
     tokens = {}
@@ -99,17 +99,18 @@ def main() -> int:
         pending: dict[int, str] = {}
         stored = threading.Event()
 
-        def store(address: int, level: int) -> None:
+        def store(address: int, seq: int, level: int) -> None:
             ticket = pending.pop(address)
             r = counter.post(url + "/api/v1/ratings", json={"ticket": ticket, "level": level, "source": "keypad"},
                              headers={"Idempotency-Key": f"keypad-{ticket}"}, timeout=5)
             assert r.status_code == 201, r.text
             latencies.append(time.monotonic() - pressed_at[address])
+            bus.acknowledge(address, seq)  # stored: only now may the keypad drop the press
             stored.set()
 
         def on_event(event: KeypadEvent) -> None:
             if isinstance(event, KeyPress):
-                poster.submit(store, event.address, event.level)
+                poster.submit(store, event.address, event.seq, event.level)
 
         addresses = list(range(1, args.keypads + 1))
         rng = random.Random(7)

@@ -70,16 +70,23 @@ class Request:
     values: tuple[int, ...] = ()
 
 
+# Request lengths of the standard functions a keypad does not support, so that a device can still
+# recognise them and answer exception 01 (a silent keypad would look unplugged to the tool asking).
+FIXED_LENGTHS = {0x01: 8, 0x02: 8, 0x05: 8, 0x07: 4, 0x08: 8, 0x0B: 4, 0x0C: 4, 0x11: 4, 0x16: 10, 0x2B: 7}
+
+
 def _request_length(buf: bytes) -> int | None:
-    """Bytes a request starting at buf[0] needs, or None when it cannot be a request."""
+    """Bytes a request starting at buf[0] needs (0: not enough yet), or None when it cannot be a request."""
     if len(buf) < 2:
         return 0
     fn = buf[1]
     if fn in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
         return 8
-    if fn == WRITE_MULTIPLE:
+    if fn in (WRITE_MULTIPLE, 0x0F):
         return 9 + buf[6] if len(buf) >= 7 else 0
-    return None
+    if fn == 0x17:  # read/write multiple registers
+        return 13 + buf[10] if len(buf) >= 11 else 0
+    return FIXED_LENGTHS.get(fn)
 
 
 def take_request(buf: bytearray) -> Request | None:
@@ -97,6 +104,8 @@ def take_request(buf: bytearray) -> Request | None:
             continue
         del buf[:need]
         address, fn = frame[0], frame[1]
+        if fn not in (READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE):
+            return Request(address, fn, 0, 0)  # a standard function this device does not support
         start, second = struct.unpack(">HH", frame[2:6])
         if fn == WRITE_MULTIPLE:
             values = struct.unpack(f">{second}H", frame[7:7 + 2 * second]) if frame[6] == 2 * second else ()

@@ -201,6 +201,7 @@ def cmd_watch_keypad(args: argparse.Namespace) -> int:
                     presses += 1
                     print(f"{event.address} 号评价器 keypad {event.address}: 按键 key {event.level} "
                           f"{kp.LEVELS[event.level]} (seq {event.seq})", flush=True)
+                    bus.acknowledge(event.address, event.seq)  # shown to the technician: that is its store
                     if args.arm:
                         bus.please_rate(event.address, "测试", 0, event.address, 300)
                 elif isinstance(event, KeypadOffline):
@@ -272,7 +273,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
                                                  "TEST", when, "测试 TEST", business.time_limit_days), args.paper)
             qr = ""
         elif args.layout == "matter":
-            qr = f"HM1:{config.hall_id}:M-TEST"
+            qr = codes.matter_qr(service.code_key, config.hall_id, "M-TEST")
             elements = lay.matter(lay.MatterSlip(config.name, "M-TEST", config.matters.categories[0].name, when,
                                                  "（测试）", qr), args.paper)
         else:

@@ -25,7 +25,10 @@ def rate(bus: KeypadBus, sim: KeypadBusSimulator, address: int, key: int) -> lis
     bus.poll_once()
     assert sim.keypad(address).mode == p.Mode.PLEASE_RATE
     assert sim.press(address, key)
-    return [e for e in bus.poll_once() if isinstance(e, KeyPress)]
+    presses = [e for e in bus.poll_once() if isinstance(e, KeyPress)]
+    for e in presses:
+        bus.acknowledge(e.address, e.seq)  # stored
+    return presses
 
 
 def test_a_rating_round_trip(line: KeypadBusSimulator) -> None:
@@ -39,8 +42,44 @@ def test_a_rating_round_trip(line: KeypadBusSimulator) -> None:
     assert line.press(2, 2)
     assert not line.press(2, 5)  # one rating per service: the keypad stopped listening
     assert bus.poll_once() == [KeyPress(2, 1, 2)]
-    assert keypad.queue == type(keypad.queue)() and keypad.mode == p.Mode.THANK_YOU
+    # not acknowledged before the host has stored it: the keypad keeps it, and it is not reported twice
+    assert list(keypad.queue) == [(1, 2)] and keypad.mode == p.Mode.THANK_YOU
     assert bus.poll_once() == []
+    bus.acknowledge(2, 1)
+    assert bus.poll_once() == []
+    assert list(keypad.queue) == []
+    bus.stop()
+
+
+def test_a_press_survives_a_host_that_dies_before_storing_it(line: KeypadBusSimulator) -> None:
+    first = KeypadBus(line.path, [1])
+    first.please_rate(1, "李四", 7, 1)
+    first.poll_once()
+    assert line.press(1, 4)
+    assert first.poll_once() == [KeyPress(1, 1, 4)]
+    first.stop()  # killed before the hall stored the rating: no acknowledgement was sent
+    second = KeypadBus(line.path, [1])
+    assert second.poll_once() == [KeyPress(1, 1, 4)]  # the restarted host sees the same press again
+    second.acknowledge(1, 1)
+    second.poll_once()
+    assert list(line.keypad(1).queue) == []
+    second.stop()
+
+
+def test_a_lost_acknowledgement_is_repeated_not_counted_again(line: KeypadBusSimulator) -> None:
+    bus = KeypadBus(line.path, [1], reply_timeout=0.05, offline_after=5)
+    bus.please_rate(1, "李四", 7, 1)
+    bus.poll_once()
+    assert line.press(1, 5)
+    assert bus.poll_once() == [KeyPress(1, 1, 5)]
+    line.faults.unplugged.add(1)  # the acknowledgement never reaches the keypad
+    bus.acknowledge(1, 1)
+    bus.poll_once()
+    bus._commands.clear()  # the host gave up on that write (as after a restart): only the poll can repair it
+    line.faults.unplugged.clear()
+    assert list(line.keypad(1).queue) == [(1, 5)]
+    assert bus.poll_once() == []  # shown again: acknowledged again, no second event
+    assert list(line.keypad(1).queue) == []
     bus.stop()
 
 
@@ -57,8 +96,11 @@ def test_two_presses_between_polls_are_both_counted(line: KeypadBusSimulator) ->
         keypad.write(p.H_MODE, (int(p.Mode.PLEASE_RATE),), 0.0)
         assert line.press(1, key)
     bus = KeypadBus(line.path, [1])
-    first, second = bus.poll_once(), bus.poll_once()
-    assert first == [KeyPress(1, 1, 4)] and second == [KeyPress(1, 2, 1)]
+    first = bus.poll_once()
+    assert first == [KeyPress(1, 1, 4)]
+    bus.acknowledge(1, 1)
+    second = bus.poll_once()
+    assert second == [KeyPress(1, 2, 1)]
     bus.stop()
 
 
@@ -68,18 +110,24 @@ def test_no_press_lost_or_counted_twice_on_a_bad_line() -> None:
         bus = KeypadBus(sim.path, [5, 9], reply_timeout=0.1, offline_after=50, retries=2)
         pressed: list[tuple[int, int]] = []
         seen: list[KeyPress] = []
+
+        def store(presses: list[KeyPress]) -> list[KeyPress]:
+            for e in presses:
+                bus.acknowledge(e.address, e.seq)
+            return presses
+
         for i in range(12):
             address = (5, 9)[i % 2]
             bus.please_rate(address, "张三", 1, 1)
             for _ in range(40):  # the command is retried until the keypad shows please-rate
-                seen += [e for e in bus.poll_once() if isinstance(e, KeyPress)]
+                seen += store([e for e in bus.poll_once() if isinstance(e, KeyPress)])
                 if sim.keypad(address).mode == p.Mode.PLEASE_RATE:
                     break
             assert sim.press(address, i % 5 + 1)
             pressed.append((address, i % 5 + 1))
         faults.noise = faults.drop = faults.corrupt = 0.0
-        for _ in range(5):
-            seen += [e for e in bus.poll_once() if isinstance(e, KeyPress)]
+        for _ in range(30):
+            seen += store([e for e in bus.poll_once() if isinstance(e, KeyPress)])
         assert sorted((e.address, e.level) for e in seen) == sorted(pressed)
         assert len({(e.address, e.seq) for e in seen}) == len(seen)
         assert bus.errors > 0  # the line really was bad
@@ -152,3 +200,26 @@ def test_the_loop_polls_waiting_keypads_every_pass_and_the_rest_in_turn() -> Non
     assert all(due[:2] == [3, 7] and len(due) == 3 for due in passes)
     assert {due[2] for due in passes} == {1, 2, 4, 5, 6, 8, 9, 10}  # every idle keypad checked in turn
     assert bus._due(everyone=True) == list(range(1, 11))
+
+
+def test_a_standard_modbus_tool_gets_the_documented_exceptions(line: KeypadBusSimulator) -> None:
+    """docs/keypad-protocol.md: unsupported functions answer 01, registers outside the map 02, bad values 03.
+    A keypad that stays silent instead would look unplugged to the technician's tool."""
+    client = ModbusSerialClient(port=line.path, baudrate=9600, timeout=1, retries=0)
+    assert client.connect()
+    for request in (lambda: client.read_coils(0, count=1, device_id=1),
+                    lambda: client.write_coil(0, True, device_id=1),
+                    lambda: client.read_device_information(device_id=1),
+                    lambda: client.read_exception_status(device_id=1)):
+        reply = request()
+        assert reply.isError() and reply.exception_code == 1, reply
+    for register in (5, 15, 32, 200):  # the reserved 5-15 and beyond the map
+        reply = client.write_register(register, 1, device_id=1)
+        assert reply.isError() and reply.exception_code == 2, (register, reply)
+    reply = client.write_registers(14, [0, 0, 0x738B], device_id=1)  # runs into the name from a reserved one
+    assert reply.isError() and reply.exception_code == 2
+    reply = client.write_register(0, 9, device_id=1)  # mode 9 does not exist
+    assert reply.isError() and reply.exception_code == 3
+    assert client.read_holding_registers(5, count=11, device_id=1).registers == [0] * 11  # reserved read as 0
+    assert not client.write_register(1, 45, device_id=1).isError()  # and the keypad still works
+    client.close()

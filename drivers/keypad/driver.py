@@ -1,6 +1,7 @@
 """Host driver for a line of evaluation keypads (one keypad, or many on an RS-485 bus).
 
-It polls every keypad in turn, turns latched presses into events, and keeps going
+It polls every keypad in turn, turns latched presses into events (acknowledged only when the host
+says the press is stored: ``acknowledge``), and keeps going
 through CRC errors, timeouts and unplugged keypads: a keypad that stops answering is
 reported offline, the others are still polled, and it is reported online again when it
 answers. Runs on its own thread; the UI only receives events.
@@ -65,6 +66,7 @@ class KeypadBus:
         self.online: dict[int, bool] = dict.fromkeys(self.addresses, True)
         self.failures: dict[int, int] = dict.fromkeys(self.addresses, 0)
         self.last_seq: dict[int, int] = dict.fromkeys(self.addresses, 0)
+        self.acked: dict[int, int] = {}  # per keypad, the last press the host stored and acknowledged
         self.errors = 0
         self.armed: set[int] = set()  # asked for a rating and not answered yet: only these can have a press
         self._health = 0
@@ -85,6 +87,12 @@ class KeypadBus:
 
     def set_mode(self, address: int, mode: p.Mode) -> None:
         self._queue(address, [p.mode_request(address, mode)])
+
+    def acknowledge(self, address: int, seq: int) -> None:
+        """The host has stored press ``seq``: only now may the keypad drop it (docs/keypad-protocol.md).
+        Until then the keypad keeps showing it, so a host that dies before storing sees it again."""
+        self.acked[address] = seq
+        self._queue(address, [p.ack_request(address, seq)])
 
     def _queue(self, address: int, frames: list[bytes]) -> None:
         if address not in self.online:
@@ -156,14 +164,16 @@ class KeypadBus:
             self._succeeded(address, events)
             status = p.parse_status(regs)
             if status.press_seq:
-                if status.press_seq != self.last_seq[address] and 1 <= status.press_key <= 5:
-                    events.append(KeyPress(address, status.press_seq, status.press_key))
+                seq = status.press_seq
+                if seq == self.acked.get(address) or not 1 <= status.press_key <= 5:
+                    # stored and acknowledged, but the acknowledgement was lost (or a key outside 1-5):
+                    # acknowledge again; the seq keeps it from counting twice
+                    self._ack_now(address, seq, events)
+                elif seq != self.last_seq[address]:
+                    events.append(KeyPress(address, seq, status.press_key))
                     self.armed.discard(address)
-                self.last_seq[address] = status.press_seq
-                try:  # a lost acknowledgement is repeated next poll; the seq keeps it from counting twice
-                    self._transact(p.ack_request(address, status.press_seq), address, modbus.WRITE_SINGLE, 0)
-                except DeviceError as exc:
-                    self._failed(address, exc, events)
+                # otherwise: reported already, waiting for the host to store it and call acknowledge()
+                self.last_seq[address] = seq
             elif status.timed_out and status.mode == p.Mode.WELCOME:
                 events.append(RatingTimedOut(address))
                 self.armed.discard(address)
@@ -172,6 +182,12 @@ class KeypadBus:
                 except DeviceError as exc:
                     self._failed(address, exc, events)
         return self._emit(events)
+
+    def _ack_now(self, address: int, seq: int, events: list[KeypadEvent]) -> None:
+        try:
+            self._transact(p.ack_request(address, seq), address, modbus.WRITE_SINGLE, 0)
+        except DeviceError as exc:
+            self._failed(address, exc, events)
 
     def _emit(self, events: list[KeypadEvent]) -> list[KeypadEvent]:
         if self.on_event is not None:

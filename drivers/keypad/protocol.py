@@ -32,6 +32,11 @@ H_WINDOW = 3
 H_ACK_SEQ = 4
 H_CLERK_NAME = 16  # 16 registers of UTF-16 code units, 0-terminated
 HOLDING_SIZE = H_CLERK_NAME + NAME_REGISTERS
+RESERVED = range(H_ACK_SEQ + 1, H_CLERK_NAME)  # 5-15: read as 0, not writable (exception 02)
+
+
+def writable(register: int) -> bool:
+    return 0 <= register < HOLDING_SIZE and register not in RESERVED
 
 # input registers (host reads; function 04)
 I_STATUS = 0

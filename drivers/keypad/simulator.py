@@ -75,8 +75,7 @@ class SimulatedKeypad:
         return [status, seq, key, len(self.queue), int(self.mode), p.DEVICE_ID, self.firmware]
 
     def write(self, start: int, values: tuple[int, ...], now: float) -> bool:
-        if start + len(values) > p.HOLDING_SIZE:
-            return False
+        """False for a bad value (an unknown mode); the caller has checked the addresses."""
         for offset, value in enumerate(values):
             register = start + offset
             if register == p.H_ACK_SEQ:
@@ -103,8 +102,11 @@ class SimulatedKeypad:
             return modbus.read_response(self.address, request.function,
                                         self.holding[request.start:request.start + request.count])
         if request.function in (modbus.WRITE_SINGLE, modbus.WRITE_MULTIPLE):
+            registers = range(request.start, request.start + request.count)
+            if request.count == 0 or any(not p.writable(r) for r in registers):
+                return modbus.exception_response(self.address, request.function, 2)  # outside the map
             if not request.values or not self.write(request.start, request.values, now):
-                return modbus.exception_response(self.address, request.function, 3 if request.values else 2)
+                return modbus.exception_response(self.address, request.function, 3)  # a bad value or length
             return modbus.echo_response(request)
         return modbus.exception_response(self.address, request.function, 1)
 

@@ -29,6 +29,7 @@ from drivers.printer import layouts
 from kiosk.domain.labels import RATING_LEVELS as LEVELS
 from kiosk.ui.base import HallApp, TourStep
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from kiosk.ui.rating_relay import Pending, RatingRelay
 
 STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
 OUT_OF_ORDER_REASONS = ["老年人、残疾人等优先", "预约群众到场", "转办回本窗口", "简单事项即办", "前号已过号后到场"]
@@ -89,7 +90,7 @@ class CounterApp(HallApp):
     window_name = StringProperty("")
 
     def __init__(self, client: HallClient, devices: Devices, window: int, tour_dir: Path | None = None,
-                 demo: Any = None, **kwargs: Any) -> None:
+                 demo: Any = None, state_dir: Path = Path("data/window"), **kwargs: Any) -> None:
         super().__init__(client, tour_dir, **kwargs)
         self.devices = devices
         self.window = window
@@ -107,6 +108,10 @@ class CounterApp(HallApp):
         self._keypad_online = devices.keypad is not None
         self._reading = False
         self._identity: dict[str, str] | None = None  # read for the identity match: memory only, wiped after
+        keypad = devices.keypad
+        # presses wait on this PC's disk until the hall has them; the keypad is acknowledged only then
+        self.relay = RatingRelay(state_dir / f"window-{window}-ratings.db", client,
+                                 acknowledge=(lambda a, seq: keypad.acknowledge(a, seq)) if keypad else (lambda a, s: None))
 
     # -- life ----------------------------------------------------------------------------------------------
     def build(self) -> ScreenManager:
@@ -122,6 +127,8 @@ class CounterApp(HallApp):
         if self.devices.keypad is not None:
             self.devices.keypad.on_event = lambda e: Clock.schedule_once(lambda _dt: self.keypad_event(e))
             self.devices.keypad.start()
+        for pending in self.relay.unsent():  # ratings pressed before a restart, not yet in the hall
+            self._store_rating(pending, time.monotonic())
         Clock.schedule_interval(lambda _dt: self.refresh(), 3.0)
         Clock.schedule_interval(self._poll_reader, 0.4)
         self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
@@ -132,6 +139,7 @@ class CounterApp(HallApp):
     def on_stop(self) -> None:
         super().on_stop()
         self.pollers.shutdown(wait=False, cancel_futures=True)
+        self.relay.close()
 
     def _catalog(self, reply: Reply) -> None:
         if reply.ok:
@@ -412,6 +420,7 @@ class CounterApp(HallApp):
         if self.devices.keypad is None or self.keypad_address is None or not self._keypad_online:
             self._keypad_down(case_text)
             return
+        self.relay.asked(self.keypad_address, request["ticket"])  # before the keypad asks: the press is this ticket's
         self.devices.keypad.please_rate(self.keypad_address, request["clerk_name"], self._clerk_number(), self.window)
         self._back(f"{request['ticket']} 已办结。{case_text}请群众在评价器上评价……")
 
@@ -423,10 +432,15 @@ class CounterApp(HallApp):
         if event.address != self.keypad_address:
             return
         if isinstance(event, KeyPress):
-            if self.rating:
-                self._store_rating(dict(self.rating), event.level, time.monotonic())
-                self.rating = {}
+            pending = self.relay.pressed(event.address, event.seq, event.level)
+            self.rating = {}
+            if pending is None:  # nobody was asked to rate: not a rating, drop it from the keypad
+                if self.devices.keypad is not None:
+                    self.devices.keypad.acknowledge(event.address, event.seq)
+                return
+            self._store_rating(pending, time.monotonic())
         elif isinstance(event, RatingTimedOut):
+            self.relay.timed_out(event.address)
             if self.rating:
                 self.say(f"{self.rating['ticket']} 群众未在评价器上评价（已超时），可到自助机补评。", bad=True)
                 self.rating = {}
@@ -441,28 +455,26 @@ class CounterApp(HallApp):
             self._keypad_online = True
             self.say("评价器已恢复连接。")
 
-    def _store_rating(self, rating: dict[str, Any], level: int, pressed: float) -> None:
-        """The press is the citizen's: it is stored whatever happens, retried until the hall has it."""
-        body = {"ticket": rating["ticket"], "level": level, "source": "keypad"}
-        key = f"keypad-rating-{rating['ticket']}"
+    def _store_rating(self, pending: Pending, pressed: float) -> None:
+        """The press is the citizen's: on disk already, it is sent until the hall has it (retried while the
+        hall cannot be reached), and only then acknowledged to the keypad."""
 
         def done(f: Future[Any]) -> None:
-            try:
-                reply: Reply = f.result()
-            except HallUnreachable:
+            state, reply = f.result()
+            if state == "retry":
                 self.say("评价暂存本机，大厅服务恢复后自动提交。", bad=True)
-                Clock.schedule_once(lambda _dt: self._store_rating(rating, level, pressed), 2.0)
+                Clock.schedule_once(lambda _dt: self._store_rating(pending, pressed), 2.0)
                 return
             self.timing("keypad_event_to_stored_ms", pressed)
-            if reply.ok or reply.error.get("code") == "RATING_EXISTS":
-                followup = reply.body.get("rating", {}).get("followup") if reply.ok else None
+            if state == "stored":
+                followup = reply.body.get("rating", {}).get("followup") if reply is not None and reply.ok else None
                 extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""
-                self.say(f"{rating['ticket']} 群众评价：{LEVELS[level]}{extra}", bad=level <= 2)
+                self.say(f"{pending.ticket} 群众评价：{LEVELS[pending.level]}{extra}", bad=pending.level <= 2)
                 self.refresh()
-            else:
+            elif reply is not None:
                 self.say(reply.error.get("message", ""), bad=True)
 
-        self.background(lambda: self.client.post("/api/v1/ratings", body, idempotency_key=key), done)
+        self.background(lambda: self.relay.deliver(pending), done)
 
     def pause_or_resume(self) -> None:
         if self.summary.get("window", {}).get("state") == "paused":

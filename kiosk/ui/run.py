@@ -58,7 +58,8 @@ def run_app(args: argparse.Namespace) -> int:
 
         if embedded is not None:
             embedded.prepare_counter(args.window)
-        app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded)
+        state = Path(args.state) if args.state else (tour / "window-state" if tour else Path("data/window"))
+        app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded, state_dir=state)
     elif which == "duty":
         from kiosk.ui.duty_app import DutyApp
 
@@ -111,6 +112,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--fullscreen", action="store_true", help="deployment: full screen, no cursor")
         if name == "counter":
             p.add_argument("--window", type=int, default=2, help="this terminal's window number")
+            p.add_argument("--state", help="this window PC's own folder: ratings waiting for the hall survive "
+                                           "a restart here (default data/window)")
         if name == "display":
             p.add_argument("--voice", default="espeak-ng", choices=["espeak-ng", "off"], help="how calls are spoken")
             p.add_argument("--volume", type=int, default=100, help="0-200 (espeak-ng amplitude)")
