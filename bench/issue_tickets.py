@@ -80,7 +80,7 @@ def main() -> int:
     config = tmp / "config"
     shutil.copytree(ROOT / "config", config)
     hall = config / "hall.toml"
-    text = hall.read_text().replace("kiosk_burst = { identities = 5, minutes = 10 }", "kiosk_burst = false")
+    text = hall.read_text().replace("kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = false")
     hall.write_text(text.replace("offers = true", "offers = false"))
     data = tmp / "data"
     kiosk = [sys.executable, "-m", "kiosk.cli"]

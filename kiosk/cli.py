@@ -51,7 +51,8 @@ def cmd_hall_serve(args: argparse.Namespace) -> int:
     from kiosk.hall.server import serve
 
     config = _config(args.config)
-    return serve(config, Path(args.data), args.host, args.port, args.now, args.synchronous)
+    return serve(config, Path(args.data), args.host, args.port, args.now, args.synchronous, args.speed,
+                 args.header_timeout)
 
 
 def cmd_devices_enroll(args: argparse.Namespace) -> int:
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--now", help="start the hall clock at this ISO 8601 time (drills, tests)")
+    serve.add_argument("--header-timeout", type=float, default=10.0,
+                       help="seconds a client has to send a request's headers (slow clients are cut off)")
+    serve.add_argument("--speed", default="1", help="the hall clock runs this many times faster than real time (drills)")
     serve.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"],
                        help="SQLite durability (FULL: every committed ticket survives power loss)")
     serve.set_defaults(func=cmd_hall_serve)
@@ -127,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.ledger.cli import add_parsers as add_ledger_parsers
 
     add_ledger_parsers(sub, hall, _common)
+    from kiosk.drill.cli import add_parser as add_drill_parser
+
+    add_drill_parser(sub)
     from kiosk.ui.run import add_parser as add_app_parser
 
     add_app_parser(sub)

@@ -35,9 +35,10 @@ def make_id(birth: str = "19800101", seq: int = 123, area: str = "110105") -> st
     return first17 + check_char(first17)
 
 
-def person(i: int, birth: str = "19800101") -> dict[str, str]:
-    """A distinct valid identity per ``i`` (different address codes keep them apart)."""
-    return {"id_number": make_id(birth, i % 1000, f"{110101 + i // 1000:06d}"), "name": f"测试{i}号"}
+def person(i: int, birth: str = "19800101", source: str = "card") -> dict[str, str]:
+    """A distinct valid identity per ``i`` (different address codes keep them apart), read from the card
+    as most citizens' are; kiosk-burst tests type theirs (``source="typed"``)."""
+    return {"id_number": make_id(birth, i % 1000, f"{110101 + i // 1000:06d}"), "name": f"测试{i}号", "source": source}
 
 
 def example_config(**changes: Any) -> HallConfig:
@@ -125,6 +126,7 @@ class HallProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.tokens: dict[str, str] = {}
+        self.extra_args: list[str] = []  # more ``hall serve`` options, such as --speed
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*KIOSK_BIN, *args, "--config", str(self.config), "--data", str(self.data)],
@@ -138,10 +140,11 @@ class HallProcess:
         return token
 
     def start(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
         log = (self.data / "serve.out").open("ab")
         self.proc = subprocess.Popen(
             [*KIOSK_BIN, "hall", "serve", "--config", str(self.config), "--data", str(self.data),
-             "--port", str(self.port), "--now", self.now], stdout=log, stderr=log, cwd=ROOT)
+             "--port", str(self.port), "--now", self.now, *self.extra_args], stdout=log, stderr=log, cwd=ROOT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

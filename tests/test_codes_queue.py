@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from kiosk.domain import codes
 from kiosk.domain.errors import DomainError
-from kiosk.domain.queue import Waiting, next_for_window
+from kiosk.domain.queue import Waiting, backlog_wait_minutes, next_for_window
 
 KEY = b"secret"
 
@@ -82,3 +82,33 @@ def test_the_ledgers_fast_hash_is_the_contracts_hash(payload: dict, type_: str, 
     assert event_hash("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device, payload) == contract
     assert event_hash_canonical("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device,
                                 canonical_json(payload)) == contract
+
+
+def test_backlog_is_shared_by_the_windows_that_serve_a_business() -> None:
+    served = {1: ("A", "B", "C"), 2: ("B", "C"), 3: ("D",)}
+    minutes = {"A": 20.0, "B": 25.0, "C": 15.0, "D": 15.0}
+    # nothing waits for A, but 8 C tickets (120 min) are spread over windows 1 and 2: 60 min fall on window 1
+    assert backlog_wait_minutes("A", {"C": 8}, minutes, served, {1, 2, 3}) == 60.0
+    # B shares both windows: all 120 min of C and 2 B (50 min) over two windows
+    assert backlog_wait_minutes("B", {"C": 8, "B": 2}, minutes, served, {1, 2, 3}) == 85.0
+    # a queue at another window is no part of it
+    assert backlog_wait_minutes("A", {"D": 30}, minutes, served, {1, 2, 3}) == 0.0
+    # window 2 closed: window 1 carries all of C
+    assert backlog_wait_minutes("A", {"C": 8}, minutes, served, {1, 3}) == 120.0
+    # no window of A open yet (before the clerks log in): every window that serves it counts
+    assert backlog_wait_minutes("A", {"C": 8}, minutes, served, set()) == 60.0
+    assert backlog_wait_minutes("Z", {"C": 8}, minutes, served, {1}) == 0.0
+
+
+def test_a_matter_receipt_code_is_signed() -> None:
+    key = b"k" * 32
+    qr = codes.matter_qr(key, "demo-hall", "M20261123-001")
+    assert codes.read_matter_qr(key, "demo-hall", qr) == "M20261123-001"
+    for bad, reason in ((qr.replace("001", "002"), "signature"),  # another report's number, same signature
+                        ("HM1:demo-hall:M20261123-001", "format"),  # unsigned, as printed before
+                        (codes.matter_qr(key, "other-hall", "M20261123-001"), "foreign"),
+                        (codes.matter_qr(b"x" * 32, "demo-hall", "M20261123-001"), "signature"),
+                        (None, "format")):
+        with pytest.raises(DomainError) as err:
+            codes.read_matter_qr(key, "demo-hall", bad)
+        assert err.value.code == "QR_INVALID" and err.value.details["reason"] == reason

@@ -26,7 +26,7 @@ def test_example_config_has_the_contract_defaults() -> None:
     lim = config.limits
     assert (lim.per_person_per_day, lim.per_person_per_business, lim.agent_principals_per_day) == (3, 1, 5)
     assert lim.no_show_cooldown_minutes == 30 and config.priority.elderly_age == 70
-    assert lim.kiosk_burst is not None and (lim.kiosk_burst.identities, lim.kiosk_burst.minutes) == (5, 10)
+    assert lim.kiosk_burst is not None and (lim.kiosk_burst.identities, lim.kiosk_burst.minutes) == (4, 10)
     names = {b.name for b in config.businesses}
     for needed in ("首次登记", "抵押登记", "注销抵押登记", "变更登记", "预告登记", "更正登记", "异议登记", "查封登记",
                    "登记资料查询", "办不成事反映"):
@@ -36,7 +36,7 @@ def test_example_config_has_the_contract_defaults() -> None:
 
 def test_one_line_change_of_a_limit(tmp_path: Path) -> None:
     path = copy_config(tmp_path)
-    replace_line(path, "kiosk_burst = { identities = 5, minutes = 10 }", "kiosk_burst = false")
+    replace_line(path, "kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = false")
     replace_line(path, "per_person_per_day = 3", "per_person_per_day = 7")
     config = load_config(path)
     assert config.limits.kiosk_burst is None and config.limits.per_person_per_day == 7

@@ -22,7 +22,7 @@ def burst_config(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(DEFAULT_CONFIG.parent, target)
     hall = target / "hall.toml"
-    text = hall.read_text().replace("kiosk_burst = { identities = 5, minutes = 10 }", "kiosk_burst = false")
+    text = hall.read_text().replace("kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = false")
     # a burst of thousands is far over capacity; here every request should be a ticket, not a booking offer
     hall.write_text(text.replace("offers = true", "offers = false"))
     return hall

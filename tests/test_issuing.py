@@ -90,16 +90,48 @@ def test_no_show_cooldown(hall: Hall) -> None:
     assert hall.issue("D", 1)[0] == 201
 
 
-def test_kiosk_burst_of_different_identities(hall: Hall) -> None:
-    for i in range(5):
-        assert hall.issue("B", i)[0] == 201
-    status, body = hall.issue("B", 5)
+def typed(i: int) -> dict[str, str]:
+    return person(i, source="typed")
+
+
+def card(i: int) -> dict[str, str]:
+    return person(i, source="card")
+
+
+def test_kiosk_burst_stops_typed_numbers_but_never_cards(hall: Hall) -> None:
+    burst = hall.config.limits.kiosk_burst
+    assert burst is not None
+    for i in range(burst.identities):
+        assert hall.issue("B", typed(i))[0] == 201
+        hall.tick(0.5)
+    status, body = hall.issue("B", typed(100))
     assert status == 409 and body["error"]["code"] == "KIOSK_BURST"
-    # the same people may come back; another kiosk is not affected
-    assert hall.issue("D", 0)[0] == 201
-    assert hall.issue("B", 5, device=Device(9, "kiosk-2", "kiosk"))[0] == 201
-    hall.tick(11)
-    assert hall.issue("D", 6)[0] == 201
+    assert "读卡区" in body["error"]["message"]  # the refusal says what still works
+    status, _ = hall.issue("B", typed(101))
+    assert status == 409
+    # one alert for the duty desk per episode, however many refusals follow
+    bursts = [e for e in hall.events() if e["type"] == "kiosk.burst"]
+    assert len(bursts) == 1 and bursts[0]["device"] == "kiosk-1"
+    # card entry at the same kiosk keeps working, and so does a typed number already seen
+    assert hall.issue("B", card(100))[0] == 201
+    assert hall.issue("D", typed(0))[0] == 201
+    # another kiosk is not affected; the window slides
+    assert hall.issue("B", typed(102), device=Device(9, "kiosk-2", "kiosk"))[0] == 201
+    hall.tick(burst.minutes + 1)
+    assert hall.issue("D", typed(103))[0] == 201
+
+
+def test_a_morning_crowd_laying_cards_is_never_refused(hall: Hall) -> None:
+    """The shipped config: a new person every 20-40 s at one kiosk for two hours, each with their own card."""
+    for i in range(240):
+        status, body = hall.issue("ABCDEFGHJK"[i % 10], card(i), accept_wait=True)
+        assert status in (200, 201), body
+        hall.tick(0.5)
+
+
+def test_identity_source_must_be_known(hall: Hall) -> None:
+    status, body = hall.issue("B", {**person(1), "source": "fax"})
+    assert status == 422 and body["error"]["code"] == "SOURCE_INVALID"
 
 
 def test_priority_from_age_and_claims(hall: Hall) -> None:
@@ -154,6 +186,27 @@ def test_over_capacity_offers_a_booking_instead_of_refusing(tmp_path: Path) -> N
     assert status == 201 and body["ticket"]["channel"] == "booking" and body["ticket"]["number"] == "B001"
     assert hall.do("check_in", {"code": booking["code"]})[1]["error"]["code"] == "CHECKIN_USED"
     hall.close()
+
+
+def test_a_queue_at_a_shared_window_counts_for_every_business_it_serves(tmp_path: Path) -> None:
+    """Window 1 serves A, B and C; window 2 serves B and C. A queue of C keeps window 1 busy too, so a
+    late A ticket is offered a booking although nobody waits for A itself (found by the holiday drill)."""
+    hall = Hall(tmp_path, example_config(limits={"kiosk_burst": None}),
+                now=datetime(2026, 11, 23, 16, 45, tzinfo=TZ))
+    for i in range(8):  # 8 x 15 min of C over two windows: an hour for each, with 45 minutes left today
+        assert hall.issue("C", i, accept_wait=True)[0] == 201
+    status, body = hall.issue("A", 100)
+    assert status == 200 and body["over_capacity"] is True
+    # early in the day the same queue is no reason for an offer, and the ticket says how long it is
+    hall.now = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+    (tmp_path / "morning").mkdir()
+    hall2 = Hall(tmp_path / "morning", example_config(limits={"kiosk_burst": None}), now=hall.now)
+    for i in range(8):
+        assert hall2.issue("C", i)[0] == 201
+    status, body = hall2.issue("A", 100)
+    assert status == 201 and body["ticket"]["expected_wait_min"] >= 60
+    hall.close()
+    hall2.close()
 
 
 def test_appointment_check_in_window_and_forgery(hall: Hall) -> None:

@@ -77,7 +77,7 @@ def busy_config(tmp: Path) -> Path:
     config = tmp / "config"
     shutil.copytree(ROOT / "config", config)
     hall_toml = config / "hall.toml"
-    text = hall_toml.read_text().replace("kiosk_burst = { identities = 5, minutes = 10 }", "kiosk_burst = false")
+    text = hall_toml.read_text().replace("kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = false")
     hall_toml.write_text(text.replace("per_person_per_day = 3", "per_person_per_day = 50"))
     return hall_toml
 

@@ -118,6 +118,7 @@ def test_the_duty_desk_alone_with_its_demo_morning() -> None:
     record = tour("duty", ARTEFACTS / "duty")
     t = texts(record)
     assert "新的办不成事反映 M20261123-002" in t["05-new-report-alert"]
+    assert "kiosk-2" in t["05b-kiosk-burst-alert"] and "疑似代他人占号" in t["05b-kiosk-burst-alert"]
     assert "【逾期】2026-11-13" in t["06-followups"]
     assert "原因" in t["10-reason-required"] and "5号窗口临时加办 B" in t["11-temporary-window"]
     assert "延时服务到 18:30" in t["12-hours-extended"]

@@ -15,6 +15,7 @@ from kiosk.domain.errors import DomainError
 
 TICKET_TAG = "HT1"
 APPOINTMENT_TAG = "HA1"
+MATTER_TAG = "HM1"
 
 
 def _sig(key: bytes, body: str) -> str:
@@ -100,3 +101,24 @@ def read_appointment_qr(key: bytes, hall: str, text: object) -> AppointmentCode:
         raise qr_invalid("不是预约二维码", "not an appointment code", "format")
     return AppointmentCode(parts[1], parts[2], channel, parts[4], start, end,
                            "" if parts[7] == "-" else parts[7])
+
+
+def matter_qr(key: bytes, hall: str, number: str) -> str:
+    """The 办不成事 receipt's code: scanned back at a kiosk it shows the report's progress, so it is signed
+    like a ticket: a code made up by someone else shows nothing."""
+    body = f"{MATTER_TAG}:{hall}:{number}"
+    return f"{body}:{_sig(key, body)}"
+
+
+def read_matter_qr(key: bytes, hall: str, text: object) -> str:
+    """The matter number of a genuine receipt of this hall."""
+    if not isinstance(text, str) or len(text) > 200:
+        raise qr_invalid("不是办不成事回执的二维码", "not a report receipt code", "format")
+    parts = text.strip().split(":")
+    if len(parts) != 4 or parts[0] != MATTER_TAG:
+        raise qr_invalid("不是办不成事回执的二维码", "not a report receipt code", "format")
+    if parts[1] != hall:
+        raise qr_invalid("这是其他大厅的回执", "the receipt belongs to another hall", "foreign")
+    if not hmac.compare_digest(parts[3], _sig(key, ":".join(parts[:3]))):
+        raise qr_invalid("回执信息被改动或伪造", "the code was altered or forged", "signature")
+    return parts[2]

@@ -58,7 +58,7 @@ class Limits:
     agent_principals_per_day: int = 5
     no_show_cooldown_minutes: int = 30
     no_show_cooldown_after: int = 1
-    kiosk_burst: KioskBurst | None = KioskBurst(5, 10)
+    kiosk_burst: KioskBurst | None = KioskBurst(4, 10)
 
 
 @dataclass(frozen=True)
@@ -394,7 +394,7 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
         windows.append(Window(number, str(w.get("name", f"{number}号窗口")), tuple(resolved)))
 
     lim = r.table(doc, "limits", "limits")
-    burst_raw = lim.get("kiosk_burst", {"identities": 5, "minutes": 10})
+    burst_raw = lim.get("kiosk_burst", {"identities": 4, "minutes": 10})
     burst: KioskBurst | None
     if burst_raw is False:
         burst = None
@@ -404,8 +404,8 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
             r.int_(burst_raw, "minutes", "limits.kiosk_burst.minutes", lo=1, hi=1440),
         )
     else:
-        r.fail("limits.kiosk_burst", "{ identities = 5, minutes = 10 } 或 false",
-               "{ identities = 5, minutes = 10 } or false", burst_raw)
+        r.fail("limits.kiosk_burst", "{ identities = 4, minutes = 10 } 或 false",
+               "{ identities = 4, minutes = 10 } or false", burst_raw)
         burst = None
     limits = Limits(
         per_person_per_day=r.int_(lim, "per_person_per_day", "limits.per_person_per_day", 3, 1, 100),

@@ -19,6 +19,9 @@ CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f<>{}\\]")
 MAX_NAME_LEN = 30
+# how a kiosk captured an identity (hall-api.md): the card reader, the keypad, or an e-ID code.
+# Only typed identities count towards a kiosk burst: laying one's own card is never rate-limited.
+SOURCES = ("card", "typed", "qr")
 
 
 def check_char(first17: str) -> str:
@@ -100,6 +103,7 @@ class Identity:
     name_masked: str
     age: int
     sex: str
+    source: str = "typed"
 
     def __repr__(self) -> str:  # keeps tracebacks and logs free of raw data
         return f"Identity({self.masked}, {self.name_masked})"
@@ -110,7 +114,9 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
     if not isinstance(raw, dict):
         raise _invalid("缺少身份信息", "identity missing")
     number = validate_number(raw.get("id_number"), today)
-    name = raw.get("name") or ""
+    name = raw.get("name")
+    if name is None:
+        name = ""
     if not isinstance(name, str) or len(name) > MAX_NAME_LEN or _NAME_FORBIDDEN.search(name):
         raise DomainError(
             "NAME_INVALID",
@@ -119,6 +125,10 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
             status=422,
         )
     name = name.strip()
+    source = raw.get("source", "typed")
+    if source not in SOURCES:
+        raise DomainError("SOURCE_INVALID", "身份来源应为 card（刷证）、typed（输入）或 qr（电子证照）。",
+                          "identity.source must be card, typed or qr.", status=422)
     return Identity(
         number=number,
         name=name,
@@ -127,4 +137,5 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
         name_masked=mask_name(name),
         age=age_on(number, today),
         sex=sex_of(number),
+        source=str(source),
     )

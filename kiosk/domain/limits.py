@@ -88,15 +88,17 @@ def check_agent(limits: Limits, facts: AgentFacts, principals: list[str]) -> Non
         )
 
 
-def check_kiosk_burst(limits: Limits, recent_holders: set[str], holder: str) -> None:
+def check_kiosk_burst(limits: Limits, recent_typed: set[str], holder: str) -> None:
+    """``recent_typed``: the distinct identities typed at this kiosk within the burst window."""
     burst = limits.kiosk_burst
-    if burst is None or holder in recent_holders:
+    if burst is None or holder in recent_typed:
         return
-    if len(recent_holders) >= burst.identities:
+    if len(recent_typed) >= burst.identities:
         raise DomainError(
             "KIOSK_BURST",
-            f"本机在 {burst.minutes} 分钟内已为 {len(recent_holders)} 位不同的人取号，暂停自助取号。"
-            "请到服务台由工作人员协助取号。",
-            f"This kiosk issued tickets to {len(recent_holders)} different people within {burst.minutes} "
-            "minutes and is paused. Please ask staff at the service desk.",
+            f"本机在 {burst.minutes} 分钟内已手工输入 {len(recent_typed)} 位不同人的身份证号，暂停手工输入取号。"
+            "请将本人身份证放在读卡区取号（刷证不受影响），或到服务台由工作人员协助。",
+            f"{len(recent_typed)} different ID numbers were typed at this kiosk within {burst.minutes} minutes, "
+            "so typed entry is paused here. Lay your own ID card on the reader (that still works), or ask staff "
+            "at the service desk.",
         )

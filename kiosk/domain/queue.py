@@ -51,3 +51,31 @@ def people_ahead(priority: bool, normal_before: int, priority_before: int, prior
 
 def expected_wait_minutes(ahead: int, service_minutes: float, open_windows: int) -> int:
     return math.ceil(ahead * service_minutes / max(1, open_windows))
+
+
+def backlog_wait_minutes(business: str, waiting: dict[str, int], minutes: dict[str, float],
+                         served_by: dict[int, tuple[str, ...]], open_windows: set[int]) -> float:
+    """How long a new ticket of ``business`` waits: the work queued at the windows that serve it, over them.
+
+    Windows are shared: window 1 may serve A, B and C while window 2 serves B and C. Counting only the
+    queue of one business (as ``expected_wait_minutes`` does) then divides it over windows that are busy
+    with other businesses too, and the hall under-estimates a surge, issuing tickets it cannot serve today
+    instead of offering a booking. Here each waiting business's work is spread evenly over the windows
+    that serve it, and the share that falls on this business's windows is what stands before the ticket.
+    Windows open now count; when none of this business's windows is open, all that serve it do.
+    """
+    serving_all = {w: bs for w, bs in served_by.items() if bs}
+    live = {w: bs for w, bs in serving_all.items() if w in open_windows}
+    pool = live if any(business in bs for bs in live.values()) else serving_all
+    mine = {w for w, bs in pool.items() if business in bs}
+    if not mine:
+        return 0.0
+    work = 0.0
+    for code, count in waiting.items():
+        if count <= 0:
+            continue
+        serving = [w for w, bs in pool.items() if code in bs]
+        overlap = sum(1 for w in serving if w in mine)
+        if overlap:
+            work += count * minutes.get(code, 0.0) * overlap / len(serving)
+    return work / len(mine)

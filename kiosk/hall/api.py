@@ -69,18 +69,79 @@ class Notifier:
             pass
 
 
+def too_large() -> DomainError:
+    return DomainError("BODY_TOO_LARGE", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。",
+                       f"The request body is too large (limit {MAX_BODY // 1024} KB).", status=413)
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it is known to be too large: from Content-Length before a byte
+    is read, or while it streams in. A 100 MB body is never held in memory."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isascii() or not length.isdigit() or int(length) > MAX_BODY):
+        raise too_large() if length.isascii() and length.isdigit() else bad_request(
+            "Content-Length 不正确", "Content-Length is not a number")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+MAX_DEPTH = 16  # no request of the contract nests deeper than a few levels
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """A JSON object of sane depth whose every text is valid Unicode, or a 422 saying what is wrong."""
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise DomainError("BAD_JSON", "请求内容不是合法的 JSON。", "The body is not valid JSON.", status=422) from None
+    if not isinstance(body, dict):
+        raise DomainError("BAD_JSON", "请求内容应为 JSON 对象。", "The body must be a JSON object.", status=422)
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:  # iterative: a deep body cannot exhaust the interpreter's stack here or later
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DomainError("BAD_JSON", "请求内容嵌套过深。", "The body is nested too deeply.", status=422)
+        if isinstance(value, str):
+            check_text(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return body
+
+
+def check_text(text: str) -> None:
+    """JSON may escape half of a surrogate pair (\\ud800) on its own: valid JSON, but not text that can be
+    stored or shown. Refused here once, for every field of every request."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise DomainError("BAD_TEXT", "文字中有无法识别的字符，请重新输入。",
+                          "The text contains a character that cannot be read (a lone surrogate).", status=422)
+
+
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "properties": props, "required": required or []}}}}}
 
 
-IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"}},
+IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"},
+                                             "source": {"enum": ["card", "typed", "qr"]}},
             "required": ["id_number"]}
 STR = {"type": "string"}
 INT = {"type": "integer"}
 
 
 def create_app(service: HallService, clock: HallClock, escalate_every: float = 60.0) -> FastAPI:
+    """``escalate_every``: hall seconds between rounds that escalate overdue matters and follow-ups."""
     notifier = Notifier()
     service.store.on_commit(notifier.notify)
     app = FastAPI(title="Hall service API", version="1.0.0", docs_url=None, redoc_url=None,
@@ -93,7 +154,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
                 await asyncio.wrap_future(service.submit(service.op_escalate_overdue, Call(system, clock.now()), {}))
             except Exception:  # logged; the next round tries again
                 log.exception("escalation round failed")
-            await asyncio.sleep(escalate_every)
+            await asyncio.sleep(clock.real_seconds(escalate_every))  # hall time: a drill escalates at its own pace
 
     @app.on_event("startup")
     async def _start() -> None:
@@ -119,7 +180,9 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         if exc.status_code == 404:
             return error(404, "NOT_FOUND", "没有这个接口。", "No such endpoint.")
         if exc.status_code == 405:
-            return error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
+            response = error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
+            response.headers.update(exc.headers or {})  # Allow: what the path does support
+            return response
         return error(exc.status_code, "HTTP_ERROR", "请求无法处理。", "The request cannot be handled.")
 
     @app.exception_handler(Exception)
@@ -141,18 +204,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return device
 
     async def body_of(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        if len(raw) > MAX_BODY:
-            raise bad_request("请求内容过大", "the request body is too large")
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise DomainError("BAD_JSON", "请求内容不是合法的 JSON。", "The body is not valid JSON.", status=422) from None
-        if not isinstance(body, dict):
-            raise DomainError("BAD_JSON", "请求内容应为 JSON 对象。", "The body must be a JSON object.", status=422)
-        return body
+        return parse_body(await read_body(request))
 
     def call_of(request: Request, device: Device) -> Call:
         key = request.headers.get("idempotency-key")
@@ -166,7 +218,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return json_response(status, out)
 
     def window_no(raw: str) -> int:
-        if not raw.isdigit() or len(raw) > 4:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:  # '¹' and '٣' are digits to str.isdigit()
             raise DomainError("WINDOW_UNKNOWN", f"没有 {raw[:8]} 号窗口。", "There is no such window.", status=404)
         return int(raw)
 
@@ -184,6 +236,12 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         app.add_api_route(path, endpoint, methods=["POST"], summary=summary,
                           openapi_extra=schema or _obj({}), response_class=Response)
 
+    def post_only() -> Response:
+        """GET on a POST-only path that a GET route's parameter would otherwise swallow."""
+        response = error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
+        response.headers["Allow"] = "POST"
+        return response
+
     # -- public -----------------------------------------------------------------
     @app.get("/health", summary="Liveness, database and outbox")
     async def health() -> Response:
@@ -194,7 +252,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             pending, db = -1, "error"
         return json_response(200 if db == "ok" else 503, {
             "status": "ok" if db == "ok" else "degraded", "hall": service.config.hall_id, "version": __version__,
-            "db": db, "outbox_pending": pending, "now": service.iso(clock.now())})
+            "db": db, "outbox_pending": pending, "now": service.iso(clock.now()), "speed": clock.speed})
 
     # -- any device --------------------------------------------------------------
     @app.get("/api/v1/catalog", summary="Business types, materials, time limits and fees")
@@ -210,6 +268,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     @app.get("/api/v1/tickets/{number}", summary="A ticket's state, position and expected wait")
     def get_ticket(request: Request, number: str) -> Response:
         device_of(request, ANY)
+        if number == "verify":
+            return post_only()
         return json_response(200, service.get_ticket(clock.now(), number))
 
     @app.post("/api/v1/tickets/verify", summary="Check a scanned ticket QR", openapi_extra=_obj({"qr": STR}, ["qr"]))
@@ -218,9 +278,18 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         body = await body_of(request)
         return json_response(200, service.verify_qr(clock.now(), body.get("qr")))
 
+    @app.post("/api/v1/matters/verify", summary="A scanned 办不成事 receipt QR: the report's progress",
+              openapi_extra=_obj({"qr": STR}, ["qr"]))
+    async def verify_matter(request: Request) -> Response:
+        device_of(request, ANY)
+        body = await body_of(request)
+        return json_response(200, service.verify_matter_qr(clock.now(), body.get("qr")))
+
     @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter")
     def get_matter(request: Request, number: str) -> Response:
         device_of(request, ANY)
+        if number == "verify":
+            return post_only()
         return json_response(200, service.get_matter(clock.now(), number))
 
     @app.post("/api/v1/fees/quote", summary="Official fee for one case",
@@ -228,7 +297,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
                                   "certificates": INT, "reductions": {"type": "array", "items": STR}},
                                  ["business"]))
     async def fee_quote(request: Request) -> Response:
-        device_of(request, ("kiosk", "counter", "supervisor"))
+        device_of(request, ("kiosk",))  # hall-api.md: the fee calculator is the kiosk's
         return json_response(200, service.fee_quote(await body_of(request)))
 
     # -- kiosk --------------------------------------------------------------------

@@ -11,14 +11,20 @@ import uvicorn
 
 from kiosk.domain.config import HallConfig
 from kiosk.hall.api import create_app
-from kiosk.hall.clock import HallClock, parse_now
+from kiosk.hall.clock import HallClock, parse_now, parse_speed
 from kiosk.hall.datadir import open_hall, setup_logging
+from kiosk.httpserve import header_timeout_protocol
 from kiosk.sync.pusher import Pusher, saved_target
 
 
 def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None = None,
-          synchronous: str = "FULL") -> int:
+          synchronous: str = "FULL", speed: str | float = 1.0, header_timeout: float = 10.0) -> int:
     start = None
+    try:
+        factor = parse_speed(speed)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if now:
         try:
             start = parse_now(now, config.calendar.tz)
@@ -28,7 +34,7 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
             return 2
     service = open_hall(config, data, synchronous)
     setup_logging(data)
-    clock = HallClock(config.calendar.tz, start)
+    clock = HallClock(config.calendar.tz, start, factor)
     app = create_app(service, clock)
     stop = threading.Event()
     target = saved_target(data)
@@ -39,9 +45,11 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
     gc.collect()
     gc.freeze()  # start-up objects never need scanning again: fewer, shorter collector pauses under load
     print(f"大厅服务已启动 hall service {config.hall_id} listening on http://{host}:{port} "
-          f"(data {data.resolve()}, clock {service.iso(clock.now())})", flush=True)
+          f"(data {data.resolve()}, clock {service.iso(clock.now())}"
+          f"{f', speed ×{factor:g}' if factor != 1 else ''})", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http="httptools",
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    http=header_timeout_protocol(header_timeout),
                     loop="uvloop", timeout_keep_alive=30)
     finally:
         stop.set()

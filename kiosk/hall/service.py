@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import sqlite3
 from collections import defaultdict
@@ -232,6 +233,25 @@ class HallService:
         open_now = len([r for r in rows if r[0] in serving])
         return open_now or max(1, len(serving))
 
+    def backlog_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
+        """The wait a new ticket of ``business`` faces at the windows it shares with other businesses."""
+        decided: dict[int, list[str]] = defaultdict(list)
+        for row in conn.execute("SELECT window, businesses FROM decisions WHERE day=? AND kind='temporary_window' "
+                                "ORDER BY id", (day,)):
+            decided[int(row[0])] += json.loads(row[1])
+        served = {w.number: tuple(dict.fromkeys([*w.businesses, *decided.get(w.number, [])]))
+                  for w in self.config.windows}
+        related = {b for bs in served.values() if business.code in bs for b in bs}
+        waiting = {r[0]: int(r[1]) for r in conn.execute(
+            "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,)) if r[0] in related}
+        minutes: dict[str, float] = {}
+        for code, count in waiting.items():
+            other = self.config.business(code)
+            if count > 0 and other is not None:
+                minutes[code] = self.service_minutes(conn, other, day)
+        open_now = {int(r[0]) for r in conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,))}
+        return queue.backlog_wait_minutes(business.code, waiting, minutes, served, open_now)
+
     def _ahead(self, conn: sqlite3.Connection, row: sqlite3.Row) -> int:
         counts = {0: (0, 0), 1: (0, 0)}
         for r in conn.execute(
@@ -388,25 +408,22 @@ class HallService:
             else:
                 limits.check_person(self.config.limits, "您", self._person_facts(tx, day, holder.hash,
                                                                                  business.code), now)
-            if call.device.role == "kiosk" and self.config.limits.kiosk_burst is not None:
-                since = now.timestamp() - self.config.limits.kiosk_burst.minutes * 60
-                recent = {r[0] for r in tx.all(
-                    "SELECT DISTINCT holder_hash FROM tickets WHERE device=? AND issued_epoch>=?",
-                    (call.device.name, since))}
-                limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
+            self._check_burst(tx, call, holder)
         except DomainError as refusal:
             tx.emit("ticket.refused", at, call.device.name, {
                 "code": refusal.code, "business": business.code, "holder": holder.hash,
-                "agent": bool(principals), "day": day})
+                "agent": bool(principals), "day": day, "source": holder.source})
+            if refusal.code == "KIOSK_BURST":
+                self._record_burst(tx, call, day)
             return refusal.status, refusal.body()
 
         # capacity: never a refusal; offer a booking when today clearly cannot serve it
         normal, prio = self.waiting_counts(tx.conn, day, business.code)
         minutes = self.service_minutes(tx.conn, business, day)
         windows = self.open_windows(tx.conn, business.code, day)
-        wait = queue.expected_wait_minutes(normal + prio, minutes, windows)
+        backlog = self.backlog_minutes(tx.conn, business, day)  # shared windows: the whole load before it
         remaining = self.remaining_minutes(tx.conn, now)
-        over = wait > remaining + self.config.booking.over_capacity_slack_minutes
+        over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
         if self.config.booking.offers and body.get("accept_wait") is not True and over:
             offer = self._offer(tx, call, business, holder, now)
             if offer is not None:
@@ -414,9 +431,36 @@ class HallService:
         # the new ticket is the last of its business, so everyone waiting is before it
         ahead = queue.people_ahead(priority is not None, normal, prio, prio, normal,
                                    self.config.priority.max_consecutive)
-        estimate = (ahead, queue.expected_wait_minutes(ahead, minutes, windows))
+        estimate = (ahead, max(queue.expected_wait_minutes(ahead, minutes, windows), math.ceil(backlog)))
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
                                                    "walk_in", None, estimate)}
+
+    def _check_burst(self, tx: Tx, call: Call, holder: Identity) -> None:
+        """Only identities *typed* at one kiosk count: a crowd laying its own cards is never slowed down,
+        while someone typing other people's numbers to hold places for sale is stopped within a few tickets."""
+        burst = self.config.limits.kiosk_burst
+        if call.device.role != "kiosk" or burst is None or holder.source != "typed":
+            return
+        since = call.now.timestamp() - burst.minutes * 60
+        recent = {r[0] for r in tx.all(
+            "SELECT DISTINCT holder_hash FROM tickets WHERE device=? AND issued_epoch>=? AND entry='typed'",
+            (call.device.name, since))}
+        limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
+
+    def _record_burst(self, tx: Tx, call: Call, day: str) -> None:
+        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count."""
+        burst = self.config.limits.kiosk_burst
+        assert burst is not None
+        since = call.now.timestamp() - burst.minutes * 60
+        row = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
+                     (call.device.name, since))
+        if row is not None:
+            tx.execute("UPDATE kiosk_bursts SET refused=refused+1 WHERE id=?", (row["id"],))
+            return
+        tx.execute("INSERT INTO kiosk_bursts (device, day, started_epoch) VALUES (?,?,?)",
+                   (call.device.name, day, call.now.timestamp()))
+        tx.emit("kiosk.burst", self.iso(call.now), call.device.name, {
+            "device": call.device.name, "day": day, "identities": burst.identities, "minutes": burst.minutes})
 
     def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
                        principals: list[Identity], priority: str | None, channel: str,
@@ -429,11 +473,12 @@ class HallService:
         holder_hash = holder.hash if holder else (appointment.holder if appointment else "")
         cur = tx.execute(
             "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
-            " is_agent, channel, priority, state, issued_at, issued_epoch, device, appointment_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)",
+            " is_agent, channel, priority, state, issued_at, issued_epoch, device, appointment_id, entry)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?,?)",
             (day, number, business.code, business.code, holder_hash, holder.masked if holder else "",
              holder.name_masked if holder else "", int(bool(principals)), channel, priority, at,
-             now.timestamp(), call.device.name, appointment.appointment_id if appointment else None))
+             now.timestamp(), call.device.name, appointment.appointment_id if appointment else None,
+             holder.source if holder else None))
         tid = cur.lastrowid
         for p in principals:
             tx.execute("INSERT INTO ticket_principals (ticket_id, day, principal_hash, principal_masked, business)"
@@ -443,7 +488,8 @@ class HallService:
         tx.emit("ticket.issued", at, call.device.name, {
             "number": number, "business": business.code, "day": day, "channel": channel, "priority": priority,
             "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
-            "order": tid, "appointment": appointment.appointment_id if appointment else None})
+            "order": tid, "appointment": appointment.appointment_id if appointment else None,
+            "entry": holder.source if holder else None})
         new = tx.one("SELECT * FROM tickets WHERE id=?", (tid,))
         assert new is not None
         return self.ticket_view(tx.conn, new, estimate)
@@ -1223,10 +1269,15 @@ class HallService:
                 "contact_masked": row["contact_masked"], "ticket": row["ticket"], "status": row["status"],
                 "opened_at": row["opened_at"], "deadline": row["deadline"], "owner": row["owner"],
                 "overdue": overdue, "escalated": bool(row["escalated"]), "history": history,
-                "qr": f"HM1:{self.config.hall_id}:{row['number']}"}  # printed on the receipt; the kiosk scans it back
+                # printed on the receipt; the kiosk scans it back (POST /api/v1/matters/verify)
+                "qr": codes.matter_qr(self.code_key, self.config.hall_id, row["number"])}
 
     def get_matter(self, now: datetime, number: str) -> dict[str, Any]:
         return {"matter": self._matter_view(self.store.reader(), number[:40], now)}
+
+    def verify_matter_qr(self, now: datetime, qr: object) -> dict[str, Any]:
+        number = codes.read_matter_qr(self.code_key, self.config.hall_id, qr)
+        return self.get_matter(now, number)
 
     def op_transition_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         number = str(body["_number"])[:40]
@@ -1325,7 +1376,8 @@ class HallService:
         if self.config.window(window) is None:
             raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
         raw = body.get("businesses")
-        codes_ = [self.business_or_fail(c).code for c in raw] if isinstance(raw, list) and raw else None
+        codes_ = list(dict.fromkeys(self.business_or_fail(c).code for c in raw)) if isinstance(raw, list) and raw \
+            else None  # each business once, however often it was listed
         if not codes_:
             raise _err("BUSINESSES_REQUIRED", "请选择这个窗口临时加办的业务。", "Choose the businesses this window takes on.",
                        status=422)
@@ -1434,7 +1486,9 @@ class HallService:
 
     def fee_quote(self, body: dict[str, Any]) -> dict[str, Any]:
         business = self.business_or_fail(body.get("business"))
-        reductions = body.get("reductions") or []
+        reductions = body.get("reductions", [])
+        if reductions is None:
+            reductions = []
         if not isinstance(reductions, list) or not all(isinstance(r, str) for r in reductions):
             raise bad_request("reductions 应为减免编号列表", "reductions must be a list of ids")
         certificates = body.get("certificates", 1)

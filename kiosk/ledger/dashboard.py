@@ -140,7 +140,11 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                        "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200", (many,))
         agents = db.all("SELECT holder, day, COUNT(*), SUM(principals), COUNT(DISTINCT hall) FROM issues WHERE agent=1 "
                         "GROUP BY 1, 2 HAVING SUM(principals) >= ? ORDER BY 4 DESC LIMIT 200", (many,))
-        body = ("<p>身份以省级统一密钥的哈希比对，不含任何身份证号或姓名。</p><h2>同一身份多厅或高频取号</h2>"
+        bursts = db.all("SELECT hall, at, device FROM events WHERE type='kiosk.burst' ORDER BY at DESC LIMIT 200")
+        body = ("<p>身份以省级统一密钥的哈希比对，不含任何身份证号或姓名。</p>"
+                "<h2>取号机手工输入身份证号突增（疑似代他人占号）</h2>"
+                + table(["大厅", "时间", "取号机"], [[b[0], b[1][:16].replace("T", " "), b[2] or ""] for b in bursts])
+                + "<h2>同一身份多厅或高频取号</h2>"
                 + table(["身份哈希（前16位）", "日期", "大厅数", "取号数"], [[h[0][:16], h[1], h[2], h[3]] for h in halls])
                 + "<h2>代办人代办人数</h2>"
                 + table(["代办人哈希（前16位）", "日期", "代办取号", "被代办人数", "大厅数"],

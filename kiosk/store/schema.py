@@ -129,4 +129,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE followups ADD COLUMN closed_at TEXT;
     ALTER TABLE followups ADD COLUMN note TEXT;
     """,
+    # 5: how each ticket's identity was captured (card, typed, qr), so that a kiosk burst counts only typed
+    #    identities; and each kiosk's burst episodes, so that the duty desk is alerted once per episode
+    """
+    ALTER TABLE tickets ADD COLUMN entry TEXT;
+    CREATE TABLE kiosk_bursts (id INTEGER PRIMARY KEY, device TEXT NOT NULL, day TEXT NOT NULL,
+        started_epoch REAL NOT NULL, refused INTEGER NOT NULL DEFAULT 1);
+    CREATE INDEX kiosk_bursts_device ON kiosk_bursts (device, started_epoch);
+    """,
 ]

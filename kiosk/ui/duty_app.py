@@ -122,6 +122,9 @@ class DutyApp(HallApp):
                            f"{event['at'][11:16]}")
             elif kind == "rating.recorded" and payload.get("bad"):
                 self.alert(f"差评：{payload['number']}（{payload['window']}号窗口），{event['at'][11:16]}，请跟进")
+            elif kind == "kiosk.burst":
+                self.alert(f"{event['device']} 短时间内手工输入多个不同身份证号取号，已暂停该机手工输入，"
+                           f"疑似代他人占号，请前往查看（{event['at'][11:16]}）")
             elif kind == "kiosk.help_requested":
                 self.alert(f"{event['device']} 呼叫工作人员（{payload.get('screen', '')}），请前往")
         if events:
@@ -377,6 +380,8 @@ class DutyApp(HallApp):
         if self.demo is not None:  # against a real hall, reports come when citizens make them
             self.demo.report("waiting", "排队两个小时还没叫到号", ticket="B004")
             yield "05-new-report-alert", lambda: "新的办不成事反映" in self.banner
+            self.demo.typed_burst()
+            yield "05b-kiosk-burst-alert", lambda: "疑似代他人占号" in self.banner
         self.press(matters.ids.tabs.ids.tab_followups)
         yield "06-followups", lambda: self.root.current == "followups" and bool(self.followups)
         overdue = next((f for f in self.followups if f["status"] == "overdue"), self.followups[0])

@@ -122,6 +122,21 @@ class EmbeddedHall:
         body = {"category": category, "description": description, **({"ticket": ticket} if ticket else {})}
         self.service.run(self.service.op_report_matter, Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), body)
 
+    def typed_burst(self, kiosk: str = "kiosk-2") -> None:
+        """Someone types other people's ID numbers at one kiosk until the hall pauses typed entry there."""
+        from kiosk.domain.identity import check_char
+        from kiosk.hall.service import Call, Device
+
+        device = Device(0, kiosk, "kiosk")
+        burst = self.service.config.limits.kiosk_burst
+        for i in range((burst.identities if burst else 0) + 1):
+            first17 = f"370203{1970 + i}0606{i:03d}"
+            identity = {"id_number": first17 + check_char(first17), "name": "", "source": "typed"}
+            status, _ = self.service.run(self.service.op_issue, Call(device, self.clock.now()),
+                                         {"business": "Q", "identity": identity, "accept_wait": True})
+            if status == 409:
+                return
+
     def crowd(self, business: str, people: int, now: datetime | None = None) -> list[str]:
         """Other citizens take tickets at another kiosk; their numbers."""
         from kiosk.domain.identity import check_char

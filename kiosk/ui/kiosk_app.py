@@ -459,7 +459,7 @@ class KioskApp(HallApp):
                 self.root.get_screen("identify").warning = self.tr(
                     f"身份证号应为18位，已输入{len(self._typed)}位。", f"18 characters needed; {len(self._typed)} typed.")
                 return
-            self.identified({"id_number": self._typed, "name": ""})
+            self.identified({"id_number": self._typed, "name": "", "source": "typed"})
             return
         elif len(self._typed) < 18:
             self._typed += key
@@ -484,7 +484,7 @@ class KioskApp(HallApp):
                                   "这张身份证已过有效期，不能用于取号。请使用有效身份证件，或到服务台由工作人员协助。",
                                   "This ID card has expired. Use a valid ID, or ask staff at the service desk.")
                 return
-            self.identified(card.identity())
+            self.identified({**card.identity(), "source": "card"})  # card entry is never rate-limited
 
         def finished(f: Future[Any]) -> None:
             self._reading = False  # a read in progress must not block the typed way
@@ -680,8 +680,16 @@ class KioskApp(HallApp):
 
     def scanned(self, mode: str, code: str) -> None:
         self._busy = True
-        if code.startswith("HM1:"):  # a 办不成事 receipt: show how the report stands
-            self.ask(lambda: self.client.get(f"/api/v1/matters/{code.rsplit(':', 1)[-1]}"), self._show_matter)
+        if code.startswith("HM1:"):  # a 办不成事 receipt: the hall checks its signature, then shows the report
+
+            def shown(reply: Reply) -> None:
+                if reply.ok:
+                    self._show_matter(reply)
+                else:
+                    self._busy = False
+                    self.refused("未能识别", "Not accepted", reply)
+
+            self.ask(lambda: self.client.post("/api/v1/matters/verify", {"qr": code}), shown)
             return
         checkin = mode == "checkin" or code.startswith("HA1")
         path, body = (("/api/v1/appointments/check-in", {"code": code}) if checkin
@@ -1100,7 +1108,7 @@ class KioskApp(HallApp):
         yield "32-report-filled", lambda: self.report.values["contact"] == "13812345678"
         self.press(fields["send"])
         yield "33-report-receipt", lambda: self.report.receipt_printed is not None
-        self._tour_matter_qr = message.message  # the tracking number, for the HID scan below
+        self._tour_matter_code = self.report.receipt_qr  # the receipt's signed QR, for the HID scan below
         self.go_home()
         self.demo.serve(agent_ticket["number"], window=4)
         yield "_home-rate", lambda: self.root.current == "home"
@@ -1133,8 +1141,7 @@ class KioskApp(HallApp):
         self.go_home()
         self.start_scan("rate")
         yield "_scan-hid", lambda: self.root.current == "scan"
-        number = next(w for w in self._tour_matter_qr.split() if w.startswith("受理编号"))[5:]
-        for ch in f"HM1:{self.catalog_body['hall']['id']}:{number}":  # a USB-HID scanner types, then Enter
+        for ch in self._tour_matter_code:  # the receipt's QR, read by a USB-HID scanner that types, then Enter
             Window.dispatch("on_textinput", ch)
         Window.dispatch("on_key_down", 13, 40, None, [])
         yield "39-report-status-by-scan", lambda: "反映进度" in message.title

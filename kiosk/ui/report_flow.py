@@ -35,6 +35,7 @@ class ReportScreen(Screen):
 
 class ReportFlow:
     def __init__(self, app: KioskApp) -> None:
+        self.receipt_qr = ""
         self.app = app
         self.category: dict[str, Any] = {}
         self.values: dict[str, str] = {}
@@ -210,6 +211,7 @@ class ReportFlow:
         app.ask(lambda: app.client.post("/api/v1/matters", body, idempotency_key=key), done)
 
     def receipt(self, matter: dict[str, Any]) -> None:
+        self.receipt_qr = str(matter["qr"])  # signed by the hall; scanned back at a kiosk it shows the progress
         app = self.app
         opened = datetime.fromisoformat(matter["opened_at"])
         slip = layouts.MatterSlip(app.hall_name, matter["number"], matter["category_name"], f"{opened:%Y-%m-%d %H:%M}",

@@ -1,0 +1,1 @@
+"""Simulated hall days played through the hall API (``kiosk drill``), and their report."""

@@ -1,0 +1,390 @@
+"""Playing a planned hall day through the hall's HTTP API, as the hall's devices would.
+
+Kiosks take tickets (one thread plays every kiosk's visitors in arrival order), each window's
+clerk calls, checks identity, notices, finishes and has the keypad rate (one thread per
+window), and a sampler watches the queue. Nothing reaches into the hall's store: the drill
+is a client with enrolled device tokens, like a kiosk.
+
+Everything the drill observes goes into :class:`Record`, from which the report is computed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+from kiosk.drill.scenario import Scenario, Visit
+
+
+class DrillClock:
+    """The hall clock as the drill sees it: read once from /health, then run on at the same speed."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start, self.speed, self._mono = start, speed, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._mono) * self.speed)
+
+    def sleep_until(self, when: datetime, stop: threading.Event) -> bool:
+        """False when the drill is stopped meanwhile."""
+        while not stop.is_set():
+            left = (when - self.now()).total_seconds() / self.speed
+            if left <= 0:
+                return True
+            stop.wait(min(left, 0.5))
+        return False
+
+    def sleep(self, hall_minutes: float, stop: threading.Event) -> bool:
+        return self.sleep_until(self.now() + timedelta(minutes=hall_minutes), stop)
+
+
+@dataclass
+class Tokens:
+    kiosks: list[str]
+    counters: dict[int, str]
+    supervisor: str
+    display: str
+    clerks: dict[int, tuple[str, str]]  # window -> (clerk id, PIN)
+
+
+class Api:
+    """The hall API over HTTP, one connection pool per thread; timings kept for the hall's p99."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._local = threading.local()
+        self.latencies: list[float] = []
+        self.errors: Counter[str] = Counter()
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "s"):
+            self._local.s = requests.Session()
+        s: requests.Session = self._local.s
+        return s
+
+    def call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None,
+             session: str | None = None) -> tuple[int, dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {token}"}
+        if session:
+            headers["X-Clerk-Session"] = session
+        for attempt in range(3):
+            t0 = time.perf_counter()
+            try:
+                r = self._session().request(method, self.url + path, json=body if method == "POST" else None,
+                                            headers=headers, timeout=30)
+            except requests.RequestException as exc:
+                self.errors[type(exc).__name__] += 1
+                if attempt == 2:
+                    return 599, {"error": {"code": "UNREACHABLE"}}
+                continue
+            self.latencies.append(time.perf_counter() - t0)
+            if r.status_code >= 500:
+                self.errors[f"HTTP {r.status_code}"] += 1
+            try:
+                return r.status_code, r.json()
+            except ValueError:
+                return r.status_code, {}
+        return 599, {}
+
+
+@dataclass
+class TicketLog:
+    visit: Visit
+    number: str
+    issued_at: datetime
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    window: int | None = None
+    outcome: str = "waiting"  # waiting, served, no_show, mismatch
+
+
+@dataclass
+class Record:
+    tickets: dict[str, TicketLog] = field(default_factory=dict)
+    refusals: list[tuple[Visit, str]] = field(default_factory=list)
+    redirected: list[Visit] = field(default_factory=list)   # typed entry paused: the citizen laid the card instead
+    offered: list[Visit] = field(default_factory=list)
+    booked: list[Visit] = field(default_factory=list)
+    arrivals: list[datetime] = field(default_factory=list)
+    queue: list[tuple[datetime, dict[str, int]]] = field(default_factory=list)
+    mismatches: int = 0
+    ratings: Counter[int] = field(default_factory=Counter)
+    matters: int = 0
+    window_busy: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes serving
+    window_staffed: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes logged in
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DayRunner:
+    """One hall day: ``visits`` from the plan, ``periods`` the hall's opening hours that day."""
+
+    def __init__(self, api: Api, tokens: Tokens, scenario: Scenario, visits: list[Visit],
+                 periods: list[tuple[datetime, datetime]], clock: DrillClock, windows: list[int],
+                 progress: Callable[[str], None] = print) -> None:
+        self.api, self.tokens, self.sc, self.visits = api, tokens, scenario, visits
+        self.periods, self.clock, self.windows, self.progress = periods, clock, windows, progress
+        self.record = Record()
+        self.stop = threading.Event()
+        self.arrivals_done = threading.Event()
+        self.materials: dict[str, list[str]] = {}
+        self.categories: list[str] = []
+        self.appointment_codes: dict[int, str] = {}
+        closing = periods[-1][1] if periods else clock.now()
+        until = datetime.combine(scenario.day, scenario.until, closing.tzinfo) if scenario.until else None
+        self.arrivals_end = min(until, closing) if until else closing
+        self.service_end = until if until else closing + timedelta(minutes=scenario.serve_after_close_minutes)
+
+    # -- the day -----------------------------------------------------------------------------------------------
+    def run(self) -> Record:
+        status, catalog = self.api.call("GET", "/api/v1/catalog", self.tokens.kiosks[0])
+        if status != 200:
+            raise RuntimeError(f"大厅服务无法访问 / the hall cannot be reached: {status} {catalog}")
+        self.materials = {b["code"]: [m["id"] for m in b["materials"]] for b in catalog["businesses"]}
+        self.categories = [c["id"] for c in catalog["matter_categories"]]
+        self._make_appointments()
+        threads = [threading.Thread(target=self._guard(self._kiosks), name="kiosks")]
+        threads += [threading.Thread(target=self._guard(self._window_player(w)), name=f"window-{w}")
+                    for w in self.windows]
+        sampler = threading.Thread(target=self._guard(self._sample), name="sampler", daemon=True)
+        for t in threads:
+            t.start()
+        sampler.start()
+        for t in threads:
+            t.join()
+        self.stop.set()
+        sampler.join(5)
+        return self.record
+
+    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                self.stop.set()  # one broken player ends the day rather than leaving the others waiting
+                raise
+        return run
+
+    def _window_player(self, w: int) -> Callable[[], None]:
+        return lambda: self._window(w)
+
+    def _make_appointments(self) -> None:
+        """Online appointments registered before the day, as the WeChat booking system would."""
+        for i, v in enumerate(self.visits):
+            if v.kind != "appointment" or v.slot is None:
+                continue
+            status, body = self.api.call("POST", "/api/v1/appointments", self.tokens.supervisor, {
+                "business": v.business, "slot_start": v.slot[0].isoformat(), "slot_end": v.slot[1].isoformat(),
+                "identity": v.person.identity("qr")})
+            if status == 201:
+                self.appointment_codes[i] = body["appointment"]["code"]
+
+    # -- kiosks ------------------------------------------------------------------------------------------------
+    def _kiosks(self) -> None:
+        moved = 0  # a typed-numbers scalper stopped at one kiosk walks on to the next
+        for i, v in enumerate(self.visits):
+            if not self.clock.sleep_until(v.at, self.stop):
+                break
+            with self.record.lock:
+                self.record.arrivals.append(self.clock.now())
+            if v.kind == "appointment" and i in self.appointment_codes:
+                self._check_in(v, self.appointment_codes[i])
+                continue
+            if v.kind == "scalper" and v.strategy == "typed_numbers":
+                v.kiosk = (v.kiosk - 1 + moved) % len(self.tokens.kiosks) + 1
+            code = self._take(v, v.entry)
+            if code == "KIOSK_BURST" and v.kind == "scalper":
+                moved += 1
+        self.arrivals_done.set()
+
+    def _token(self, v: Visit) -> str:
+        return self.tokens.kiosks[(v.kiosk - 1) % len(self.tokens.kiosks)]
+
+    def _take(self, v: Visit, entry: str, accept_wait: bool = False) -> str:
+        body: dict[str, Any] = {"business": v.business, "identity": v.person.identity(entry)}
+        if v.principals:
+            body["agent"] = {"identity": v.person.identity(entry),
+                             "principals": [p.identity("typed") for p in v.principals]}
+        if v.priority:
+            body["priority"] = v.priority
+        if accept_wait:
+            body["accept_wait"] = True
+        status, reply = self.api.call("POST", "/api/v1/tickets", self._token(v), body)
+        if status == 201:
+            self._issued(v, reply["ticket"])
+            return "ISSUED"
+        if status == 200 and reply.get("over_capacity"):
+            with self.record.lock:
+                self.record.offered.append(v)
+            if v.book_if_offered and v.kind != "scalper":
+                s2, _ = self.api.call("POST", "/api/v1/bookings", self._token(v),
+                                       {"offer_id": reply["booking_offer"]["offer_id"], "identity": body["identity"]})
+                if s2 == 201:
+                    with self.record.lock:
+                        self.record.booked.append(v)
+                    return "BOOKED"
+            return self._take(v, entry, accept_wait=True)
+        code = str(reply.get("error", {}).get("code", f"HTTP_{status}"))
+        if code == "KIOSK_BURST" and v.kind != "scalper" and entry == "typed":
+            # the refusal tells the citizen to lay their own card on the reader, which they carry for the window
+            with self.record.lock:
+                self.record.redirected.append(v)
+            return self._take(v, "card", accept_wait)
+        with self.record.lock:
+            self.record.refusals.append((v, code))
+        return code
+
+    def _check_in(self, v: Visit, qr: str) -> None:
+        status, reply = self.api.call("POST", "/api/v1/appointments/check-in", self._token(v),
+                                      {"code": qr, "identity": v.person.identity("card")})
+        if status == 201:
+            self._issued(v, reply["ticket"])
+        else:
+            with self.record.lock:
+                self.record.refusals.append((v, str(reply.get("error", {}).get("code", f"HTTP_{status}"))))
+
+    def _issued(self, v: Visit, ticket: dict[str, Any]) -> None:
+        with self.record.lock:
+            self.record.tickets[ticket["number"]] = TicketLog(v, ticket["number"], self.clock.now())
+
+    # -- windows -----------------------------------------------------------------------------------------------
+    def _window_open(self, w: int, at: datetime) -> bool:
+        if w in self.sc.closed_windows:
+            return False
+        if not any(a <= at < b for a, b in self.periods):
+            return False
+        spans = self.sc.window_hours.get(w)
+        if spans is None:
+            return True
+        local = at.timetz().replace(tzinfo=None)
+        return any(a <= local < b for a, b in spans)
+
+    def _window(self, w: int) -> None:
+        session: str | None = None
+        token = self.tokens.counters[w]
+        after_close_idle = 0
+        since = self.clock.now()
+
+        def leave() -> None:
+            with self.record.lock:
+                self.record.window_staffed[w] += (self.clock.now() - since).total_seconds() / 60
+            self.api.call("POST", f"/api/v1/windows/{w}/logout", token, {}, session)
+
+        while not self.stop.is_set():
+            now = self.clock.now()
+            if now >= self.service_end:
+                break
+            closed_day = self.periods and now >= self.periods[-1][1]
+            if closed_day and self.arrivals_done.is_set() and after_close_idle >= 2:
+                break  # after closing, a window goes home once nobody waits for it
+            if not closed_day and not self._window_open(w, now):
+                if session is not None:
+                    leave()
+                    session = None
+                self.clock.sleep(1, self.stop)
+                continue
+            if closed_day and w in self.sc.closed_windows:
+                break
+            if session is None:
+                clerk, pin = self.tokens.clerks[w]
+                status, reply = self.api.call("POST", f"/api/v1/windows/{w}/login", token,
+                                              {"clerk_id": clerk, "pin": pin})
+                if status != 200:
+                    raise RuntimeError(f"{w}号窗口无法登录 / window {w} cannot log in: {reply}")
+                session = reply["session"]
+                since = self.clock.now()
+            status, reply = self.api.call("POST", f"/api/v1/windows/{w}/call-next", token, {}, session)
+            if status == 404:
+                after_close_idle += 1 if closed_day else 0
+                self.clock.sleep(1, self.stop)
+                continue
+            if status != 200:
+                self.clock.sleep(1, self.stop)
+                continue
+            after_close_idle = 0
+            self._serve(w, token, session, reply["ticket"]["number"])
+        if session is not None:
+            leave()
+
+    def _log_for(self, number: str) -> TicketLog | None:
+        deadline = time.monotonic() + 5  # the kiosk thread records a ticket just after the hall answers
+        while time.monotonic() < deadline:
+            with self.record.lock:
+                log = self.record.tickets.get(number)
+            if log is not None:
+                return log
+            time.sleep(0.005)
+        return None
+
+    def _serve(self, w: int, token: str, session: str, number: str) -> None:
+        log = self._log_for(number)
+        called = self.clock.now()
+        if log is None:  # a ticket the drill did not take (a remote hall's own traffic): served briefly
+            self.api.call("POST", f"/api/v1/windows/{w}/start", token, {}, session)
+            self.clock.sleep(5, self.stop)
+            self.api.call("POST", f"/api/v1/windows/{w}/finish", token, {"accepted": False}, session)
+            return
+        log.called_at, log.window = called, w
+        v = log.visit
+        if v.no_show:
+            self.clock.sleep(3, self.stop)  # called, waited for, nobody came
+            self.api.call("POST", f"/api/v1/windows/{w}/no-show", token, {}, session)
+            log.outcome = "no_show"
+            return
+        presenter = v.buyer if v.kind == "scalper" and v.buyer is not None else v.person
+        status, _ = self.api.call("POST", f"/api/v1/windows/{w}/start", token,
+                                      {"identity": presenter.identity("card")}, session)
+        if status == 409:
+            # 人证不符: the clerk does not serve a resold ticket; the holder has not come, so the ticket lapses
+            with self.record.lock:
+                self.record.mismatches += 1
+            log.outcome = "mismatch"
+            self.clock.sleep(1, self.stop)
+            self.api.call("POST", f"/api/v1/windows/{w}/no-show", token, {}, session)
+            return
+        log.started_at = self.clock.now()
+        self.clock.sleep(v.service_minutes / 2, self.stop)
+        if v.notice and self.materials.get(v.business):
+            self.api.call("POST", f"/api/v1/windows/{w}/notice", token,
+                          {"missing": self.materials[v.business][:1]}, session)
+        self.clock.sleep(v.service_minutes / 2, self.stop)
+        self.api.call("POST", f"/api/v1/windows/{w}/finish", token, {"accepted": v.accepted}, session)
+        log.finished_at, log.outcome = self.clock.now(), "served"
+        status, _ = self.api.call("POST", "/api/v1/ratings", token,
+                                  {"ticket": number, "level": v.rating, "source": "keypad"}, session)
+        with self.record.lock:
+            self.record.window_busy[w] += (log.finished_at - log.started_at).total_seconds() / 60
+            if status in (200, 201):
+                self.record.ratings[v.rating] += 1
+        if v.report_matter and self.categories:
+            status, _ = self.api.call("POST", "/api/v1/matters", self.tokens.kiosks[0], {
+                "category": self.categories[hash(number) % len(self.categories)],
+                "description": "演练：材料要求前后不一致，希望说明清楚", "ticket": number})
+            if status == 201:
+                with self.record.lock:
+                    self.record.matters += 1
+
+    # -- watching --------------------------------------------------------------------------------------------------
+    def _sample(self) -> None:
+        last_print = 0.0
+        while not self.stop.is_set():
+            status, reply = self.api.call("GET", "/api/v1/queue", self.tokens.display)
+            now = self.clock.now()
+            if status == 200:
+                waiting = {b["code"]: int(b["waiting"]) for b in reply["businesses"]}
+                with self.record.lock:
+                    self.record.queue.append((now, waiting))
+                    issued = len(self.record.tickets)
+                    served = sum(1 for t in self.record.tickets.values() if t.outcome == "served")
+                if time.monotonic() - last_print >= 2:
+                    last_print = time.monotonic()
+                    self.progress(f"大厅时间 {now:%H:%M}  已取号 issued {issued}  正在等候 waiting {sum(waiting.values())}"
+                                  f"  已办结 served {served}")
+            self.clock.sleep(5, self.stop)

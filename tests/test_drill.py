@@ -1,0 +1,157 @@
+"""``kiosk drill``: whole hall days through the real API prove that scalpers are stopped and that no
+honest citizen is refused. CI plays a busy morning at a high speed and reads summary.json; the
+report is opened in headless Chromium and its screenshot kept in build/drill/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tomllib
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.domain.identity import validate_number
+from kiosk.drill.play import DrillError, apply_settings, parse_set
+from kiosk.drill.scenario import ScenarioInvalid, parse_scenario, plan_day
+from tests.helpers import KIOSK_BIN, ROOT
+
+DRILLS = ROOT / "config" / "drills"
+ARTEFACTS = ROOT / "build" / "drill"
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def scenario(name: str, **changes: object) -> dict[str, object]:
+    doc = tomllib.loads((DRILLS / f"{name}.toml").read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        doc.setdefault(section, {})[field] = value  # type: ignore[index]
+    return doc
+
+
+def codes() -> tuple[str, ...]:
+    return tuple(b.code for b in load_config(DEFAULT_CONFIG).businesses)
+
+
+@pytest.mark.parametrize("path", sorted(DRILLS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_is_valid_and_plans_a_day(path: Path) -> None:
+    config = load_config(DEFAULT_CONFIG)
+    sc = parse_scenario(tomllib.loads(path.read_text(encoding="utf-8")), codes())
+    periods = list(config.calendar.periods(sc.day))
+    assert periods, f"{path.name}: the hall is closed on {sc.day}"
+    visits = plan_day(sc, periods, TZ, seed=1)
+    assert visits and all(periods[0][0] <= v.at < periods[-1][1] for v in visits if v.kind != "appointment")
+    # synthetic people carry valid ID numbers, and no two citizens share one
+    numbers = [v.person.id_number for v in visits if v.kind == "walk_in"]
+    assert len(set(numbers)) == len(numbers)
+    assert all(validate_number(n, sc.day) == n for n in numbers)
+
+
+def test_the_same_seed_plays_the_same_day_and_another_seed_another() -> None:
+    config = load_config(DEFAULT_CONFIG)
+    sc = parse_scenario(scenario("monday"), codes())
+    periods = list(config.calendar.periods(sc.day))
+
+    def day(seed: int) -> list[tuple[object, ...]]:
+        return [(v.at, v.business, v.person.id_number, v.entry, round(v.service_minutes, 3))
+                for v in plan_day(sc, periods, TZ, seed)]
+
+    assert day(7) == day(7)
+    assert day(7) != day(8)
+
+
+def test_the_holiday_brings_three_times_the_crowd() -> None:
+    config = load_config(DEFAULT_CONFIG)
+    monday = parse_scenario(scenario("monday"), codes())
+    holiday = parse_scenario(scenario("after_holiday"), codes())
+    walk_ins = [sum(v.kind == "walk_in" for v in plan_day(sc, list(config.calendar.periods(sc.day)), TZ, 3))
+                for sc in (monday, holiday)]
+    assert 2.4 < walk_ins[1] / walk_ins[0] < 3.6
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"mix__Z": 3}, "mix"),
+    ({"drill__date": "tomorrow"}, "drill.date"),
+    ({"citizens__no_show": 1.5}, "citizens.no_show"),
+    ({"arrivals__09:00": "many"}, "arrivals"),
+])
+def test_a_bad_scenario_names_the_key(change: dict[str, object], words: str) -> None:
+    with pytest.raises(ScenarioInvalid, match=words.replace(".", r"\.")):
+        parse_scenario(scenario("monday", **change), codes())
+
+
+def test_what_if_settings_go_into_a_copy_of_the_config(tmp_path: Path) -> None:
+    for name in ("hall.toml", "catalog.toml"):
+        (tmp_path / name).write_text((DEFAULT_CONFIG.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
+    doc: dict[str, object] = {"windows": {}}
+    applied = apply_settings(tmp_path, "hall.toml", doc, [parse_set("limits.per_person_per_day=2"),
+                                                          parse_set("limits.kiosk_burst.identities=4"),
+                                                          parse_set("scenario.windows.closed=[3]")])
+    config = load_config(tmp_path / "hall.toml")
+    assert config.limits.per_person_per_day == 2
+    assert config.limits.kiosk_burst is not None and config.limits.kiosk_burst.identities == 4
+    assert doc["windows"] == {"closed": [3]}
+    assert applied["limits.per_person_per_day"] == 2
+    assert "# Example hall" in (tmp_path / "hall.toml").read_text(encoding="utf-8")  # the comments stay
+    with pytest.raises(DrillError, match="limitz"):
+        apply_settings(tmp_path, "hall.toml", doc, [parse_set("limitz.x=1")])
+    with pytest.raises(DrillError):
+        parse_set("no-equals-sign")
+
+
+def browser_screenshot(url: str, png: Path) -> str:
+    args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--lang=zh-CN", "--window-size=1100,2600"]
+    png.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([*args, f"--screenshot={png}", url], capture_output=True, timeout=90, check=True)
+    return subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=90, check=True).stdout
+
+
+def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
+    """The shipped config, twice the usual crowd and every scalper trick, at 300× (about a minute)."""
+    report = ARTEFACTS / "busy-morning"
+    out = subprocess.run([*KIOSK_BIN, "drill", "--scenario", str(DRILLS / "busy_morning.toml"), "--report",
+                          str(report), "--speed", "300", "--seed", "1"],
+                         capture_output=True, text=True, timeout=400, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "大厅时间" in out.stdout  # progress was shown while the day ran
+    s = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    burst = load_config(DEFAULT_CONFIG).limits.kiosk_burst
+    assert burst is not None
+
+    assert s["honest_refused"] == {}, s["honest_refused"]
+    assert s["scalper_served"] == 0
+    assert s["issued"] > 100 and s["served"] > 30
+    # the typed-numbers scalper gets a few tickets at most before each kiosk stops typed entry
+    typed = s["scalpers"]["typed_numbers"]
+    assert typed["refused"].get("KIOSK_BURST", 0) > 0
+    assert s["typed_burst_stopped_after"] and max(s["typed_burst_stopped_after"]) <= burst.identities
+    assert s["burst_alerts"] >= 1  # the duty desk saw it
+    # the other tricks: the per-person limits, the agent limit and the window's identity check
+    assert s["scalpers"]["lent_card"]["refused"]
+    assert s["scalpers"]["agent_over_limit"]["refused"].get("AGENT_LIMIT", 0) > 0
+    assert s["identity_mismatches"] > 0
+    assert s["hall_errors"] == {}
+    for key in ("offered", "booked", "wait_minutes", "longest_queue", "window_utilisation", "ratings",
+                "followups_opened", "matters", "wall_seconds"):
+        assert key in s
+
+    charts = sorted(p.name for p in report.glob("*.png"))
+    assert charts == ["flow.png", "queue.png", "refusals.png", "scalpers.png", "waits.png"]
+    dom = browser_screenshot((report / "report.html").as_uri(), report / "report-screenshot.png")
+    assert "大厅演练报告" in dom and "没有市民被拒之门外" in dom
+    assert all(f'src="{c}"' in dom for c in charts)
+
+
+def test_drill_explains_a_closed_day_and_a_bad_setting(tmp_path: Path) -> None:
+    bad = tmp_path / "sunday.toml"
+    bad.write_text((DRILLS / "monday.toml").read_text(encoding="utf-8").replace("date = 2026-11-23",
+                                                                                 "date = 2026-11-22"), encoding="utf-8")
+    out = subprocess.run([*KIOSK_BIN, "drill", "--scenario", str(bad), "--report", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2 and "不办公" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([*KIOSK_BIN, "drill", "--scenario", str(DRILLS / "monday.toml"), "--report",
+                          str(tmp_path / "r"), "--set", "limits.per_person_per_day=0"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2 and "per_person_per_day" in out.stderr and "Traceback" not in out.stderr
