@@ -5,6 +5,7 @@ simulator sits behind the same factory as the real port, and the real parser is 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,20 @@ def load_devices_config(path: Path | str) -> DevicesConfig:
         raise DevicesConfigInvalid(f"设备配置文件格式错误：{path}：{exc}",
                                    f"Device configuration is not valid TOML: {path}: {exc}") from None
     problems: list[str] = []
+    known = {"printer": ("url", "paper", "mode"), "idcard": ("port", "baud"), "scanner": ("port", "baud", "suffix"),
+             "keypad": ("port", "baud", "addresses")}
+    for table, value in doc.items():
+        keys = known.get(table)
+        if keys is None:
+            near = difflib.get_close_matches(table, list(known), n=1)
+            problems.append(f"{path}: {table}: 未知的设备表 unknown device table"
+                            + (f"（是否想写 did you mean [{near[0]}]？）" if near else f"（可用 known: {', '.join(known)}）"))
+            continue
+        for key in value if isinstance(value, dict) else {}:
+            if key not in keys:
+                near = difflib.get_close_matches(key, list(keys), n=1)
+                problems.append(f"{path}: {table}.{key}: 未知的键 unknown key"
+                                + (f"（是否想写 did you mean {near[0]}？）" if near else f"（可用 known: {', '.join(keys)}）"))
 
     def get(table: str, key: str, kind: type, default: Any, allowed: tuple[Any, ...] = ()) -> Any:
         value = doc.get(table, {}).get(key, default) if isinstance(doc.get(table, {}), dict) else default

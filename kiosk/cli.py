@@ -25,18 +25,20 @@ def _config(path: str) -> HallConfig:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    """Every file the product reads (hall, catalog, devices, drill scenarios), each checked as what it is."""
+    from kiosk.config_files import KIND_NAMES, check_file
+
     bad = 0
     for name in args.files:
-        try:
-            config = load_config(Path(name))
-        except ConfigInvalid as exc:
+        kind, problems, summary = check_file(Path(name))
+        label = KIND_NAMES.get(kind or "", "")
+        if problems:
             bad += 1
-            print(f"✗ {name}: {len(exc.problems)} 处错误 / {len(exc.problems)} problem(s)")
-            for problem in exc.problems:
+            print(f"✗ {name}{f' [{label}]' if label else ''}: {len(problems)} 处错误 / {len(problems)} problem(s)")
+            for problem in problems:
                 print(f"  - {problem}")
             continue
-        print(f"✓ {name}: 配置有效 / valid — {config.name}（{len(config.businesses)} 项业务 businesses, "
-              f"{len(config.windows)} 个窗口 windows）")
+        print(f"✓ {name} [{label}]: 配置有效 / valid — {summary}")
     return 1 if bad else 0
 
 

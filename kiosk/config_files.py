@@ -45,3 +45,58 @@ def load_config(path: Path | str) -> HallConfig:
     if config is None or problems:
         raise ConfigInvalid(problems)
     return config
+
+
+def file_kind(doc: dict[str, Any]) -> str | None:
+    """Which of the product's files a TOML document is, from its tables."""
+    if "hall" in doc:
+        return "hall"
+    if "business" in doc or "fees" in doc:
+        return "catalog"
+    if "drill" in doc:
+        return "drill"
+    if doc and set(doc) <= {"printer", "idcard", "scanner", "keypad"}:
+        return "devices"
+    return None
+
+
+KIND_NAMES = {"hall": "大厅配置 hall", "catalog": "业务目录 catalog", "devices": "设备配置 devices",
+              "drill": "演练场景 drill scenario"}
+
+
+def check_file(path: Path) -> tuple[str | None, list[str], str]:
+    """(kind, problems, summary) for any configuration file the product reads; each checked as what it is."""
+    problems: list[ConfigProblem] = []
+    doc = _load(path, problems)
+    if doc is None:
+        return None, [str(p) for p in problems], ""
+    kind = file_kind(doc)
+    if kind == "hall":
+        try:
+            config = load_config(path)
+        except ConfigInvalid as exc:
+            return kind, [str(p) for p in exc.problems], ""
+        return kind, [], f"{config.name}（{len(config.businesses)} 项业务 businesses, {len(config.windows)} 个窗口 windows）"
+    if kind == "catalog":
+        businesses, _fees = parse_catalog(doc, str(path), problems)
+        return kind, [str(p) for p in problems], f"{len(businesses)} 项业务 businesses"
+    if kind == "devices":
+        from drivers.factory import DevicesConfigInvalid, load_devices_config
+
+        try:
+            load_devices_config(path)
+        except DevicesConfigInvalid as exc:
+            return kind, [line for line in exc.message.splitlines()[1:] if line] or [exc.message], ""
+        return kind, [], "、".join(t for t in ("printer", "idcard", "scanner", "keypad") if t in doc)
+    if kind == "drill":
+        from kiosk.drill.scenario import ScenarioInvalid, parse_scenario
+
+        hall = path.parent.parent / "hall.toml"
+        try:
+            config = load_config(hall if hall.exists() else DEFAULT_CONFIG)
+            scenario = parse_scenario(doc, tuple(b.code for b in config.businesses))
+        except (ScenarioInvalid, ConfigInvalid) as exc:
+            return kind, [f"{path}: {exc}"], ""
+        return kind, [], f"{scenario.name}，{scenario.day}"
+    return None, [f"{path}: 无法判断是哪种配置文件（应含 [hall]、[[business]]、[drill] 或 [printer]/[keypad] 等设备表）"
+                  f" / not a hall, catalog, drill or devices file"], ""

@@ -279,7 +279,9 @@ def cmd_test_print(args: argparse.Namespace) -> int:
         else:
             code = codes.AppointmentCode(config.hall_id, "B-TEST", "booking", business.code, 946684800, 946686600, "")
             qr = codes.appointment_qr(service.code_key, code)  # a slot in 2000: can never be checked in
-            elements = lay.booking(lay.BookingSlip(config.name, business.name, "测试 Test 09:00–09:30", "测试 TEST", qr),
+            elements = lay.booking(lay.BookingSlip(config.name, business.name, "测试 Test 2000年01月01日", "09:00–09:30",
+                                                   "测试 TEST", qr, config.booking.checkin_early_minutes,
+                                                   config.booking.checkin_late_minutes),
                                    args.paper)
     finally:
         service.store.close()

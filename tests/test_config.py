@@ -78,3 +78,44 @@ def test_serve_with_broken_config_explains_and_exits(tmp_path: Path) -> None:
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2
     assert "limits.no_show_cooldown_minutes" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(("file", "old", "new", "key", "suggestion"), [
+    ("hall.toml", "per_person_per_day = 3", "per_person_per_dya = 2", "limits.per_person_per_dya",
+     "per_person_per_day"),
+    ("hall.toml", "kiosk_burst = { identities = 4, minutes = 10 }", "kiosk_burst = { identites = 4, minutes = 10 }",
+     "limits.kiosk_burst.identites", "identities"),
+    ("hall.toml", "[booking]", "[bookings]", "bookings", "booking"),
+    ("hall.toml", "slot_minutes = 30", "slot_minute = 30", "booking.slot_minute", "slot_minutes"),
+    ("hall.toml", 'name = "1号窗口 综合受理"', 'nmae = "1号窗口 综合受理"', "windows[0].nmae", "name"),
+    ("catalog.toml", "service_minutes = 20", "service_minuets = 20", "business[0].service_minuets",
+     "service_minutes"),
+])
+def test_a_misspelt_key_is_an_error_naming_the_nearest_key(tmp_path: Path, file: str, old: str, new: str, key: str,
+                                                            suggestion: str) -> None:
+    """`per_person_per_dya = 2` used to pass as valid while the default of 3 applied."""
+    path = copy_config(tmp_path)
+    replace_line(path.parent / file, old, new)
+    out = subprocess.run([*KIOSK_BIN, "config", "check", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1, out.stdout
+    assert key in out.stdout and f"did you mean {suggestion}?" in out.stdout and f"是否想写 {suggestion}" in out.stdout
+
+
+def test_config_check_knows_every_kind_of_file(tmp_path: Path) -> None:
+    files = [*sorted((ROOT / "config").glob("*.toml")), *sorted((ROOT / "config" / "drills").glob("*.toml"))]
+    ok = subprocess.run([*KIOSK_BIN, "config", "check", *map(str, files)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout
+    for kind in ("[大厅配置 hall]", "[业务目录 catalog]", "[设备配置 devices]", "[演练场景 drill scenario]"):
+        assert kind in ok.stdout
+    devices = tmp_path / "devices.toml"
+    devices.write_text((ROOT / "config" / "devices.toml").read_text().replace("addresses = [1]", "adresses = [1]"))
+    drill = tmp_path / "drill.toml"
+    drill.write_text((ROOT / "config" / "drills" / "monday.toml").read_text().replace("no_show = ", "noshow = "))
+    other = tmp_path / "notes.toml"
+    other.write_text('title = "not ours"\n')
+    bad = subprocess.run([*KIOSK_BIN, "config", "check", str(devices), str(drill), str(other)], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert bad.returncode == 1
+    assert "keypad.adresses" in bad.stdout and "did you mean addresses" in bad.stdout
+    assert "citizens.noshow" in bad.stdout and "did you mean no_show" in bad.stdout
+    assert "无法判断" in bad.stdout and "Traceback" not in bad.stdout + bad.stderr

@@ -48,7 +48,8 @@ def test_serial_printer_prints_and_reports_paper(tmp_path: Path) -> None:
     with SerialPrinterSimulator(PrinterSimulator(58, PaperState(paper_low=True))) as printer:
         st = serial_status(printer.path)
         assert st.can_print and st.paper_low and "快用完" in st.sentence()
-        data = render(lay.booking(lay.BookingSlip("大厅", "转移登记", "11月24日 09:00–09:30", "1101**********002X",
+        data = render(lay.booking(lay.BookingSlip("大厅", "转移登记", "2026年11月24日 星期二", "09:00–09:30",
+                                                  "1101**********002X",
                                                   "HA1:code")), "raster", 58)
         send(f"serial://{printer.path}?baud=9600", data)
         for _ in range(200):

@@ -259,3 +259,21 @@ def test_idempotency_key_replays_the_first_answer(hall: Hall) -> None:
     refused = hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-2")
     assert refused[0] == 409
     assert hall.do("issue", {"business": "B", "identity": person(1)}, idem="tap-2") == refused
+
+
+def test_an_expired_card_is_refused_by_the_hall_for_every_front_end(hall: Hall) -> None:
+    """Expired cards used to be refused only by the kiosk screen; the API and the counter accepted them."""
+    expired = {**person(60), "valid_until": "2026-11-22"}  # the day before the hall's today
+    status, body = hall.issue("B", expired)
+    assert status == 422 and body["error"]["code"] == "ID_EXPIRED" and "2026-11-22" in body["error"]["message"]
+    assert hall.issue("B", {**person(61), "valid_until": "2026-11-23"})[0] == 201  # valid through today
+    assert hall.issue("D", {**person(62), "valid_until": "长期"})[0] == 201
+    status, body = hall.issue("E", {**person(63), "valid_until": "soon"})
+    assert status == 422 and body["error"]["code"] == "ID_INVALID"
+    # at the window: the identity match refuses the expired card too
+    number = hall.number("G", 64)
+    hall.login(4)
+    assert hall.at(4, "call-next")[0] == 200
+    status, body = hall.at(4, "start", identity={**person(64), "valid_until": "2020-01-01"})
+    assert status == 422 and body["error"]["code"] == "ID_EXPIRED"
+    assert hall.state(number) == "called"

@@ -77,7 +77,7 @@ def test_every_layout_renders_with_glyphs_for_all_its_text() -> None:
                                   "2026-11-23", "1101**********002X", 3, repeat=True)),
         lay.matter(lay.MatterSlip("大厅", "M20261123-001", "材料要求不清或反复补材料", "2026-11-23 10:00", "2026-11-30",
                                   "HM1:demo-hall:M20261123-001")),
-        lay.booking(lay.BookingSlip("大厅", "转移登记", "11月24日 09:00–09:30", "1101**********002X", "HA1:x")),
+        lay.booking(lay.BookingSlip("大厅", "转移登记", "2026年11月24日 星期二", "09:00–09:30", "1101**********002X", "HA1:x")),
     ]
     for elements in slips:
         texts = " ".join(e.text for e in elements if isinstance(e, lay.Line))
@@ -158,3 +158,24 @@ def test_test_print_qr_is_signed_by_the_hall(tmp_path: Path) -> None:
                               str(tmp_path / f"{layout}.png"), "--data", str(hall.data)], capture_output=True,
                              text=True, cwd=ROOT, timeout=60)
         assert out.returncode == 0 and (tmp_path / f"{layout}.png").exists(), out.stderr
+
+
+def test_the_booking_slip_prints_the_date_and_the_halls_check_in_window() -> None:
+    """A booking is usually for another day; the check-in window is the hall's [booking] rule, not a copy."""
+    from datetime import datetime
+
+    day = lay.day_text(datetime(2026, 11, 24, 9, 0))
+    assert day == "2026年11月24日 星期二"
+    slip = lay.booking(lay.BookingSlip("大厅", "转移登记", day, "09:00–09:30", "1101**********002X", "HA1:x", 45, 10))
+    text = "".join(e.text.strip() for e in slip if isinstance(e, lay.Line))
+    assert "2026年11月24日 星期二" in text and "09:00–09:30" in text
+    assert "提前45分钟至迟到10分钟" in text
+
+
+def test_the_catalog_tells_screens_the_halls_own_rules(tmp_path: Path) -> None:
+    from tests.helpers import Hall, example_config
+
+    hall = Hall(tmp_path, example_config(booking={"checkin_early_minutes": 45, "checkin_late_minutes": 10}))
+    rules = hall.svc.catalog()["rules"]
+    assert rules == {"checkin_early_minutes": 45, "checkin_late_minutes": 10, "bad_rating_at_most": 2}
+    hall.close()

@@ -134,8 +134,11 @@ class CardData:
             return True
 
     def identity(self) -> dict[str, str]:
-        """The hall API's identity object; nothing else of the card leaves the reader's caller."""
-        return {"id_number": self.id_number, "name": self.name}
+        """The hall API's identity object; nothing else of the card leaves the reader's caller. The card's
+        valid-until date travels with it, so that the hall (not a screen) refuses an expired card."""
+        long_term = self.valid_to.startswith("长期")
+        until = "长期" if long_term else f"{self.valid_to[:4]}-{self.valid_to[4:6]}-{self.valid_to[6:8]}"
+        return {"id_number": self.id_number, "name": self.name, "source": "card", "valid_until": until}
 
     @property
     def nation_name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -140,14 +141,26 @@ def matter(slip: MatterSlip, paper: int = 80) -> list[Element]:
 class BookingSlip:
     hall_name: str
     business_name: str
-    slot: str  # "11月24日 09:00–09:30"
+    day: str  # "2026年11月24日 星期二": a booking is usually for another day, so the date is printed large
+    slot: str  # "09:00–09:30"
     holder_masked: str
     code: str
+    early_minutes: int = 30  # the hall's [booking] check-in window, as configured
+    late_minutes: int = 15
 
 
 def booking(slip: BookingSlip, paper: int = 80) -> list[Element]:
+    window = f"请在预约时间前后到取号机扫码签到（提前{slip.early_minutes}分钟至迟到{slip.late_minutes}分钟内有效）。"
     return [*_wrapped(slip.hall_name, paper, align="center", bold=True), Line("现场预约凭条", 2, "center", True),
             Line("On-site booking", 1, "center"), Rule(), *_wrapped(f"业务：{slip.business_name}", paper),
+            Line("预约日期 Date", 1, "center"), Line(slip.day, 1, "center", True),
             Line("预约时间 Time", 1, "center"), Line(slip.slot, 2, "center", True), Line(f"预约人：{slip.holder_masked}"),
-            QR(slip.code), *_wrapped("请在预约时间前后到取号机扫码签到（提前30分钟至迟到15分钟内有效）。", paper),
+            QR(slip.code), *_wrapped(window, paper),
             Line("本凭条仅限本人使用", 1, "center", True), Feed(2), Cut()]
+
+
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+def day_text(moment: datetime) -> str:
+    return f"{moment:%Y年%m月%d日} 星期{WEEKDAYS_ZH[moment.weekday()]}"

@@ -8,8 +8,9 @@ the person reading it is a technician installing a hall, not the author.
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -165,6 +166,19 @@ class _Reader:
     def fail(self, key: str, expected: str, expected_en: str, got: Any) -> None:
         self.problems.append(ConfigProblem(self.file, key, expected, expected_en, _show(got)))
 
+    def known(self, doc: dict[str, Any], path: str, keys: list[str] | tuple[str, ...]) -> None:
+        """Every key not in ``keys`` is a mistake, named with the nearest known key: a misspelt limit
+        must not silently fall back to its default."""
+        for key in doc:
+            if key in keys:
+                continue
+            near = difflib.get_close_matches(str(key), list(keys), n=1, cutoff=0.6)
+            where = f"{path}.{key}" if path else str(key)
+            hint = f"（是否想写 {near[0]}？）" if near else f"（可用：{', '.join(keys)}）"
+            hint_en = f" (did you mean {near[0]}?)" if near else f" (known: {', '.join(keys)})"
+            self.problems.append(ConfigProblem(self.file, where, f"已知的键{hint}", f"a known key{hint_en}",
+                                               "未知的键 unknown key"))
+
     def table(self, doc: dict[str, Any], key: str, path: str, required: bool = False) -> dict[str, Any]:
         value = doc.get(key, _MISSING)
         if value is _MISSING and not required:
@@ -247,6 +261,7 @@ def _parse_spans(r: _Reader, value: Any, path: str) -> tuple[Period, ...]:
 def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem]) -> tuple[
         tuple[Business, ...], FeeSchedule | None]:
     r = _Reader(file, problems)
+    r.known(doc, "", ("fees", "business"))
     businesses: list[Business] = []
     raw = doc.get("business", _MISSING)
     if not isinstance(raw, list) or not raw:
@@ -258,6 +273,8 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
         if not isinstance(b, dict):
             r.fail(p, "一个业务表", "a business table", b)
             continue
+        r.known(b, p, ("code", "key", "name", "name_en", "description", "materials", "time_limit_days", "fee",
+                       "certificates", "service_minutes"))
         code = r.str_(b, "code", f"{p}.code", pattern=_CODE, what="一个大写字母（取号前缀）",
                       what_en="one capital letter (the ticket prefix)")
         if code and code in seen_codes:
@@ -274,6 +291,7 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
             if not isinstance(m, dict):
                 r.fail(mp, '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', m)
                 continue
+            r.known(m, mp, ("id", "name", "name_en"))
             mid = r.str_(m, "id", f"{mp}.id", pattern=_MATERIAL_ID, what="材料编号（字母数字）",
                          what_en="a material id (letters, digits)")
             if mid in mids:
@@ -306,6 +324,8 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
             description=str(b.get("description", "")),
         ))
     fees_doc = r.table(doc, "fees", "fees", required=True)
+    r.known(fees_doc, "fees", ("residential_yuan", "non_residential_yuan", "extra_certificate_yuan", "basis",
+                               "reductions"))
     if not fees_doc:
         return tuple(businesses), None
     reductions: list[Reduction] = []
@@ -314,6 +334,7 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
         if not isinstance(red, dict):
             r.fail(p, "减免表", "a reduction table", red)
             continue
+        r.known(red, p, ("id", "name", "name_en", "effect", "basis"))
         effect = red.get("effect")
         if effect not in ("free", "half"):
             r.fail(f"{p}.effect", "free 或 half", "free or half", effect)
@@ -339,7 +360,10 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
 def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ...], FeeSchedule | None],
                problems: list[ConfigProblem]) -> HallConfig | None:
     r = _Reader(file, problems)
+    r.known(doc, "", ("hall", "hours", "calendar", "windows", "limits", "priority", "calling", "booking", "ratings",
+                      "matters", "security"))
     hall = r.table(doc, "hall", "hall", required=True)
+    r.known(hall, "hall", ("id", "name", "region", "timezone", "catalog"))
     hall_id = r.str_(hall, "id", "hall.id", pattern=_HALL_ID, what="大厅编号（字母、数字、-、_）",
                      what_en="a hall id (letters, digits, - and _)")
     name = r.str_(hall, "name", "hall.name", what="大厅名称", what_en="the hall's name")
@@ -359,6 +383,7 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     for day in WEEKDAYS:
         hours[day] = _parse_spans(r, hours_doc.get(day, []), f"hours.{day}")
     cal_doc = r.table(doc, "calendar", "calendar")
+    r.known(cal_doc, "calendar", ("holidays", "working_days"))
     calendar = HallCalendar(
         tz=tz,
         hours=hours,
@@ -378,6 +403,7 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
         if not isinstance(w, dict):
             r.fail(p, "窗口表", "a window table", w)
             continue
+        r.known(w, p, ("number", "name", "businesses"))
         number = r.int_(w, "number", f"{p}.number", lo=1, hi=999)
         if number in numbers:
             r.fail(f"{p}.number", "不重复的窗口号", "a window number not used twice", number)
@@ -393,12 +419,18 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
                 resolved.append(b.code)
         windows.append(Window(number, str(w.get("name", f"{number}号窗口")), tuple(resolved)))
 
+    # the defaults live in the dataclasses above, once; the TOML names are the field names
     lim = r.table(doc, "limits", "limits")
-    burst_raw = lim.get("kiosk_burst", {"identities": 4, "minutes": 10})
+    r.known(lim, "limits", [f.name for f in fields(Limits)])
+    dl = Limits()
+    default_burst = {"identities": dl.kiosk_burst.identities, "minutes": dl.kiosk_burst.minutes} \
+        if dl.kiosk_burst else False
+    burst_raw = lim.get("kiosk_burst", default_burst)
     burst: KioskBurst | None
     if burst_raw is False:
         burst = None
     elif isinstance(burst_raw, dict):
+        r.known(burst_raw, "limits.kiosk_burst", ("identities", "minutes"))
         burst = KioskBurst(
             r.int_(burst_raw, "identities", "limits.kiosk_burst.identities", lo=1, hi=10000),
             r.int_(burst_raw, "minutes", "limits.kiosk_burst.minutes", lo=1, hi=1440),
@@ -408,49 +440,66 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
                "{ identities = 4, minutes = 10 } or false", burst_raw)
         burst = None
     limits = Limits(
-        per_person_per_day=r.int_(lim, "per_person_per_day", "limits.per_person_per_day", 3, 1, 100),
+        per_person_per_day=r.int_(lim, "per_person_per_day", "limits.per_person_per_day", dl.per_person_per_day,
+                                  1, 100),
         per_person_per_business=r.int_(lim, "per_person_per_business", "limits.per_person_per_business",
-                                       1, 1, 100),
+                                       dl.per_person_per_business, 1, 100),
         agent_principals_per_day=r.int_(lim, "agent_principals_per_day", "limits.agent_principals_per_day",
-                                        5, 0, 1000),
+                                        dl.agent_principals_per_day, 0, 1000),
         no_show_cooldown_minutes=r.int_(lim, "no_show_cooldown_minutes", "limits.no_show_cooldown_minutes",
-                                        30, 0, 1440),
-        no_show_cooldown_after=r.int_(lim, "no_show_cooldown_after", "limits.no_show_cooldown_after", 1, 1, 100),
+                                        dl.no_show_cooldown_minutes, 0, 1440),
+        no_show_cooldown_after=r.int_(lim, "no_show_cooldown_after", "limits.no_show_cooldown_after",
+                                      dl.no_show_cooldown_after, 1, 100),
         kiosk_burst=burst,
     )
     pr = r.table(doc, "priority", "priority")
+    r.known(pr, "priority", [f.name for f in fields(PriorityRules)])
+    dp = PriorityRules()
     priority = PriorityRules(
-        elderly_age=r.int_(pr, "elderly_age", "priority.elderly_age", 70, 50, 120),
-        groups=tuple(r.str_list(pr, "groups", "priority.groups", ["elderly", "disabled", "military"])),
-        max_consecutive=r.int_(pr, "max_consecutive", "priority.max_consecutive", 2, 1, 100),
+        elderly_age=r.int_(pr, "elderly_age", "priority.elderly_age", dp.elderly_age, 50, 120),
+        groups=tuple(r.str_list(pr, "groups", "priority.groups", list(dp.groups))),
+        max_consecutive=r.int_(pr, "max_consecutive", "priority.max_consecutive", dp.max_consecutive, 1, 100),
     )
     ca = r.table(doc, "calling", "calling")
+    r.known(ca, "calling", [f.name for f in fields(CallingRules)])
+    dc = CallingRules()
     calling = CallingRules(
-        no_show_after_calls=r.int_(ca, "no_show_after_calls", "calling.no_show_after_calls", 1, 1, 10),
-        long_wait_minutes=r.int_(ca, "long_wait_minutes", "calling.long_wait_minutes", 60, 1, 1440),
+        no_show_after_calls=r.int_(ca, "no_show_after_calls", "calling.no_show_after_calls", dc.no_show_after_calls,
+                                   1, 10),
+        long_wait_minutes=r.int_(ca, "long_wait_minutes", "calling.long_wait_minutes", dc.long_wait_minutes, 1, 1440),
     )
     bk = r.table(doc, "booking", "booking")
+    r.known(bk, "booking", [f.name for f in fields(BookingRules)])
+    db = BookingRules()
     booking = BookingRules(
-        slot_minutes=r.int_(bk, "slot_minutes", "booking.slot_minutes", 30, 5, 240),
-        per_slot=r.int_(bk, "per_slot", "booking.per_slot", 4, 1, 1000),
-        checkin_early_minutes=r.int_(bk, "checkin_early_minutes", "booking.checkin_early_minutes", 30, 0, 1440),
-        checkin_late_minutes=r.int_(bk, "checkin_late_minutes", "booking.checkin_late_minutes", 15, 0, 1440),
-        offer_valid_minutes=r.int_(bk, "offer_valid_minutes", "booking.offer_valid_minutes", 10, 1, 1440),
-        over_capacity_slack_minutes=r.int_(bk, "over_capacity_slack_minutes",
-                                           "booking.over_capacity_slack_minutes", 0, 0, 600),
-        offers=r.bool_(bk, "offers", "booking.offers", True),
+        slot_minutes=r.int_(bk, "slot_minutes", "booking.slot_minutes", db.slot_minutes, 5, 240),
+        per_slot=r.int_(bk, "per_slot", "booking.per_slot", db.per_slot, 1, 1000),
+        checkin_early_minutes=r.int_(bk, "checkin_early_minutes", "booking.checkin_early_minutes",
+                                     db.checkin_early_minutes, 0, 1440),
+        checkin_late_minutes=r.int_(bk, "checkin_late_minutes", "booking.checkin_late_minutes",
+                                    db.checkin_late_minutes, 0, 1440),
+        offer_valid_minutes=r.int_(bk, "offer_valid_minutes", "booking.offer_valid_minutes", db.offer_valid_minutes,
+                                   1, 1440),
+        over_capacity_slack_minutes=r.int_(bk, "over_capacity_slack_minutes", "booking.over_capacity_slack_minutes",
+                                           db.over_capacity_slack_minutes, 0, 600),
+        offers=r.bool_(bk, "offers", "booking.offers", db.offers),
     )
     ra = r.table(doc, "ratings", "ratings")
+    r.known(ra, "ratings", [f.name for f in fields(RatingRules)])
+    dr = RatingRules()
     ratings = RatingRules(
-        followup_days=r.int_(ra, "followup_days", "ratings.followup_days", 5, 1, 60),
-        callback_sample_percent=r.int_(ra, "callback_sample_percent", "ratings.callback_sample_percent", 5, 0, 100),
+        followup_days=r.int_(ra, "followup_days", "ratings.followup_days", dr.followup_days, 1, 60),
+        callback_sample_percent=r.int_(ra, "callback_sample_percent", "ratings.callback_sample_percent",
+                                       dr.callback_sample_percent, 0, 100),
     )
     ma = r.table(doc, "matters", "matters")
+    r.known(ma, "matters", [f.name for f in fields(MatterRules)])
     cats: list[MatterCategory] = []
     for i, c in enumerate(ma.get("categories", [])):
         if not isinstance(c, dict):
             r.fail(f"matters.categories[{i}]", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', c)
             continue
+        r.known(c, f"matters.categories[{i}]", ("id", "name", "name_en"))
         cats.append(MatterCategory(
             r.str_(c, "id", f"matters.categories[{i}].id", pattern=_MATERIAL_ID, what="类别编号",
                    what_en="a category id"),
@@ -460,14 +509,17 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     if not cats:
         r.fail("matters.categories", "至少一个问题类别", "at least one category", ma.get("categories", _MISSING))
     matters = MatterRules(
-        deadline_days=r.int_(ma, "deadline_days", "matters.deadline_days", 5, 1, 60),
+        deadline_days=r.int_(ma, "deadline_days", "matters.deadline_days", MatterRules().deadline_days, 1, 60),
         categories=tuple(cats),
     )
     se = r.table(doc, "security", "security")
+    r.known(se, "security", [f.name for f in fields(SecurityRules)])
+    ds = SecurityRules()
     security = SecurityRules(
-        pin_max_failures=r.int_(se, "pin_max_failures", "security.pin_max_failures", 5, 1, 100),
-        pin_lockout_minutes=r.int_(se, "pin_lockout_minutes", "security.pin_lockout_minutes", 15, 1, 1440),
-        session_hours=r.int_(se, "session_hours", "security.session_hours", 12, 1, 48),
+        pin_max_failures=r.int_(se, "pin_max_failures", "security.pin_max_failures", ds.pin_max_failures, 1, 100),
+        pin_lockout_minutes=r.int_(se, "pin_lockout_minutes", "security.pin_lockout_minutes", ds.pin_lockout_minutes,
+                                   1, 1440),
+        session_hours=r.int_(se, "session_hours", "security.session_hours", ds.session_hours, 1, 48),
     )
     if problems or fees is None:
         return None

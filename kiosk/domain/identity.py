@@ -109,6 +109,29 @@ class Identity:
         return f"Identity({self.masked}, {self.name_masked})"
 
 
+LONG_TERM = ("长期", "long_term")
+
+
+def _check_valid_until(value: object, today: date) -> None:
+    """``valid_until`` (hall-api.md, optional): the card's expiry as read from the chip, ISO date or 长期.
+    An expired card is refused by the hall for every front end: kiosk, counter and API alike."""
+    if value is None or value in LONG_TERM:
+        return
+    try:
+        until = date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        until = None
+    if until is None:
+        raise DomainError("ID_INVALID", "身份证有效期格式不正确，请重新读卡。",
+                          "valid_until must be a date (YYYY-MM-DD) or 长期.", status=422)
+    if until < today:
+        raise DomainError(
+            "ID_EXPIRED",
+            f"身份证已过期（有效期至 {until:%Y-%m-%d}），不能用于取号或办理。请使用有效身份证件，或到服务台由工作人员协助。",
+            f"This ID card expired on {until:%Y-%m-%d} and cannot be used. Use a valid ID, or ask staff at the "
+            "service desk.", status=422, valid_until=until.isoformat())
+
+
 def make_identity(raw: object, key: bytes, today: date) -> Identity:
     """Validate a request's ``identity`` object (``{id_number, name}``)."""
     if not isinstance(raw, dict):
@@ -125,6 +148,7 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
             status=422,
         )
     name = name.strip()
+    _check_valid_until(raw.get("valid_until"), today)
     source = raw.get("source", "typed")
     if source not in SOURCES:
         raise DomainError("SOURCE_INVALID", "身份来源应为 card（刷证）、typed（输入）或 qr（电子证照）。",

@@ -7,6 +7,7 @@ the same seed plays the same citizens, scalpers and service times again, and a w
 
 from __future__ import annotations
 
+import difflib
 import math
 import random
 from dataclasses import dataclass, field
@@ -128,8 +129,36 @@ def _weights(doc: Any, key: str) -> dict[str, float]:
     return out
 
 
+KNOWN = {
+    "": ("drill", "arrivals", "mix", "service_minutes", "entry", "citizens", "ratings", "appointments", "windows",
+         "scalpers"),
+    "drill": ("name", "description", "date", "start", "until", "kiosks", "serve_after_close_minutes"),
+    "citizens": ("no_show", "elderly", "disabled", "military", "agent", "agent_principals", "notice", "accepted",
+                 "report_matter", "book_when_offered"),
+    "appointments": ("count",),
+    "windows": ("closed", "hours"),
+    "scalpers": ("strategy", "at", "count", "every_minutes", "kiosk"),
+}
+
+
+def _unknown_keys(doc: dict[str, Any]) -> None:
+    """A misspelt key would silently play another day than the one meant: name it, with the nearest key."""
+    tables: list[tuple[str, Any]] = [("", doc)] + [(k, doc.get(k)) for k in KNOWN if k and k != "scalpers"]
+    tables += [("scalpers", item) for item in doc.get("scalpers", []) if isinstance(item, dict)]
+    for name, table in tables:
+        if not isinstance(table, dict):
+            continue
+        for key in table:
+            if key not in KNOWN[name]:
+                near = difflib.get_close_matches(str(key), KNOWN[name], n=1, cutoff=0.6)
+                where = f"{name}.{key}" if name else str(key)
+                raise ScenarioInvalid(f"{where}: 未知的键 unknown key" + (f"（是否想写 did you mean {near[0]}？）"
+                                                                        if near else ""))
+
+
 def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario:
     """Validate a scenario document against the hall's businesses; every mistake is named."""
+    _unknown_keys(doc)
     drill = doc.get("drill", {})
     if not isinstance(drill, dict):
         raise ScenarioInvalid("drill: 应为表 / expected a table")

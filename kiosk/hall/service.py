@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.domain import cases, codes, labels, limits, queue
+from kiosk.domain import cases, codes, labels, limits, queue, ratings
 from kiosk.domain.catalog import Business, quote_fee, yuan
 from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, bad_request
@@ -101,6 +101,7 @@ class HallService:
         self.id_key = identity_key or derive_key(master_key, "identity")
         self.code_key = derive_key(master_key, "codes")
         self._devices: dict[str, Device] = {}
+        self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
 
     # -- time -------------------------------------------------------------
     def iso(self, now: datetime) -> str:
@@ -203,12 +204,7 @@ class HallService:
 
     # -- the day's shape: configured windows and hours, plus the duty desk's decisions for a surge --
     def served_by(self, conn: sqlite3.Connection, window: int, day: str) -> tuple[str, ...]:
-        w = self.config.window(window)
-        served = list(w.businesses) if w else []
-        for row in conn.execute("SELECT businesses FROM decisions WHERE day=? AND kind='temporary_window' AND "
-                                "window=? ORDER BY id", (day, window)):
-            served += [b for b in json.loads(row[0]) if b not in served]
-        return tuple(served)
+        return self.served_map(conn, day).get(window, ())
 
     def windows_serving(self, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
         return [w.number for w in self.config.windows if code in self.served_by(conn, w.number, day)]
@@ -233,14 +229,26 @@ class HallService:
         open_now = len([r for r in rows if r[0] in serving])
         return open_now or max(1, len(serving))
 
-    def backlog_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
-        """The wait a new ticket of ``business`` faces at the windows it shares with other businesses."""
+    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+        """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.
+        Issuing reads it for every ticket: cached, keyed by the day and how many decisions it has, so that any
+        connection (writer or reader) sees a new decision at once."""
+        count = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        cached = self._served.get((day, count))
+        if cached is not None:
+            return cached
         decided: dict[int, list[str]] = defaultdict(list)
         for row in conn.execute("SELECT window, businesses FROM decisions WHERE day=? AND kind='temporary_window' "
                                 "ORDER BY id", (day,)):
             decided[int(row[0])] += json.loads(row[1])
         served = {w.number: tuple(dict.fromkeys([*w.businesses, *decided.get(w.number, [])]))
                   for w in self.config.windows}
+        self._served = {(day, count): served}
+        return served
+
+    def backlog_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
+        """The wait a new ticket of ``business`` faces at the windows it shares with other businesses."""
+        served = self.served_map(conn, day)
         related = {b for bs in served.values() if business.code in bs for b in bs}
         waiting = {r[0]: int(r[1]) for r in conn.execute(
             "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,)) if r[0] in related}
@@ -419,8 +427,6 @@ class HallService:
 
         # capacity: never a refusal; offer a booking when today clearly cannot serve it
         normal, prio = self.waiting_counts(tx.conn, day, business.code)
-        minutes = self.service_minutes(tx.conn, business, day)
-        windows = self.open_windows(tx.conn, business.code, day)
         backlog = self.backlog_minutes(tx.conn, business, day)  # shared windows: the whole load before it
         remaining = self.remaining_minutes(tx.conn, now)
         over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
@@ -431,7 +437,9 @@ class HallService:
         # the new ticket is the last of its business, so everyone waiting is before it
         ahead = queue.people_ahead(priority is not None, normal, prio, prio, normal,
                                    self.config.priority.max_consecutive)
-        estimate = (ahead, max(queue.expected_wait_minutes(ahead, minutes, windows), math.ceil(backlog)))
+        # a priority ticket passes part of the queue: its share of the backlog is the share of people before it
+        share = ahead / (normal + prio) if priority is not None and normal + prio else 1.0
+        estimate = (ahead, math.ceil(backlog * share))
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
                                                    "walk_in", None, estimate)}
 
@@ -1204,7 +1212,7 @@ class HallService:
                          (row["id"], level, source, json.dumps(reasons, ensure_ascii=False), at, day, row["window"],
                           row["clerk_id"], row["business"], int(sample)))
         followup = None
-        if level <= 2:
+        if ratings.is_bad(level):
             deadline = self.config.calendar.add_working_days(self.day(now), self.config.ratings.followup_days)
             tx.execute("INSERT INTO followups (rating_id, ticket, day, deadline, status, opened_at) "
                        "VALUES (?,?,?,?,'opened',?)", (cur.lastrowid, row["number"], day, deadline.isoformat(), at))
@@ -1212,7 +1220,7 @@ class HallService:
         tx.emit("rating.recorded", at, call.device.name,
                 {"number": row["number"], "day": day, "level": level, "source": source, "reasons": reasons,
                  "window": row["window"], "clerk_id": row["clerk_id"], "business": row["business"],
-                 "bad": level <= 2, "callback_sample": sample,
+                 "bad": ratings.is_bad(level), "callback_sample": sample,
                  "followup_deadline": followup["deadline"] if followup else None})
         return 201, {"rating": {"ticket": row["number"], "level": level, "label": RATING_LEVELS[str(level)],
                                 "source": source, "at": at, "followup": followup, "callback_sample": sample}}
@@ -1482,7 +1490,11 @@ class HallService:
                 "reductions": [{"id": r.id, "name": r.name, "name_en": r.name_en, "effect": r.effect,
                                 "basis": r.basis} for r in fees.reductions],
                 "matter_categories": [{"id": c.id, "name": c.name, "name_en": c.name_en}
-                                      for c in self.config.matters.categories]}
+                                      for c in self.config.matters.categories],
+                # what screens and slips tell citizens, from the hall's own rules (never a copy in a screen)
+                "rules": {"checkin_early_minutes": self.config.booking.checkin_early_minutes,
+                          "checkin_late_minutes": self.config.booking.checkin_late_minutes,
+                          "bad_rating_at_most": ratings.BAD_AT_MOST}}
 
     def fee_quote(self, body: dict[str, Any]) -> dict[str, Any]:
         business = self.business_or_fail(body.get("business"))

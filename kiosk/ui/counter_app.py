@@ -27,6 +27,7 @@ from drivers.keypad import protocol as keypad_protocol
 from drivers.keypad.driver import KeypadEvent, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
 from drivers.printer import layouts
 from kiosk.domain.labels import RATING_LEVELS as LEVELS
+from kiosk.domain.ratings import is_bad
 from kiosk.ui.base import HallApp, TourStep
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.rating_relay import Pending, RatingRelay
@@ -469,7 +470,7 @@ class CounterApp(HallApp):
             if state == "stored":
                 followup = reply.body.get("rating", {}).get("followup") if reply is not None and reply.ok else None
                 extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""
-                self.say(f"{pending.ticket} 群众评价：{LEVELS[pending.level]}{extra}", bad=pending.level <= 2)
+                self.say(f"{pending.ticket} 群众评价：{LEVELS[pending.level]}{extra}", bad=is_bad(pending.level))
                 self.refresh()
             elif reply is not None:
                 self.say(reply.error.get("message", ""), bad=True)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from kivy.uix.widget import Widget
 from drivers.errors import DeviceError
 from drivers.factory import Devices
 from drivers.printer import layouts
+from kiosk.domain.ratings import BAD_AT_MOST
 from kiosk.ui import guide, pinyin
 from kiosk.ui.base import HallApp, TourStep, qr_texture, unreachable_transport
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
@@ -183,6 +184,10 @@ class KioskApp(HallApp):
     def unreachable(self) -> None:
         self._busy = False
         self.offline()
+
+    def rule(self, name: str, default: int) -> int:
+        """One of the hall's rules as its catalog states them; ``default`` only until the catalog has come."""
+        return int(self.catalog_body.get("rules", {}).get(name, default))
 
     def refused(self, title: str, title_en: str, reply: Reply) -> None:
         """The hall's own reason, in Chinese with English below."""
@@ -479,12 +484,9 @@ class KioskApp(HallApp):
             if card is None or self.root.current != "identify" or self._busy:
                 return
             self._card_at = time.monotonic()
-            if card.expired(date.today()):
-                self.show_message(self.tr("身份证已过期", "ID card expired"),
-                                  "这张身份证已过有效期，不能用于取号。请使用有效身份证件，或到服务台由工作人员协助。",
-                                  "This ID card has expired. Use a valid ID, or ask staff at the service desk.")
-                return
-            self.identified({**card.identity(), "source": "card"})  # card entry is never rate-limited
+            # the card's valid-until date goes with it: the hall refuses an expired card (ID_EXPIRED), for the
+            # kiosk and the counter alike; card entry is never rate-limited
+            self.identified(card.identity())
 
         def finished(f: Future[Any]) -> None:
             self._reading = False  # a read in progress must not block the typed way
@@ -526,6 +528,7 @@ class KioskApp(HallApp):
         start = datetime.fromisoformat(offer["slot_start"])
         end = datetime.fromisoformat(offer["slot_end"])
         self._offer["slot"] = f"{start:%m月%d日 %H:%M}–{end:%H:%M}"
+        self._offer["day"], self._offer["time"] = layouts.day_text(start), f"{start:%H:%M}–{end:%H:%M}"
         self.show_message(self.tr("今天排队人数较多", "Busy today"), reply["message"], reply.get("message_en", ""),
                           actions=[(self.tr(f"预约 {self._offer['slot']}\n[size=18sp]打印预约凭条[/size]",
                                             f"Book {start:%d %b %H:%M}\n[size=18sp]prints a booking slip[/size]"),
@@ -545,7 +548,6 @@ class KioskApp(HallApp):
         assert self._pending is not None and self.business is not None
         body = {"offer_id": self._offer["offer_id"], "identity": self._pending}
         business_name = self.business["name"]
-        slot = self._offer["slot"]
         self.show_progress(self.tr("正在预约…", "Booking…"))
 
         def done(reply: Reply) -> None:
@@ -554,9 +556,11 @@ class KioskApp(HallApp):
                 self.refused("未能预约", "Not booked", reply)
                 return
             booking = reply.body["booking"]
-            slip = layouts.BookingSlip(self.hall_name, business_name, slot, booking["holder_masked"], booking["code"])
-            text = (f"{business_name}\n预约时间：{slot}\n请在预约时间前后到取号机扫凭条上的二维码签到"
-                    f"（提前30分钟至迟到15分钟内有效）。")
+            early, late = self.rule("checkin_early_minutes", 30), self.rule("checkin_late_minutes", 15)
+            slip = layouts.BookingSlip(self.hall_name, business_name, self._offer["day"], self._offer["time"],
+                                       booking["holder_masked"], booking["code"], early, late)
+            text = (f"{business_name}\n预约时间：{self._offer['day']} {self._offer['time']}\n"
+                    f"请在预约时间前后到取号机扫凭条上的二维码签到（提前{early}分钟至迟到{late}分钟内有效）。")
             en = "Booked. Scan the slip's QR code at a kiosk around your time to check in."
             self.show_message(self.tr("预约成功", "Booked"), text + "\n" + self.tr("正在打印凭条…", "Printing…"), en)
 
@@ -621,9 +625,11 @@ class KioskApp(HallApp):
         self._flush_scanner = True  # codes scanned before this screen are not for it
         if mode == "checkin":
             screen.title = self.tr("预约签到", "Appointment check-in")
-            screen.hint = self.tr("请把手机上的预约二维码对准扫码口（网上或微信预约）。\n签到时间：预约时间前30分钟至后15分钟。",
+            early, late = self.rule("checkin_early_minutes", 30), self.rule("checkin_late_minutes", 15)
+            screen.hint = self.tr("请把手机上的预约二维码对准扫码口（网上或微信预约）。\n"
+                                  f"签到时间：预约时间前{early}分钟至后{late}分钟。",
                                   "Hold the appointment QR code on your phone to the scanner.\n"
-                                  "Check in from 30 min before to 15 min after your time.")
+                                  f"Check in from {early} min before to {late} min after your time.")
         else:
             screen.title = self.tr("服务评价", "Rate a service")
             screen.hint = self.tr("请扫描排队小票上的二维码，为刚才的服务评价。",
@@ -821,7 +827,7 @@ class KioskApp(HallApp):
 
     def choose_level(self, level: int) -> None:
         self._rating["level"] = level
-        if level > 2:
+        if level > self.rule("bad_rating_at_most", BAD_AT_MOST):  # a bad rating asks for the reasons first
             self.send_rating()
             return
         box = self.root.get_screen("rate").ids.reasons
