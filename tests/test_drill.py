@@ -5,6 +5,7 @@ report is opened in headless Chromium and its screenshot kept in build/drill/.""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -111,6 +112,7 @@ def browser_screenshot(url: str, png: Path) -> str:
 def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
     """The shipped config, twice the usual crowd and every scalper trick, at 300× (about a minute)."""
     report = ARTEFACTS / "busy-morning"
+    shutil.rmtree(report, ignore_errors=True)  # this run's report only
     out = subprocess.run([*KIOSK_BIN, "drill", "--scenario", str(DRILLS / "busy_morning.toml"), "--report",
                           str(report), "--speed", "300", "--seed", "1"],
                          capture_output=True, text=True, timeout=400, cwd=ROOT)

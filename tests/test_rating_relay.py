@@ -75,3 +75,30 @@ def test_kill_9_between_press_and_store_loses_nothing_and_counts_once(tmp_path: 
     stored = ratings_of(hall, number)
     hall.stop()
     assert len(stored) == 1 and stored[0]["payload"]["level"] == 2
+
+
+def test_a_press_rates_the_ticket_the_keypad_was_last_armed_for(tmp_path: Path) -> None:
+    """Arming the keypad again ends an earlier ask that got no press; a press seen again after a restart
+    is the same rating; a press nobody asked for is not a rating. (A fake transport stands in for the hall.)"""
+    from kiosk.ui.client import HallClient
+    from kiosk.ui.rating_relay import RatingRelay
+
+    sent: list[dict[str, object]] = []
+    acked: list[tuple[int, int]] = []
+
+    def hall(method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+        assert body is not None and headers["Idempotency-Key"] == f"keypad-rating-{body['ticket']}"
+        sent.append(body)
+        return 201, {"rating": {}}
+
+    relay = RatingRelay(tmp_path / "r.db", HallClient(hall, "t"), lambda a, s: acked.append((a, s)))
+    relay.asked(1, "B001")  # the citizen walked away: the keypad timed out unnoticed
+    relay.asked(1, "B002")
+    pending = relay.pressed(1, 7, 4)
+    assert pending is not None and pending.ticket == "B002"
+    assert relay.pressed(1, 7, 4) == pending  # the same press shown again: the same row
+    assert relay.deliver(pending)[0] == "stored" and acked == [(1, 7)]
+    assert [b["ticket"] for b in sent] == ["B002"]
+    assert relay.unsent() == []
+    assert relay.pressed(1, 8, 5) is None  # nobody asked
+    relay.close()

@@ -18,6 +18,7 @@ from kiosk.domain.events import GENESIS, canonical_json, event_hash_canonical
 
 FIELDS = {"seq": int, "id": str, "type": str, "at": str, "payload": dict, "prev_hash": str, "hash": str}
 MAX_BATCH = 5000
+MAX_SEQ = 2**63 - 1  # BIGINT: a seq outside 1..MAX_SEQ is not a place in any chain
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ def parse_batch(body: object) -> tuple[list[dict[str, Any]], object] | Verdict:
             if not isinstance(value, kind) or isinstance(value, bool):
                 return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件缺少或错误的字段 {name}。",
                                f"Event {i + 1}: missing or wrong field {name}.", field=name)
+        if not 1 <= e["seq"] <= MAX_SEQ:
+            return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件的 seq 超出范围（1 到 2^63-1）。",
+                           f"Event {i + 1}: seq out of range (1 to 2^63-1).", field="seq")
         if e.get("device") is not None and not isinstance(e["device"], str):
             return _refuse("BATCH_INVALID", 422, f"第 {i + 1} 个事件的 device 应为字符串。",
                            f"Event {i + 1}: device must be a string.", field="device")
@@ -62,10 +66,15 @@ def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
     # 1. every event's hash matches its content (the payload's canonical text is kept for storing)
     texts: list[str] = []
     for e in events:
-        payload_json = canonical_json(e["payload"])
-        texts.append(payload_json)
-        if event_hash_canonical(e["prev_hash"], e["seq"], e["id"], e["type"], e["at"], e.get("device"),
-                                payload_json) != e["hash"]:
+        try:
+            payload_json = canonical_json(e["payload"])
+            texts.append(payload_json)
+            digest = event_hash_canonical(e["prev_hash"], e["seq"], e["id"], e["type"], e["at"], e.get("device"),
+                                          payload_json)
+        except (UnicodeEncodeError, ValueError, RecursionError):  # a lone surrogate, NaN or a too-deep payload
+            return _refuse("BATCH_INVALID", 422, f"事件 {e['seq']} 含有无法编码的内容。",
+                           f"Event {e['seq']} holds content that cannot be encoded.", seq=e["seq"])
+        if digest != e["hash"]:
             return _refuse("BAD_HASH", 422, f"事件 {e['seq']} 的内容与其哈希不符（被改动）。",
                            f"Event {e['seq']}: its content does not match its hash (altered).", seq=e["seq"])
     # 2. the batch is itself a piece of a chain

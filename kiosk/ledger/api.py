@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,9 +12,27 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
+from kiosk.domain.ledger_rules import MAX_SEQ
 from kiosk.hall.clock import HallClock
 from kiosk.ledger import dashboard
-from kiosk.ledger.service import LedgerError, LedgerService, _err
+from kiosk.ledger.service import LedgerError, LedgerService, _err, int_param
+
+log = logging.getLogger("kiosk.ledger")
+MAX_BODY = 32 * 1024 * 1024  # a batch of 5,000 events with their payloads fits with room to spare
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 once it is known to be larger than ``limit`` (never read whole first)."""
+    length = request.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and int(length) > limit:
+        raise _err("BODY_TOO_LARGE", 413, "请求内容过大。", "The request body is too large.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _err("BODY_TOO_LARGE", 413, "请求内容过大。", "The request body is too large.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def json_response(status: int, body: Any) -> Response:
@@ -33,9 +52,12 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
                                                          "message": "没有这个地址。", "message_en": str(exc.detail)}})
 
     @app.exception_handler(Exception)
-    async def _crash(_r: Request, _exc: Exception) -> Response:
-        return json_response(500, {"error": {"code": "INTERNAL", "message": "账本内部错误，请稍后重试。",
-                                             "message_en": "Internal error; retry later."}})
+    async def _crash(request: Request, exc: Exception) -> Response:
+        # what happened, for the province's technician: the route and the exception with its trace
+        log.error("unexpected error on %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
+                  exc_info=exc)
+        return json_response(500, {"error": {"code": "INTERNAL", "message": "账本内部错误，已记录，请稍后重试。",
+                                             "message_en": "Internal error; it was logged. Retry later."}})
 
     def caller(request: Request) -> tuple[str, str]:
         auth = request.headers.get("authorization", "")
@@ -51,9 +73,12 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
             raise _err("FORBIDDEN", 403, "只能读取本大厅的数据。", "A hall token reads only its own hall.")
 
     async def body_of(request: Request) -> object:
+        """The JSON body, or None when it is not JSON, too deep or too large (each endpoint says what it
+        expects). Batches are large: up to MAX_BODY, refused with 413 beyond it before it is read."""
+        raw = await read_body(request, MAX_BODY)
         try:
-            return json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError):
+            return json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
 
     async def blocking(fn: Any, *args: Any) -> Any:
@@ -98,10 +123,7 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
     @app.get("/api/v1/halls/{hall}/events")
     async def events(request: Request, hall: str, after: str = "0", limit: str = "500") -> Response:
         reader(request, hall)
-        try:
-            after_n, limit_n = int(after), int(limit)
-        except ValueError:
-            raise _err("QUERY_INVALID", 422, "after 和 limit 应为整数。", "after and limit must be integers.") from None
+        after_n, limit_n = int_param(after, "after", 0, MAX_SEQ), int_param(limit, "limit", 1, 1000)
         return json_response(200, await blocking(service.events, hall, after_n, limit_n))
 
     dashboard.mount(app, service, clock, caller)

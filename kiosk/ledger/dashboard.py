@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
 from kiosk.hall.clock import HallClock
-from kiosk.ledger.service import LedgerService, _err
+from kiosk.ledger.service import LedgerService, _err, int_param
 
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
 STYLE = """body{font-family:"Noto Sans CJK SC",sans-serif;margin:24px;color:#1b2430;background:#f4f6f9}
@@ -135,7 +135,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
     @app.get("/dashboard/scalpers", response_class=HTMLResponse)
     def scalpers(request: Request) -> HTMLResponse:
         supervisor(request)
-        many = int(request.query_params.get("min_tickets", "4"))
+        many = int_param(request.query_params.get("min_tickets", "4"), "min_tickets", 1, 100000)
         halls = db.all("SELECT holder, day, COUNT(DISTINCT hall), COUNT(*) FROM issues GROUP BY 1, 2 "
                        "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200", (many,))
         agents = db.all("SELECT holder, day, COUNT(*), SUM(principals), COUNT(DISTINCT hall) FROM issues WHERE agent=1 "

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS cases (hall TEXT NOT NULL, number TEXT NOT NULL, tick
     PRIMARY KEY (hall, number));
 """
 
+# Forward-only, in order; a released migration is never edited (add the next one instead). Version 1 is the
+# schema the ledger shipped with before it was versioned (hence IF NOT EXISTS: such a ledger is at version 1).
+MIGRATIONS: list[str] = [
+    SCHEMA,
+]
+
 
 class LedgerDB:
     def __init__(self, url: str) -> None:
@@ -130,16 +136,41 @@ class LedgerDB:
                 copy.write_row(row)
 
     # -- schema -------------------------------------------------------------------------------------------------
-    def migrate(self) -> None:
-        serial = "INTEGER" if self.kind == "sqlite" else "BIGSERIAL"
-        partitioned = "" if self.kind == "sqlite" else " PARTITION BY LIST (hall)"
-        script = SCHEMA.format(serial=serial, partitioned=partitioned)
+    def has_table(self, name: str) -> bool:
         conn = self.conn()
         if self.kind == "sqlite":
-            conn.executescript(script)
-        else:
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+        return conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
+
+    def version(self) -> int:
+        """The schema version this database is at (0: empty). A ledger from before versioning has the tables
+        of version 1 and no schema_version table."""
+        if self.has_table("schema_version"):
+            row = self.conn().execute("SELECT version FROM schema_version").fetchone()
+            if row is not None:
+                return int(row[0])
+        return 1 if self.has_table("halls") else 0
+
+    def migrate(self, upto: int | None = None) -> int:
+        """Forward-only migrations, each in one transaction with the version it reaches, so that a province's
+        running ledger can take a new column without losing a byte. Several ledger workers starting at once
+        take turns (SQLite's write lock, a PostgreSQL advisory lock). Returns the version reached."""
+        serial = "INTEGER" if self.kind == "sqlite" else "BIGSERIAL"
+        partitioned = "" if self.kind == "sqlite" else " PARTITION BY LIST (hall)"
+        last = len(MIGRATIONS) if upto is None else upto
+        with self.transaction() as conn:
+            if self.kind == "postgres":
+                conn.execute("SELECT pg_advisory_xact_lock(87000)")
+            current = self.version()
+            for number in range(current + 1, last + 1):
+                script = MIGRATIONS[number - 1].format(serial=serial, partitioned=partitioned)
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+            if last > current:
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                conn.execute("DELETE FROM schema_version")
+                conn.execute(self.sql("INSERT INTO schema_version (version) VALUES (?)"), (last,))
+            return max(current, last)
 
     def add_partition(self, conn: Any, hall: str) -> None:
         if self.kind == "postgres":

@@ -42,6 +42,14 @@ def _err(code: str, status: int, zh: str, en: str, **details: Any) -> LedgerErro
     return LedgerError(code, status, zh, en, details)
 
 
+def int_param(raw: str, name: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] from a query string, or 422 naming the parameter: never a 500."""
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+        raise _err("QUERY_INVALID", 422, f"参数 {name} 应为 {lo} 到 {hi} 之间的整数。",
+                   f"{name} must be a whole number from {lo} to {hi}.", parameter=name)
+    return int(raw)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -130,7 +138,7 @@ class LedgerService:
                 self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"),
                                             text, e["prev_hash"], e["hash"], received)
                                            for e, text in zip(new, verdict.payloads, strict=True)])
-                self._facts(conn, hall, new)
+                self._facts(conn, hall, new, received)
                 if new:
                     self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
                                     (new[-1]["seq"], new[-1]["hash"], hall))
@@ -147,41 +155,61 @@ class LedgerService:
         log.warning("batch refused hall=%s code=%s %s", hall, verdict.code, verdict.details)
         return _err(verdict.code, verdict.status, verdict.message, verdict.message_en, **verdict.details)
 
-    def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]]) -> None:
-        """What supervisors query, kept beside the events in the same transaction. Facts are derived: a
-        conflict never blocks the chain (ON CONFLICT DO NOTHING). Inserts go in one round trip per table."""
-        db = self.db
+    def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]], received: str) -> None:
+        """What supervisors query, kept beside the events in the same transaction. Facts are derived: the event
+        is the record and is stored whatever its payload holds; a fact that cannot be derived from it (an older
+        or buggy hall's payload) is quarantined with an alert, never a 500 that would jam the hall's sync.
+        Conflicts never block the chain (ON CONFLICT DO NOTHING). Inserts go in one round trip per table."""
         rows: dict[str, list[Sequence[Any]]] = {"ratings": [], "issues": [], "cases": [], "exceptions": []}
+        quarantined: list[tuple[dict[str, Any], str]] = []
         for e in events:
-            kind, p = e["type"], e["payload"]
-            if kind == "rating.recorded":
-                rows["ratings"].append((hall, p["day"], p["number"], p["level"], p.get("window"), p.get("clerk_id"),
-                                        p.get("business"), p.get("source"), e["at"], int(bool(p.get("bad"))),
-                                        p.get("followup_deadline"), "opened" if p.get("bad") else None))
-            elif kind == "followup.closed":
-                self._flush(conn, rows)  # the rating it closes may be in this very batch
-                db.execute(conn, "UPDATE ratings SET followup='closed', closed_at=?, note=? WHERE hall=? AND day=? AND "
-                                 "number=?", (e["at"], p.get("note"), hall, p["day"], p["ticket"]))
-            elif kind == "matter.opened":
-                history = [{"at": e["at"], "status": "opened", "note": ""}]
-                db.execute(conn, "INSERT INTO matters (hall, number, category, status, opened_at, deadline, owner, "
-                                 "escalated, history) VALUES (?,?,?,?,?,?,?,0,?) ON CONFLICT DO NOTHING",
-                           (hall, p["matter"], p["category"], "opened", e["at"], p["deadline"], None,
-                            json.dumps(history, ensure_ascii=False)))
-            elif kind in ("matter.transitioned", "matter.noted", "matter.escalated"):
-                self._matter_step(conn, hall, kind, e, p)
-            elif kind == "ticket.issued" and p.get("holder"):
-                rows["issues"].append((hall, e["seq"], p["day"], e["at"], p["holder"], int(bool(p.get("agent"))),
-                                       len(p.get("principals") or [])))
-            elif kind == "case.accepted":
-                rows["cases"].append((hall, p["case"], p["number"], p["day"]))
-            if kind in EXCEPTION_TYPES:
-                exception = _exception(kind, p)
-                if exception is not None:
-                    rows["exceptions"].append((hall, e["seq"], e["at"], exception[0],
-                                               p.get("window") or p.get("from_window"), p.get("clerk_id"),
-                                               p.get("number"), exception[1]))
+            try:
+                self._fact(conn, hall, e, Payload(e["payload"]), rows)
+            except FactInvalid as exc:
+                quarantined.append((e, str(exc)))
         self._flush(conn, rows)
+        for e, why in quarantined:
+            detail = {"message": f"事件 {e['seq']}（{e['type']}）已存档，但无法生成统计事实：{why}", "seq": e["seq"],
+                      "type": e["type"], "field": why.split(":")[0]}
+            self.db.execute(conn, "INSERT INTO alerts (hall, at, code, detail) VALUES (?,?,?,?)",
+                            (hall, received, "FACT_QUARANTINED", json.dumps(detail, ensure_ascii=False)))
+            log.warning("fact quarantined hall=%s seq=%s type=%s: %s", hall, e["seq"], e["type"], why)
+
+    def _fact(self, conn: Any, hall: str, e: dict[str, Any], p: Payload, rows: dict[str, list[Sequence[Any]]]) -> None:
+        db = self.db
+        kind = e["type"]
+        if kind == "rating.recorded":
+            rows["ratings"].append((hall, p.day(), p.text("number"), p.integer("level", 1, 5), p.window(),
+                                    p.text("clerk_id", None), p.text("business", None), p.text("source", None),
+                                    e["at"], int(p.flag("bad")), p.text("followup_deadline", None),
+                                    "opened" if p.flag("bad") else None))
+        elif kind == "followup.closed":
+            day, ticket, note = p.day(), p.text("ticket"), p.text("note", None, 2000)
+            self._flush(conn, rows)  # the rating it closes may be in this very batch
+            db.execute(conn, "UPDATE ratings SET followup='closed', closed_at=?, note=? WHERE hall=? AND day=? AND "
+                             "number=?", (e["at"], note, hall, day, ticket))
+        elif kind == "matter.opened":
+            history = [{"at": e["at"], "status": "opened", "note": ""}]
+            db.execute(conn, "INSERT INTO matters (hall, number, category, status, opened_at, deadline, owner, "
+                             "escalated, history) VALUES (?,?,?,?,?,?,?,0,?) ON CONFLICT DO NOTHING",
+                       (hall, p.text("matter"), p.text("category"), "opened", e["at"], p.text("deadline"), None,
+                        json.dumps(history, ensure_ascii=False)))
+        elif kind in ("matter.transitioned", "matter.noted", "matter.escalated"):
+            self._matter_step(conn, hall, kind, e, p)
+        elif kind == "ticket.issued" and e["payload"].get("holder"):
+            principals = e["payload"].get("principals") or []
+            if not isinstance(principals, list):
+                raise FactInvalid("principals: 应为列表 not a list")
+            rows["issues"].append((hall, e["seq"], p.day(), e["at"], p.text("holder"), int(p.flag("agent")),
+                                   len(principals)))
+        elif kind == "case.accepted":
+            rows["cases"].append((hall, p.text("case"), p.text("number"), p.day()))
+        if kind in EXCEPTION_TYPES:
+            exception = _exception(kind, e["payload"])
+            if exception is not None:
+                window = p.window() if "window" in e["payload"] else p.window("from_window")
+                rows["exceptions"].append((hall, e["seq"], e["at"], exception[0], window, p.text("clerk_id", None),
+                                           p.text("number", None), p.text("reason", None, 2000)))
 
     def _flush(self, conn: Any, rows: dict[str, list[Sequence[Any]]]) -> None:
         columns = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup",
@@ -194,20 +222,23 @@ class LedgerService:
                                           "ON CONFLICT DO NOTHING", batch)
                 batch.clear()
 
-    def _matter_step(self, conn: Any, hall: str, kind: str, e: dict[str, Any], p: dict[str, Any]) -> None:
+    def _matter_step(self, conn: Any, hall: str, kind: str, e: dict[str, Any], p: Payload) -> None:
         db = self.db
+        number = p.text("matter")
+        to = p.text("to", None)
+        by = p.text("by", None)
+        note = p.text("note", "", 2000)
         row = db.execute(conn, "SELECT history, status, owner FROM matters WHERE hall=? AND number=?",
-                         (hall, p["matter"])).fetchone()
+                         (hall, number)).fetchone()
         if row is None:
             return
         history = json.loads(row[0])
-        status = p.get("to", row[1]) if kind == "matter.transitioned" else row[1]
-        owner = p.get("by") if kind == "matter.transitioned" and p.get("to") == "claimed" else row[2]
-        history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status,
-                        "note": p.get("note", "")})
+        status = (to or row[1]) if kind == "matter.transitioned" else row[1]
+        owner = by if kind == "matter.transitioned" and to == "claimed" else row[2]
+        history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status, "note": note})
         db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+? WHERE hall=? "
                          "AND number=?", (status, owner, json.dumps(history, ensure_ascii=False),
-                                          int(kind == "matter.escalated"), hall, p["matter"]))
+                                          int(kind == "matter.escalated"), hall, number))
 
     # -- reading --------------------------------------------------------------------------------------------------
     def head(self, hall: str) -> dict[str, Any]:
@@ -242,6 +273,49 @@ class LedgerService:
                     bad = expected  # the head points past what is stored
             out.append((h, bad))
         return out
+
+
+class FactInvalid(ValueError):
+    """A payload field a fact needs is missing or of the wrong kind: ``field: why``."""
+
+
+_MISSING = object()
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Payload:
+    """Typed reads of an event payload for the facts, each refusing what the ledger's columns cannot hold."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.p = payload
+
+    def text(self, key: str, default: Any = _MISSING, limit: int = 200) -> Any:
+        value = self.p.get(key, default)
+        if value is _MISSING or (value is not default and (not isinstance(value, str) or len(value) > limit)):
+            raise FactInvalid(f"{key}: 应为不超过 {limit} 字的文本 expected text")
+        return value
+
+    def integer(self, key: str, lo: int, hi: int) -> int:
+        value = self.p.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise FactInvalid(f"{key}: 应为 {lo} 到 {hi} 的整数 expected an integer {lo}..{hi}")
+        return value
+
+    def window(self, key: str = "window") -> int | None:
+        value = self.p.get(key)
+        return None if value is None else self.integer(key, 0, 99999)
+
+    def flag(self, key: str) -> bool:
+        value = self.p.get(key, False)
+        if not isinstance(value, bool):
+            raise FactInvalid(f"{key}: 应为 true/false expected a boolean")
+        return value
+
+    def day(self) -> str:
+        value = self.text("day")
+        if not DAY.match(value):
+            raise FactInvalid("day: 应为日期 YYYY-MM-DD expected a date")
+        return str(value)
 
 
 def _exception(kind: str, p: dict[str, Any]) -> tuple[str, str | None] | None:

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,7 @@ class Pusher:
         self.key = signing_key(service)
         self.synced: int | None = None  # what the ledger holds, as last learned from it
         self.stopped: SyncStopped | None = None
+        self.backoff: Callable[[], Backoff] = Backoff  # tests pass a seeded or faster one
 
     def local_head(self) -> int:
         return int(self.service.store.reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
@@ -149,37 +150,57 @@ class Pusher:
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None, deadline: float | None = None) -> bool:
         """Push until the ledger holds everything committed now; False on a deadline. Retries with backoff."""
-        delay = 0.2
-        target = self.local_head()
-        while True:
-            try:
-                self.push_once()
-                delay = 0.2
-                if progress is not None and self.synced is not None:
-                    progress(self.synced, target)
-                if self.synced is not None and self.synced >= target:
-                    return True
-            except SyncRetry as exc:
-                if deadline is not None and time.monotonic() + delay > deadline:
-                    return False
-                log.info("sync retry in %.1fs: %s", delay, exc)
-                time.sleep(delay)
-                delay = min(60.0, delay * 2) * (0.8 + 0.4 * random.random())
+        return self._drive(threading.Event(), self.local_head(), deadline, progress)
 
     def run(self, stop: threading.Event, idle: float = 2.0) -> None:
         """The hall service's background worker: push whenever there is something, back off on trouble."""
-        delay = 1.0
+        try:
+            self._drive(stop, None, None, None, idle)
+        except SyncStopped as exc:
+            self.stopped = exc
+            log.error("sync stopped: %s %s", exc.code, exc.message)
+
+    def _drive(self, stop: threading.Event, target: int | None, deadline: float | None,
+               progress: Callable[[int, int], None] | None, idle: float = 0.0) -> bool:
+        """The one push loop, for a catch-up (``target``: stop there) and for the background worker (no target).
+        A retry waits per ``self.backoff``; SyncStopped (final) goes to the caller."""
+        backoff = self.backoff()
         while not stop.is_set():
             try:
                 sent = self.push_once()
-                delay = 1.0
-                if not sent and self.synced is not None and self.synced >= self.local_head():
-                    stop.wait(idle)
+                backoff.reset()
+                goal = self.local_head() if target is None else target
+                if progress is not None and self.synced is not None:
+                    progress(self.synced, goal)
+                if self.synced is not None and self.synced >= goal:
+                    if target is not None:
+                        return True
+                    if not sent:
+                        stop.wait(idle)
             except SyncRetry as exc:
-                log.info("sync retry in %.0fs: %s", delay, exc)
+                delay = backoff.next()
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                log.info("sync retry in %.1fs: %s", delay, exc)
                 stop.wait(delay)
-                delay = min(300.0, delay * 2)
-            except SyncStopped as exc:
-                self.stopped = exc
-                log.error("sync stopped: %s %s", exc.code, exc.message)
-                return
+        return False
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter: after the n-th failure in a row, a wait drawn from
+    [ceiling/2, ceiling], ceiling = min(cap, base * 2^n). The jitter matters at the province's scale:
+    when the ledger comes back after an outage, a thousand halls must not all reconnect in the same second."""
+
+    base: float = 0.5
+    cap: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap, self.base * (1 << min(self.failures, 30)))
+        self.failures += 1
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        self.failures = 0

@@ -63,8 +63,10 @@ class RatingRelay:
         self._db.close()
 
     def asked(self, address: int, ticket: str) -> None:
-        """Before the keypad is told to ask: the press that comes next belongs to this ticket."""
+        """Before the keypad is told to ask: the press that comes next belongs to this ticket. Arming the keypad
+        again ends any earlier ask that got no press (the keypad takes one press per please-rate)."""
         with self._lock:
+            self._db.execute("UPDATE asks SET state='expired' WHERE address=? AND state='asked'", (address,))
             self._db.execute("INSERT INTO asks (address, ticket, asked_at) VALUES (?,?,?)",
                              (address, ticket, self.clock()))
 

@@ -58,7 +58,8 @@ def run_app(args: argparse.Namespace) -> int:
 
         if embedded is not None:
             embedded.prepare_counter(args.window)
-        state = Path(args.state) if args.state else (tour / "window-state" if tour else Path("data/window"))
+        # the window PC's own folder; with the embedded hall it lives beside that hall's (throwaway) data
+        state = Path(args.state) if args.state else (data / "window-state" if embedded else Path("data/window"))
         app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded, state_dir=state)
     elif which == "duty":
         from kiosk.ui.duty_app import DutyApp
