@@ -8,8 +8,8 @@ import csv
 import dataclasses
 import io
 import subprocess
+from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,20 +17,12 @@ import requests
 
 from kiosk.domain import signing
 from kiosk.hall.service import HallService, derive_key
-from tests.helpers import ROOT, TZ, Hall, example_config, person
+from tests.browser import Browser
+from tests.helpers import KIOSK_BIN, ROOT, TZ, Hall, example_config, person
 from tests.test_sync import LedgerProcess, last_line
 
 ARTEFACTS = ROOT / "build" / "ledger"
 PROVINCE_KEY = b"p" * 32  # the province's identity key: the same person is the same hash in every hall
-
-
-def browser(url: str, png: Path | None = None) -> str:
-    args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--lang=zh-CN", "--window-size=1280,900"]
-    if png is not None:
-        png.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([*args, f"--screenshot={png}", url], capture_output=True, timeout=90, check=True)
-    out = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=90, check=True)
-    return out.stdout
 
 
 def feed(hall: Hall, ledger: LedgerProcess, hall_id: str, token: str) -> None:
@@ -60,15 +52,24 @@ def a_day(hall: Hall, levels: list[int], scalper: dict[str, str]) -> None:
     hall.number("B", scalper)  # the same person takes tickets in both halls
 
 
+PROVINCE = ("shengting", "省厅监管-2026!")
+REGION = ("jinan", "济南监管-2026!")
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("dash")
     ledger = LedgerProcess(f"sqlite:///{tmp / 'ledger.db'}")
     supervisor = last_line(ledger.cli("tokens", "add", "--role", "supervisor", "--name", "省厅"))
+    for (login, password), role, region in ((PROVINCE, "province", ""), (REGION, "region", "3701")):
+        out = subprocess.run([*KIOSK_BIN, "ledger", "users", "add", "--login", login, "--role", role,
+                              *(["--region", region] if region else []), "--db", ledger.db],
+                             input=password + "\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
     halls = []
     scalper = person(999)
-    for hall_id, name, levels in (("jinan-hall", "济南市不动产登记中心", [5, 4, 5]),
-                                  ("qingdao-hall", "青岛市不动产登记中心", [1, 3, 2])):
+    for hall_id, name, levels, region in (("jinan-hall", "济南市不动产登记中心", [5, 4, 5], "370100"),
+                                          ("qingdao-hall", "青岛市不动产登记中心", [1, 3, 2], "370200")):
         start = datetime(2026, 11, 13, 10, 0, tzinfo=TZ)  # ten days before the ledger's today
         (tmp / hall_id).mkdir()
         hall = Hall(tmp / hall_id, dataclasses.replace(example_config(), hall_id=hall_id), now=start)
@@ -77,7 +78,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Any:
         hall.do("report_matter", {"category": "refused", "description": "窗口说办不了，让我去别处"})
         key = signing.public_key_text(signing.private_key(derive_key(hall.svc.master_key, "event-signing")))
         token = last_line(ledger.cli("halls", "add", "--hall", hall_id, "--public-key", key, "--name", name,
-                                     "--region", "370100"))
+                                     "--region", region))
         halls.append((hall, hall_id, token))
     ledger.start()
     for hall, hall_id, token in halls:
@@ -87,32 +88,98 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ledger.stop()
 
 
-def test_satisfaction_ranking_with_a_chart(dashboard: Any) -> None:
-    ledger, token = dashboard
-    dom = browser(f"{ledger.url}/dashboard?token={token}&from=2026-11-01&to=2026-11-30", ARTEFACTS / "satisfaction.png")
-    assert "满意度排名 2026-11-01 至 2026-11-30" in dom
+@pytest.fixture(scope="module")
+def province(dashboard: Any) -> Iterator[Browser]:
+    ledger, _ = dashboard
+    browser = Browser()
+    page = browser.sign_in(ledger.url, *PROVINCE)
+    assert "满意度排名" in page, page
+    yield browser
+    browser.close()
+
+
+def test_satisfaction_ranking_with_a_chart(dashboard: Any, province: Browser) -> None:
+    ledger, _ = dashboard
+    dom = province.goto(f"{ledger.url}/dashboard?from=2026-11-01&to=2026-11-30")
+    province.screenshot(ARTEFACTS / "satisfaction.png")
+    assert "满意度排名 2026-11-01 至 2026-11-30" in dom and "shengting（全省）" in dom
     assert dom.index("济南市不动产登记中心") < dom.index("青岛市不动产登记中心")  # ranked: 4.67 before 2.0
     assert "4.67" in dom and "<svg" in dom and 'class="bad"' in dom
-    by_clerk = browser(f"{ledger.url}/dashboard?token={token}&from=2026-11-01&to=2026-11-30&by=clerk")
+    by_clerk = province.goto(f"{ledger.url}/dashboard?from=2026-11-01&to=2026-11-30&by=clerk")
     assert "济南市不动产登记中心 工号7" in by_clerk
 
 
-def test_bad_ratings_overdue_first(dashboard: Any) -> None:
-    ledger, token = dashboard
-    dom = browser(f"{ledger.url}/dashboard/followups?token={token}", ARTEFACTS / "followups.png")
+def test_bad_ratings_overdue_first(dashboard: Any, province: Browser) -> None:
+    ledger, _ = dashboard
+    dom = province.goto(f"{ledger.url}/dashboard/followups")
+    province.screenshot(ARTEFACTS / "followups.png")
     assert "差评跟进" in dom and 'class="late"' in dom and "已逾期" in dom and "2026-11-20" in dom
 
 
-def test_matters_audit_and_scalpers(dashboard: Any) -> None:
-    ledger, token = dashboard
-    matters = browser(f"{ledger.url}/dashboard/matters?token={token}", ARTEFACTS / "matters.png")
+def test_matters_audit_and_scalpers(dashboard: Any, province: Browser) -> None:
+    ledger, _ = dashboard
+    matters = province.goto(f"{ledger.url}/dashboard/matters")
+    province.screenshot(ARTEFACTS / "matters.png")
     assert matters.count("窗口说办不了") == 0  # descriptions stay in the hall; the ledger shows status and history
     assert "M20261113-001" in matters and "待领办" in matters and "jinan-hall" in matters and "qingdao-hall" in matters
-    audit = browser(f"{ledger.url}/dashboard/audit?token={token}", ARTEFACTS / "audit.png")
+    audit = province.goto(f"{ledger.url}/dashboard/audit")
+    province.screenshot(ARTEFACTS / "audit.png")
     assert "不按顺序叫号" in audit and "预约群众到场" in audit
-    scalpers = browser(f"{ledger.url}/dashboard/scalpers?token={token}", ARTEFACTS / "scalpers.png")
+    scalpers = province.goto(f"{ledger.url}/dashboard/scalpers")
+    province.screenshot(ARTEFACTS / "scalpers.png")
     assert "同一身份多厅或高频取号" in scalpers and "<td>2</td>" in scalpers  # one identity, two halls
     assert person(999)["id_number"] not in scalpers
+    # reading identity hashes left a trace: who, when, what, from where
+    reads = province.goto(f"{ledger.url}/dashboard/reads")
+    assert "shengting" in reads and "黄牛线索（身份哈希）" in reads and "dashboard 127.0.0.1" in reads
+
+
+def test_a_region_supervisor_sees_only_the_halls_of_that_region(dashboard: Any) -> None:
+    ledger, _ = dashboard
+    browser = Browser()
+    try:
+        first = browser.sign_in(ledger.url, *REGION)
+        assert "jinan（3701 地区）" in first
+        for path in ("/dashboard?from=2026-11-01&to=2026-11-30", "/dashboard/followups", "/dashboard/matters",
+                     "/dashboard/audit", "/dashboard/scalpers"):
+            dom = browser.goto(ledger.url + path)
+            assert "qingdao" not in dom and "青岛" not in dom, path  # Qingdao (3702) is another region's
+            if path == "/dashboard/scalpers":  # the identity seen in both halls counts only Jinan's ticket here
+                assert "<td>2</td>" not in dom
+            elif path != "/dashboard/followups":  # Jinan had no bad rating to follow up
+                assert "jinan-hall" in dom or "济南" in dom, path
+        browser.screenshot(ARTEFACTS / "region-3701-audit.png")
+        assert "FORBIDDEN" in browser.goto(f"{ledger.url}/dashboard/reads")  # the read log is the province's
+    finally:
+        browser.close()
+
+
+def test_sign_in_cookies_csrf_lockout_and_no_token_in_urls(dashboard: Any) -> None:
+    ledger, token = dashboard
+    r = requests.get(f"{ledger.url}/dashboard?token={token}", allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["location"] == "/login"  # a token in the URL is not a sign-in
+    web = requests.Session()
+    form = web.get(f"{ledger.url}/login", timeout=10)
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    r = requests.post(f"{ledger.url}/login", data={"login": PROVINCE[0], "password": PROVINCE[1], "csrf": csrf},
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 403  # a form token without the browser's matching cookie (another site's form): refused
+    r = web.post(f"{ledger.url}/login", data={"login": PROVINCE[0], "password": PROVINCE[1], "csrf": csrf},
+                 allow_redirects=False, timeout=10)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "ledger_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert "Secure" not in cookie  # plain http on loopback; set on https
+    assert web.post(f"{ledger.url}/logout", data={}, allow_redirects=False, timeout=10).status_code == 403  # no CSRF
+    # five wrong passwords lock the account, even against the right one (each answer is a fresh form)
+    for _ in range(5):
+        r = web.post(f"{ledger.url}/login", data={"login": REGION[0], "password": "wrong", "csrf": csrf},
+                     allow_redirects=False, timeout=10)
+        assert r.status_code == 401 and "登录名或密码不正确" in r.text
+        csrf = r.text.split('name="csrf" value="')[1].split('"')[0]
+    r = web.post(f"{ledger.url}/login", data={"login": REGION[0], "password": REGION[1], "csrf": csrf},
+                 allow_redirects=False, timeout=10)
+    assert r.status_code == 429 and "已锁定" in r.text
 
 
 def test_haochaping_export_has_the_platform_fields_and_no_personal_data(dashboard: Any) -> None:

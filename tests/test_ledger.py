@@ -118,3 +118,30 @@ def test_registration_and_tokens(ledger: LedgerService) -> None:
     assert bad.value.code == "PUBLIC_KEY_INVALID"
     token = ledger.add_token("supervisor", "省厅监管", NOW)
     assert ledger.who(token) == ("supervisor", "省厅监管") and ledger.who("nope") is None
+
+
+def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: str, hall: Hall) -> None:
+    """The first schema, holding a hall's events, as the province ran it before the schema had a version;
+    then today's ledger starts on it: every migration runs once, forward, and nothing is lost."""
+    from kiosk.ledger.db import MIGRATIONS
+
+    old = LedgerDB(ledger_url)
+    assert old.migrate(upto=1) == 1
+    with old.transaction() as conn:
+        conn.execute("DROP TABLE schema_version")  # wave one had no version table at all
+    assert old.version() == 1
+    first = LedgerService.__new__(LedgerService)  # the service as it was: on the version-1 tables only
+    first.db = old
+    first.add_hall("demo-hall", signing.public_key_text(KEY), NOW)
+    events = busy_hall(hall)
+    assert first.ingest("demo-hall", batch(events), NOW)["accepted"] == len(events)
+    old.close()
+
+    current = LedgerService(LedgerDB(ledger_url))  # migrates on start
+    assert current.db.version() == len(MIGRATIONS) > 1
+    assert [e["seq"] for e in current.events("demo-hall", 0, 1000)["events"]] == list(range(1, len(events) + 1))
+    assert current.verify() == [("demo-hall", None)]
+    assert current.db.all("SELECT COUNT(*) FROM ratings")[0][0] == 3
+    current.add_user("shengting", "province", "", "a-long-password", NOW)  # a table of version 2
+    assert current.sign_in("shengting", "a-long-password", NOW)[0]
+    assert LedgerDB(ledger_url).migrate() == len(MIGRATIONS)  # again: nothing to do, nothing broken

@@ -10,4 +10,4 @@ MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已
 EXCEPTION_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致",
                    "identity_override": "人证不一致仍办理", "transfer": "转办", "repeat_notice": "重复告知",
                    "extend_hours": "延时服务", "temporary_window": "临时开窗", "blocklist_add": "列入黑名单",
-                   "pause": "暂停服务"}
+                   "pause": "暂停服务", "data_read": "查阅登记数据"}

@@ -287,10 +287,13 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter")
     def get_matter(request: Request, number: str) -> Response:
-        device_of(request, ANY)
+        device = device_of(request, ANY)
         if number == "verify":
             return post_only()
-        return json_response(200, service.get_matter(clock.now(), number))
+        found = service.get_matter(clock.now(), number)
+        if found["matter"].get("contact_masked"):
+            service.log_read(call_of(request, device), "matter", {"matter": found["matter"]["number"]})
+        return json_response(200, found)
 
     @app.post("/api/v1/fees/quote", summary="Official fee for one case",
               openapi_extra=_obj({"business": STR, "property_kind": {"enum": ["residential", "non_residential"]},
@@ -388,7 +391,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     @app.get("/api/v1/audit", summary="Out-of-order calls, identity mismatches, transfers, overrides")
     def audit(request: Request, day: str | None = None, kind: str | None = None) -> Response:
-        device_of(request, ("supervisor",))
+        device = device_of(request, ("supervisor",))
+        service.log_read(call_of(request, device), "audit_list", {"filter_day": day, "filter_kind": kind})
         entries = service.audit(day, kind)
         return json_response(200, {"audit": entries, "entries": entries})
 
@@ -399,8 +403,10 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     @app.get("/api/v1/matters", summary="Unresolved-matter reports, overdue first (open=1: not yet closed)")
     def matters(request: Request, open: str = "1") -> Response:
-        device_of(request, ("supervisor",))
-        return json_response(200, {"matters": service.matters(clock.now(), open != "0")})
+        device = device_of(request, ("supervisor",))
+        found = service.matters(clock.now(), open != "0")
+        service.log_read(call_of(request, device), "matters_list", {"open_only": open != "0", "count": len(found)})
+        return json_response(200, {"matters": found})
 
     post("/api/v1/hall/extend-hours", ("supervisor",), service.op_extend_hours,
          _obj({"until": STR, "reason": STR}, ["until", "reason"]), "Extend today's hours for a surge (recorded)")

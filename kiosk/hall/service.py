@@ -29,6 +29,7 @@ from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, bad_request
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text, mask_phone, valid_phone
+from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx
 
 Reply = tuple[int, dict[str, Any]]
@@ -36,6 +37,7 @@ WAITING = ("waiting", "transferred")
 ROLES = ("kiosk", "counter", "display", "supervisor")
 MATTER_FLOW = {"opened": "claimed", "claimed": "resolved", "resolved": "called_back", "called_back": "closed"}
 MATTER_OPEN = ("opened", "claimed")
+READ_LOG_QUIET = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -61,22 +63,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-PIN_COST = 2**14  # scrypt N; stored with each hash so that it can be raised later
+PIN_COST = COST
 
 
 def hash_pin(pin: str, salt: bytes | None = None, cost: int | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    n = cost or PIN_COST
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
-    return f"scrypt${n}${salt.hex()}${digest.hex()}"
+    return hash_secret(pin, salt, cost)
 
 
 def check_pin(pin: str, stored: str) -> bool:
-    try:
-        _, n, salt_hex, _ = stored.split("$")
-        return hmac.compare_digest(hash_pin(pin, bytes.fromhex(salt_hex), int(n)), stored)
-    except ValueError:
-        return False
+    return check_secret(pin, stored)
 
 
 def _err(code: str, zh: str, en: str, status: int = 409, **details: Any) -> DomainError:
@@ -102,6 +97,7 @@ class HallService:
         self.code_key = derive_key(master_key, "codes")
         self._devices: dict[str, Device] = {}
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
+        self._reads: dict[tuple[int, str, str], datetime] = {}
 
     # -- time -------------------------------------------------------------
     def iso(self, now: datetime) -> str:
@@ -806,6 +802,23 @@ class HallService:
                    (self.iso(call.now), self.day(call.now).isoformat(), kind, window, clerk, call.device.name,
                     ticket, reason, json.dumps(detail, ensure_ascii=False)))
 
+    def _read_logged(self, tx: Tx, call: Call, what: str, detail: dict[str, Any]) -> None:
+        """Every access to registration data leaves a trace: who (the device), when, what. It is in the audit
+        list supervisors read, and an event that goes to the province's ledger with the others."""
+        self._audit(tx, call, "data_read", None, None, None, what, detail)
+        tx.emit("data.read", self.iso(call.now), call.device.name,
+                {"what": what, "day": self.day(call.now).isoformat(), **detail})
+
+    def log_read(self, call: Call, what: str, detail: dict[str, Any]) -> None:
+        """A screen that refreshes (the duty desk, every 30 s) is one reader, not thousands: the same read by the
+        same device is recorded again only after READ_LOG_QUIET of hall time."""
+        key = (call.device.id, what, json.dumps(detail, sort_keys=True))
+        last = self._reads.get(key)
+        if last is not None and call.now - last < READ_LOG_QUIET:
+            return
+        self._reads[key] = call.now
+        self.store.write(lambda tx: self._read_logged(tx, call, what, detail))
+
     def _waiting(self, tx: Tx, day: str) -> list[queue.Waiting]:
         return [queue.Waiting(r["number"], r["business"], r["id"], r["priority"] is not None, r["target_window"])
                 for r in tx.all("SELECT id, number, business, priority, target_window FROM tickets "
@@ -1127,6 +1140,7 @@ class HallService:
         if party is None:
             tx.emit("case.query_refused", self.iso(call.now), call.device.name, {"case": number})
             raise self._case_unknown()
+        self._read_logged(tx, call, "case_progress", {"case": number})
         return 200, {"case": self._case_view(tx.conn, number)}
 
     def op_case_progress(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:

@@ -53,6 +53,24 @@ def cmd_ledger_halls_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_users_add(args: argparse.Namespace) -> int:
+    """A person's dashboard account; the password is read from standard input (never an argument, which
+    would stay in the shell's history and the process list)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("密码 password: ")
+        if getpass.getpass("再输一次 again: ") != password:
+            print("两次输入的密码不一致 / the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    _service(args.db).add_user(args.login, args.role, args.region or "", password, datetime.now(TZ))
+    scope = "全省 province" if args.role == "province" else f"地区 region {args.region}"
+    print(f"已添加监管账号 account added: {args.login}（{scope}）")
+    return 0
+
+
 def cmd_ledger_tokens_add(args: argparse.Namespace) -> int:
     token = _service(args.db).add_token(args.role, args.name, datetime.now(TZ))
     print(f"已添加令牌 token added: {args.name} ({args.role})")
@@ -151,6 +169,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     tadd.add_argument("--name", required=True)
     tadd.add_argument("--db", default=DEFAULT_DB)
     tadd.set_defaults(func=cmd_ledger_tokens_add)
+    users = ledger.add_parser("users", help="people who sign in to the dashboard").add_subparsers(dest="users_cmd",
+                                                                                               required=True)
+    uadd = users.add_parser("add", help="add or reset an account; the password is read from stdin")
+    uadd.add_argument("--login", required=True)
+    uadd.add_argument("--role", required=True, choices=["province", "region"])
+    uadd.add_argument("--region", help="the region code a region account sees, e.g. 3701")
+    uadd.add_argument("--db", default=DEFAULT_DB)
+    uadd.set_defaults(func=cmd_ledger_users_add)
     verify = ledger.add_parser("verify", help="re-check every stored chain: exit 0 intact, 1 otherwise")
     verify.add_argument("--db", default=DEFAULT_DB)
     verify.add_argument("--hall")

@@ -2,60 +2,158 @@
 
 Satisfaction by hall, window or clerk over a period; bad ratings against their working-day deadlines,
 overdue first; the 办不成事 ledger across halls; exceptions per hall; scalper patterns; and the export
-of ratings in the national 好差评 platform's fields. A browser signs in with ``?token=`` once (a cookie
-keeps it); scripts send ``Authorization: Bearer``.
+of ratings in the national 好差评 platform's fields. People sign in with an account (``/login``; the session
+is an HttpOnly, SameSite=Strict cookie, Secure on https; never a token in a URL, which ends up in browser
+history and proxy logs); scripts send ``Authorization: Bearer``. A region account sees only its region's
+halls, and every page that shows identities or contacts records who read it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
 import json
+import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
 from kiosk.hall.clock import HallClock
-from kiosk.ledger.service import LedgerService, _err, int_param
+from kiosk.ledger.service import LedgerError, LedgerService, Viewer, _err, int_param
 
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
+SESSION_COOKIE = "ledger_session"
+CSRF_COOKIE = "ledger_csrf"
+
+
+class SignInNeeded(Exception):
+    """No session and no supervisor token: a browser is sent to /login, a script gets 401."""
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """An urlencoded form (the sign-in), read without python-multipart; at most 4 KB."""
+    raw = await request.body()
+    if len(raw) > 4096:
+        return {}
+    try:
+        fields = parse_qs(raw.decode("utf-8"), max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v[0] for k, v in fields.items() if v}
 STYLE = """body{font-family:"Noto Sans CJK SC",sans-serif;margin:24px;color:#1b2430;background:#f4f6f9}
 nav a{margin-right:18px;font-size:18px}table{border-collapse:collapse;background:#fff;margin:12px 0}
 td,th{border:1px solid #ccd;padding:6px 10px;text-align:left}th{background:#e3e8f0}.late{background:#fde2de}
-h1{font-size:26px}.bar{fill:#1f5fb8}.bad{fill:#c0392b}form{margin:10px 0}.muted{color:#667}"""
+h1{font-size:26px}.who{float:right}.login label{display:block;margin:10px 0}.error{color:#b3261e}
+.bar{fill:#1f5fb8}.bad{fill:#c0392b}form{margin:10px 0}.muted{color:#667}"""
 
 
 def mount(app: FastAPI, service: LedgerService, clock: HallClock,
           caller: Callable[[Request], tuple[str, str]]) -> None:
     db = service.db
 
-    def supervisor(request: Request) -> None:
-        token = request.query_params.get("token") or request.cookies.get("ledger_token")
-        if token and "authorization" not in request.headers:
-            who = service.who(token)
-        else:
-            who = caller(request)
-        if who is None or who[0] != "supervisor":
-            raise _err("FORBIDDEN", 403, "需要省级监管令牌。", "A supervisor token is required.")
+    def supervisor(request: Request) -> Viewer:
+        """The signed-in person, or a supervisor token in the Authorization header (scripts, the export)."""
+        viewer = service.session(request.cookies.get(SESSION_COOKIE), clock.now())
+        if viewer is not None:
+            return viewer
+        if "authorization" in request.headers:
+            kind, name = caller(request)
+            if kind == "supervisor":
+                return Viewer(f"token:{name}", "province", "")
+        raise SignInNeeded()
 
-    def page(request: Request, title: str, body: str) -> HTMLResponse:
+    def read(request: Request, viewer: Viewer, what: str, **detail: Any) -> None:
+        client = request.client.host if request.client else ""
+        service.log_read(viewer, f"dashboard {client}", what, detail, clock.now())
+
+    def page(request: Request, title: str, body: str, viewer: Viewer | None = None) -> HTMLResponse:
         nav = "".join(f'<a href="{href}">{name}</a>' for href, name in (
             ("/dashboard", "满意度"), ("/dashboard/followups", "差评跟进"), ("/dashboard/matters", "办不成事台账"),
-            ("/dashboard/audit", "异常审计"), ("/dashboard/scalpers", "黄牛线索"), ("/api/v1/export/ratings?format=csv",
-                                                                                "好差评导出")))
+            ("/dashboard/audit", "异常审计"), ("/dashboard/scalpers", "黄牛线索"), ("/dashboard/reads", "查阅记录"),
+            ("/api/v1/export/ratings?format=csv", "好差评导出")))
+        who = ""
+        if viewer is not None and viewer.csrf:
+            scope = "全省" if viewer.role == "province" else f"{viewer.region} 地区"
+            who = (f'<form method="post" action="/logout" class="who">{html.escape(viewer.login)}（{scope}） '
+                   f'<input type="hidden" name="csrf" value="{html.escape(viewer.csrf)}"><button>退出</button></form>')
         doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-               f"<style>{STYLE}</style></head><body><nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}"
+               f"<style>{STYLE}</style></head><body><nav>{nav}</nav>{who}<h1>{html.escape(title)}</h1>{body}"
                f'<p class="muted">省级不动产登记监管账本 · {clock.now():%Y-%m-%d %H:%M}</p></body></html>')
-        response = HTMLResponse(doc)
-        token = request.query_params.get("token")
-        if token:
-            response.set_cookie("ledger_token", token, httponly=True, samesite="strict")
+        return HTMLResponse(doc, headers={"Cache-Control": "no-store"})
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, _exc: SignInNeeded) -> Response:
+        if request.url.path.startswith("/api/"):
+            return Response(json.dumps({"error": {"code": "UNAUTHORIZED", "message": "请先登录或提供监管令牌。",
+                                                  "message_en": "Sign in, or send a supervisor token."}},
+                                       ensure_ascii=False), status_code=401, media_type="application/json")
+        return RedirectResponse("/login", status_code=303)
+
+    def login_page(error: str = "", status: int = 200) -> HTMLResponse:
+        csrf = secrets.token_urlsafe(24)
+        message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+        body = (f'{message}<form method="post" action="/login" class="login">'
+                f'<label>登录名 <input name="login" autocomplete="username" required></label>'
+                f'<label>密码 <input name="password" type="password" autocomplete="current-password" required></label>'
+                f'<input type="hidden" name="csrf" value="{csrf}"><button>登录</button></form>')
+        doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>登录 监管账本</title>'
+               f"<style>{STYLE}</style></head><body><h1>省级不动产登记监管账本：登录</h1>{body}</body></html>")
+        response = HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/login")
         return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form() -> HTMLResponse:
+        return login_page()
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = await form_of(request)
+        # CSRF on the sign-in itself: the form's token must match the cookie this browser got with the form
+        if not form.get("csrf") or not secrets.compare_digest(form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")):
+            return login_page("页面已过期，请重新登录。", 403)
+        try:
+            token, _csrf = await asyncio.get_running_loop().run_in_executor(
+                None, service.sign_in, form.get("login", ""), form.get("password", ""), clock.now())
+        except LedgerError as exc:
+            return login_page(exc.message, exc.status)
+        response = RedirectResponse("/dashboard", status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", max_age=8 * 3600)
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        form = await form_of(request)
+        token = request.cookies.get(SESSION_COOKIE, "")
+        viewer = service.session(token, clock.now())
+        if viewer is None or not secrets.compare_digest(form.get("csrf", ""), viewer.csrf):
+            raise _err("CSRF", 403, "请求来源无法确认，未退出。", "The request could not be verified.")
+        service.sign_out(token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/dashboard/reads", response_class=HTMLResponse)
+    def reads(request: Request) -> HTMLResponse:
+        viewer = supervisor(request)
+        if viewer.role != "province":
+            raise _err("FORBIDDEN", 403, "查阅记录仅省级监管人员可看。", "Only province supervisors see the read log.")
+        rows = db.all("SELECT at, who, via, what, detail FROM reads ORDER BY id DESC LIMIT 500")
+        halls = db.all("SELECT hall, at, device, payload FROM events WHERE type='data.read' ORDER BY at DESC LIMIT 500")
+        return page(request, "查阅记录：谁在何时看了哪些含身份或联系方式的数据",
+                    "<h2>本账本</h2>"
+                    + table(["时间", "账号", "来源", "内容", "详情"], [[r[0][:19], r[1], r[2], r[3], r[4]] for r in rows])
+                    + "<h2>各大厅（随事件同步）</h2>"
+                    + table(["大厅", "时间", "设备", "内容"], [[h[0], h[1][:19], h[2] or "", json.loads(h[3]).get("what", "")]
+                                                         for h in halls]), viewer)
 
     def period(request: Request) -> tuple[str, str]:
         today = clock.now().date()
@@ -72,75 +170,87 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
 
     @app.get("/dashboard", response_class=HTMLResponse)
     def satisfaction(request: Request) -> HTMLResponse:
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope("r.hall")
         start, end = period(request)
         by = request.query_params.get("by", "hall")
         column = {"hall": "h.name", "window": "h.name || ' ' || r.win || '号窗口'",
                   "clerk": "h.name || ' 工号' || r.clerk_id"}.get(by, "h.name")
         rows = db.all(f"SELECT {column}, COUNT(*), AVG(r.level), SUM(r.bad) FROM ratings r JOIN halls h ON h.id=r.hall "
-                      f"WHERE r.day BETWEEN ? AND ? GROUP BY 1 ORDER BY 3 DESC, 1", (start, end))
+                      f"WHERE r.day BETWEEN ? AND ? AND {where} GROUP BY 1 ORDER BY 3 DESC, 1", (start, end, *args))
         data: list[list[Any]] = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
                  f"{100 * (1 - int(r[3] or 0) / int(r[1])):.1f}%"] for r in rows]
         form = (f'<form method="get">从 <input name="from" value="{start}"> 到 <input name="to" value="{end}"> '
                 f'按 <select name="by">' + "".join(f'<option value="{v}"{" selected" if v == by else ""}>{n}</option>'
                                                   for v, n in (("hall", "大厅"), ("window", "窗口"), ("clerk", "工作人员")))
                 + '</select> <button>查询</button></form>')
-        alerts = db.all("SELECT hall, at, code, detail FROM alerts ORDER BY id DESC LIMIT 20")
+        where, args = viewer.scope()
+        alerts = db.all(f"SELECT hall, at, code, detail FROM alerts WHERE {where} ORDER BY id DESC LIMIT 20", args)
         alert_html = ("<h2>账本告警（批次被拒）</h2>" + table(["大厅", "时间", "代码", "详情"],
                       [[a[0], a[1][:19], a[2], json.loads(a[3]).get("message", "")] for a in alerts])) if alerts else ""
         body = (form + _bars([(str(d[0]), float(d[2])) for d in data], 5.0, "平均满意度（5 分制）")
                 + table(["对象", "评价数", "平均分", "差评数", "满意率"], data) + alert_html)
-        return page(request, f"满意度排名 {start} 至 {end}", body)
+        return page(request, f"满意度排名 {start} 至 {end}", body, viewer)
 
     @app.get("/dashboard/followups", response_class=HTMLResponse)
     def followups(request: Request) -> HTMLResponse:
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope()
         today = clock.now().date().isoformat()
         rows = db.all("SELECT hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note FROM ratings "
-                      "WHERE bad=1")
+                      f"WHERE bad=1 AND {where}", args)
         rows.sort(key=lambda r: (r[7] == "closed", not (r[7] != "closed" and r[6] and r[6] < today), r[6] or ""))
         late = [r[7] != "closed" and bool(r[6]) and r[6] < today for r in rows]
         data = [[r[0], r[1], r[2], RATING_LEVELS.get(r[3], r[3]), f"{r[4]}号窗口", r[5], r[6],
                  "已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中"), r[9] or ""]
                 for i, r in enumerate(rows)]
         return page(request, "差评跟进（法定工作日期限，逾期在前）",
-                    table(["大厅", "日期", "票号", "评价", "窗口", "工号", "期限", "状态", "处理情况"], data, late))
+                    table(["大厅", "日期", "票号", "评价", "窗口", "工号", "期限", "状态", "处理情况"], data, late), viewer)
 
     @app.get("/dashboard/matters", response_class=HTMLResponse)
     def matters(request: Request) -> HTMLResponse:
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope()
         today = clock.now().date().isoformat()
-        rows = db.all("SELECT hall, number, category, status, opened_at, deadline, owner, escalated, history FROM matters")
+        rows = db.all("SELECT hall, number, category, status, opened_at, deadline, owner, escalated, history "
+                      f"FROM matters WHERE {where}", args)
         rows.sort(key=lambda r: (r[3] == "closed", not (r[3] != "closed" and r[5] < today), r[5]))
         late = [r[3] != "closed" and r[5] < today for r in rows]
         data = [[r[0], r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5], r[6] or "未领办",
                  "；".join(f"{h['at'][5:16].replace('T', ' ')} {MATTER_STATUS.get(h['status'], h['status'])} {h['note']}"
                           for h in json.loads(r[8]))] for r in rows]
         return page(request, "办不成事台账（跨大厅）",
-                    table(["大厅", "编号", "类别", "状态", "反映时间", "期限", "负责人", "处理经过"], data, late))
+                    table(["大厅", "编号", "类别", "状态", "反映时间", "期限", "负责人", "处理经过"], data, late), viewer)
 
     @app.get("/dashboard/audit", response_class=HTMLResponse)
     def audit(request: Request) -> HTMLResponse:
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope()
         hall = request.query_params.get("hall")
-        sql = "SELECT hall, at, kind, win, clerk_id, ticket, reason FROM exceptions"
-        rows = db.all(sql + (" WHERE hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500", (hall,) if hall else ())
-        counts = db.all("SELECT hall, kind, COUNT(*) FROM exceptions GROUP BY 1, 2 ORDER BY 1, 2")
+        sql = f"SELECT hall, at, kind, win, clerk_id, ticket, reason FROM exceptions WHERE {where}"
+        rows = db.all(sql + (" AND hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500",
+                      (*args, hall) if hall else args)
+        counts = db.all(f"SELECT hall, kind, COUNT(*) FROM exceptions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", args)
         summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
         data = [[r[0], r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
                  r[4] or "", r[5] or "", r[6] or "（未填写）"] for r in rows]
         return page(request, "异常审计：不按顺序叫号、人证不一致、转办等",
-                    summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data))
+                    summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data), viewer)
 
     @app.get("/dashboard/scalpers", response_class=HTMLResponse)
     def scalpers(request: Request) -> HTMLResponse:
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope()
         many = int_param(request.query_params.get("min_tickets", "4"), "min_tickets", 1, 100000)
-        halls = db.all("SELECT holder, day, COUNT(DISTINCT hall), COUNT(*) FROM issues GROUP BY 1, 2 "
-                       "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200", (many,))
+        halls = db.all(f"SELECT holder, day, COUNT(DISTINCT hall), COUNT(*) FROM issues WHERE {where} GROUP BY 1, 2 "
+                       "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200",
+                       (*args, many))
         agents = db.all("SELECT holder, day, COUNT(*), SUM(principals), COUNT(DISTINCT hall) FROM issues WHERE agent=1 "
-                        "GROUP BY 1, 2 HAVING SUM(principals) >= ? ORDER BY 4 DESC LIMIT 200", (many,))
-        bursts = db.all("SELECT hall, at, device FROM events WHERE type='kiosk.burst' ORDER BY at DESC LIMIT 200")
+                        f"AND {where} GROUP BY 1, 2 HAVING SUM(principals) >= ? ORDER BY 4 DESC LIMIT 200",
+                        (*args, many))
+        bursts = db.all(f"SELECT hall, at, device FROM events WHERE type='kiosk.burst' AND {where} ORDER BY at DESC "
+                        "LIMIT 200", args)
+        read(request, viewer, "黄牛线索（身份哈希）", min_tickets=many)
         body = ("<p>身份以省级统一密钥的哈希比对，不含任何身份证号或姓名。</p>"
                 "<h2>取号机手工输入身份证号突增（疑似代他人占号）</h2>"
                 + table(["大厅", "时间", "取号机"], [[b[0], b[1][:16].replace("T", " "), b[2] or ""] for b in bursts])
@@ -149,18 +259,19 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                 + "<h2>代办人代办人数</h2>"
                 + table(["代办人哈希（前16位）", "日期", "代办取号", "被代办人数", "大厅数"],
                         [[a[0][:16], a[1], a[2], a[3], a[4]] for a in agents]))
-        return page(request, "黄牛线索", body)
+        return page(request, "黄牛线索", body, viewer)
 
     @app.get("/api/v1/export/ratings")
     def export(request: Request) -> Response:
         """Ratings in the fields of the national 好差评 platform; no personal data."""
-        supervisor(request)
+        viewer = supervisor(request)
+        where, args = viewer.scope()
         start, end = period(request)
         halls = {r[0]: (r[1], r[2]) for r in db.all("SELECT id, name, region FROM halls")}
         cases = {(r[0], r[3] + r[1]): r[2] for r in db.all(
             "SELECT hall, ticket, number, day FROM cases WHERE day BETWEEN ? AND ?", (start, end))}
         rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at FROM ratings "
-                      "WHERE day BETWEEN ? AND ? ORDER BY at", (start, end))
+                      f"WHERE day BETWEEN ? AND ? AND {where} ORDER BY at", (start, end, *args))
         records = [{"case_number": cases.get((r[0], r[1] + r[2]), ""), "service": r[6], "department": halls.get(r[0],
                     (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": RATING_LEVELS.get(r[3], ""),
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],

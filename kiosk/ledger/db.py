@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS cases (hall TEXT NOT NULL, number TEXT NOT NULL, tick
 # schema the ledger shipped with before it was versioned (hence IF NOT EXISTS: such a ledger is at version 1).
 MIGRATIONS: list[str] = [
     SCHEMA,
+    # 2: people sign in to the dashboard (no token in a URL); sessions with their CSRF token; and every read
+    #    of pages that show identities or contacts leaves a trace (who, when, what, from where)
+    """
+    CREATE TABLE users (login TEXT PRIMARY KEY, role TEXT NOT NULL, region TEXT NOT NULL, pw_hash TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL);
+    CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL);
+    CREATE TABLE reads (id {serial} PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, via TEXT NOT NULL,
+        what TEXT NOT NULL, detail TEXT NOT NULL);
+    CREATE INDEX reads_at ON reads (at)
+    """,
 ]
 
 

@@ -13,12 +13,13 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain import ledger_rules, signing
 from kiosk.domain.events import GENESIS, verify_chain
 from kiosk.ledger.db import LedgerDB
+from kiosk.passwords import check_secret, hash_secret
 
 log = logging.getLogger("kiosk.ledger")
 HALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -40,6 +41,29 @@ class LedgerError(Exception):
 
 def _err(code: str, status: int, zh: str, en: str, **details: Any) -> LedgerError:
     return LedgerError(code, status, zh, en, details)
+
+
+USER_LOGIN = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+SESSION_HOURS = 8
+DUMMY_HASH = hash_secret("not a password")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading the dashboard: a person's account (province, or one region), or a supervisor token."""
+
+    login: str
+    role: str  # province | region
+    region: str  # the region code for a region account, e.g. "3701"
+    csrf: str = ""
+
+    def scope(self, column: str = "hall") -> tuple[str, tuple[Any, ...]]:
+        """A SQL condition keeping only the halls this viewer may see."""
+        if self.role == "province":
+            return "1=1", ()
+        return f"{column} IN (SELECT id FROM halls WHERE region LIKE ?)", (self.region + "%",)
 
 
 def int_param(raw: str, name: str, lo: int, hi: int) -> int:
@@ -99,6 +123,69 @@ class LedgerService:
             return ("hall", str(row[0]))
         row = self.db.one("SELECT name FROM tokens WHERE token_hash=? AND role='supervisor'", (h,))
         return ("supervisor", str(row[0])) if row is not None else None
+
+    # -- people: dashboard accounts and sessions --------------------------------------------------------------
+    def add_user(self, login: str, role: str, region: str, password: str, now: datetime) -> None:
+        if not isinstance(login, str) or not USER_LOGIN.match(login):
+            raise _err("LOGIN_INVALID", 422, "登录名只能含字母、数字、点、横线和下划线（2到40位）。",
+                       "A login is 2-40 letters, digits, '.', '-' or '_'.")
+        if role not in ("province", "region"):
+            raise _err("ROLE_INVALID", 422, "角色应为 province（省级）或 region（市县）。", "role is province or region.")
+        if role == "region" and not (region.isascii() and region.isdigit() and 2 <= len(region) <= 6):
+            raise _err("REGION_INVALID", 422, "市县监管账号需要行政区划代码，如 3701。",
+                       "A region account needs its region code, such as 3701.")
+        if len(password) < 10:
+            raise _err("PASSWORD_WEAK", 422, "密码至少10位。", "The password needs at least 10 characters.")
+        with self.db.transaction() as conn:
+            self.db.execute(conn, "DELETE FROM users WHERE login=?", (login,))
+            self.db.execute(conn, "INSERT INTO users (login, role, region, pw_hash, created_at) VALUES (?,?,?,?,?)",
+                            (login, role, region if role == "region" else "", hash_secret(password), now.isoformat()))
+
+    def sign_in(self, login: str, password: str, now: datetime) -> tuple[str, str]:
+        """(session token, CSRF token). Repeated failures lock the account for a while; the answer to a wrong
+        login and a wrong password is the same."""
+        wrong = _err("SIGN_IN_FAILED", 401, "登录名或密码不正确。", "Wrong login or password.")
+        with self.db.transaction() as conn:
+            row = self.db.execute(conn, "SELECT pw_hash, failures, locked_until FROM users WHERE login=?",
+                                  (login,)).fetchone()
+            if row is None:
+                check_secret(password, DUMMY_HASH)  # the same time as a real check: logins cannot be probed
+                raise wrong
+            if row[2] and row[2] > now.isoformat():
+                raise _err("ACCOUNT_LOCKED", 429, f"多次登录失败，账号已锁定至 {row[2][11:16]}，请稍后再试。",
+                           "Too many failed sign-ins: the account is locked for a while.", locked_until=row[2])
+            if not check_secret(password, str(row[0])):
+                failures = int(row[1]) + 1
+                locked = (now + timedelta(minutes=LOCK_MINUTES)).isoformat() if failures >= MAX_FAILURES else None
+                self.db.execute(conn, "UPDATE users SET failures=?, locked_until=? WHERE login=?",
+                                (0 if locked else failures, locked, login))
+                failed = wrong
+            else:
+                failed = None
+                self.db.execute(conn, "UPDATE users SET failures=0, locked_until=NULL WHERE login=?", (login,))
+                token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+                self.db.execute(conn, "INSERT INTO sessions (token_hash, login, csrf, expires_at) VALUES (?,?,?,?)",
+                                (token_hash(token), login, csrf, (now + timedelta(hours=SESSION_HOURS)).isoformat()))
+        if failed is not None:
+            raise failed
+        return token, csrf
+
+    def session(self, token: str | None, now: datetime) -> Viewer | None:
+        if not token:
+            return None
+        row = self.db.one("SELECT u.login, u.role, u.region, s.csrf FROM sessions s JOIN users u ON u.login=s.login "
+                          "WHERE s.token_hash=? AND s.expires_at>?", (token_hash(token), now.isoformat()))
+        return Viewer(str(row[0]), str(row[1]), str(row[2]), str(row[3])) if row else None
+
+    def sign_out(self, token: str) -> None:
+        with self.db.transaction() as conn:
+            self.db.execute(conn, "DELETE FROM sessions WHERE token_hash=?", (token_hash(token),))
+
+    def log_read(self, viewer: Viewer, via: str, what: str, detail: dict[str, Any], now: datetime) -> None:
+        """Every read of registration data leaves a trace: who, when, what, and from where."""
+        with self.db.transaction() as conn:
+            self.db.execute(conn, "INSERT INTO reads (at, who, via, what, detail) VALUES (?,?,?,?,?)",
+                            (now.isoformat(), viewer.login, via, what, json.dumps(detail, ensure_ascii=False)))
 
     def hall_row(self, hall: str) -> tuple[Any, ...]:
         row = self.db.one("SELECT id, name, region, public_key, head_seq, head_hash FROM halls WHERE id=?", (hall,))

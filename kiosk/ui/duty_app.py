@@ -127,7 +127,7 @@ class DutyApp(HallApp):
                            f"疑似代他人占号，请前往查看（{event['at'][11:16]}）")
             elif kind == "kiosk.help_requested":
                 self.alert(f"{event['device']} 呼叫工作人员（{payload.get('screen', '')}），请前往")
-        if events:
+        if any(e["type"] != "data.read" for e in events):  # its own reads are logged as events: not news
             self.refresh_all()
 
     def alert(self, text: str) -> None:
