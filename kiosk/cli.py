@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from drivers.errors import DeviceError
@@ -31,7 +31,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     bad = 0
     for name in args.files:
-        kind, problems, summary = check_file(Path(name))
+        kind, problems, summary = check_file(Path(name), args.today)
         label = KIND_NAMES.get(kind or "", "")
         if problems:
             bad += 1
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_cmd", required=True)
     check = config.add_parser("check", help="validate hall configuration files")
     check.add_argument("files", nargs="+")
+    check.add_argument("--today", type=date.fromisoformat, help="look ahead from this date (default: today)")
     check.set_defaults(func=cmd_config_check)
 
     from kiosk.ledger.cli import add_parsers as add_ledger_parsers

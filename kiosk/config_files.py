@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.domain.config import ConfigInvalid, ConfigProblem, HallConfig, parse_catalog, parse_hall
+from kiosk.domain.config import ConfigInvalid, ConfigProblem, HallConfig, NationalCalendar, parse_catalog, parse_hall
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall.toml"
 
@@ -26,6 +28,18 @@ def _load(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def national_calendar() -> NationalCalendar:
+    """China's statutory holidays and make-up working days from the chinesecalendar package (maintained,
+    updated each year when the State Council publishes the next year's arrangement)."""
+    try:
+        from chinese_calendar import constants
+    except ImportError:  # the product's set-up installs it; without it, every year is "not covered"
+        return NationalCalendar()
+    holidays = frozenset(constants.holidays)
+    return NationalCalendar(holidays, frozenset(constants.workdays), frozenset(d.year for d in holidays))
+
+
 def load_config(path: Path | str) -> HallConfig:
     """Load and validate; raise ConfigInvalid listing every problem found."""
     path = Path(path)
@@ -41,7 +55,7 @@ def load_config(path: Path | str) -> HallConfig:
     catalog_path = path.parent / catalog_name
     catalog_doc = _load(catalog_path, problems)
     catalog = parse_catalog(catalog_doc or {}, str(catalog_path), problems) if catalog_doc is not None else ((), None)
-    config = parse_hall(doc, str(path), catalog, problems)
+    config = parse_hall(doc, str(path), catalog, problems, national_calendar())
     if config is None or problems:
         raise ConfigInvalid(problems)
     return config
@@ -64,8 +78,12 @@ KIND_NAMES = {"hall": "大厅配置 hall", "catalog": "业务目录 catalog", "d
               "drill": "演练场景 drill scenario"}
 
 
-def check_file(path: Path) -> tuple[str | None, list[str], str]:
-    """(kind, problems, summary) for any configuration file the product reads; each checked as what it is."""
+LOOK_AHEAD_DAYS = 120
+
+
+def check_file(path: Path, today: date | None = None) -> tuple[str | None, list[str], str]:
+    """(kind, problems, summary) for any configuration file the product reads; each checked as what it is.
+    A hall file's summary warns when the next LOOK_AHEAD_DAYS reach a year whose holidays are unknown."""
     problems: list[ConfigProblem] = []
     doc = _load(path, problems)
     if doc is None:
@@ -76,7 +94,15 @@ def check_file(path: Path) -> tuple[str | None, list[str], str]:
             config = load_config(path)
         except ConfigInvalid as exc:
             return kind, [str(p) for p in exc.problems], ""
-        return kind, [], f"{config.name}（{len(config.businesses)} 项业务 businesses, {len(config.windows)} 个窗口 windows）"
+        summary = f"{config.name}（{len(config.businesses)} 项业务 businesses, {len(config.windows)} 个窗口 windows）"
+        missing = config.calendar.uncovered_years(today or date.today(), LOOK_AHEAD_DAYS)
+        if missing:
+            years = "、".join(str(y) for y in missing)
+            summary += (f"\n  ⚠ 警告：未来 {LOOK_AHEAD_DAYS} 天内的 {years} 年法定节假日尚未知晓，法定期限将只按周末计算。"
+                        f"请更新 chinesecalendar（运行安装命令），或在 [calendar] 列出该年全部节假日与调休日并加入 years。"
+                        f"\n  ⚠ warning: the statutory holidays of {years} (within {LOOK_AHEAD_DAYS} days) are not known; "
+                        "update chinesecalendar, or list them in [calendar] and add the year to years.")
+        return kind, [], summary
     if kind == "catalog":
         businesses, _fees = parse_catalog(doc, str(path), problems)
         return kind, [str(p) for p in problems], f"{len(businesses)} 项业务 businesses"

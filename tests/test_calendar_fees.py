@@ -1,10 +1,11 @@
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
 from kiosk.domain.catalog import quote_fee
 from kiosk.domain.errors import DomainError
-from tests.helpers import TZ, example_config
+from tests.helpers import TZ, Hall, example_config
 
 CONFIG = example_config()
 CAL = CONFIG.calendar
@@ -71,3 +72,53 @@ def test_fee_quote_refuses_bad_input(kind: str, certs: int, red: list[str], erro
     with pytest.raises(DomainError) as err:
         _quote("B", kind, certs, red)
     assert err.value.code == error
+
+
+def test_national_holidays_come_from_the_maintained_calendar() -> None:
+    """Not a hand-kept list that runs out: Mid-Autumn 2026 (a Friday) and its make-up Sunday come from
+    the chinesecalendar package; the hall's file adds its own days."""
+    assert not CAL.is_working_day(date(2026, 9, 25))  # 中秋节
+    assert CAL.is_working_day(date(2026, 9, 20))  # a Sunday worked in lieu (调休)
+    assert not CAL.periods(date(2026, 9, 25))  # the hall is closed that day
+    assert date(2027, 2, 16) in CAL.holidays  # listed by the hall's own file until the package knows 2027
+
+
+def test_a_deadline_in_a_year_nobody_covers_is_a_loud_error() -> None:
+    from kiosk.domain.calendar import CalendarNotCovered
+
+    assert 2026 in CAL.covered_years and 2027 not in CAL.covered_years
+    with pytest.raises(CalendarNotCovered) as err:
+        CAL.add_working_days(date(2026, 12, 28), 5)
+    assert err.value.year == 2027 and "2027" in str(err.value)
+    # told to go on anyway, it counts weekends and the hall's own listed days (2027-01-01 among them)
+    assert CAL.add_working_days(date(2026, 12, 28), 5, strict=False) == date(2027, 1, 5)
+    # a hall that lists the year in full covers it itself
+    covered = example_config(calendar={"covered_years": CAL.covered_years | {2027}}).calendar
+    assert covered.add_working_days(date(2026, 12, 28), 5) == date(2027, 1, 5)
+
+
+def test_the_hall_goes_on_past_the_known_years_and_says_so(tmp_path: Path) -> None:
+    hall = Hall(tmp_path, now=datetime(2026, 12, 28, 10, 0, tzinfo=TZ))
+    numbers = [hall.number("B", i) for i in (1, 2)]
+    hall.login(2)
+    for number in numbers:
+        hall.at(2, "call", number=number, reason="测试")
+        hall.at(2, "finish")
+        status, body = hall.do("rate", {"ticket": number, "level": 1, "source": "keypad"}, device=hall.counter)
+        assert status == 201 and body["rating"]["followup"]["deadline"] == "2027-01-05"
+    alerts = [e for e in hall.events() if e["type"] == "calendar.not_covered"]
+    assert len(alerts) == 1 and alerts[0]["payload"]["year"] == 2027  # once, not at every deadline
+    hall.close()
+
+
+def test_config_check_warns_120_days_ahead_of_an_unknown_year() -> None:
+    import subprocess
+
+    from tests.helpers import KIOSK_BIN, ROOT
+
+    soon = subprocess.run([*KIOSK_BIN, "config", "check", "config/hall.toml", "--today", "2026-11-28"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert soon.returncode == 0 and "2027" in soon.stdout and "warning" in soon.stdout
+    early = subprocess.run([*KIOSK_BIN, "config", "check", "config/hall.toml", "--today", "2026-06-01"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert early.returncode == 0 and "warning" not in early.stdout

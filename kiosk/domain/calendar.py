@@ -15,12 +15,31 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Period = tuple[time, time]
 
 
+class CalendarNotCovered(Exception):
+    """A statutory deadline reaches a year whose national holidays nobody has told the hall: counting on
+    would silently treat holidays as working days. The caller decides how loudly to go on."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"{year} 年的法定节假日安排未知 / the statutory holidays of {year} are not known")
+        self.year = year
+
+
 @dataclass(frozen=True)
 class HallCalendar:
     tz: ZoneInfo
     hours: dict[str, tuple[Period, ...]]
     holidays: frozenset[date]
     working_days: frozenset[date]  # weekend days worked (调休); they use Monday's hours
+    # years whose national holidays and make-up days are known (the chinesecalendar package, plus years the
+    # hall's config lists itself); an empty set means "not checked" (a calendar made by hand in a test)
+    covered_years: frozenset[int] = frozenset()
+
+    def uncovered_years(self, start: date, days: int) -> list[int]:
+        """The years in [start, start + days] that nothing covers (for config check's look-ahead)."""
+        if not self.covered_years:
+            return []
+        end = start + timedelta(days=days)
+        return [y for y in range(start.year, end.year + 1) if y not in self.covered_years]
 
     def local(self, now: datetime) -> datetime:
         return now.astimezone(self.tz)
@@ -69,14 +88,17 @@ class HallCalendar:
                     return a
         return None
 
-    def add_working_days(self, start: date, days: int) -> date:
-        """The date ``days`` working days after ``start`` (statutory deadlines)."""
+    def add_working_days(self, start: date, days: int, strict: bool = True) -> date:
+        """The date ``days`` working days after ``start`` (statutory deadlines). ``strict``: a day in a year the
+        calendar does not cover raises CalendarNotCovered instead of being guessed."""
         day = start
         counted = 0
         for _ in range(days * 7 + 400):
             if counted >= days:
                 break
             day += timedelta(days=1)
+            if strict and self.covered_years and day.year not in self.covered_years:
+                raise CalendarNotCovered(day.year)
             if self.is_working_day(day):
                 counted += 1
         return day

@@ -357,8 +357,19 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
     return tuple(businesses), schedule
 
 
+@dataclass(frozen=True)
+class NationalCalendar:
+    """The State Council's holidays and make-up working days, by year (from the chinesecalendar package)."""
+
+    holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+    years: frozenset[int] = frozenset()
+
+
 def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ...], FeeSchedule | None],
-               problems: list[ConfigProblem]) -> HallConfig | None:
+               problems: list[ConfigProblem], national: NationalCalendar | None = None) -> HallConfig | None:
+    """``national``: the country's calendar; the hall's [calendar] adds local days and the years it lists
+    itself (``years``), for a year the package does not know yet."""
     r = _Reader(file, problems)
     r.known(doc, "", ("hall", "hours", "calendar", "windows", "limits", "priority", "calling", "booking", "ratings",
                       "matters", "security"))
@@ -383,12 +394,19 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     for day in WEEKDAYS:
         hours[day] = _parse_spans(r, hours_doc.get(day, []), f"hours.{day}")
     cal_doc = r.table(doc, "calendar", "calendar")
-    r.known(cal_doc, "calendar", ("holidays", "working_days"))
+    r.known(cal_doc, "calendar", ("holidays", "working_days", "years"))
+    nation = national or NationalCalendar()
+    local_years = cal_doc.get("years", [])
+    if not isinstance(local_years, list) or not all(isinstance(y, int) and 2000 <= y <= 2100 for y in local_years):
+        r.fail("calendar.years", "年份列表，如 [2027]（本文件已列全这些年份的节假日）",
+               "a list of years such as [2027] (this file lists their holidays in full)", local_years)
+        local_years = []
     calendar = HallCalendar(
         tz=tz,
         hours=hours,
-        holidays=r.date_list(cal_doc, "holidays", "calendar.holidays"),
-        working_days=r.date_list(cal_doc, "working_days", "calendar.working_days"),
+        holidays=nation.holidays | r.date_list(cal_doc, "holidays", "calendar.holidays"),
+        working_days=nation.working_days | r.date_list(cal_doc, "working_days", "calendar.working_days"),
+        covered_years=nation.years | frozenset(local_years),
     )
     businesses, fees = catalog
     codes = {b.code for b in businesses} | {b.key for b in businesses}

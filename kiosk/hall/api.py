@@ -392,8 +392,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     @app.get("/api/v1/audit", summary="Out-of-order calls, identity mismatches, transfers, overrides")
     def audit(request: Request, day: str | None = None, kind: str | None = None) -> Response:
         device = device_of(request, ("supervisor",))
+        entries = service.audit(day, kind)  # as it stood: this read is logged after
         service.log_read(call_of(request, device), "audit_list", {"filter_day": day, "filter_kind": kind})
-        entries = service.audit(day, kind)
         return json_response(200, {"audit": entries, "entries": entries})
 
     @app.get("/api/v1/windows/{window}/summary", summary="A window at a glance: current ticket, waiting, today")

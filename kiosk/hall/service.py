@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import math
 import secrets
 import sqlite3
@@ -24,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.domain import cases, codes, labels, limits, queue, ratings
+from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business, quote_fee, yuan
 from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, bad_request
@@ -32,6 +34,7 @@ from kiosk.domain.text import clean_text, mask_phone, valid_phone
 from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx
 
+log = logging.getLogger("kiosk.hall")
 Reply = tuple[int, dict[str, Any]]
 WAITING = ("waiting", "transferred")
 ROLES = ("kiosk", "counter", "display", "supervisor")
@@ -98,6 +101,7 @@ class HallService:
         self._devices: dict[str, Device] = {}
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
+        self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
 
     # -- time -------------------------------------------------------------
     def iso(self, now: datetime) -> str:
@@ -802,6 +806,20 @@ class HallService:
                    (self.iso(call.now), self.day(call.now).isoformat(), kind, window, clerk, call.device.name,
                     ticket, reason, json.dumps(detail, ensure_ascii=False)))
 
+    def deadline(self, tx: Tx, now: datetime, start: date, days: int) -> date:
+        """A statutory deadline in working days. Past the years whose holidays are known the count goes on with
+        weekends and the hall's own listed days only, and says so loudly: an error in the log and a
+        calendar.not_covered event (once per year) that reaches the duty desk and the province."""
+        try:
+            return self.config.calendar.add_working_days(start, days)
+        except CalendarNotCovered as exc:
+            if exc.year not in self._uncovered:
+                self._uncovered.add(exc.year)
+                log.error("deadline counted without %s's statutory holidays: update chinesecalendar or list the "
+                          "year in [calendar]", exc.year)
+                tx.emit("calendar.not_covered", self.iso(now), None, {"year": exc.year, "day": start.isoformat()})
+            return self.config.calendar.add_working_days(start, days, strict=False)
+
     def _read_logged(self, tx: Tx, call: Call, what: str, detail: dict[str, Any]) -> None:
         """Every access to registration data leaves a trace: who (the device), when, what. It is in the audit
         list supervisors read, and an event that goes to the province's ledger with the others."""
@@ -1094,7 +1112,7 @@ class HallService:
         count = tx.one("SELECT COUNT(*) FROM cases WHERE day=?", (day.isoformat(),))
         assert count is not None
         number = cases.case_number(f"{day:%Y%m%d}", count[0] + 1)
-        due = self.config.calendar.add_working_days(day, business.time_limit_days)
+        due = self.deadline(tx, call.now, day, business.time_limit_days)
         at = self.iso(call.now)
         tx.execute("INSERT INTO cases (number, day, ticket_id, business, holder_hash, holder_masked, window, clerk_id,"
                    " accepted_at, due_date, stage) VALUES (?,?,?,?,?,?,?,?,?,?,'accepted')",
@@ -1227,7 +1245,7 @@ class HallService:
                           row["clerk_id"], row["business"], int(sample)))
         followup = None
         if ratings.is_bad(level):
-            deadline = self.config.calendar.add_working_days(self.day(now), self.config.ratings.followup_days)
+            deadline = self.deadline(tx, now, self.day(now), self.config.ratings.followup_days)
             tx.execute("INSERT INTO followups (rating_id, ticket, day, deadline, status, opened_at) "
                        "VALUES (?,?,?,?,'opened',?)", (cur.lastrowid, row["number"], day, deadline.isoformat(), at))
             followup = {"deadline": deadline.isoformat(), "status": "opened"}
@@ -1265,7 +1283,7 @@ class HallService:
         count = tx.one("SELECT COUNT(*) FROM matters WHERE day=?", (day.isoformat(),))
         assert count is not None
         number = f"M{day:%Y%m%d}-{count[0] + 1:03d}"
-        deadline = self.config.calendar.add_working_days(day, self.config.matters.deadline_days)
+        deadline = self.deadline(tx, now, day, self.config.matters.deadline_days)
         at = self.iso(now)
         tx.execute("INSERT INTO matters (number, day, category, description, contact, contact_masked, ticket, status,"
                    " opened_at, deadline, device) VALUES (?,?,?,?,?,?,?,'opened',?,?,?)",

@@ -125,6 +125,8 @@ class DutyApp(HallApp):
             elif kind == "kiosk.burst":
                 self.alert(f"{event['device']} 短时间内手工输入多个不同身份证号取号，已暂停该机手工输入，"
                            f"疑似代他人占号，请前往查看（{event['at'][11:16]}）")
+            elif kind == "calendar.not_covered":
+                self.alert(f"{payload['year']} 年法定节假日尚未配置：办理期限暂按周末推算，请通知技术人员更新节假日数据")
             elif kind == "kiosk.help_requested":
                 self.alert(f"{event['device']} 呼叫工作人员（{payload.get('screen', '')}），请前往")
         if any(e["type"] != "data.read" for e in events):  # its own reads are logged as events: not news
