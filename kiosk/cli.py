@@ -55,7 +55,23 @@ def cmd_hall_serve(args: argparse.Namespace) -> int:
 
     config = _config(args.config)
     return serve(config, Path(args.data), args.host, args.port, args.now, args.synchronous, args.speed,
-                 args.header_timeout)
+                 args.header_timeout, args.tls_cert, args.tls_key)
+
+
+def cmd_hall_tls_init(args: argparse.Namespace) -> int:
+    """The hall's own CA for its LAN and a server certificate for the names the devices use."""
+    from kiosk.hall.datadir import master_key
+    from kiosk.tls import init_ca
+
+    config = _config(args.config)
+    data = Path(args.data)
+    master_key(data)  # the secrets folder, made as the hall makes it (mode 0700)
+    files = init_ca(data / "secrets", config.name, args.name or [], datetime.now(config.calendar.tz))
+    print(f"大厅内网证书已生成 TLS for the hall's LAN: CA {files.ca_cert}")
+    print(f"启动：kiosk hall serve --tls-cert {files.cert} --tls-key {files.key}")
+    print("设备：登记时取得 CA 文件（kiosk devices enroll --ca-out FILE），应用以 --ca FILE 校验大厅")
+    print(files.ca_cert)
+    return 0
 
 
 def cmd_devices_enroll(args: argparse.Namespace) -> int:
@@ -68,6 +84,14 @@ def cmd_devices_enroll(args: argparse.Namespace) -> int:
     finally:
         service.store.close()
     print(f"已登记设备 enrolled: {args.name} ({args.role})")
+    if args.ca_out:  # the device receives the hall's CA with its token: it then trusts only this hall
+        from kiosk.tls import files_in
+
+        ca = files_in(Path(args.data) / "secrets").ca_cert
+        if not ca.exists():
+            return _fail("还没有大厅 CA：请先运行 kiosk hall tls init / no hall CA yet: run kiosk hall tls init")
+        Path(args.ca_out).write_bytes(ca.read_bytes())
+        print(f"CA 证书已写入 CA certificate written: {args.ca_out}")
     print(token)
     return 0
 
@@ -103,15 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--header-timeout", type=float, default=10.0,
                        help="seconds a client has to send a request's headers (slow clients are cut off)")
     serve.add_argument("--speed", default="1", help="the hall clock runs this many times faster than real time (drills)")
+    serve.add_argument("--tls-cert", help="serve https with this certificate (kiosk hall tls init makes one)")
+    serve.add_argument("--tls-key", help="and this private key")
     serve.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"],
                        help="SQLite durability (FULL: every committed ticket survives power loss)")
     serve.set_defaults(func=cmd_hall_serve)
+
+    tls = hall.add_parser("tls", help="TLS for the hall's LAN").add_subparsers(dest="tls_cmd", required=True)
+    tls_init = tls.add_parser("init", help="make the hall's CA and a server certificate (last line: the CA file)")
+    _common(tls_init)
+    tls_init.add_argument("--name", action="append", help="a host name or IP the devices use (repeatable)")
+    tls_init.set_defaults(func=cmd_hall_tls_init)
 
     devices = sub.add_parser("devices", help="devices").add_subparsers(dest="devices_cmd", required=True)
     enroll = devices.add_parser("enroll", help="enroll a device; prints its token on the last line")
     _common(enroll)
     enroll.add_argument("--role", required=True, choices=["kiosk", "counter", "display", "supervisor"])
     enroll.add_argument("--name", required=True)
+    enroll.add_argument("--ca-out", help="also write the hall's CA certificate here, for the device")
     enroll.set_defaults(func=cmd_devices_enroll)
 
     from kiosk.devices_cli import add_parsers
@@ -157,7 +190,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or args.window:
         from kiosk.ui.run import CONFIG_DIR, run_app
 
-        return run_app(argparse.Namespace(app_cmd="kiosk", hall=None, token=None, tour=None, data=args.data, now=None,
+        return run_app(argparse.Namespace(app_cmd="kiosk", hall=None, token=None, ca=None, tour=None, data=args.data,
+                                          now=None,
                                           fullscreen=False, devices=str(CONFIG_DIR / "devices.toml")))
     from kiosk.hall.demo import run_demo
 

@@ -33,7 +33,16 @@ class TlsFiles:
 
 
 def files_in(secrets_dir: Path) -> TlsFiles:
-    return TlsFiles(secrets_dir / "ca.pem", secrets_dir / "ca.key", secrets_dir / "hall.pem", secrets_dir / "hall.key")
+    # tls-*: beside (never over) the hall's master key, secrets/hall.key
+    return TlsFiles(secrets_dir / "tls-ca.pem", secrets_dir / "tls-ca.key", secrets_dir / "tls-server.pem",
+                    secrets_dir / "tls-server.key")
+
+
+def _fit(text: str, limit: int = 64) -> str:
+    """X.509 name attributes hold at most 64 bytes: a long Chinese hall name is cut, not refused."""
+    while len(text.encode()) > limit:
+        text = text[:-1]
+    return text
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -58,7 +67,7 @@ def init_ca(secrets_dir: Path, hall_name: str, names: list[str], now: datetime) 
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hall_name} 大厅内网 CA"[:64])])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _fit(f"{hall_name} 大厅内网 CA"))])
         ca_cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
                    .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365 * CA_YEARS))

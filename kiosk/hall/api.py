@@ -134,7 +134,8 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"},
-                                             "source": {"enum": ["card", "typed", "qr"]}},
+                                             "source": {"enum": ["card", "typed", "qr"]},
+                                             "valid_until": {"type": "string", "description": "YYYY-MM-DD or 长期"}},
             "required": ["id_number"]}
 STR = {"type": "string"}
 INT = {"type": "integer"}

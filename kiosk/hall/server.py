@@ -6,6 +6,7 @@ import gc
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -18,7 +19,8 @@ from kiosk.sync.pusher import Pusher, saved_target
 
 
 def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None = None,
-          synchronous: str = "FULL", speed: str | float = 1.0, header_timeout: float = 10.0) -> int:
+          synchronous: str = "FULL", speed: str | float = 1.0, header_timeout: float = 10.0,
+          tls_cert: str | None = None, tls_key: str | None = None) -> int:
     start = None
     try:
         factor = parse_speed(speed)
@@ -39,18 +41,25 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
     stop = threading.Event()
     target = saved_target(data)
     if target is not None:  # registered with a ledger (kiosk sync --ledger … --token … did it once)
-        pusher = Pusher(service, target["url"], target["token"], batch=int(target.get("batch", 1000)))
+        from kiosk.sync.pusher import http_transport
+
+        pusher = Pusher(service, target["url"], target["token"], batch=int(target.get("batch", 1000)),
+                        transport=http_transport(verify=target.get("ca") or True))
         threading.Thread(target=pusher.run, args=(stop,), name="sync", daemon=True).start()
         print(f"同步到省级账本 syncing to the ledger at {target['url']}", flush=True)
     gc.collect()
     gc.freeze()  # start-up objects never need scanning again: fewer, shorter collector pauses under load
-    print(f"大厅服务已启动 hall service {config.hall_id} listening on http://{host}:{port} "
+    if bool(tls_cert) != bool(tls_key):
+        print("--tls-cert 与 --tls-key 须同时给出 / give both --tls-cert and --tls-key", file=sys.stderr)
+        return 2
+    tls: dict[str, Any] = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls_cert else {}
+    print(f"大厅服务已启动 hall service {config.hall_id} listening on {'https' if tls else 'http'}://{host}:{port} "
           f"(data {data.resolve()}, clock {service.iso(clock.now())}"
           f"{f', speed ×{factor:g}' if factor != 1 else ''})", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     http=header_timeout_protocol(header_timeout),
-                    loop="uvloop", timeout_keep_alive=30)
+                    loop="uvloop", timeout_keep_alive=30, **tls)
     finally:
         stop.set()
         service.store.close()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from kiosk.ledger.service import LedgerService
 
+log = logging.getLogger("kiosk.sync")
 DEFAULT_DB = "sqlite:///ledger/ledger.db"
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -31,7 +33,9 @@ def cmd_ledger_serve(args: argparse.Namespace) -> int:
     from kiosk.ledger.api import create_app
 
     service = _service(args.db)  # the schema is made (or checked) once, before any worker starts
-    print(f"省级账本已启动 ledger listening on http://{args.host}:{args.port} ({service.db.kind}, "
+    tls = tls_options(args)
+    scheme = "https" if tls else "http"
+    print(f"省级账本已启动 ledger listening on {scheme}://{args.host}:{args.port} ({service.db.kind}, "
           f"{args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)
     if args.workers > 1:  # each worker is a process: hash checks of different halls' batches run in parallel
         import os
@@ -39,11 +43,21 @@ def cmd_ledger_serve(args: argparse.Namespace) -> int:
         os.environ["KIOSK_LEDGER_DB"] = args.db
         os.environ["KIOSK_LEDGER_NOW"] = args.now or ""
         uvicorn.run("kiosk.ledger.api:app_from_environment", factory=True, workers=args.workers, host=args.host,
-                    port=args.port, log_level="warning", access_log=False)
+                    port=args.port, log_level="warning", access_log=False, **tls)
         return 0
     clock = HallClock(TZ, parse_now(args.now, TZ) if args.now else None)
-    uvicorn.run(create_app(service, clock), host=args.host, port=args.port, log_level="warning", access_log=False)
+    from kiosk.httpserve import header_timeout_protocol
+
+    uvicorn.run(create_app(service, clock), host=args.host, port=args.port, log_level="warning", access_log=False,
+                http=header_timeout_protocol(10.0), **tls)
     return 0
+
+
+def tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's TLS settings from --tls-cert/--tls-key (both or neither)."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert 与 --tls-key 须同时给出 / give both --tls-cert and --tls-key")
+    return {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key} if args.tls_cert else {}
 
 
 def cmd_ledger_halls_add(args: argparse.Namespace) -> int:
@@ -107,20 +121,32 @@ def cmd_hall_public_key(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.cli import _config
     from kiosk.hall.datadir import open_hall
-    from kiosk.sync.pusher import Pusher, SyncStopped, save_target, saved_target
+    from kiosk.sync.pusher import Pusher, SyncStopped, http_transport, save_target, saved_target
+    from kiosk.tls import PlainHttpRefused, check_transport, is_loopback
 
     data = Path(args.data)
     target = saved_target(data) or {}
     url, token = args.ledger or target.get("url"), args.token or target.get("token")
+    ca = args.ca or target.get("ca")
+    insecure = bool(args.insecure or target.get("insecure"))
+    if url:
+        try:
+            check_transport(url, insecure)
+        except PlainHttpRefused as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if insecure and not is_loopback(url):
+            log.warning("syncing to %s over plain http (--insecure)", url)
+            print(f"⚠ 明文同步（--insecure）/ plain http sync to {url}", file=sys.stderr)
     if not url or not token:
         print("第一次同步需要 --ledger URL 和 --token TOKEN（kiosk ledger halls add 打印的令牌）/ "
               "the first sync needs --ledger and --token", file=sys.stderr)
         return 2
     if args.ledger or args.token:
-        save_target(data, url, token, args.batch)  # the hall service's background worker uses it from now on
+        save_target(data, url, token, args.batch, ca, insecure)  # the hall service's background worker uses it
     service = open_hall(_config(args.config), data)
     try:
-        pusher = Pusher(service, url, token, batch=args.batch)
+        pusher = Pusher(service, url, token, batch=args.batch, transport=http_transport(verify=ca or True))
 
         def progress(done: int, total: int) -> None:
             print(f"\r同步中 syncing {done}/{total}", end="", flush=True)
@@ -154,6 +180,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     serve.add_argument("--port", type=int, default=8800)
     serve.add_argument("--now", help="start the ledger clock here (ISO 8601; drills and tests)")
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL: one per core)")
+    serve.add_argument("--tls-cert", help="serve https with this certificate (PEM)")
+    serve.add_argument("--tls-key", help="and this private key (PEM)")
     serve.set_defaults(func=cmd_ledger_serve)
     halls = ledger.add_parser("halls", help="registered halls").add_subparsers(dest="halls_cmd", required=True)
     add = halls.add_parser("add", help="register a hall and its public key; prints the hall's token last")
@@ -192,4 +220,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     sync.add_argument("--ledger", help="the ledger's URL (remembered in the data directory)")
     sync.add_argument("--token", help="the hall's ledger token (remembered in the data directory)")
     sync.add_argument("--batch", type=int, default=1000)
+    sync.add_argument("--ca", help="verify the ledger's certificate against this CA file (remembered)")
+    sync.add_argument("--insecure", action="store_true",
+                      help="allow plain http to a ledger that is not on this machine (logged; remembered)")
     sync.set_defaults(func=cmd_sync)

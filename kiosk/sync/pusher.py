@@ -45,12 +45,14 @@ def is_final(status: int, code: str) -> bool:
     return status in (401, 403, 422) or (status == 409 and code == "CHAIN_FORK")
 
 
-def http_transport(timeout: float = 30.0) -> Transport:
+def http_transport(timeout: float = 30.0, verify: str | bool = True) -> Transport:
+    """``verify``: a CA file to check the ledger's certificate against (the province's or a test's CA)."""
     session = requests.Session()
 
     def send(method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
-            r = session.request(method, url, json=body, headers=headers, timeout=timeout)
+            # verify per request: a session's own setting loses to REQUESTS_CA_BUNDLE in the environment
+            r = session.request(method, url, json=body, headers=headers, timeout=timeout, verify=verify)
         except requests.RequestException as exc:
             raise SyncRetry(f"network: {type(exc).__name__}") from None
         try:
@@ -75,10 +77,13 @@ def saved_target(data: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def save_target(data: Path, url: str, token: str, batch: int = 1000) -> None:
+def save_target(data: Path, url: str, token: str, batch: int = 1000, ca: str | None = None,
+                insecure: bool = False) -> None:
     path = data / "secrets" / "ledger.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": url.rstrip("/"), "token": token, "batch": batch}))
+    target = {"url": url.rstrip("/"), "token": token, "batch": batch, "ca": str(Path(ca).resolve()) if ca else None,
+              "insecure": insecure}
+    path.write_text(json.dumps(target))
     path.chmod(0o600)
 
 

@@ -31,12 +31,14 @@ class HallUnreachable(Exception):
     """The hall service did not answer: the kiosk shows "please ask staff" and retries by itself."""
 
 
-def http_transport(base: str, timeout: float = 5.0) -> Transport:
+def http_transport(base: str, timeout: float = 5.0, verify: str | bool = True) -> Transport:
+    """``verify``: the hall's CA file on https (received at enrolment), so only the real hall is trusted."""
     session = requests.Session()
 
     def send(method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
-            r = session.request(method, base + path, json=body, headers=headers, timeout=timeout)
+            # verify per request: a session's own setting loses to REQUESTS_CA_BUNDLE in the environment
+            r = session.request(method, base + path, json=body, headers=headers, timeout=timeout, verify=verify)
         except requests.RequestException:
             raise HallUnreachable(base) from None
         try:

@@ -47,7 +47,7 @@ def run_app(args: argparse.Namespace) -> int:
         url, token = embedded.start(), embedded.token(ROLES[which])
         print(f"内置大厅服务 embedded hall service: {url}", flush=True)
     devices = open_devices(load_devices_config(args.devices), png_dir=(tour / "printed") if tour else None)
-    client = HallClient(http_transport(url), token)
+    client = HallClient(http_transport(url, verify=args.ca or True), token)
     app: Any
     if which == "kiosk":
         from kiosk.ui.kiosk_app import KioskApp
@@ -106,6 +106,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p = apps.add_parser(name, help=text)
         p.add_argument("--hall", help="hall service URL; without it an embedded hall runs in this process")
         p.add_argument("--token", help=f"this device's token (kiosk devices enroll --role {ROLES[name]})")
+        p.add_argument("--ca", help="the hall's CA file (kiosk devices enroll --ca-out): https is checked against it")
         p.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
         p.add_argument("--devices", default=str(CONFIG_DIR / "devices.toml"), help="this terminal's devices")
         p.add_argument("--data", help="data folder of the embedded hall")
