@@ -112,3 +112,13 @@ def test_a_matter_receipt_code_is_signed() -> None:
         with pytest.raises(DomainError) as err:
             codes.read_matter_qr(key, "demo-hall", bad)
         assert err.value.code == "QR_INVALID" and err.value.details["reason"] == reason
+
+
+def test_a_forged_code_with_any_characters_is_refused_not_crashed() -> None:
+    key = b"k" * 32
+    for text in ("HT1:demo-hall:20261123:B001:签名伪造", "HA1:demo-hall:x:a:B:1:2:-:签名",
+                 "HM1:demo-hall:M1:签名"):
+        with pytest.raises(DomainError) as err:
+            (codes.read_ticket_qr if text.startswith("HT1") else codes.read_appointment_qr if text.startswith("HA1")
+             else codes.read_matter_qr)(key, "demo-hall", text)
+        assert err.value.code == "QR_INVALID"

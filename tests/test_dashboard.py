@@ -157,7 +157,8 @@ def test_a_region_supervisor_sees_only_the_halls_of_that_region(dashboard: Any) 
 def test_sign_in_cookies_csrf_lockout_and_no_token_in_urls(dashboard: Any) -> None:
     ledger, token = dashboard
     r = requests.get(f"{ledger.url}/dashboard?token={token}", allow_redirects=False, timeout=10)
-    assert r.status_code == 303 and r.headers["location"] == "/login"  # a token in the URL is not a sign-in
+    assert r.status_code == 401 and 'form method="post" action="/login"' in r.text  # a token in a URL: no sign-in
+    assert "满意度排名" not in r.text
     web = requests.Session()
     form = web.get(f"{ledger.url}/login", timeout=10)
     csrf = form.text.split('name="csrf" value="')[1].split('"')[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -24,6 +25,7 @@ from kiosk.domain import cases
 from kiosk.domain.errors import DomainError, bad_request
 from kiosk.hall.clock import HallClock
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
+from kiosk.openapi import allowed_methods, publish
 from kiosk.store.db import StoreUnavailable
 
 log = logging.getLogger("kiosk.hall")
@@ -129,8 +131,17 @@ def check_text(text: str) -> None:
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    """A JSON object body, required when some field is: an operation whose fields are all optional may be
+    called with no body at all."""
+    return {"requestBody": {"required": bool(required), "content": {"application/json": {"schema": {
         "type": "object", "properties": props, "required": required or []}}}}}
+
+
+def query_int(raw: str, name: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] from a query string, or 422 naming it (never an overflow deeper down)."""
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+        raise bad_request(f"{name} 应为 {lo} 到 {hi} 之间的整数", f"{name} must be a whole number from {lo} to {hi}")
+    return int(raw)
 
 
 IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"},
@@ -139,6 +150,20 @@ IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "n
             "required": ["id_number"]}
 STR = {"type": "string"}
 INT = {"type": "integer"}
+
+
+def _query(*params: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in params]}
+
+
+# query parameters read by hand in the handlers, declared with their real types
+QUERY_PARAMS = {
+    "GET /api/v1/events": _query(("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+                                 ("wait", {"type": "number", "minimum": 0, "maximum": 60}),
+                                 ("limit", {"type": "integer", "minimum": 1, "maximum": 1000})),
+    "GET /api/v1/audit": _query(("day", {"type": "string", "format": "date"}), ("kind", STR)),
+    "GET /api/v1/matters": _query(("open", {"enum": ["0", "1"]})),
+}
 
 
 def create_app(service: HallService, clock: HallClock, escalate_every: float = 60.0) -> FastAPI:
@@ -182,7 +207,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             return error(404, "NOT_FOUND", "没有这个接口。", "No such endpoint.")
         if exc.status_code == 405:
             response = error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
-            response.headers.update(exc.headers or {})  # Allow: what the path does support
+            response.headers["Allow"] = allowed_methods(app, _r.url.path)  # what the path does support
             return response
         return error(exc.status_code, "HTTP_ERROR", "请求无法处理。", "The request cannot be handled.")
 
@@ -378,12 +403,10 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     @app.get("/api/v1/events", summary="Events after a sequence number (long-poll with wait)")
     async def events(request: Request, after: str = "0", wait: str = "0", limit: str = "500") -> Response:
         device_of(request, ("display", "supervisor"))
-        try:
-            after_n, wait_s, limit_n = int(after), float(wait), int(limit)
-        except ValueError:
-            raise bad_request("after/wait/limit 应为数字", "after, wait and limit must be numbers") from None
-        limit_n = max(1, min(limit_n, 1000))
-        wait_s = max(0.0, min(wait_s, 60.0))
+        after_n, limit_n = query_int(after, "after", 0, 2**62), query_int(limit, "limit", 1, 1000)
+        if not re.fullmatch(r"\d{1,2}(\.\d{1,3})?", wait) or float(wait) > 60:
+            raise bad_request("wait 应为 0 到 60 秒", "wait must be 0 to 60 seconds")
+        wait_s = float(wait)
         found = service.events(after_n, limit_n)
         if not found and wait_s > 0:
             await notifier.wait(wait_s)
@@ -393,6 +416,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     @app.get("/api/v1/audit", summary="Out-of-order calls, identity mismatches, transfers, overrides")
     def audit(request: Request, day: str | None = None, kind: str | None = None) -> Response:
         device = device_of(request, ("supervisor",))
+        if day is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise bad_request("day 应为日期，如 2026-11-23", "day must be a date such as 2026-11-23")
         entries = service.audit(day, kind)  # as it stood: this read is logged after
         service.log_read(call_of(request, device), "audit_list", {"filter_day": day, "filter_kind": kind})
         return json_response(200, {"audit": entries, "entries": entries})
@@ -405,6 +430,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     @app.get("/api/v1/matters", summary="Unresolved-matter reports, overdue first (open=1: not yet closed)")
     def matters(request: Request, open: str = "1") -> Response:
         device = device_of(request, ("supervisor",))
+        if open not in ("0", "1"):
+            raise bad_request("open 应为 0 或 1", "open must be 0 or 1")
         found = service.matters(clock.now(), open != "0")
         service.log_read(call_of(request, device), "matters_list", {"open_only": open != "0", "count": len(found)})
         return json_response(200, {"matters": found})
@@ -422,4 +449,5 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         device_of(request, ("supervisor",))
         return json_response(200, {"followups": service.followups()})
 
+    publish(app, extra=QUERY_PARAMS)
     return app

@@ -1370,6 +1370,8 @@ class HallService:
     # -- help ------------------------------------------------------------------------------
     def op_call_staff(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         """呼叫工作人员: the duty desk follows this event and goes to the kiosk."""
+        if "screen" in body and not isinstance(body["screen"], str):
+            raise bad_request("screen 应为文本", "screen must be text")
         screen = clean_text(body.get("screen"), 40)
         tx.emit("kiosk.help_requested", self.iso(call.now), call.device.name, {"screen": screen})
         return 201, {"help": {"device": call.device.name, "at": self.iso(call.now),

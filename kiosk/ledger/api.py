@@ -16,6 +16,7 @@ from kiosk.domain.ledger_rules import MAX_SEQ
 from kiosk.hall.clock import HallClock
 from kiosk.ledger import dashboard
 from kiosk.ledger.service import LedgerError, LedgerService, _err, int_param
+from kiosk.openapi import allowed_methods, publish
 
 log = logging.getLogger("kiosk.ledger")
 MAX_BODY = 32 * 1024 * 1024  # a batch of 5,000 events with their payloads fits with room to spare
@@ -35,8 +36,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def json_response(status: int, body: Any) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type="application/json")
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
@@ -47,7 +49,11 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
         return json_response(exc.status, exc.body())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_r: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return json_response(405, {"error": {"code": "METHOD_NOT_ALLOWED", "message": "不支持这种请求方式。",
+                                                 "message_en": "Method not allowed."}},
+                                 {"Allow": allowed_methods(app, request.url.path)})
         return json_response(exc.status_code, {"error": {"code": "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR",
                                                          "message": "没有这个地址。", "message_en": str(exc.detail)}})
 
@@ -127,7 +133,48 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
         return json_response(200, await blocking(service.events, hall, after_n, limit_n))
 
     dashboard.mount(app, service, clock, caller)
+    publish(app, public=("/health", "/login", "/logout"), extra=LEDGER_DOCS)
     return app
+
+
+def _body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": props, "required": required}}}}}
+
+
+def _query(*params: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in params]}
+
+
+_TEXT = {"type": "string"}
+_DAY = {"type": "string", "format": "date"}
+_EVENT = {"type": "object", "required": ["seq", "id", "type", "at", "payload", "prev_hash", "hash"], "properties": {
+    "seq": {"type": "integer", "minimum": 1}, "id": _TEXT, "type": _TEXT, "at": _TEXT, "device": _TEXT,
+    "payload": {"type": "object"}, "prev_hash": _TEXT, "hash": _TEXT}}
+_PERIOD = (("from", _DAY), ("to", _DAY))
+# what handlers read by hand, declared so that a standard tool can use the document as served
+LEDGER_DOCS: dict[str, dict[str, Any]] = {
+    "POST /api/v1/halls": _body({"hall": _TEXT, "public_key": _TEXT, "name": _TEXT, "region": _TEXT},
+                                ["hall", "public_key"]),
+    "POST /api/v1/halls/{hall}/batches": _body({"hall": _TEXT, "events": {"type": "array", "items": _EVENT},
+                                                "signature": _TEXT}, ["events", "signature"]),
+    "GET /api/v1/halls/{hall}/events": _query(("after", {"type": "integer", "minimum": 0}),
+                                              ("limit", {"type": "integer", "minimum": 1, "maximum": 1000})),
+    "POST /login": {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": {"login": _TEXT, "password": _TEXT, "csrf": _TEXT},
+        "required": ["login", "password", "csrf"]}}}},
+        "responses": {"200": {"description": "the sign-in form again, saying why",
+                              "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "303": {"description": "signed in: on to the dashboard, with the session cookie"}}},
+    "POST /logout": {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": {"csrf": _TEXT}, "required": ["csrf"]}}}}},
+    "GET /dashboard": _query(*_PERIOD, ("by", {"enum": ["hall", "window", "clerk"]})),
+    "GET /dashboard/audit": _query(("hall", _TEXT)),
+    "GET /dashboard/scalpers": _query(("min_tickets", {"type": "integer", "minimum": 1, "maximum": 100000})),
+    "GET /api/v1/export/ratings": {**_query(*_PERIOD, ("format", {"enum": ["csv", "json"]})), "responses": {
+        "200": {"description": "ratings in the 好差评 platform's fields", "content": {
+            "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}}},
+}
 
 
 def app_from_environment() -> FastAPI:

@@ -15,6 +15,7 @@ import csv
 import html
 import io
 import json
+import re
 import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -31,6 +32,11 @@ from kiosk.ledger.service import LedgerError, LedgerService, Viewer, _err, int_p
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
 SESSION_COOKIE = "ledger_session"
 CSRF_COOKIE = "ledger_csrf"
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of tokens a browser sent; as bytes, since any text may arrive."""
+    return secrets.compare_digest(a.encode(), b.encode())
 
 
 class SignInNeeded(Exception):
@@ -94,7 +100,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
             return Response(json.dumps({"error": {"code": "UNAUTHORIZED", "message": "请先登录或提供监管令牌。",
                                                   "message_en": "Sign in, or send a supervisor token."}},
                                        ensure_ascii=False), status_code=401, media_type="application/json")
-        return RedirectResponse("/login", status_code=303)
+        return login_page("请先登录。", 401)  # the page is not shown; the sign-in form is, right here
 
     def login_page(error: str = "", status: int = 200) -> HTMLResponse:
         csrf = secrets.token_urlsafe(24)
@@ -117,7 +123,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
     async def login(request: Request) -> Response:
         form = await form_of(request)
         # CSRF on the sign-in itself: the form's token must match the cookie this browser got with the form
-        if not form.get("csrf") or not secrets.compare_digest(form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")):
+        if not form.get("csrf") or not same(form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")):
             return login_page("页面已过期，请重新登录。", 403)
         try:
             token, _csrf = await asyncio.get_running_loop().run_in_executor(
@@ -134,7 +140,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         form = await form_of(request)
         token = request.cookies.get(SESSION_COOKIE, "")
         viewer = service.session(token, clock.now())
-        if viewer is None or not secrets.compare_digest(form.get("csrf", ""), viewer.csrf):
+        if viewer is None or not same(form.get("csrf", ""), viewer.csrf):
             raise _err("CSRF", 403, "请求来源无法确认，未退出。", "The request could not be verified.")
         service.sign_out(token)
         response = RedirectResponse("/login", status_code=303)
@@ -157,8 +163,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
 
     def period(request: Request) -> tuple[str, str]:
         today = clock.now().date()
-        start = _day(request.query_params.get("from"), today - timedelta(days=30))
-        end = _day(request.query_params.get("to"), today)
+        start = _day(request.query_params.get("from"), today - timedelta(days=30), "from")
+        end = _day(request.query_params.get("to"), today, "to")
         return start.isoformat(), end.isoformat()
 
     def table(head: list[str], rows: list[list[Any]], late: list[bool] | None = None) -> str:
@@ -174,6 +180,9 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         where, args = viewer.scope("r.hall")
         start, end = period(request)
         by = request.query_params.get("by", "hall")
+        if by not in ("hall", "window", "clerk"):
+            raise _err("QUERY_INVALID", 422, "参数 by 应为 hall、window 或 clerk。", "by is hall, window or clerk.",
+                       parameter="by")
         column = {"hall": "h.name", "window": "h.name || ' ' || r.win || '号窗口'",
                   "clerk": "h.name || ' 工号' || r.clerk_id"}.get(by, "h.name")
         rows = db.all(f"SELECT {column}, COUNT(*), AVG(r.level), SUM(r.bad) FROM ratings r JOIN halls h ON h.id=r.hall "
@@ -276,6 +285,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                     (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": RATING_LEVELS.get(r[3], ""),
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
                     "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
+        if request.query_params.get("format", "json") not in ("csv", "json"):
+            raise _err("QUERY_INVALID", 422, "参数 format 应为 csv 或 json。", "format is csv or json.", parameter="format")
         if request.query_params.get("format") == "csv":
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
@@ -288,11 +299,17 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         return Response(json.dumps({"ratings": records}, ensure_ascii=False), media_type="application/json")
 
 
-def _day(text: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else default
-    except ValueError:
+def _day(text: str | None, default: date, name: str) -> date:
+    """A date parameter (YYYY-MM-DD), or 422 naming it: a mistyped period is not silently another period."""
+    if text is None:
         return default
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise _err("QUERY_INVALID", 422, f"参数 {name} 应为日期，如 2026-11-01。", f"{name} must be a date (YYYY-MM-DD).",
+               parameter=name)
 
 
 def _bars(values: list[tuple[str, float]], top: float, caption: str) -> str:
