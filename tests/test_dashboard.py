@@ -50,6 +50,9 @@ def a_day(hall: Hall, levels: list[int], scalper: dict[str, str]) -> None:
         status, body = hall.do("rate", {"ticket": number, "level": level, "source": "keypad"}, device=hall.counter)
         assert status == 201, body
     hall.number("B", scalper)  # the same person takes tickets in both halls
+    if levels[0] == 1:  # in Qingdao someone types other people's ID numbers at a kiosk until it pauses typing
+        codes = [hall.issue("Q", person(500 + i, source="typed"))[1].get("error", {}).get("code") for i in range(6)]
+        assert "KIOSK_BURST" in codes
 
 
 PROVINCE = ("shengting", "省厅监管-2026!")
@@ -129,6 +132,7 @@ def test_matters_audit_and_scalpers(dashboard: Any, province: Browser) -> None:
     province.screenshot(ARTEFACTS / "scalpers.png")
     assert "同一身份多厅或高频取号" in scalpers and "<td>2</td>" in scalpers  # one identity, two halls
     assert person(999)["id_number"] not in scalpers
+    assert "手工输入身份证号突增" in scalpers and "<td>qingdao-hall</td>" in scalpers and "kiosk-1" in scalpers
     # reading identity hashes left a trace: who, when, what, from where
     reads = province.goto(f"{ledger.url}/dashboard/reads")
     assert "shengting" in reads and "黄牛线索（身份哈希）" in reads and "dashboard 127.0.0.1" in reads

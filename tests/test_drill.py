@@ -125,6 +125,7 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
     assert s["honest_refused"] == {}, s["honest_refused"]
     assert s["scalper_served"] == 0
     assert s["issued"] > 100 and s["served"] > 30
+    assert s["last_issued_at"] >= "11:40"  # tickets were issued until the end of the morning, never stopped early
     # the typed-numbers scalper gets a few tickets at most before each kiosk stops typed entry
     typed = s["scalpers"]["typed_numbers"]
     assert typed["refused"].get("KIOSK_BURST", 0) > 0

@@ -70,6 +70,9 @@ def summarize(sc: Scenario, rec: Record, windows: list[int], wall_seconds: float
     return {
         "scenario": sc.name, "day": sc.day.isoformat(), "seed": seed, "speed": speed, "settings": settings,
         "issued": len(tickets),
+        # tickets are issued until closing: the hall time of the last ticket and of the last arrival
+        "last_issued_at": max(t.issued_at for t in tickets).strftime("%H:%M") if tickets else None,
+        "last_arrival_at": max(rec.arrivals).strftime("%H:%M") if rec.arrivals else None,
         "served": sum(1 for t in tickets if t.outcome == "served"),
         "still_waiting": sum(1 for t in tickets if t.outcome == "waiting"),
         "no_shows": sum(1 for t in tickets if t.outcome == "no_show"),
