@@ -73,11 +73,14 @@ def test_the_ledgers_fast_hash_is_the_contracts_hash(payload: dict, type_: str, 
     """hall-api.md defines the hash over canonical JSON of the whole event; the ledger assembles the same text
     from the payload's canonical JSON. They must never differ."""
     import hashlib
+    import json
 
     from kiosk.domain.events import canonical_json, event_hash, event_hash_canonical
 
-    body = canonical_json({"seq": 7, "id": "e-1", "type": type_, "at": "2026-11-23T10:00:00+08:00", "device": device,
-                           "payload": payload})
+    # the contract's words, not the code's function: "keys sorted, separators , and : with no spaces,
+    # non-ASCII characters written as themselves"
+    body = json.dumps({"seq": 7, "id": "e-1", "type": type_, "at": "2026-11-23T10:00:00+08:00", "device": device,
+                       "payload": payload}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     contract = hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()
     assert event_hash("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device, payload) == contract
     assert event_hash_canonical("0" * 64, 7, "e-1", type_, "2026-11-23T10:00:00+08:00", device,

@@ -1,10 +1,13 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import (
     age_on,
+    check_char,
     identity_hash,
     make_identity,
     mask_name,
@@ -84,3 +87,26 @@ def test_free_text_loses_id_numbers() -> None:
     assert "11010519491231002X" not in text and "110105195001010039" not in text
     assert "1101**********002X" in text
     assert scrub("电话 13812345678") == "电话 13812345678"
+
+
+def iso7064_mod11_2(first17: str) -> str:
+    """ISO 7064 MOD 11-2 as the standard words it (weights are powers of two mod 11), written apart from
+    the product's table of weights so that the two can check each other."""
+    total = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(first17))
+    return "0123456789X"[(12 - total % 11) % 11]
+
+
+def test_the_standards_own_example_is_valid_and_one_changed_digit_is_not() -> None:
+    assert validate_number("11010519491231002X", TODAY) == "11010519491231002X"  # GB 11643-1999's example
+    assert iso7064_mod11_2("11010519491231002") == "X"
+    with pytest.raises(DomainError):
+        validate_number("11010519491231003X", TODAY)
+    with pytest.raises(DomainError):
+        validate_number("320311770706001", TODAY)  # a 15-digit first-generation number: 18 are required
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 99_999_999_999), st.dates(date(1930, 1, 1), date(2020, 12, 31)))
+def test_check_digits_agree_with_an_independent_iso7064(area_seq: int, born: date) -> None:
+    first17 = f"{110101 + area_seq % 500000:06d}{born:%Y%m%d}{area_seq % 1000:03d}"
+    assert check_char(first17) == iso7064_mod11_2(first17)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from kiosk.domain import codes
+from kiosk.domain.errors import DomainError
 from kiosk.hall.service import Device
 from tests.helpers import TZ, Hall, example_config, make_id, person
 
@@ -277,3 +280,56 @@ def test_an_expired_card_is_refused_by_the_hall_for_every_front_end(hall: Hall) 
     status, body = hall.at(4, "start", identity={**person(64), "valid_until": "2020-01-01"})
     assert status == 422 and body["error"]["code"] == "ID_EXPIRED"
     assert hall.state(number) == "called"
+
+
+def test_an_early_morning_is_the_halls_local_day_not_utcs(tmp_path: Path) -> None:
+    """A hall opening at 07:00 in Asia/Shanghai: 07:30 local is 23:30 UTC of the day before. Numbering, limits
+    and validity follow the local date (requirements: numbering at midnight, a known bug of the peers)."""
+    from datetime import time
+
+    config = example_config(limits={"kiosk_burst": None})
+    hours = dict(config.calendar.hours)
+    hours["sat"] = ((time(7, 0), time(12, 0)),)
+    config = example_config(limits={"kiosk_burst": None}, calendar={"hours": hours})
+    hall = Hall(tmp_path, config, now=datetime(2026, 11, 27, 17, 0, tzinfo=TZ))  # Friday afternoon
+    friday = hall.issue("B", 1)[1]["ticket"]
+    assert friday["number"] == "B001"
+    hall.now = datetime(2026, 11, 28, 7, 30, tzinfo=TZ)  # Saturday 07:30 local = Friday 23:30 UTC
+    status, body = hall.issue("B", 1)
+    assert status == 201, body  # yesterday's ticket does not count against today's limit
+    assert body["ticket"]["number"] == "B001" and body["ticket"]["day"] == "2026-11-28"
+    with pytest.raises(DomainError) as err:
+        hall.svc.verify_qr(hall.now, friday["qr"])
+    assert err.value.details["reason"] == "expired"  # Friday's slip is not valid on Saturday morning
+    hall.login(2)
+    called = hall.at(2, "call-next")[1]["ticket"]
+    assert called["number"] == "B001" and called["day"] == "2026-11-28"  # today's B001, not Friday's
+    hall.close()
+
+
+def test_an_idempotency_key_belongs_to_one_device(hall: Hall) -> None:
+    """Two kiosks that happen to choose the same key get their own answers, not each other's ticket."""
+    other = Device(9, "kiosk-2", "kiosk")
+    first = hall.do("issue", {"business": "B", "identity": person(1)}, idem="same-key")
+    second = hall.do("issue", {"business": "B", "identity": person(2)}, device=other, idem="same-key")
+    assert first[0] == second[0] == 201
+    assert first[1]["ticket"]["number"] != second[1]["ticket"]["number"]
+    assert second[1]["ticket"]["holder_masked"] != first[1]["ticket"]["holder_masked"]
+
+
+def test_an_agents_refusal_names_the_person_represented_only_masked(tmp_path: Path) -> None:
+    """The kiosk sends an Idempotency-Key with every request, so a refusal is also stored on disk: the
+    person represented must appear in it masked, never by raw name or number."""
+    hall = Hall(tmp_path, example_config(limits={"kiosk_burst": None}))
+    principal = {**person(3), "name": "欧阳小明"}
+    for business in ("B", "D", "E"):  # the person represented has used up their own day
+        assert hall.issue(business, principal)[0] == 201
+    agent = person(4)
+    status, body = hall.do("issue", {"business": "G", "identity": agent,
+                                     "agent": {"identity": agent, "principals": [principal]}}, idem="agent-tap")
+    assert status == 409 and body["error"]["code"] == "DAILY_LIMIT"
+    text = str(body)
+    assert "欧**明" in text and "欧阳小明" not in text and principal["id_number"] not in text
+    hall.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("hall.db*"))
+    assert "欧阳小明".encode() not in raw and principal["id_number"].encode() not in raw

@@ -145,3 +145,27 @@ def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: s
     current.add_user("shengting", "province", "", "a-long-password", NOW)  # a table of version 2
     assert current.sign_in("shengting", "a-long-password", NOW)[0]
     assert LedgerDB(ledger_url).migrate() == len(MIGRATIONS)  # again: nothing to do, nothing broken
+
+
+def test_a_gap_of_one_event_is_a_gap(ledger: LedgerService, hall: Hall) -> None:
+    """The smallest gap: the next batch starts two past the head (seq head+1 is missing)."""
+    events = busy_hall(hall)
+    ledger.ingest("demo-hall", batch(events[:5]), NOW)
+    assert refused(ledger, batch(events[6:9])) == (409, "CHAIN_GAP")
+    assert ledger.ingest("demo-hall", batch(events[5:9]), NOW)["accepted"] == 4  # the right one goes on
+
+
+def test_a_batch_at_head_plus_one_that_does_not_continue_the_head_is_a_fork(ledger: LedgerService,
+                                                                              hall: Hall) -> None:
+    """Self-consistent hashes, a valid signature, the right seq: but its first prev_hash is not the stored head's."""
+    from kiosk.domain.events import event_hash
+
+    events = busy_hall(hall)
+    ledger.ingest("demo-hall", batch(events[:5]), NOW)
+    other = copy.deepcopy(events[5:8])
+    prev = "f" * 64  # another history's event 5
+    for e in other:
+        e["prev_hash"] = prev
+        e["hash"] = prev = event_hash(prev, e["seq"], e["id"], e["type"], e["at"], e["device"], e["payload"])
+    assert refused(ledger, batch(other)) == (409, "CHAIN_FORK")
+    assert ledger.head("demo-hall")["seq"] == 5
