@@ -94,3 +94,55 @@ def test_backoff_grows_to_its_cap_with_jitter() -> None:
     b = waits[0]
     b.reset()
     assert b.next() <= 1
+
+
+class HeadLedger(FakeLedger):
+    def __init__(self, head: tuple[int, dict[str, Any]]) -> None:
+        super().__init__([])
+        self.head = head
+
+    def __call__(self, method: str, url: str, body: dict[str, Any] | None,
+                 headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if method == "GET":
+            assert url.endswith("/api/v1/halls/demo-hall/head") and headers["Authorization"] == "Bearer token"
+            return self.head
+        return super().__call__(method, url, body, headers)
+
+
+@pytest.mark.parametrize(("head", "code"), [
+    ((200, {"seq": 99, "hash": "x"}), "LEDGER_AHEAD"),  # the ledger holds more than this hall: data replaced?
+    ((200, {"seq": 1, "hash": "f" * 64}), "CHAIN_FORK"),  # its event 1 is not ours
+    ((200, {"seq": 0, "hash": "e" * 64}), "CHAIN_FORK"),  # an empty chain with a head that is not the genesis
+    ((401, error("UNAUTHORIZED")), "UNAUTHORIZED"),
+    ((403, error("FORBIDDEN")), "FORBIDDEN"),
+])
+def test_the_ledgers_head_is_checked_against_our_own_chain(tmp_path: Path, head: tuple[int, dict[str, Any]],
+                                                           code: str) -> None:
+    hall = Hall(tmp_path)
+    hall.number("B", 1)
+    p = Pusher(hall.svc, "http://ledger.invalid/", "token", transport=HeadLedger(head))
+    with pytest.raises(SyncStopped) as stopped:
+        p.learn_head()
+    assert stopped.value.code == code and stopped.value.message is not None
+    hall.close()
+
+
+def test_a_head_that_matches_is_where_sync_goes_on(tmp_path: Path) -> None:
+    hall = Hall(tmp_path)
+    hall.number("B", 1)
+    hall.number("B", 2)
+    events = hall.events()
+    ledger = HeadLedger((200, {"seq": 1, "hash": events[0]["hash"]}))
+    ledger.answers = [(200, {"accepted": len(events) - 1, "head_seq": len(events)})]
+    p = Pusher(hall.svc, "http://ledger.invalid", "token", batch=500, transport=ledger)
+    assert p.learn_head() == 1 and p.synced == 1
+    assert p.push_once() == len(events) - 1
+    sent = ledger.posts[0]
+    assert [e["seq"] for e in sent["events"]] == list(range(2, len(events) + 1))  # from the head on, in order
+    assert sent["hall"] == "demo-hall" and sent["signature"]
+    assert p.synced == len(events) and p.push_once() == 0  # nothing more to send
+    stored = hall.store.reader().execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()[0]
+    assert int(stored) == len(events)  # remembered across a restart
+    with pytest.raises(SyncRetry):
+        Pusher(hall.svc, "http://ledger.invalid", "token", transport=HeadLedger((503, {}))).learn_head()
+    hall.close()
