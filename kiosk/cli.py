@@ -44,7 +44,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _now(args: argparse.Namespace, config: HallConfig) -> datetime:
-    from kiosk.hall.clock import HallClock, parse_now
+    from kiosk.clock import HallClock, parse_now
 
     start = parse_now(args.now, config.calendar.tz) if getattr(args, "now", None) else None
     return HallClock(config.calendar.tz, start).now()
@@ -166,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_config_check)
 
     from kiosk.ledger.cli import add_parsers as add_ledger_parsers
+    from kiosk.sync.cli import add_parsers as add_sync_parsers
 
-    add_ledger_parsers(sub, hall, _common)
+    add_ledger_parsers(sub)
+    add_sync_parsers(sub, hall, _common)
     from kiosk.drill.cli import add_parser as add_drill_parser
 
     add_drill_parser(sub)

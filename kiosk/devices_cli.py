@@ -250,9 +250,9 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     from drivers.printer.fonts import missing_glyphs
     from drivers.printer.render import render
     from drivers.printer.simulator import PrinterSimulator
+    from kiosk.clock import HallClock, parse_now
     from kiosk.config_files import load_config
     from kiosk.domain import codes
-    from kiosk.hall.clock import HallClock, parse_now
     from kiosk.hall.datadir import open_hall
 
     config = load_config(Path(args.config))

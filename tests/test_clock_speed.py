@@ -18,8 +18,8 @@ import pytest
 import requests
 import uvicorn
 
+from kiosk.clock import HallClock
 from kiosk.hall.api import create_app
-from kiosk.hall.clock import HallClock
 from kiosk.hall.datadir import open_hall
 from tests.helpers import TZ, HallProcess, example_config, person
 

@@ -21,9 +21,9 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
+from kiosk.clock import HallClock
 from kiosk.domain import cases
 from kiosk.domain.errors import DomainError, bad_request
-from kiosk.hall.clock import HallClock
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
 from kiosk.openapi import allowed_methods, publish
 from kiosk.store.db import StoreUnavailable

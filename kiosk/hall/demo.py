@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.hall.clock import HallClock
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.server import serve
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import uvicorn
 
+from kiosk.clock import HallClock, parse_now, parse_speed
 from kiosk.domain.config import HallConfig
 from kiosk.hall.api import create_app
-from kiosk.hall.clock import HallClock, parse_now, parse_speed
 from kiosk.hall.datadir import open_hall, setup_logging
 from kiosk.httpserve import header_timeout_protocol
 from kiosk.sync.pusher import Pusher, saved_target

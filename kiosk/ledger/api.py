@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
+from kiosk.clock import HallClock
 from kiosk.domain.ledger_rules import MAX_SEQ
-from kiosk.hall.clock import HallClock
 from kiosk.ledger import dashboard
 from kiosk.ledger.service import LedgerError, LedgerService, _err, int_param
 from kiosk.openapi import allowed_methods, publish
@@ -184,7 +184,7 @@ def app_from_environment() -> FastAPI:
     import os
     from zoneinfo import ZoneInfo
 
-    from kiosk.hall.clock import parse_now
+    from kiosk.clock import parse_now
     from kiosk.ledger.db import LedgerDB
 
     tz = ZoneInfo("Asia/Shanghai")

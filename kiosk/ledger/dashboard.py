@@ -25,8 +25,8 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kiosk.clock import HallClock
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
-from kiosk.hall.clock import HallClock
 from kiosk.ledger.service import LedgerError, LedgerService, Viewer, _err, int_param
 
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}

@@ -11,9 +11,9 @@ from typing import Any
 import requests
 import uvicorn
 
+from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.hall.api import create_app
-from kiosk.hall.clock import HallClock
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.service import HallService
 
@@ -23,7 +23,7 @@ DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: i
 class EmbeddedHall:
     def __init__(self, data: Path, config_path: Path = DEFAULT_CONFIG, port: int = 0,
                  now: str | None = None) -> None:
-        from kiosk.hall.clock import parse_now
+        from kiosk.clock import parse_now
 
         config = load_config(config_path)
         self.service: HallService = open_hall(config, data)
