@@ -37,7 +37,7 @@ ensure_venv() {
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$VENV/bin/python" -c 'import kiosk' 2>/dev/null; then
     echo "安装 Python 依赖 / installing Python dependencies"
     "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v WARNING || true
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]" 2>&1 | grep -v WARNING || true
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[terminal,ledger,drill,dev]" 2>&1 | grep -v WARNING || true
     "$VENV/bin/python" -c 'import kiosk, fastapi, uvicorn, hypothesis' || { echo "依赖安装失败 / install failed" >&2; exit 1; }
     echo "$want" > "$stamp"
   fi
