@@ -1,0 +1,144 @@
+"""The day's shape and its waits: which windows serve what today (with the duty desk's decisions),
+how long the hall stays open, who is ahead of a ticket, the load on shared windows, and a ticket as
+the hall shows it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from kiosk.domain import codes, queue
+from kiosk.domain.catalog import Business
+from kiosk.hall.core import (
+    WAITING,
+    HallCore,
+    _err,
+)
+
+
+class Capacity(HallCore):
+    # -- the day's shape: configured windows and hours, plus the duty desk's decisions for a surge --
+    def served_by(self, conn: sqlite3.Connection, window: int, day: str) -> tuple[str, ...]:
+        return self.served_map(conn, day).get(window, ())
+
+    def windows_serving(self, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
+        return [w.number for w in self.config.windows if code in self.served_by(conn, w.number, day)]
+
+    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+        row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
+                           (day,)).fetchone()
+        return datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+
+    def remaining_minutes(self, conn: sqlite3.Connection, now: datetime) -> float:
+        cal = self.config.calendar
+        remaining = cal.remaining_open_minutes(now)
+        until = self.extended_until(conn, self.day(now).isoformat())
+        closing = cal.closing_time(now)
+        if until is not None and closing is not None:
+            remaining += max(0.0, (until - max(closing, cal.local(now))).total_seconds() / 60)
+        return remaining
+
+    def open_windows(self, conn: sqlite3.Connection, code: str, day: str) -> int:
+        serving = set(self.windows_serving(conn, code, day))
+        rows = conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,)).fetchall()
+        open_now = len([r for r in rows if r[0] in serving])
+        return open_now or max(1, len(serving))
+
+    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+        """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.
+        Issuing reads it for every ticket: cached, keyed by the day and how many decisions it has, so that any
+        connection (writer or reader) sees a new decision at once."""
+        count = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        cached = self._served.get((day, count))
+        if cached is not None:
+            return cached
+        decided: dict[int, list[str]] = defaultdict(list)
+        for row in conn.execute("SELECT window, businesses FROM decisions WHERE day=? AND kind='temporary_window' "
+                                "ORDER BY id", (day,)):
+            decided[int(row[0])] += json.loads(row[1])
+        served = {w.number: tuple(dict.fromkeys([*w.businesses, *decided.get(w.number, [])]))
+                  for w in self.config.windows}
+        self._served = {(day, count): served}
+        return served
+
+    def backlog_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
+        """The wait a new ticket of ``business`` faces at the windows it shares with other businesses."""
+        served = self.served_map(conn, day)
+        related = {b for bs in served.values() if business.code in bs for b in bs}
+        waiting = {r[0]: int(r[1]) for r in conn.execute(
+            "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,)) if r[0] in related}
+        minutes: dict[str, float] = {}
+        for code, count in waiting.items():
+            other = self.config.business(code)
+            if count > 0 and other is not None:
+                minutes[code] = self.service_minutes(conn, other, day)
+        open_now = {int(r[0]) for r in conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,))}
+        return queue.backlog_wait_minutes(business.code, waiting, minutes, served, open_now)
+
+    def _ahead(self, conn: sqlite3.Connection, row: sqlite3.Row) -> int:
+        counts = {0: (0, 0), 1: (0, 0)}
+        for r in conn.execute(
+            "SELECT priority IS NOT NULL AS p, SUM(id < ?), COUNT(*) FROM tickets "
+            "WHERE day=? AND business=? AND state IN ('waiting','transferred') GROUP BY p",
+            (row["id"], row["day"], row["business"])):
+            counts[int(r[0])] = (int(r[1] or 0), int(r[2]))  # (before this ticket, all)
+        is_prio = row["priority"] is not None
+        return queue.people_ahead(is_prio, counts[0][0], counts[1][0], counts[1][1], counts[0][1],
+                                  self.config.priority.max_consecutive)
+
+    def waiting_counts(self, conn: sqlite3.Connection, day: str, code: str) -> tuple[int, int]:
+        """(normal, priority) tickets waiting in one business, as the store's triggers keep them."""
+        counts = [0, 0]
+        for r in conn.execute("SELECT prio, n FROM waiting WHERE day=? AND business=?", (day, code)):
+            counts[int(r[0])] = int(r[1])
+        return counts[0], counts[1]
+
+    def ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row,
+                    estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+        """``estimate`` is (ahead, wait minutes) when the caller already knows them."""
+        business = self.config.business(row["business"])
+        ahead = 0
+        wait = 0
+        position = None
+        if row["state"] in WAITING and estimate is not None:
+            ahead, wait = estimate
+            position = ahead + 1
+        elif row["state"] in WAITING and business is not None:
+            ahead = self._ahead(conn, row)
+            position = ahead + 1
+            wait = queue.expected_wait_minutes(
+                ahead, self.service_minutes(conn, business, row["day"]),
+                self.open_windows(conn, business.code, row["day"]))
+        return {
+            "number": row["number"],
+            "business": row["business"],
+            "business_name": business.name if business else row["business"],
+            "holder_masked": row["holder_masked"],
+            "name_masked": row["name_masked"],
+            "issued_at": row["issued_at"],
+            "day": row["day"],
+            "channel": row["channel"],
+            "priority": row["priority"],
+            "state": row["state"],
+            "position": position,
+            "ahead": ahead,
+            "expected_wait_min": wait,
+            "window": row["target_window"] if row["state"] in WAITING else row["window"],
+            "calls": row["calls"],
+            "agent": bool(row["is_agent"]),
+            "qr": codes.ticket_qr(self.code_key, self.config.hall_id, date.fromisoformat(row["day"]),
+                                  row["number"]),
+        }
+
+    def _ticket_row(self, conn: sqlite3.Connection, day: str, number: object) -> sqlite3.Row:
+        row: sqlite3.Row | None = None
+        if isinstance(number, str) and len(number) <= 12:
+            row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
+                               (day, number.strip().upper())).fetchone()
+        if row is None:
+            raise _err("TICKET_NOT_FOUND", "今天没有这个号，请核对号码。",
+                       "No ticket with this number today; check the number.", status=404)
+        return row

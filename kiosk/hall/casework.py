@@ -1,0 +1,96 @@
+"""Registration cases (受理): opened when a clerk accepts an application, followed by the citizen at the
+kiosk (their own identity only), moved on by the registration system."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from kiosk.domain import cases
+from kiosk.domain.errors import DomainError
+from kiosk.domain.text import clean_text
+from kiosk.hall.booking import Booking
+from kiosk.hall.core import (
+    Call,
+    Reply,
+    _err,
+)
+from kiosk.store.db import Tx
+
+
+class Casework(Booking):
+    # -- cases: accepted applications a citizen can follow ---------------------------------
+    def _open_case(self, tx: Tx, call: Call, row: sqlite3.Row, window: int, clerk: str) -> dict[str, Any]:
+        business = self.config.business(row["business"])
+        assert business is not None
+        day = self.day(call.now)
+        count = tx.one("SELECT COUNT(*) FROM cases WHERE day=?", (day.isoformat(),))
+        assert count is not None
+        number = cases.case_number(f"{day:%Y%m%d}", count[0] + 1)
+        due = self.deadline(tx, call.now, day, business.time_limit_days)
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO cases (number, day, ticket_id, business, holder_hash, holder_masked, window, clerk_id,"
+                   " accepted_at, due_date, stage) VALUES (?,?,?,?,?,?,?,?,?,?,'accepted')",
+                   (number, day.isoformat(), row["id"], business.code, row["holder_hash"], row["holder_masked"],
+                    window, clerk, at, due.isoformat()))
+        parties = {row["holder_hash"]} | {r[0] for r in tx.all(
+            "SELECT principal_hash FROM ticket_principals WHERE ticket_id=?", (row["id"],))}
+        for party in sorted(parties - {""}):
+            tx.execute("INSERT INTO case_parties (number, holder_hash) VALUES (?,?)", (number, party))
+        tx.execute("INSERT INTO case_history (number, at, stage, note) VALUES (?,?,?,?)",
+                   (number, at, "accepted", f"{window}号窗口受理"))
+        tx.emit("case.accepted", at, call.device.name, {
+            "case": number, "number": row["number"], "business": business.code, "window": window,
+            "clerk_id": clerk, "day": day.isoformat(), "due_date": due.isoformat()})
+        return self._case_view(tx.conn, number)
+
+    def _case_view(self, conn: sqlite3.Connection, number: str) -> dict[str, Any]:
+        row = conn.execute("SELECT * FROM cases WHERE number=?", (number,)).fetchone()
+        assert row is not None
+        business = self.config.business(row["business"])
+        history = [{"at": h["at"], "stage": h["stage"], "stage_name": cases.STAGES[h["stage"]][0],
+                    "note": h["note"]}
+                   for h in conn.execute("SELECT * FROM case_history WHERE number=? ORDER BY id", (number,))]
+        return {"number": number, "business": row["business"], "business_name": business.name if business else "",
+                "holder_masked": row["holder_masked"], "accepted_at": row["accepted_at"],
+                "due_date": row["due_date"], "stage": row["stage"], "stage_name": cases.STAGES[row["stage"]][0],
+                "stage_name_en": cases.STAGES[row["stage"]][1], "window": row["window"], "history": history}
+
+    @staticmethod
+    def _case_unknown() -> DomainError:
+        # one answer for "no such case" and "not your case": nobody can probe case numbers with a stranger's ID
+        return _err("CASE_NOT_FOUND", "没有查到与您身份相符的这个办件编号，请核对受理回执上的编号，或到服务台咨询。",
+                    "No case with this number for this identity. Check the number on your receipt, or ask staff.",
+                    status=404)
+
+    def op_query_case(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        person = self.identity(body.get("identity"), call.now)
+        number = str(body.get("case_number") or "").strip()
+        if not cases.valid_case_number(number):
+            raise _err("CASE_NUMBER_INVALID", "办件编号是受理回执上的12位数字。",
+                       "The case number is the 12 digits on your receipt.", status=422)
+        party = tx.one("SELECT 1 FROM case_parties WHERE number=? AND holder_hash=?", (number, person.hash))
+        if party is None:
+            tx.emit("case.query_refused", self.iso(call.now), call.device.name, {"case": number})
+            raise self._case_unknown()
+        self._read_logged(tx, call, "case_progress", {"case": number})
+        return 200, {"case": self._case_view(tx.conn, number)}
+
+    def op_case_progress(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        """The registration system reports a case's progress (a supervisor-role integration)."""
+        number = str(body["_number"])[:20]
+        row = tx.one("SELECT stage FROM cases WHERE number=?", (number,))
+        if row is None:
+            raise _err("CASE_NOT_FOUND", "没有这个办件编号。", "No case with this number.", status=404)
+        stage = body.get("stage")
+        if stage not in cases.STAGES:
+            raise _err("STAGE_UNKNOWN", f"办件阶段应为：{'、'.join(cases.STAGES)}。",
+                       f"stage must be one of {', '.join(cases.STAGES)}.", status=422)
+        if cases.stage_index(str(stage)) <= cases.stage_index(row["stage"]):
+            raise _err("STAGE_BACKWARDS", "办件只能向后推进。", "A case only moves forward.", status=409)
+        note = clean_text(body.get("note"), 200) or ""
+        at = self.iso(call.now)
+        tx.execute("UPDATE cases SET stage=? WHERE number=?", (stage, number))
+        tx.execute("INSERT INTO case_history (number, at, stage, note) VALUES (?,?,?,?)", (number, at, stage, note))
+        tx.emit("case.progressed", at, call.device.name, {"case": number, "stage": stage})
+        return 200, {"case": self._case_view(tx.conn, number)}

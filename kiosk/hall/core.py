@@ -1,0 +1,206 @@
+"""The hall service's common ground: the context every operation works over (configuration, store,
+keys, the hall's time), running a change on the store's writer with idempotency, and the helpers every
+room uses (identities, businesses, the audit trail, statutory deadlines, the read log).
+
+Every front end (HTTP API, CLI, tests) goes through the operations. A change runs on the store's writer
+thread with the hall time passed in; it reads what it needs, lets the pure domain decide, then writes
+the state and its event in the same transaction. Replies are ``(status, body)`` so that a refusal that
+must be remembered (a limit hit, a wrong PIN, an identity mismatch) is committed rather than rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from kiosk.domain import labels
+from kiosk.domain.calendar import CalendarNotCovered
+from kiosk.domain.catalog import Business
+from kiosk.domain.config import HallConfig
+from kiosk.domain.errors import DomainError
+from kiosk.domain.identity import Identity, make_identity
+from kiosk.domain.text import clean_text
+from kiosk.passwords import COST, check_secret, hash_secret
+from kiosk.store.db import Store, Tx
+
+log = logging.getLogger("kiosk.hall")
+Reply = tuple[int, dict[str, Any]]
+WAITING = ("waiting", "transferred")
+ROLES = ("kiosk", "counter", "display", "supervisor")
+MATTER_FLOW = {"opened": "claimed", "claimed": "resolved", "resolved": "called_back", "called_back": "closed"}
+MATTER_OPEN = ("opened", "claimed")
+READ_LOG_QUIET = timedelta(minutes=10)
+RATING_LEVELS = {str(level): name for level, name in labels.RATING_LEVELS.items()}
+
+
+@dataclass(frozen=True)
+class Device:
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Call:
+    device: Device
+    now: datetime
+    session: str | None = None
+    idem_key: str | None = None
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    return hmac.new(master, purpose.encode(), hashlib.sha256).digest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+PIN_COST = COST
+
+
+def hash_pin(pin: str, salt: bytes | None = None, cost: int | None = None) -> str:
+    return hash_secret(pin, salt, cost)
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    return check_secret(pin, stored)
+
+
+def _err(code: str, zh: str, en: str, status: int = 409, **details: Any) -> DomainError:
+    return DomainError(code, zh, en, status=status, **details)
+
+
+def _reason(body: dict[str, Any], key: str = "reason") -> str:
+    reason = clean_text(body.get(key), 500)
+    if reason is None:
+        raise _err("REASON_REQUIRED", "此操作必须填写原因，原因会被记录。", "A reason is required and will be recorded.",
+                   status=422)
+    return reason
+
+
+class HallCore:
+    def __init__(self, config: HallConfig, store: Store, master_key: bytes, identity_key: bytes | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.master_key = master_key
+        # a province-wide identity key (distributed to every hall) makes the same person the same hash in every
+        # hall, so that the ledger can see one identity taking tickets in several halls; else the hall's own
+        self.id_key = identity_key or derive_key(master_key, "identity")
+        self.code_key = derive_key(master_key, "codes")
+        self._devices: dict[str, Device] = {}
+        self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
+        self._reads: dict[tuple[int, str, str], datetime] = {}
+        self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
+
+    # -- time -------------------------------------------------------------
+    def iso(self, now: datetime) -> str:
+        return now.astimezone(self.config.calendar.tz).isoformat(timespec="milliseconds")
+
+    def day(self, now: datetime) -> date:
+        return self.config.calendar.business_day(now)
+
+    # -- running changes ----------------------------------------------------
+    def submit(self, op: Callable[[Tx, Call, dict[str, Any]], Reply], call: Call,
+               body: dict[str, Any]) -> Future[Reply]:
+        """Run ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed."""
+        key = call.idem_key
+
+        def change(tx: Tx) -> Reply:
+            if not key:
+                return op(tx, call, body)
+            day = self.day(call.now).isoformat()
+            device = str(call.device.id)  # names may repeat across enrolments; ids do not
+            seen = tx.one("SELECT status, body FROM idempotency WHERE device=? AND day=? AND key=?",
+                          (device, day, key))
+            if seen is not None:
+                return int(seen["status"]), json.loads(seen["body"])
+            tx.execute("SAVEPOINT op")
+            try:
+                reply = op(tx, call, body)
+            except DomainError as exc:
+                tx.execute("ROLLBACK TO op")
+                reply = (exc.status, exc.body())
+            tx.execute("RELEASE op")
+            tx.execute("INSERT INTO idempotency (device, day, key, status, body) VALUES (?,?,?,?,?)",
+                       (device, day, key, reply[0], json.dumps(reply[1], ensure_ascii=False)))
+            return reply
+
+        return self.store.submit(change)
+
+    def run(self, op: Callable[[Tx, Call, dict[str, Any]], Reply], call: Call, body: dict[str, Any]) -> Reply:
+        return self.submit(op, call, body).result()
+
+
+    # -- identity and ticket helpers ------------------------------------------
+    def identity(self, raw: object, now: datetime) -> Identity:
+        return make_identity(raw, self.id_key, self.day(now))
+
+    def business_or_fail(self, code: object) -> Business:
+        business = self.config.business(code) if isinstance(code, str) else None
+        if business is None:
+            names = "、".join(f"{b.code} {b.name}" for b in self.config.businesses)
+            raise _err("UNKNOWN_BUSINESS", f"没有这项业务。可办理的业务：{names}。",
+                       "Unknown business. See GET /api/v1/catalog for the list.", status=422)
+        return business
+
+    def service_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
+        row = conn.execute(
+            "SELECT AVG(m), COUNT(*) FROM (SELECT (finished_epoch - started_epoch) / 60.0 AS m FROM tickets "
+            "WHERE day=? AND business=? AND state='done' AND started_epoch IS NOT NULL "
+            "ORDER BY finished_epoch DESC LIMIT 20)", (day, business.code)).fetchone()
+        if row[1] >= 3:
+            return max(1.0, float(row[0]))
+        return business.service_minutes
+
+
+    def _audit(self, tx: Tx, call: Call, kind: str, window: int | None, clerk: str | None, ticket: str | None,
+               reason: str | None, detail: dict[str, Any]) -> None:
+        tx.execute("INSERT INTO audit (at, day, kind, window, clerk_id, device, ticket, reason, detail) "
+                   "VALUES (?,?,?,?,?,?,?,?,?)",
+                   (self.iso(call.now), self.day(call.now).isoformat(), kind, window, clerk, call.device.name,
+                    ticket, reason, json.dumps(detail, ensure_ascii=False)))
+
+    def deadline(self, tx: Tx, now: datetime, start: date, days: int) -> date:
+        """A statutory deadline in working days. Past the years whose holidays are known the count goes on with
+        weekends and the hall's own listed days only, and says so loudly: an error in the log and a
+        calendar.not_covered event (once per year) that reaches the duty desk and the province."""
+        try:
+            return self.config.calendar.add_working_days(start, days)
+        except CalendarNotCovered as exc:
+            if exc.year not in self._uncovered:
+                self._uncovered.add(exc.year)
+                log.error("deadline counted without %s's statutory holidays: update chinesecalendar or list the "
+                          "year in [calendar]", exc.year)
+                tx.emit("calendar.not_covered", self.iso(now), None, {"year": exc.year, "day": start.isoformat()})
+            return self.config.calendar.add_working_days(start, days, strict=False)
+
+    def _read_logged(self, tx: Tx, call: Call, what: str, detail: dict[str, Any]) -> None:
+        """Every access to registration data leaves a trace: who (the device), when, what. It is in the audit
+        list supervisors read, and an event that goes to the province's ledger with the others."""
+        self._audit(tx, call, "data_read", None, None, None, what, detail)
+        tx.emit("data.read", self.iso(call.now), call.device.name,
+                {"what": what, "day": self.day(call.now).isoformat(), **detail})
+
+    def log_read(self, call: Call, what: str, detail: dict[str, Any]) -> None:
+        """A screen that refreshes (the duty desk, every 30 s) is one reader, not thousands: the same read by the
+        same device is recorded again only after READ_LOG_QUIET of hall time."""
+        key = (call.device.id, what, json.dumps(detail, sort_keys=True))
+        last = self._reads.get(key)
+        if last is not None and call.now - last < READ_LOG_QUIET:
+            return
+        self._reads[key] = call.now
+        self.store.write(lambda tx: self._read_logged(tx, call, what, detail))
+
+    @staticmethod
+    def _same_holder(person: Identity, holder_hash: str) -> bool:
+        """Appointment tickets checked in without an ID carry a 16-hex prefix of the hash."""
+        return bool(holder_hash) and person.hash.startswith(holder_hash)

@@ -1,0 +1,454 @@
+"""The windows: devices and clerks, sessions, calling in order (and out of order with a reason),
+recalls, no-shows, the identity check, one-time notices, transfers, finishing, pauses."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.domain import queue
+from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.text import clean_text
+from kiosk.hall.casework import Casework
+from kiosk.hall.core import (
+    RATING_LEVELS,
+    ROLES,
+    WAITING,
+    Call,
+    Device,
+    Reply,
+    _err,
+    _reason,
+    check_pin,
+    hash_pin,
+    token_hash,
+)
+from kiosk.store.db import Tx
+
+
+class Counter(Casework):
+    # -- devices, clerks ------------------------------------------------------
+    def device_for_token(self, token: str) -> Device | None:
+        th = token_hash(token)
+        device = self._devices.get(th)
+        if device is None:
+            row = self.store.reader().execute(
+                "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
+            if row is None:
+                return None
+            device = Device(row["id"], row["name"], row["role"])
+            self._devices[th] = device
+        return device
+
+    def enroll_device(self, role: str, name: str, now: datetime) -> str:
+        if role not in ROLES:
+            raise bad_request(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}")
+        token = secrets.token_urlsafe(32)
+
+        def change(tx: Tx) -> None:
+            tx.execute("INSERT INTO devices (name, role, token_hash, enrolled_at) VALUES (?,?,?,?)",
+                       (name, role, token_hash(token), self.iso(now)))
+            tx.emit("device.enrolled", self.iso(now), None, {"name": name, "role": role})
+
+        self.store.write(change)
+        return token
+
+    def add_clerk(self, clerk_id: str, name: str, pin: str, now: datetime) -> None:
+        if not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise bad_request("PIN 应为4到12位数字", "the PIN must be 4 to 12 digits")
+        pin_hash = hash_pin(pin)
+
+        def change(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO clerks (id, name, pin_hash) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "name=excluded.name, pin_hash=excluded.pin_hash, failures=0, locked_until=NULL, active=1",
+                (clerk_id, name, pin_hash))
+            tx.emit("clerk.added", self.iso(now), None, {"clerk_id": clerk_id, "name": name})
+
+        self.store.write(change)
+
+
+    # -- windows: sessions ----------------------------------------------------------
+    def _window(self, tx: Tx, number: int, day: str) -> sqlite3.Row:
+        if self.config.window(number) is None:
+            raise _err("WINDOW_UNKNOWN", f"没有 {number} 号窗口。", f"There is no window {number}.", status=404)
+        tx.execute("INSERT OR IGNORE INTO windows (number, day) VALUES (?, ?)", (number, day))
+        row = tx.one("SELECT * FROM windows WHERE number=?", (number,))
+        assert row is not None
+        if row["day"] != day:  # a new business day: yesterday's state does not carry over
+            tx.execute("UPDATE windows SET day=?, current_ticket=NULL, priority_streak=0, "
+                       "state=CASE WHEN state='paused' THEN 'open' ELSE state END WHERE number=?", (day, number))
+            row = tx.one("SELECT * FROM windows WHERE number=?", (number,))
+            assert row is not None
+        return row
+
+    def login(self, call: Call, window: int, body: dict[str, Any]) -> Reply:
+        clerk_id = body.get("clerk_id")
+        pin = body.get("pin")
+        if not isinstance(clerk_id, str) or not isinstance(pin, (str, int)):
+            raise bad_request("需要工号 clerk_id 和 PIN", "clerk_id and pin are required")
+        row = self.store.reader().execute("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,)).fetchone()
+        pin_ok = row is not None and check_pin(str(pin), row["pin_hash"])  # slow hash off the writer
+
+        def op(tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+            now = call.now
+            day = self.day(now).isoformat()
+            self._window(tx, window, day)
+            clerk = tx.one("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,))
+            sec = self.config.security
+            if clerk is None:
+                return 401, _err("PIN_INVALID", "工号或 PIN 不正确。", "Wrong clerk id or PIN.", status=401).body()
+            if clerk["locked_until"] and clerk["locked_until"] > self.iso(now):
+                return 423, _err("CLERK_LOCKED", f"PIN 连续输错次数过多，账号已锁定到 {clerk['locked_until'][11:16]}。"
+                                 "请联系值班台。", "Too many wrong PINs; the account is locked. Ask the duty desk.",
+                                 status=423, locked_until=clerk["locked_until"]).body()
+            if not pin_ok:
+                failures = clerk["failures"] + 1
+                locked = None
+                if failures >= sec.pin_max_failures:
+                    locked = self.iso(now + timedelta(minutes=sec.pin_lockout_minutes))
+                    failures = 0
+                tx.execute("UPDATE clerks SET failures=?, locked_until=? WHERE id=?", (failures, locked, clerk_id))
+                tx.emit("clerk.login_failed", self.iso(now), call.device.name,
+                        {"clerk_id": clerk_id, "window": window, "locked": locked is not None})
+                if locked:
+                    return 423, _err("CLERK_LOCKED", "PIN 连续输错次数过多，账号已锁定。请联系值班台。",
+                                     "Too many wrong PINs; the account is locked. Ask the duty desk.",
+                                     status=423, locked_until=locked).body()
+                return 401, _err("PIN_INVALID", f"工号或 PIN 不正确，还可以再试 {sec.pin_max_failures - failures} 次。",
+                                 "Wrong clerk id or PIN.", status=401,
+                                 attempts_left=sec.pin_max_failures - failures).body()
+            session = secrets.token_urlsafe(24)
+            expires = now + timedelta(hours=sec.session_hours)
+            tx.execute("UPDATE clerks SET failures=0, locked_until=NULL WHERE id=?", (clerk_id,))
+            tx.execute("UPDATE sessions SET ended=1 WHERE window=? AND ended=0", (window,))
+            tx.execute("INSERT INTO sessions (token_hash, clerk_id, window, created_at, expires_epoch) "
+                       "VALUES (?,?,?,?,?)", (token_hash(session), clerk_id, window, self.iso(now),
+                                              expires.timestamp()))
+            tx.execute("UPDATE windows SET state='open', clerk_id=?, pause_reason=NULL WHERE number=?",
+                       (clerk_id, window))
+            tx.emit("window.opened", self.iso(now), call.device.name, {"window": window, "clerk_id": clerk_id})
+            return 200, {"session": session, "clerk": {"id": clerk_id, "name": clerk["name"]},
+                         "window": window, "expires_at": self.iso(expires)}
+
+        return self.run(op, call, body)
+
+    def _clerk(self, tx: Tx, call: Call, window: int) -> tuple[str, sqlite3.Row]:
+        """The clerk of a valid session at this window, and the window's row."""
+        day = self.day(call.now).isoformat()
+        wrow = self._window(tx, window, day)
+        if call.session:
+            row = tx.one("SELECT clerk_id FROM sessions WHERE token_hash=? AND window=? AND ended=0 AND "
+                         "expires_epoch>?", (token_hash(call.session), window, call.now.timestamp()))
+            if row is not None:
+                return str(row[0]), wrow
+        raise _err("SESSION_INVALID", "请先在本窗口用工号和 PIN 登录。", "Log in at this window with clerk id and PIN first.",
+                   status=401)
+
+    def _current(self, tx: Tx, wrow: sqlite3.Row, states: tuple[str, ...]) -> sqlite3.Row:
+        row = tx.one("SELECT * FROM tickets WHERE id=?", (wrow["current_ticket"],)) \
+            if wrow["current_ticket"] else None
+        if row is None or row["state"] not in states:
+            raise _err("NO_CURRENT_TICKET", "本窗口当前没有可操作的号。", "This window has no ticket in that state.",
+                       current=row["number"] if row else None, state=row["state"] if row else None)
+        return row
+
+
+    def _waiting(self, tx: Tx, day: str) -> list[queue.Waiting]:
+        return [queue.Waiting(r["number"], r["business"], r["id"], r["priority"] is not None, r["target_window"])
+                for r in tx.all("SELECT id, number, business, priority, target_window FROM tickets "
+                                "WHERE day=? AND state IN ('waiting','transferred')", (day,))]
+
+    def _do_call(self, tx: Tx, call: Call, window: int, clerk: str, wrow: sqlite3.Row, number: str,
+                 out_of_order: dict[str, Any] | None) -> Reply:
+        now = call.now
+        day = self.day(now).isoformat()
+        row = tx.one("SELECT * FROM tickets WHERE day=? AND number=?", (day, number))
+        assert row is not None
+        streak = wrow["priority_streak"] + 1 if row["priority"] is not None else 0
+        tx.execute("UPDATE tickets SET state='called', window=?, calls=1, called_at=?, clerk_id=? WHERE id=?",
+                   (window, self.iso(now), clerk, row["id"]))
+        tx.execute("UPDATE windows SET current_ticket=?, priority_streak=? WHERE number=?",
+                   (row["id"], streak, window))
+        waited = round((now.timestamp() - row["issued_epoch"]) / 60, 1)
+        payload: dict[str, Any] = {"number": number, "window": window, "clerk_id": clerk,
+                                   "business": row["business"], "day": day, "waited_min": waited,
+                                   "priority": row["priority"], "out_of_order": out_of_order is not None}
+        if out_of_order:
+            payload.update(out_of_order)
+            self._audit(tx, call, "out_of_order_call", window, clerk, number, out_of_order["reason"],
+                        {"skipped": out_of_order.get("skipped")})
+        tx.emit("ticket.called", self.iso(now), call.device.name, payload)
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+
+    def _next(self, tx: Tx, window: int, wrow: sqlite3.Row) -> queue.Waiting | None:
+        w = self.config.window(window)
+        assert w is not None
+        return queue.next_for_window(self._waiting(tx, wrow["day"]), window, self.served_by(tx.conn, window, wrow["day"]),
+                                     wrow["priority_streak"], self.config.priority.max_consecutive)
+
+    def _idle_window(self, tx: Tx, wrow: sqlite3.Row) -> None:
+        if wrow["state"] == "paused":
+            raise _err("WINDOW_PAUSED", "本窗口已暂停，请先恢复服务。", "The window is paused; resume first.")
+        if wrow["current_ticket"]:
+            cur = tx.one("SELECT number, state FROM tickets WHERE id=?", (wrow["current_ticket"],))
+            if cur is not None and cur["state"] in ("called", "serving"):
+                raise _err("WINDOW_BUSY", f"请先办结或标记过号当前的 {cur['number']} 号。",
+                           f"Finish or mark as no-show the current ticket {cur['number']} first.",
+                           current=cur["number"])
+
+    def op_call_next(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        self._idle_window(tx, wrow)
+        head = self._next(tx, window, wrow)
+        if head is None:
+            raise _err("QUEUE_EMPTY", "本窗口的业务目前没有人等候。", "Nobody is waiting for this window's businesses.",
+                       status=404)
+        return self._do_call(tx, call, window, clerk, wrow, head.number, None)
+
+    def op_call(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        reason = _reason(body)
+        self._idle_window(tx, wrow)
+        row = self._ticket_row(tx.conn, wrow["day"], body.get("number"))
+        if row["state"] not in WAITING:
+            raise _err("TICKET_NOT_WAITING", f"{row['number']} 号当前状态为“{row['state']}”，不能呼叫。",
+                       f"Ticket {row['number']} is {row['state']} and cannot be called.", state=row["state"])
+        head = self._next(tx, window, wrow)
+        if head is not None and head.number == row["number"]:
+            return self._do_call(tx, call, window, clerk, wrow, row["number"], None)
+        return self._do_call(tx, call, window, clerk, wrow, row["number"],
+                             {"reason": reason, "skipped": head.number if head else None})
+
+    def op_recall(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        row = self._current(tx, wrow, ("called",))
+        tx.execute("UPDATE tickets SET calls=calls+1 WHERE id=?", (row["id"],))
+        tx.emit("ticket.recalled", self.iso(call.now), call.device.name,
+                {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"] + 1,
+                 "day": row["day"]})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+
+    def op_no_show(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        row = self._current(tx, wrow, ("called",))
+        need = self.config.calling.no_show_after_calls
+        if row["calls"] < need:
+            raise _err("RECALL_FIRST", f"请先重呼，呼叫满 {need} 次后才能标记过号（已呼叫 {row['calls']} 次）。",
+                       f"Recall first: a no-show needs {need} calls (made {row['calls']}).")
+        tx.execute("UPDATE tickets SET state='no_show', finished_at=? WHERE id=?", (self.iso(call.now), row["id"]))
+        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        if row["holder_hash"]:
+            tx.execute("INSERT INTO no_shows (day, holder_hash, at_epoch) VALUES (?,?,?)",
+                       (row["day"], row["holder_hash"], call.now.timestamp()))
+        tx.emit("ticket.no_show", self.iso(call.now), call.device.name,
+                {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"],
+                 "holder": row["holder_hash"], "day": row["day"]})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+
+    def op_start(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        row = self._current(tx, wrow, ("called",))
+        at = self.iso(call.now)
+        checked = False
+        override = None
+        if body.get("identity") is None and self._mismatch_recorded(tx, row):
+            override = clean_text(body.get("override_reason"), 500)
+            if override is None:
+                raise self._mismatch_unresolved(row)
+            self._audit(tx, call, "identity_override", window, clerk, row["number"], override, {"holder": row["holder_hash"]})
+        if body.get("identity") is not None:
+            person = self.identity(body.get("identity"), call.now)
+            holders = [row["holder_hash"]] + [r[0] for r in tx.all(
+                "SELECT principal_hash FROM ticket_principals WHERE ticket_id=?", (row["id"],))]
+            if not self._same_holder(person, row["holder_hash"]):
+                override = clean_text(body.get("override_reason"), 500)
+                detail = {"presented": person.hash, "holder": row["holder_hash"],
+                          "principal": person.hash in holders}
+                if override is None:
+                    self._audit(tx, call, "identity_mismatch", window, clerk, row["number"], None, detail)
+                    tx.emit("identity.mismatch", at, call.device.name,
+                            {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
+                             "overridden": False})
+                    return 409, _err("IDENTITY_MISMATCH",
+                                     "来人与取号人不一致（人证不符）。请核实；确需办理的，填写原因后继续，原因将被记录。",
+                                     "The person is not the ticket's holder. Check; to serve anyway, give a reason "
+                                     "(it is recorded).", masked=person.masked).body()
+                self._audit(tx, call, "identity_override", window, clerk, row["number"], override, detail)
+                tx.emit("identity.mismatch", at, call.device.name,
+                        {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
+                         "overridden": True, "reason": override})
+            checked = True
+        tx.execute("UPDATE tickets SET state='serving', started_at=?, started_epoch=?, identity_checked=?, "
+                   "clerk_id=? WHERE id=?", (at, call.now.timestamp(), int(checked), clerk, row["id"]))
+        tx.emit("service.started", at, call.device.name,
+                {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
+                 "identity_checked": checked, "override": override is not None})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new), "identity_match": checked and override is None}
+
+    @staticmethod
+    def _mismatch_recorded(tx: Tx, row: sqlite3.Row) -> bool:
+        return tx.one("SELECT 1 FROM audit WHERE day=? AND ticket=? AND kind='identity_mismatch'",
+                      (row["day"], row["number"])) is not None
+
+    @staticmethod
+    def _mismatch_unresolved(row: sqlite3.Row) -> DomainError:
+        return _err("IDENTITY_MISMATCH", f"{row['number']} 号已记录人证不符，须核验取号人本人证件，或填写原因后办理。",
+                    "An identity mismatch is recorded for this ticket: check the holder's ID, or give an "
+                    "override_reason.")
+
+    def op_notice(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        row = self._current(tx, wrow, ("called", "serving"))
+        business = self.config.business(row["business"])
+        assert business is not None
+        missing = body.get("missing")
+        if not isinstance(missing, list) or not missing:
+            raise _err("MISSING_REQUIRED", "请勾选缺少的材料。", "Tick the missing materials.", status=422)
+        items: list[dict[str, str]] = []
+        for mid in missing:
+            material = business.material(mid) if isinstance(mid, str) else None
+            if material is None:
+                raise _err("MATERIAL_UNKNOWN", f"“{mid}”不在{business.name}的材料目录中。",
+                           f"'{mid}' is not in the materials list of {business.name_en}.", status=422,
+                           material=str(mid)[:40])
+            if all(i["id"] != material.id for i in items):
+                items.append({"id": material.id, "name": material.name, "name_en": material.name_en})
+        case = clean_text(body.get("case_number"), 40)
+        case_key = f"case:{case}" if case else self._holder_case_key(row)
+        earlier = self._earlier_notice(tx.conn, case_key, call.now)
+        repeat = earlier is not None
+        count = tx.one("SELECT COUNT(*) FROM notices WHERE number LIKE ?", (f"N{row['day'].replace('-', '')}%",))
+        assert count is not None
+        number = f"N{row['day'].replace('-', '')}-{count[0] + 1:03d}"
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO notices (number, ticket_id, case_key, missing, window, clerk_id, at, at_epoch, repeat)"
+                   " VALUES (?,?,?,?,?,?,?,?,?)", (number, row["id"], case_key, json.dumps([i["id"] for i in items]),
+                                                    window, clerk, at, call.now.timestamp(), int(repeat)))
+        if repeat:
+            self._audit(tx, call, "repeat_notice", window, clerk, row["number"], None,
+                        {"notice": number, "first": earlier["number"] if earlier else None})
+        clerk_row = tx.one("SELECT name FROM clerks WHERE id=?", (clerk,))
+        tx.emit("notice.issued", at, call.device.name,
+                {"notice": number, "number": row["number"], "business": business.code, "window": window,
+                 "clerk_id": clerk, "missing": [i["id"] for i in items], "repeat": repeat, "day": row["day"],
+                 "case": case})
+        return 201, {"notice": {
+            "number": number, "ticket": row["number"], "business": business.code, "business_name": business.name,
+            "missing": items, "window": window, "clerk_id": clerk,
+            "clerk_name": clerk_row["name"] if clerk_row else "", "issued_at": at, "repeat": repeat,
+            "first_notice": earlier["number"] if earlier else None, "case_number": case,
+            "holder_masked": row["holder_masked"], "time_limit_days": business.time_limit_days}}
+
+    @staticmethod
+    def _holder_case_key(row: sqlite3.Row) -> str:
+        """Without a case number, one person's one business counts as one case."""
+        return f"holder:{row['holder_hash']}:{row['business']}"
+
+    @staticmethod
+    def _earlier_notice(conn: sqlite3.Connection, case_key: str, now: datetime) -> sqlite3.Row | None:
+        """The first notice for the same case in the last 90 days: a new one would be a repeat."""
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT number FROM notices WHERE case_key=? AND at_epoch>=? ORDER BY id LIMIT 1",
+            (case_key, now.timestamp() - 90 * 86400)).fetchone()
+        return row
+
+    def op_transfer(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        reason = _reason(body)
+        row = self._current(tx, wrow, ("called", "serving"))
+        to_window = body.get("to_window")
+        to_business = body.get("to_business")
+        if to_window is None and to_business is None:
+            raise bad_request("请选择转到的窗口或业务", "to_window or to_business is required")
+        if to_window is not None:
+            if isinstance(to_window, bool) or not isinstance(to_window, int) or self.config.window(to_window) is None:
+                raise _err("WINDOW_UNKNOWN", f"没有 {to_window} 号窗口。", f"There is no window {to_window}.",
+                           status=422)
+            if to_window == window:
+                raise bad_request("不能转给本窗口", "cannot transfer to the same window")
+        business = self.business_or_fail(to_business) if to_business is not None else \
+            self.config.business(row["business"])
+        assert business is not None
+        tx.execute("UPDATE tickets SET state='transferred', business=?, target_window=?, window=NULL, calls=0 "
+                   "WHERE id=?", (business.code, to_window, row["id"]))
+        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        detail = {"from_window": window, "to_window": to_window, "from_business": row["business"],
+                  "to_business": business.code}
+        self._audit(tx, call, "transfer", window, clerk, row["number"], reason, detail)
+        tx.emit("ticket.transferred", self.iso(call.now), call.device.name,
+                {"number": row["number"], "clerk_id": clerk, "reason": reason, "day": row["day"], **detail})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+
+    def op_finish(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        row = self._current(tx, wrow, ("called", "serving"))
+        if row["state"] == "called" and self._mismatch_recorded(tx, row):
+            raise self._mismatch_unresolved(row)
+        at = self.iso(call.now)
+        started = row["started_epoch"] or call.now.timestamp()
+        tx.execute("UPDATE tickets SET state='done', finished_at=?, finished_epoch=?, started_epoch=?, "
+                   "started_at=COALESCE(started_at, ?), identity_checked=COALESCE(identity_checked, 0) "
+                   "WHERE id=?", (at, call.now.timestamp(), started, at, row["id"]))
+        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        minutes = round((call.now.timestamp() - started) / 60, 1)
+        tx.emit("service.finished", at, call.device.name,
+                {"number": row["number"], "window": window, "clerk_id": clerk, "business": row["business"],
+                 "day": row["day"], "minutes": minutes})
+        clerk_row = tx.one("SELECT name FROM clerks WHERE id=?", (clerk,))
+        case = self._open_case(tx, call, row, window, clerk) if body.get("accepted") is True else None
+        return 200, {"ticket": self.ticket_view(tx.conn, row) | {"state": "done"}, "case": case,
+                     "rating_request": {"ticket": row["number"], "window": window, "clerk_id": clerk,
+                                        "clerk_name": clerk_row["name"] if clerk_row else "",
+                                        "business": row["business"], "levels": RATING_LEVELS,
+                                        "expires_at": self.iso(call.now + timedelta(minutes=30))}}
+
+
+    def op_pause(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        reason = _reason(body)
+        self._idle_window(tx, wrow)
+        tx.execute("UPDATE windows SET state='paused', pause_reason=? WHERE number=?", (reason, window))
+        tx.emit("window.paused", self.iso(call.now), call.device.name,
+                {"window": window, "clerk_id": clerk, "reason": reason})
+        return 200, {"window": {"number": window, "state": "paused", "reason": reason}}
+
+    def op_resume(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, _ = self._clerk(tx, call, window)
+        tx.execute("UPDATE windows SET state='open', pause_reason=NULL WHERE number=?", (window,))
+        tx.emit("window.resumed", self.iso(call.now), call.device.name,
+                {"window": window, "clerk_id": clerk, "reason": clean_text(body.get("reason"), 500)})
+        return 200, {"window": {"number": window, "state": "open"}}
+
+    def op_logout(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        clerk, wrow = self._clerk(tx, call, window)
+        if wrow["state"] != "paused":
+            self._idle_window(tx, wrow)
+        tx.execute("UPDATE sessions SET ended=1 WHERE window=?", (window,))
+        tx.execute("UPDATE windows SET state='closed', clerk_id=NULL WHERE number=?", (window,))
+        tx.emit("window.closed", self.iso(call.now), call.device.name, {"window": window, "clerk_id": clerk})
+        return 200, {"window": {"number": window, "state": "closed"}}

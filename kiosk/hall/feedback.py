@@ -1,0 +1,196 @@
+"""What citizens say: ratings (a bad one opens a follow-up), 办不成事 reports and their lifecycle,
+escalation when overdue, and calling staff to a kiosk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from kiosk.domain import codes, ratings
+from kiosk.domain.errors import bad_request
+from kiosk.domain.text import clean_text, mask_phone, valid_phone
+from kiosk.hall.core import (
+    MATTER_FLOW,
+    MATTER_OPEN,
+    RATING_LEVELS,
+    Call,
+    Reply,
+    _err,
+    _reason,
+)
+from kiosk.hall.counter import Counter
+from kiosk.store.db import Tx
+
+
+class Feedback(Counter):
+    # -- ratings ----------------------------------------------------------------------
+    def op_rate(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        now = call.now
+        day = self.day(now).isoformat()
+        ref = body.get("ticket")
+        if isinstance(ref, str) and ref.startswith(codes.TICKET_TAG + ":"):
+            code = codes.read_ticket_qr(self.code_key, self.config.hall_id, ref)
+            if code.day != self.day(now):
+                raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
+            ref = code.number
+        level = body.get("level")
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+            raise _err("LEVEL_INVALID", "评价等级应为1到5。", "level must be 1 to 5.", status=422)
+        source = body.get("source")
+        if source not in ("keypad", "kiosk"):
+            raise _err("SOURCE_INVALID", "评价来源应为 keypad 或 kiosk。", "source must be keypad or kiosk.", status=422)
+        reasons = body.get("reasons") or []
+        if not isinstance(reasons, list) or len(reasons) > 10:
+            raise bad_request("reasons 应为文本列表", "reasons must be a list of strings")
+        reasons = [r for r in (clean_text(x, 200) for x in reasons) if r]
+        row = self._ticket_row(tx.conn, day, ref)
+        if tx.one("SELECT 1 FROM ratings WHERE ticket_id=?", (row["id"],)) is not None:
+            raise _err("RATING_EXISTS", "这次服务已经评价过了，每次服务只能评价一次。谢谢您！",
+                       "This service was already rated; one rating per service. Thank you!")
+        if row["state"] != "done":
+            raise _err("NOT_RATABLE", "这个号的服务还没有办结，办结后才能评价。",
+                       "The service of this ticket has not finished yet; rate it after it ends.",
+                       state=row["state"])
+        digest = hashlib.sha256(f"{self.config.hall_id}:{day}:{row['number']}".encode()).digest()
+        sample = int.from_bytes(digest[:2], "big") % 100 < self.config.ratings.callback_sample_percent
+        at = self.iso(now)
+        cur = tx.execute("INSERT INTO ratings (ticket_id, level, source, reasons, at, day, window, clerk_id, business,"
+                         " callback_sample) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (row["id"], level, source, json.dumps(reasons, ensure_ascii=False), at, day, row["window"],
+                          row["clerk_id"], row["business"], int(sample)))
+        followup = None
+        if ratings.is_bad(level):
+            deadline = self.deadline(tx, now, self.day(now), self.config.ratings.followup_days)
+            tx.execute("INSERT INTO followups (rating_id, ticket, day, deadline, status, opened_at) "
+                       "VALUES (?,?,?,?,'opened',?)", (cur.lastrowid, row["number"], day, deadline.isoformat(), at))
+            followup = {"deadline": deadline.isoformat(), "status": "opened"}
+        tx.emit("rating.recorded", at, call.device.name,
+                {"number": row["number"], "day": day, "level": level, "source": source, "reasons": reasons,
+                 "window": row["window"], "clerk_id": row["clerk_id"], "business": row["business"],
+                 "bad": ratings.is_bad(level), "callback_sample": sample,
+                 "followup_deadline": followup["deadline"] if followup else None})
+        return 201, {"rating": {"ticket": row["number"], "level": level, "label": RATING_LEVELS[str(level)],
+                                "source": source, "at": at, "followup": followup, "callback_sample": sample}}
+
+    # -- unresolved matters ("办不成事") ---------------------------------------------------
+    def op_report_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        now = call.now
+        raw_category = body.get("category")
+        category = self.config.category(raw_category) if isinstance(raw_category, str) else None
+        if category is None:
+            names = "、".join(c.name for c in self.config.matters.categories)
+            raise _err("CATEGORY_UNKNOWN", f"请选择问题类别：{names}。",
+                       "Choose a category: " + ", ".join(c.id for c in self.config.matters.categories),
+                       status=422, categories=[c.id for c in self.config.matters.categories])
+        description = clean_text(body.get("description"), 1000)
+        if description is None:
+            raise _err("DESCRIPTION_REQUIRED", "请简单描述遇到的问题（不超过1000字）。",
+                       "Describe what happened (up to 1000 characters).", status=422)
+        contact = body.get("contact")
+        if contact in ("", None):
+            contact = None
+        elif not isinstance(contact, str) or not valid_phone(contact):
+            raise _err("CONTACT_INVALID", "联系电话格式不正确，可以不填。", "The phone number is not valid (optional).",
+                       status=422)
+        ticket = body.get("ticket")
+        ticket = ticket.strip().upper()[:12] if isinstance(ticket, str) and ticket.strip() else None
+        day = self.day(now)
+        count = tx.one("SELECT COUNT(*) FROM matters WHERE day=?", (day.isoformat(),))
+        assert count is not None
+        number = f"M{day:%Y%m%d}-{count[0] + 1:03d}"
+        deadline = self.deadline(tx, now, day, self.config.matters.deadline_days)
+        at = self.iso(now)
+        tx.execute("INSERT INTO matters (number, day, category, description, contact, contact_masked, ticket, status,"
+                   " opened_at, deadline, device) VALUES (?,?,?,?,?,?,?,'opened',?,?,?)",
+                   (number, day.isoformat(), category.id, description, contact,
+                    mask_phone(contact) if contact else None, ticket, at, deadline.isoformat(), call.device.name))
+        tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
+                   (number, at, "opened", description, call.device.name))
+        tx.emit("matter.opened", at, call.device.name,
+                {"matter": number, "category": category.id, "description": description, "ticket": ticket,
+                 "has_contact": contact is not None, "deadline": deadline.isoformat()})
+        return 201, {"matter": self._matter_view(tx.conn, number, now)}
+
+    def _matter_view(self, conn: sqlite3.Connection, number: str, now: datetime) -> dict[str, Any]:
+        row = conn.execute("SELECT * FROM matters WHERE number=?", (number,)).fetchone()
+        if row is None:
+            raise _err("MATTER_NOT_FOUND", "没有这个问题编号，请核对。", "No matter with this number.", status=404)
+        category = self.config.category(row["category"])
+        history = [{"at": h["at"], "status": h["status"], "note": h["note"], "by": h["by"]}
+                   for h in conn.execute("SELECT * FROM matter_history WHERE number=? ORDER BY id", (number,))]
+        overdue = row["status"] in MATTER_OPEN and self.day(now).isoformat() > row["deadline"]
+        return {"number": row["number"], "category": row["category"],
+                "category_name": category.name if category else row["category"], "description": row["description"],
+                "contact_masked": row["contact_masked"], "ticket": row["ticket"], "status": row["status"],
+                "opened_at": row["opened_at"], "deadline": row["deadline"], "owner": row["owner"],
+                "overdue": overdue, "escalated": bool(row["escalated"]), "history": history,
+                # printed on the receipt; the kiosk scans it back (POST /api/v1/matters/verify)
+                "qr": codes.matter_qr(self.code_key, self.config.hall_id, row["number"])}
+
+    def get_matter(self, now: datetime, number: str) -> dict[str, Any]:
+        return {"matter": self._matter_view(self.store.reader(), number[:40], now)}
+
+    def verify_matter_qr(self, now: datetime, qr: object) -> dict[str, Any]:
+        number = codes.read_matter_qr(self.code_key, self.config.hall_id, qr)
+        return self.get_matter(now, number)
+
+    def op_transition_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        number = str(body["_number"])[:40]
+        row = tx.one("SELECT status FROM matters WHERE number=?", (number,))
+        if row is None:
+            raise _err("MATTER_NOT_FOUND", "没有这个问题编号，请核对。", "No matter with this number.", status=404)
+        to = body.get("to")
+        if to == "note":  # the duty desk adds what it learned or did, without moving the matter on
+            note = _reason(body, "note")
+            at = self.iso(call.now)
+            by = clean_text(body.get("by"), 60) or call.device.name
+            tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
+                       (number, at, row["status"], note, by))
+            tx.emit("matter.noted", at, call.device.name, {"matter": number, "status": row["status"], "note": note,
+                                                           "by": by})
+            return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
+        if MATTER_FLOW.get(row["status"]) != to:
+            raise _err("TRANSITION_INVALID", f"当前状态“{row['status']}”的下一步应为“{MATTER_FLOW.get(row['status'])}”。",
+                       f"From {row['status']} the next step is {MATTER_FLOW.get(row['status'])}.",
+                       status=409, current=row["status"], allowed=MATTER_FLOW.get(row["status"]))
+        note = clean_text(body.get("note"), 1000) or ""
+        by = clean_text(body.get("by"), 60) or call.device.name
+        at = self.iso(call.now)
+        owner_sql = ", owner=?" if to == "claimed" else ""
+        params: tuple[Any, ...] = (to, by, number) if to == "claimed" else (to, number)
+        tx.execute(f"UPDATE matters SET status=?{owner_sql} WHERE number=?", params)
+        tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
+                   (number, at, to, note, by))
+        tx.emit("matter.transitioned", at, call.device.name,
+                {"matter": number, "from": row["status"], "to": to, "note": note, "by": by})
+        return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
+
+    def op_escalate_overdue(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        today = self.day(call.now).isoformat()
+        at = self.iso(call.now)
+        escalated = []
+        for row in tx.all("SELECT number, deadline, status FROM matters WHERE escalated=0 AND status IN "
+                          "('opened','claimed') AND deadline<?", (today,)):
+            tx.execute("UPDATE matters SET escalated=1 WHERE number=?", (row["number"],))
+            tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
+                       (row["number"], at, row["status"], "逾期未办结，已升级 / overdue, escalated", "system"))
+            tx.emit("matter.escalated", at, None, {"matter": row["number"], "deadline": row["deadline"],
+                                                   "status": row["status"]})
+            escalated.append(row["number"])
+        for row in tx.all("SELECT id, ticket, deadline FROM followups WHERE status='opened' AND deadline<?", (today,)):
+            tx.execute("UPDATE followups SET status='overdue' WHERE id=?", (row["id"],))
+            tx.emit("followup.overdue", at, None, {"ticket": row["ticket"], "deadline": row["deadline"]})
+        return 200, {"escalated": escalated}
+
+    # -- help ------------------------------------------------------------------------------
+    def op_call_staff(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        """呼叫工作人员: the duty desk follows this event and goes to the kiosk."""
+        if "screen" in body and not isinstance(body["screen"], str):
+            raise bad_request("screen 应为文本", "screen must be text")
+        screen = clean_text(body.get("screen"), 40)
+        tx.emit("kiosk.help_requested", self.iso(call.now), call.device.name, {"screen": screen})
+        return 201, {"help": {"device": call.device.name, "at": self.iso(call.now),
+                              "message": "已通知工作人员，请稍候。", "message_en": "Staff have been called; please wait."}}

@@ -1,0 +1,320 @@
+"""Issuing tickets: opening hours, every anti-scalper limit, priority, the kiosk-burst rule, numbering,
+over capacity as an offer; a lost slip reprinted; a scanned ticket verified."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import secrets
+import sqlite3
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.domain import codes, limits, queue
+from kiosk.domain.catalog import Business
+from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.identity import Identity
+from kiosk.hall.capacity import Capacity
+from kiosk.hall.core import (
+    Call,
+    Reply,
+    _err,
+)
+from kiosk.store.db import Tx
+
+
+class Issuing(Capacity):
+    # -- issuing --------------------------------------------------------------
+    def _issuing_open(self, now: datetime, conn: sqlite3.Connection) -> None:
+        cal = self.config.calendar
+        periods = cal.periods(self.day(now))
+        local = cal.local(now)
+        if periods and periods[0][0] <= local < periods[-1][1]:
+            return
+        until = self.extended_until(conn, self.day(now).isoformat())
+        if periods and until is not None and periods[-1][1] <= local < until:
+            return  # hours extended today by the duty desk
+        nxt = cal.next_opening(now)
+        when = f"{nxt:%m月%d日 %H:%M}" if nxt else "下一个工作日"
+        when_en = f"{nxt:%Y-%m-%d %H:%M}" if nxt else "the next working day"
+        raise _err("HALL_CLOSED", f"现在不在办公时间，取号将于 {when} 开始。也可以在网上或微信预约。",
+                   f"The hall is closed; tickets are issued again from {when_en}. You can also book online.",
+                   opens_at=nxt.isoformat() if nxt else None)
+
+    def _person_facts(self, tx: Tx, day: str, who: str, business: str) -> limits.PersonFacts:
+        own = tx.one("SELECT COUNT(*), SUM(issued_business=?) FROM tickets WHERE day=? AND holder_hash=? "
+                     "AND is_agent=0", (business, day, who))
+        via = tx.one("SELECT COUNT(*), SUM(business=?) FROM ticket_principals WHERE day=? AND principal_hash=?",
+                     (business, day, who))
+        ns = tx.one("SELECT COUNT(*), MAX(at_epoch) FROM no_shows WHERE day=? AND holder_hash=?", (day, who))
+        block = tx.one("SELECT reason FROM blocklist WHERE holder_hash=?", (who,))
+        assert own is not None and via is not None and ns is not None
+        last = (datetime.fromtimestamp(ns[1], tz=self.config.calendar.tz) if ns[1] is not None else None)
+        return limits.PersonFacts(
+            tickets_today=int(own[0]) + int(via[0]),
+            tickets_in_business=int(own[1] or 0) + int(via[1] or 0),
+            no_shows_today=int(ns[0]),
+            last_no_show_at=last,
+            blocklist_reason=block["reason"] if block else None,
+        )
+
+    def _priority(self, body: dict[str, Any], holder: Identity, is_agent: bool) -> str | None:
+        rules = self.config.priority
+        claimed = body.get("priority")
+        if claimed in (None, "", "none"):
+            if not is_agent and "elderly" in rules.groups and holder.age >= rules.elderly_age:
+                return "elderly"
+            return None
+        if not isinstance(claimed, str) or claimed not in rules.groups:
+            raise _err("PRIORITY_INVALID", f"优先类别应为：{'、'.join(rules.groups)}。",
+                       f"priority must be one of {', '.join(rules.groups)}.", status=422)
+        if claimed == "elderly" and holder.age < rules.elderly_age:
+            raise _err("PRIORITY_NOT_ELIGIBLE", f"老年人优先需年满 {rules.elderly_age} 周岁，请选择普通取号。",
+                       f"Elderly priority starts at age {rules.elderly_age}; take a normal ticket.", status=422)
+        return claimed
+
+    def op_issue(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        now = call.now
+        day = self.day(now).isoformat()
+        at = self.iso(now)
+        business = self.business_or_fail(body.get("business"))
+        agent_raw = body.get("agent")
+        principals: list[Identity] = []
+        if agent_raw is not None:
+            if not isinstance(agent_raw, dict):
+                raise bad_request("agent 应为对象", "agent must be an object")
+            holder = self.identity(agent_raw.get("identity") or body.get("identity"), now)
+            raw_list = agent_raw.get("principals")
+            if not isinstance(raw_list, list) or not 1 <= len(raw_list) <= 20:
+                raise _err("PRINCIPALS_REQUIRED", "代办取号需要录入被代办人（当事人）的身份信息。",
+                           "An agent ticket needs the identities of the people represented.", status=422)
+            extra = [body["identity"]] if agent_raw.get("identity") and body.get("identity") else []
+            for raw in raw_list + extra:
+                p = self.identity(raw, now)
+                if p.hash != holder.hash and all(p.hash != q.hash for q in principals):
+                    principals.append(p)
+            if not principals:
+                raise _err("PRINCIPALS_REQUIRED", "被代办人不能是代办人本人。",
+                           "The people represented cannot be the agent.", status=422)
+        else:
+            holder = self.identity(body.get("identity"), now)
+        priority = self._priority(body, holder, bool(principals))
+        self._issuing_open(now, tx.conn)
+        try:
+            if principals:
+                # the agent's blocklist and cool-down apply; the agent's personal ticket counts do not
+                agent_facts = self._person_facts(tx, day, holder.hash, business.code)
+                limits.check_person(self.config.limits, "代办人",
+                                    dataclasses.replace(agent_facts, tickets_today=0, tickets_in_business=0), now)
+                known = frozenset(r[0] for r in tx.all(
+                    "SELECT principal_hash FROM agent_principals WHERE day=? AND agent_hash=?", (day, holder.hash)))
+                limits.check_agent(self.config.limits, limits.AgentFacts(known), [p.hash for p in principals])
+                for p in principals:
+                    limits.check_person(self.config.limits, f"被代办人 {p.name_masked or p.masked} ",
+                                        self._person_facts(tx, day, p.hash, business.code), now)
+            else:
+                limits.check_person(self.config.limits, "您", self._person_facts(tx, day, holder.hash,
+                                                                                 business.code), now)
+            self._check_burst(tx, call, holder)
+        except DomainError as refusal:
+            tx.emit("ticket.refused", at, call.device.name, {
+                "code": refusal.code, "business": business.code, "holder": holder.hash,
+                "agent": bool(principals), "day": day, "source": holder.source})
+            if refusal.code == "KIOSK_BURST":
+                self._record_burst(tx, call, day)
+            return refusal.status, refusal.body()
+
+        # capacity: never a refusal; offer a booking when today clearly cannot serve it
+        normal, prio = self.waiting_counts(tx.conn, day, business.code)
+        backlog = self.backlog_minutes(tx.conn, business, day)  # shared windows: the whole load before it
+        remaining = self.remaining_minutes(tx.conn, now)
+        over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
+        if self.config.booking.offers and body.get("accept_wait") is not True and over:
+            offer = self._offer(tx, call, business, holder, now)
+            if offer is not None:
+                return 200, offer
+        # the new ticket is the last of its business, so everyone waiting is before it
+        ahead = queue.people_ahead(priority is not None, normal, prio, prio, normal,
+                                   self.config.priority.max_consecutive)
+        # a priority ticket passes part of the queue: its share of the backlog is the share of people before it
+        share = ahead / (normal + prio) if priority is not None and normal + prio else 1.0
+        estimate = (ahead, math.ceil(backlog * share))
+        return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
+                                                   "walk_in", None, estimate)}
+
+    def _check_burst(self, tx: Tx, call: Call, holder: Identity) -> None:
+        """Only identities *typed* at one kiosk count: a crowd laying its own cards is never slowed down,
+        while someone typing other people's numbers to hold places for sale is stopped within a few tickets."""
+        burst = self.config.limits.kiosk_burst
+        if call.device.role != "kiosk" or burst is None or holder.source != "typed":
+            return
+        since = call.now.timestamp() - burst.minutes * 60
+        recent = {r[0] for r in tx.all(
+            "SELECT DISTINCT holder_hash FROM tickets WHERE device=? AND issued_epoch>=? AND entry='typed'",
+            (call.device.name, since))}
+        limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
+
+    def _record_burst(self, tx: Tx, call: Call, day: str) -> None:
+        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count."""
+        burst = self.config.limits.kiosk_burst
+        assert burst is not None
+        since = call.now.timestamp() - burst.minutes * 60
+        row = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
+                     (call.device.name, since))
+        if row is not None:
+            tx.execute("UPDATE kiosk_bursts SET refused=refused+1 WHERE id=?", (row["id"],))
+            return
+        tx.execute("INSERT INTO kiosk_bursts (device, day, started_epoch) VALUES (?,?,?)",
+                   (call.device.name, day, call.now.timestamp()))
+        tx.emit("kiosk.burst", self.iso(call.now), call.device.name, {
+            "device": call.device.name, "day": day, "identities": burst.identities, "minutes": burst.minutes})
+
+    def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
+                       principals: list[Identity], priority: str | None, channel: str,
+                       appointment: codes.AppointmentCode | None,
+                       estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+        now = call.now
+        day = self.day(now).isoformat()
+        at = self.iso(now)
+        number = self._next_number(tx, day, business.code)
+        holder_hash = holder.hash if holder else (appointment.holder if appointment else "")
+        cur = tx.execute(
+            "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
+            " is_agent, channel, priority, state, issued_at, issued_epoch, device, appointment_id, entry)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?,?)",
+            (day, number, business.code, business.code, holder_hash, holder.masked if holder else "",
+             holder.name_masked if holder else "", int(bool(principals)), channel, priority, at,
+             now.timestamp(), call.device.name, appointment.appointment_id if appointment else None,
+             holder.source if holder else None))
+        tid = cur.lastrowid
+        for p in principals:
+            tx.execute("INSERT INTO ticket_principals (ticket_id, day, principal_hash, principal_masked, business)"
+                       " VALUES (?,?,?,?,?)", (tid, day, p.hash, p.masked, business.code))
+            tx.execute("INSERT OR IGNORE INTO agent_principals (day, agent_hash, principal_hash) VALUES (?,?,?)",
+                       (day, holder_hash, p.hash))
+        tx.emit("ticket.issued", at, call.device.name, {
+            "number": number, "business": business.code, "day": day, "channel": channel, "priority": priority,
+            "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
+            "order": tid, "appointment": appointment.appointment_id if appointment else None,
+            "entry": holder.source if holder else None})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (tid,))
+        assert new is not None
+        return self.ticket_view(tx.conn, new, estimate)
+
+    @staticmethod
+    def _next_number(tx: Tx, day: str, prefix: str) -> str:
+        """The next number of a series (A001 …) for the day, in the same transaction as the ticket:
+        a number is never handed out twice, even across a crash."""
+        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, prefix))
+        seq = (row[0] if row else 0) + 1
+        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
+                   "DO UPDATE SET last=excluded.last", (day, prefix, seq))
+        return f"{prefix}{seq:03d}"
+
+    def issue_test_ticket(self, now: datetime, device: str) -> dict[str, Any]:
+        """A technician's test slip: a real, verifiable ticket that can never be called (state cancelled)."""
+
+        def change(tx: Tx) -> dict[str, Any]:
+            day = self.day(now).isoformat()
+            number = self._next_number(tx, day, "T")
+            cur = tx.execute(
+                "INSERT INTO tickets (day, number, business, issued_business, holder_hash, holder_masked, name_masked,"
+                " channel, state, issued_at, issued_epoch, device) VALUES (?,?,'T','T','','测试 TEST','测试','test',"
+                "'cancelled',?,?,?)", (day, number, self.iso(now), now.timestamp(), device))
+            tx.emit("ticket.test_printed", self.iso(now), device, {"number": number, "day": day})
+            new = tx.one("SELECT * FROM tickets WHERE id=?", (cur.lastrowid,))
+            assert new is not None
+            return self.ticket_view(tx.conn, new)
+
+        return self.store.write(change)
+
+
+    # -- tickets: reprint, verify -----------------------------------------------
+    def op_reprint(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        now = call.now
+        day = self.day(now).isoformat()
+        row = self._ticket_row(tx.conn, day, body.get("_number"))  # the number comes from the path
+        holder = self.identity(body.get("identity"), now)
+        at = self.iso(now)
+        if not self._same_holder(holder, row["holder_hash"]):
+            self._audit(tx, call, "reprint_refused", None, None, row["number"], None, {"holder": holder.hash})
+            tx.emit("ticket.reprint_refused", at, call.device.name, {"number": row["number"], "day": day})
+            return 409, _err("IDENTITY_MISMATCH", "补打小票需要取号人本人的身份证件。",
+                             "Only the ticket's holder can reprint it.").body()
+        tx.execute("UPDATE tickets SET reprints=reprints+1 WHERE id=?", (row["id"],))
+        self._audit(tx, call, "reprint", None, None, row["number"], None, {"count": row["reprints"] + 1})
+        tx.emit("ticket.reprinted", at, call.device.name, {"number": row["number"], "day": day,
+                                                           "count": row["reprints"] + 1})
+        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
+        assert new is not None
+        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+
+    def verify_qr(self, now: datetime, qr: object) -> dict[str, Any]:
+        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, qr)
+        if code.day != self.day(now):
+            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
+        conn = self.store.reader()
+        row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
+                           (code.day.isoformat(), code.number)).fetchone()
+        if row is None:
+            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        return {"ticket": self.ticket_view(conn, row)}
+
+    def get_ticket(self, now: datetime, number: str) -> dict[str, Any]:
+        conn = self.store.reader()
+        return {"ticket": self.ticket_view(conn, self._ticket_row(conn, self.day(now).isoformat(), number))}
+
+    def _offer(self, tx: Tx, call: Call, business: Business, holder: Identity, now: datetime
+               ) -> dict[str, Any] | None:
+        rules = self.config.booking
+        cal = self.config.calendar
+        live = tx.one("SELECT * FROM offers WHERE business=? AND holder_hash=? AND used=0 AND expires_epoch>?",
+                      (business.code, holder.hash, now.timestamp()))
+        if live is not None:  # asking again does not reserve another slot
+            return self._offer_body(live["id"], business, live["slot_start"], live["slot_end"],
+                                    live["expires_epoch"])
+        taken: dict[float, int] = defaultdict(int)
+        for row in tx.all("SELECT slot_start, COUNT(*) FROM bookings WHERE business=? AND slot_start>? AND "
+                          "state!='cancelled' GROUP BY slot_start", (business.code, now.timestamp())):
+            taken[row[0]] += row[1]
+        for row in tx.all("SELECT slot_start, COUNT(*) FROM offers WHERE business=? AND slot_start>? AND used=0 "
+                          "AND expires_epoch>? GROUP BY slot_start", (business.code, now.timestamp(),
+                                                                    now.timestamp())):
+            taken[row[0]] += row[1]
+        step = timedelta(minutes=rules.slot_minutes)
+        for day in cal.open_days_after(self.day(now), 30):
+            for a, b in cal.periods(day):
+                start = a
+                while start + step <= b:
+                    if taken[start.timestamp()] < rules.per_slot:
+                        end = start + step
+                        offer_id = secrets.token_hex(8)
+                        expires = now + timedelta(minutes=rules.offer_valid_minutes)
+                        tx.execute("INSERT INTO offers (id, business, holder_hash, slot_start, slot_end, "
+                                   "expires_epoch) VALUES (?,?,?,?,?,?)",
+                                   (offer_id, business.code, holder.hash, start.timestamp(), end.timestamp(),
+                                    expires.timestamp()))
+                        tx.emit("booking.offered", self.iso(now), call.device.name, {
+                            "offer_id": offer_id, "business": business.code, "holder": holder.hash,
+                            "slot_start": self.iso(start), "slot_end": self.iso(end)})
+                        return self._offer_body(offer_id, business, start.timestamp(), end.timestamp(),
+                                                expires.timestamp())
+                    start += step
+        return None
+
+    def _offer_body(self, offer_id: str, business: Business, start_epoch: float, end_epoch: float,
+                    expires_epoch: float) -> dict[str, Any]:
+        tz = self.config.calendar.tz
+        start = datetime.fromtimestamp(start_epoch, tz)
+        end = datetime.fromtimestamp(end_epoch, tz)
+        return {
+            "over_capacity": True,
+            "booking_offer": {"offer_id": offer_id, "slot_start": self.iso(start), "slot_end": self.iso(end),
+                              "business": business.code,
+                              "expires_at": self.iso(datetime.fromtimestamp(expires_epoch, tz))},
+            "message": f"今天排队人数已超过剩余办公时间的受理能力。可以为您预约 {start:%m月%d日 %H:%M}–{end:%H:%M} 办理；"
+                       "如仍想今天等候，也可以继续取号。",
+            "message_en": "Today's remaining hours cannot serve everyone waiting. You can book the offered time, "
+                          "or still take a ticket for today.",
+        }

@@ -1,0 +1,277 @@
+"""The duty desk and the views: the blocklist, a surge's decisions (longer hours, a temporary window),
+closing follow-ups, and what screens read (window summary, matters, catalog, fees, queue, events, audit)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from kiosk.domain import queue, ratings
+from kiosk.domain.catalog import quote_fee, yuan
+from kiosk.domain.errors import DomainError, bad_request
+from kiosk.hall.core import (
+    Call,
+    Reply,
+    _err,
+    _reason,
+)
+from kiosk.hall.feedback import Feedback
+from kiosk.store.db import Tx
+
+
+class Supervision(Feedback):
+    # -- blocklist ---------------------------------------------------------------------
+    def op_blocklist_add(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        person = self.identity(body.get("identity"), call.now)
+        reason = _reason(body)
+        tx.execute("INSERT OR REPLACE INTO blocklist (holder_hash, masked, reason, added_at) VALUES (?,?,?,?)",
+                   (person.hash, person.masked, reason, self.iso(call.now)))
+        self._audit(tx, call, "blocklist_add", None, None, None, reason, {"holder": person.hash})
+        tx.emit("blocklist.added", self.iso(call.now), call.device.name, {"holder": person.hash, "reason": reason})
+        return 201, {"blocked": {"holder_masked": person.masked, "reason": reason}}
+
+    # -- the duty desk: decisions for a surge, follow-ups ------------------------------------
+    def op_extend_hours(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        cal = self.config.calendar
+        day = self.day(call.now)
+        closing = cal.closing_time(call.now)
+        reason = _reason(body)
+        raw = str(body.get("until", ""))
+        try:
+            hh, mm = (int(x) for x in raw.split(":"))
+            until = datetime.combine(day, datetime.min.time(), cal.tz).replace(hour=hh, minute=mm)
+        except ValueError:
+            raise _err("UNTIL_INVALID", "请填写延长到的时间，如 18:30。", "until must be a time such as 18:30.",
+                       status=422) from None
+        if closing is None:
+            raise _err("HALL_CLOSED", "今天不是办公日，不能延时。", "The hall does not open today.", status=409)
+        if not closing < until <= closing.replace(hour=22, minute=0):
+            raise _err("UNTIL_INVALID", f"延时应晚于今天的下班时间 {closing:%H:%M}，且不晚于 22:00。",
+                       f"until must be after today's closing ({closing:%H:%M}) and no later than 22:00.", status=422)
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO decisions (day, kind, until_epoch, reason, at, device) VALUES (?,?,?,?,?,?)",
+                   (day.isoformat(), "extend_hours", until.timestamp(), reason, at, call.device.name))
+        self._audit(tx, call, "extend_hours", None, None, None, reason, {"until": f"{until:%H:%M}"})
+        tx.emit("hall.hours_extended", at, call.device.name, {"day": day.isoformat(), "until": self.iso(until),
+                                                              "reason": reason})
+        return 200, {"decision": {"kind": "extend_hours", "until": self.iso(until), "reason": reason, "at": at}}
+
+    def op_open_temporary(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        window = int(body["_window"])
+        if self.config.window(window) is None:
+            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+        raw = body.get("businesses")
+        codes_ = list(dict.fromkeys(self.business_or_fail(c).code for c in raw)) if isinstance(raw, list) and raw \
+            else None  # each business once, however often it was listed
+        if not codes_:
+            raise _err("BUSINESSES_REQUIRED", "请选择这个窗口临时加办的业务。", "Choose the businesses this window takes on.",
+                       status=422)
+        reason = _reason(body)
+        day = self.day(call.now).isoformat()
+        at = self.iso(call.now)
+        tx.execute("INSERT INTO decisions (day, kind, window, businesses, reason, at, device) VALUES (?,?,?,?,?,?,?)",
+                   (day, "temporary_window", window, json.dumps(codes_), reason, at, call.device.name))
+        self._audit(tx, call, "temporary_window", window, None, None, reason, {"businesses": codes_})
+        tx.emit("window.temporary", at, call.device.name, {"day": day, "window": window, "businesses": codes_,
+                                                           "reason": reason})
+        return 200, {"decision": {"kind": "temporary_window", "window": window, "businesses": codes_,
+                                  "serves": list(self.served_by(tx.conn, window, day)), "reason": reason, "at": at}}
+
+    def op_close_followup(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        """A bad rating's follow-up is closed with what was verified, rectified and said on the callback."""
+        fid = body["_number"]
+        row = tx.one("SELECT * FROM followups WHERE id=?", (int(fid) if str(fid).isdigit() else -1,))
+        if row is None:
+            raise _err("FOLLOWUP_NOT_FOUND", "没有这条差评跟进记录。", "No such follow-up.", status=404)
+        if row["status"] == "closed":
+            raise _err("FOLLOWUP_CLOSED", "这条差评已办结。", "This follow-up is already closed.")
+        note = _reason(body, "note")
+        at = self.iso(call.now)
+        late = self.day(call.now).isoformat() > row["deadline"]
+        tx.execute("UPDATE followups SET status='closed', closed_at=?, note=? WHERE id=?", (at, note, row["id"]))
+        tx.emit("followup.closed", at, call.device.name, {"ticket": row["ticket"], "day": row["day"],
+                                                          "deadline": row["deadline"], "late": late, "note": note})
+        return 200, {"followup": {"id": row["id"], "ticket": row["ticket"], "status": "closed", "closed_at": at,
+                                  "late": late, "note": note}}
+
+    def decisions(self, conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
+        tz = self.config.calendar.tz
+        return [{"kind": r["kind"], "window": r["window"], "businesses": json.loads(r["businesses"] or "[]"),
+                 "until": self.iso(datetime.fromtimestamp(r["until_epoch"], tz)) if r["until_epoch"] else None,
+                 "reason": r["reason"], "at": r["at"], "device": r["device"]}
+                for r in conn.execute("SELECT * FROM decisions WHERE day=? ORDER BY id", (day,))]
+
+    # -- reads ---------------------------------------------------------------------------
+    def window_summary(self, now: datetime, window: int) -> dict[str, Any]:
+        """Everything a clerk needs at a glance: the current ticket, who waits for this window, today's work."""
+        w = self.config.window(window)
+        if w is None:
+            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+        conn = self.store.reader()
+        day = self.day(now).isoformat()
+        row = conn.execute("SELECT * FROM windows WHERE number=?", (window,)).fetchone()
+        today = row is not None and row["day"] == day
+        state = row["state"] if today else "closed"
+        clerk = conn.execute("SELECT id, name FROM clerks WHERE id=?", (row["clerk_id"],)).fetchone() \
+            if today and row["clerk_id"] else None
+        current = None
+        if today and row["current_ticket"]:
+            t = conn.execute("SELECT * FROM tickets WHERE id=?", (row["current_ticket"],)).fetchone()
+            if t is not None and t["state"] in ("called", "serving"):
+                earlier = self._earlier_notice(conn, self._holder_case_key(t), now)
+                current = self.ticket_view(conn, t) | {"earlier_notice": earlier["number"] if earlier else None}
+        served = self.served_by(conn, window, day)
+        waiting = [b for b in self.queue_status(now)["businesses"] if b["code"] in served]
+        marks = ",".join("?" * len(served))
+        tickets = [{"number": t["number"], "business": t["business"], "priority": t["priority"],
+                    "channel": t["channel"], "issued_at": t["issued_at"],
+                    "waited_min": round((now.timestamp() - t["issued_epoch"]) / 60)}
+                   for t in conn.execute(f"SELECT * FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
+                                         f"AND business IN ({marks}) ORDER BY id LIMIT 50", (day, *served))]
+        done = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND window=? AND state='done'",
+                            (day, window)).fetchone()[0]
+        levels = {str(r[0]): r[1] for r in conn.execute(
+            "SELECT level, COUNT(*) FROM ratings WHERE day=? AND window=? GROUP BY level", (day, window))}
+        count = sum(levels.values())
+        average = round(sum(int(k) * v for k, v in levels.items()) / count, 2) if count else None
+        return {"window": {"number": window, "name": w.name, "businesses": list(served), "state": state,
+                           "pause_reason": row["pause_reason"] if today else None,
+                           "clerk_id": clerk["id"] if clerk else None, "clerk_name": clerk["name"] if clerk else None},
+                "current": current, "waiting": waiting, "waiting_tickets": tickets,
+                "today": {"served": done, "ratings": levels, "rated": count, "average": average}}
+
+    def matters(self, now: datetime, open_only: bool) -> list[dict[str, Any]]:
+        conn = self.store.reader()
+        sql = "SELECT number FROM matters" + (" WHERE status != 'closed'" if open_only else "")
+        rows = conn.execute(sql + " ORDER BY deadline, number LIMIT 500").fetchall()
+        views = [self._matter_view(conn, r[0], now) for r in rows]
+        return sorted(views, key=lambda m: (not m["overdue"], m["deadline"], m["number"]))
+
+    def catalog(self) -> dict[str, Any]:
+        fees = self.config.fees
+        out = []
+        for b in self.config.businesses:
+            share = {"standard": 1.0, "half": 0.5}.get(b.fee, 0.0)
+            amounts = {"residential_yuan": yuan(int(fees.residential_fen * share)),
+                       "non_residential_yuan": yuan(int(fees.non_residential_fen * share))}
+            out.append({
+                "code": b.code, "key": b.key, "name": b.name, "name_en": b.name_en, "description": b.description,
+                "materials": [{"id": m.id, "name": m.name, "name_en": m.name_en} for m in b.materials],
+                "time_limit_days": b.time_limit_days,
+                "fees": {"kind": b.fee, **amounts,
+                         "extra_certificate_yuan": yuan(fees.extra_certificate_fen) if b.certificates else 0,
+                         "basis": fees.basis},
+                "windows": self.config.windows_for(b.code),
+            })
+        return {"hall": {"id": self.config.hall_id, "name": self.config.name}, "businesses": out,
+                "reductions": [{"id": r.id, "name": r.name, "name_en": r.name_en, "effect": r.effect,
+                                "basis": r.basis} for r in fees.reductions],
+                "matter_categories": [{"id": c.id, "name": c.name, "name_en": c.name_en}
+                                      for c in self.config.matters.categories],
+                # what screens and slips tell citizens, from the hall's own rules (never a copy in a screen)
+                "rules": {"checkin_early_minutes": self.config.booking.checkin_early_minutes,
+                          "checkin_late_minutes": self.config.booking.checkin_late_minutes,
+                          "bad_rating_at_most": ratings.BAD_AT_MOST}}
+
+    def fee_quote(self, body: dict[str, Any]) -> dict[str, Any]:
+        business = self.business_or_fail(body.get("business"))
+        reductions = body.get("reductions", [])
+        if reductions is None:
+            reductions = []
+        if not isinstance(reductions, list) or not all(isinstance(r, str) for r in reductions):
+            raise bad_request("reductions 应为减免编号列表", "reductions must be a list of ids")
+        certificates = body.get("certificates", 1)
+        items, total = quote_fee(business, self.config.fees, body.get("property_kind", "residential"),
+                                 certificates, reductions)
+        return {"business": business.code, "items": [i.as_dict() for i in items], "total_yuan": yuan(total),
+                "basis": self.config.fees.basis}
+
+    def queue_status(self, now: datetime) -> dict[str, Any]:
+        conn = self.store.reader()
+        day = self.day(now).isoformat()
+        counts = {r[0]: r[1] for r in conn.execute(
+            "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,))}
+        oldest = {r[0]: r[1] for r in conn.execute(
+            "SELECT business, MIN(issued_epoch) FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
+            "GROUP BY business", (day,))}
+        businesses = []
+        for b in self.config.businesses:
+            waiting = counts.get(b.code, 0)
+            longest = round((now.timestamp() - oldest[b.code]) / 60) if b.code in oldest else 0
+            businesses.append({
+                "code": b.code, "name": b.name, "waiting": waiting,
+                "expected_wait_min": queue.expected_wait_minutes(waiting, self.service_minutes(conn, b, day),
+                                                                 self.open_windows(conn, b.code, day)),
+                "longest_wait_min": longest,
+                "long_wait": longest >= self.config.calling.long_wait_minutes,
+            })
+        rows = {r["number"]: r for r in conn.execute("SELECT * FROM windows")}
+        windows = []
+        for w in self.config.windows:
+            r = rows.get(w.number)
+            current = None
+            state = "closed"
+            if r is not None and r["day"] == day:
+                state = r["state"]
+                if r["current_ticket"]:
+                    t = conn.execute("SELECT number, state FROM tickets WHERE id=?", (r["current_ticket"],)).fetchone()
+                    if t is not None and t["state"] in ("called", "serving"):
+                        current = t["number"]
+            windows.append({"number": w.number, "name": w.name, "businesses": list(self.served_by(conn, w.number, day)),
+                            "state": state,
+                            "current": current, "clerk_id": r["clerk_id"] if r is not None and state != "closed"
+                            else None})
+        recent = [{"number": r["number"], "window": r["window"], "at": r["called_at"], "state": r["state"]}
+                  for r in conn.execute("SELECT number, window, called_at, state FROM tickets WHERE day=? AND "
+                                        "called_at IS NOT NULL ORDER BY called_at DESC LIMIT 10", (day,))]
+        served = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND state='done'", (day,)).fetchone()[0]
+        return {"hall": self.config.hall_id, "day": day, "at": self.iso(now), "open": self._is_issuing(now, conn),
+                "businesses": businesses, "windows": windows, "recent_calls": recent, "served_today": served,
+                "decisions": self.decisions(conn, day),
+                # a display starts following the event feed from here, without replaying the day's calls
+                "event_seq": conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]}
+
+    def _is_issuing(self, now: datetime, conn: sqlite3.Connection) -> bool:
+        try:
+            self._issuing_open(now, conn)
+        except DomainError:
+            return False
+        return True
+
+    def events(self, after: int, limit: int) -> list[dict[str, Any]]:
+        rows = self.store.reader().execute(
+            "SELECT * FROM events WHERE seq>? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        return [{"seq": r["seq"], "id": r["id"], "type": r["type"], "at": r["at"], "device": r["device"],
+                 "payload": json.loads(r["payload"]), "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in rows]
+
+    def audit(self, day: str | None, kind: str | None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit WHERE 1=1"
+        params: list[Any] = []
+        if day:
+            sql += " AND day=?"
+            params.append(day)
+        if kind:
+            sql += " AND kind=?"
+            params.append(kind)
+        rows = self.store.reader().execute(sql + " ORDER BY id DESC LIMIT 1000", params).fetchall()
+        return [{"id": r["id"], "at": r["at"], "kind": r["kind"], "window": r["window"], "clerk_id": r["clerk_id"],
+                 "device": r["device"], "ticket": r["ticket"], "reason": r["reason"],
+                 "detail": json.loads(r["detail"])} for r in rows]
+
+    def followups(self) -> list[dict[str, Any]]:
+        rows = self.store.reader().execute(
+            "SELECT f.*, r.level, r.window, r.clerk_id, r.business FROM followups f JOIN ratings r "
+            "ON r.id=f.rating_id ORDER BY f.status='closed', f.status='overdue' DESC, f.deadline").fetchall()
+        return [{"id": r["id"], "ticket": r["ticket"], "day": r["day"], "level": r["level"], "window": r["window"],
+                 "clerk_id": r["clerk_id"], "business": r["business"], "deadline": r["deadline"],
+                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"], "note": r["note"]}
+                for r in rows]
+
+    def outbox_pending(self) -> int:
+        conn = self.store.reader()
+        row = conn.execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()
+        synced = int(row[0]) if row else 0
+        head = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        return int(head) - synced
