@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from tests.helpers import TZ, Hall
 
@@ -70,3 +71,45 @@ def test_notes_are_added_without_moving_the_matter_on(hall: Hall) -> None:
     assert body["matter"]["history"][-1]["note"] == "已联系窗口负责人"
     assert hall.do("transition_matter", {"_number": number, "to": "note", "note": " "},
                    device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
+
+
+def test_numbers_go_on_after_an_upgrade_in_the_middle_of_a_day(tmp_path: Path) -> None:
+    """Cases, notices and matters are numbered from the counters table now; a hall that already gave
+    M20261123-001 this morning under the old numbering gives -002 next, never -001 again."""
+    import sqlite3
+
+    from kiosk.store.schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / "hall.db")
+    for script in MIGRATIONS[:5]:
+        conn.executescript(script)
+    conn.execute("INSERT INTO matters (number, day, category, description, status, opened_at, deadline) VALUES "
+                 "('M20261123-001', '2026-11-23', 'waiting', '等太久', 'opened', '2026-11-23T09:00:00+08:00', "
+                 "'2026-11-30')")
+    conn.execute("PRAGMA user_version=5")
+    conn.commit()
+    conn.close()
+    hall = Hall(tmp_path)
+    status, body = hall.do("report_matter", {"category": "waiting", "description": "还是等太久"})
+    assert status == 201 and body["matter"]["number"] == "M20261123-002"
+    hall.close()
+
+
+def test_a_report_moves_one_step_at_a_time() -> None:
+    """The lifecycle is a domain rule (kiosk/domain/matters.py), the same for every front end."""
+    import pytest
+
+    from kiosk.domain import matters
+    from kiosk.domain.errors import DomainError
+
+    state = "opened"
+    for step in ("claimed", "resolved", "called_back", "closed"):
+        state = matters.check_transition(state, step)
+    assert state == "closed"
+    for current, to in (("opened", "resolved"), ("claimed", "opened"), ("closed", "opened"), ("opened", None)):
+        with pytest.raises(DomainError) as err:
+            matters.check_transition(current, to)
+        assert err.value.code == "TRANSITION_INVALID" and err.value.status == 409
+        assert err.value.details["allowed"] == matters.FLOW.get(current)
+    assert matters.callback_sampled(bytes([0, 4]), 5) and not matters.callback_sampled(bytes([0, 5]), 5)
+    assert not matters.callback_sampled(bytes([0, 0]), 0)

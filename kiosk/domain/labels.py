@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 RATING_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+RATING_LEVELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
+
+# the same states in the words the citizen who reported reads at the kiosk
+MATTER_STATUS_FOR_CITIZENS = {"opened": "已登记", "claimed": "专人办理中", "resolved": "已解决", "called_back": "已回访",
+                              "closed": "已办结"}
+FOLLOWUP_STATUS = {"opened": "跟进中", "overdue": "已逾期", "closed": "已办结"}
 
 MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已解决待回访", "called_back": "已回访待销号",
                  "closed": "已销号"}

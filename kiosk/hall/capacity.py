@@ -17,6 +17,7 @@ from kiosk.hall.core import (
     HallCore,
     _err,
 )
+from kiosk.store.db import Tx
 
 
 class Capacity(HallCore):
@@ -132,6 +133,12 @@ class Capacity(HallCore):
             "qr": codes.ticket_qr(self.code_key, self.config.hall_id, date.fromisoformat(row["day"]),
                                   row["number"]),
         }
+
+    def view_of(self, tx: Tx, ticket_id: int | None, estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+        """A ticket as it now stands, after a change: the one reload-and-build-its-view every operation ends with."""
+        row = tx.one("SELECT * FROM tickets WHERE id=?", (ticket_id,))
+        assert row is not None
+        return self.ticket_view(tx.conn, row, estimate)
 
     def _ticket_row(self, conn: sqlite3.Connection, day: str, number: object) -> sqlite3.Row:
         row: sqlite3.Row | None = None

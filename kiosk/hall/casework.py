@@ -24,9 +24,7 @@ class Casework(Booking):
         business = self.config.business(row["business"])
         assert business is not None
         day = self.day(call.now)
-        count = tx.one("SELECT COUNT(*) FROM cases WHERE day=?", (day.isoformat(),))
-        assert count is not None
-        number = cases.case_number(f"{day:%Y%m%d}", count[0] + 1)
+        number = cases.case_number(f"{day:%Y%m%d}", self.next_serial(tx, day.isoformat(), "case"))
         due = self.deadline(tx, call.now, day, business.time_limit_days)
         at = self.iso(call.now)
         tx.execute("INSERT INTO cases (number, day, ticket_id, business, holder_hash, holder_masked, window, clerk_id,"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.domain import labels
+from kiosk.domain import labels, matters
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
@@ -35,8 +35,8 @@ log = logging.getLogger("kiosk.hall")
 Reply = tuple[int, dict[str, Any]]
 WAITING = ("waiting", "transferred")
 ROLES = ("kiosk", "counter", "display", "supervisor")
-MATTER_FLOW = {"opened": "claimed", "claimed": "resolved", "resolved": "called_back", "called_back": "closed"}
-MATTER_OPEN = ("opened", "claimed")
+MATTER_FLOW = matters.FLOW  # kept for callers of the service module; the rule is kiosk.domain.matters
+MATTER_OPEN = matters.OPEN
 READ_LOG_QUIET = timedelta(minutes=10)
 RATING_LEVELS = {str(level): name for level, name in labels.RATING_LEVELS.items()}
 
@@ -204,3 +204,14 @@ class HallCore:
     def _same_holder(person: Identity, holder_hash: str) -> bool:
         """Appointment tickets checked in without an ID carry a 16-hex prefix of the hash."""
         return bool(holder_hash) and person.hash.startswith(holder_hash)
+
+    @staticmethod
+    def next_serial(tx: Tx, day: str, series: str) -> int:
+        """The next number of a day's series (a ticket prefix letter, or "case", "notice", "matter"), kept in
+        the counters table in the same transaction as what it numbers: never handed out twice, even across a
+        crash, and never reused when a row is gone (COUNT(*)+1 would)."""
+        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, series))
+        seq = int(row[0] if row else 0) + 1
+        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
+                   "DO UPDATE SET last=excluded.last", (day, series, seq))
+        return seq

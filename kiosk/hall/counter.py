@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.domain import queue
+from kiosk.domain import matters, queue
 from kiosk.domain.errors import DomainError, bad_request
 from kiosk.domain.text import clean_text
 from kiosk.hall.casework import Casework
@@ -182,9 +182,7 @@ class Counter(Casework):
             self._audit(tx, call, "out_of_order_call", window, clerk, number, out_of_order["reason"],
                         {"skipped": out_of_order.get("skipped")})
         tx.emit("ticket.called", self.iso(now), call.device.name, payload)
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+        return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def _next(self, tx: Tx, window: int, wrow: sqlite3.Row) -> queue.Waiting | None:
         w = self.config.window(window)
@@ -235,9 +233,7 @@ class Counter(Casework):
         tx.emit("ticket.recalled", self.iso(call.now), call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"] + 1,
                  "day": row["day"]})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+        return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def op_no_show(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
@@ -255,9 +251,7 @@ class Counter(Casework):
         tx.emit("ticket.no_show", self.iso(call.now), call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"],
                  "holder": row["holder_hash"], "day": row["day"]})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+        return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def op_start(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
@@ -298,9 +292,7 @@ class Counter(Casework):
         tx.emit("service.started", at, call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
                  "identity_checked": checked, "override": override is not None})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new), "identity_match": checked and override is None}
+        return 200, {"ticket": self.view_of(tx, row["id"]), "identity_match": checked and override is None}
 
     @staticmethod
     def _mismatch_recorded(tx: Tx, row: sqlite3.Row) -> bool:
@@ -335,9 +327,7 @@ class Counter(Casework):
         case_key = f"case:{case}" if case else self._holder_case_key(row)
         earlier = self._earlier_notice(tx.conn, case_key, call.now)
         repeat = earlier is not None
-        count = tx.one("SELECT COUNT(*) FROM notices WHERE number LIKE ?", (f"N{row['day'].replace('-', '')}%",))
-        assert count is not None
-        number = f"N{row['day'].replace('-', '')}-{count[0] + 1:03d}"
+        number = f"N{row['day'].replace('-', '')}-{self.next_serial(tx, row['day'], 'notice'):03d}"
         at = self.iso(call.now)
         tx.execute("INSERT INTO notices (number, ticket_id, case_key, missing, window, clerk_id, at, at_epoch, repeat)"
                    " VALUES (?,?,?,?,?,?,?,?,?)", (number, row["id"], case_key, json.dumps([i["id"] for i in items]),
@@ -364,10 +354,10 @@ class Counter(Casework):
 
     @staticmethod
     def _earlier_notice(conn: sqlite3.Connection, case_key: str, now: datetime) -> sqlite3.Row | None:
-        """The first notice for the same case in the last 90 days: a new one would be a repeat."""
+        """The first notice for the same case in the repeat window (90 days): a new one would be a repeat."""
         row: sqlite3.Row | None = conn.execute(
             "SELECT number FROM notices WHERE case_key=? AND at_epoch>=? ORDER BY id LIMIT 1",
-            (case_key, now.timestamp() - 90 * 86400)).fetchone()
+            (case_key, now.timestamp() - matters.REPEAT_NOTICE_DAYS * 86400)).fetchone()
         return row
 
     def op_transfer(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
@@ -396,9 +386,7 @@ class Counter(Casework):
         self._audit(tx, call, "transfer", window, clerk, row["number"], reason, detail)
         tx.emit("ticket.transferred", self.iso(call.now), call.device.name,
                 {"number": row["number"], "clerk_id": clerk, "reason": reason, "day": row["day"], **detail})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+        return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def op_finish(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])

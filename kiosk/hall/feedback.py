@@ -9,12 +9,10 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from kiosk.domain import codes, ratings
+from kiosk.domain import codes, matters, ratings
 from kiosk.domain.errors import bad_request
 from kiosk.domain.text import clean_text, mask_phone, valid_phone
 from kiosk.hall.core import (
-    MATTER_FLOW,
-    MATTER_OPEN,
     RATING_LEVELS,
     Call,
     Reply,
@@ -55,7 +53,7 @@ class Feedback(Counter):
                        "The service of this ticket has not finished yet; rate it after it ends.",
                        state=row["state"])
         digest = hashlib.sha256(f"{self.config.hall_id}:{day}:{row['number']}".encode()).digest()
-        sample = int.from_bytes(digest[:2], "big") % 100 < self.config.ratings.callback_sample_percent
+        sample = matters.callback_sampled(digest, self.config.ratings.callback_sample_percent)
         at = self.iso(now)
         cur = tx.execute("INSERT INTO ratings (ticket_id, level, source, reasons, at, day, window, clerk_id, business,"
                          " callback_sample) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -98,9 +96,7 @@ class Feedback(Counter):
         ticket = body.get("ticket")
         ticket = ticket.strip().upper()[:12] if isinstance(ticket, str) and ticket.strip() else None
         day = self.day(now)
-        count = tx.one("SELECT COUNT(*) FROM matters WHERE day=?", (day.isoformat(),))
-        assert count is not None
-        number = f"M{day:%Y%m%d}-{count[0] + 1:03d}"
+        number = f"M{day:%Y%m%d}-{self.next_serial(tx, day.isoformat(), 'matter'):03d}"
         deadline = self.deadline(tx, now, day, self.config.matters.deadline_days)
         at = self.iso(now)
         tx.execute("INSERT INTO matters (number, day, category, description, contact, contact_masked, ticket, status,"
@@ -121,7 +117,7 @@ class Feedback(Counter):
         category = self.config.category(row["category"])
         history = [{"at": h["at"], "status": h["status"], "note": h["note"], "by": h["by"]}
                    for h in conn.execute("SELECT * FROM matter_history WHERE number=? ORDER BY id", (number,))]
-        overdue = row["status"] in MATTER_OPEN and self.day(now).isoformat() > row["deadline"]
+        overdue = row["status"] in matters.OPEN and self.day(now).isoformat() > row["deadline"]
         return {"number": row["number"], "category": row["category"],
                 "category_name": category.name if category else row["category"], "description": row["description"],
                 "contact_masked": row["contact_masked"], "ticket": row["ticket"], "status": row["status"],
@@ -152,10 +148,7 @@ class Feedback(Counter):
             tx.emit("matter.noted", at, call.device.name, {"matter": number, "status": row["status"], "note": note,
                                                            "by": by})
             return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
-        if MATTER_FLOW.get(row["status"]) != to:
-            raise _err("TRANSITION_INVALID", f"当前状态“{row['status']}”的下一步应为“{MATTER_FLOW.get(row['status'])}”。",
-                       f"From {row['status']} the next step is {MATTER_FLOW.get(row['status'])}.",
-                       status=409, current=row["status"], allowed=MATTER_FLOW.get(row["status"]))
+        to = matters.check_transition(row["status"], to)
         note = clean_text(body.get("note"), 1000) or ""
         by = clean_text(body.get("by"), 60) or call.device.name
         at = self.iso(call.now)

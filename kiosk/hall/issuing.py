@@ -198,19 +198,10 @@ class Issuing(Capacity):
             "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
             "order": tid, "appointment": appointment.appointment_id if appointment else None,
             "entry": holder.source if holder else None})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (tid,))
-        assert new is not None
-        return self.ticket_view(tx.conn, new, estimate)
+        return self.view_of(tx, tid, estimate)
 
-    @staticmethod
-    def _next_number(tx: Tx, day: str, prefix: str) -> str:
-        """The next number of a series (A001 …) for the day, in the same transaction as the ticket:
-        a number is never handed out twice, even across a crash."""
-        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, prefix))
-        seq = (row[0] if row else 0) + 1
-        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
-                   "DO UPDATE SET last=excluded.last", (day, prefix, seq))
-        return f"{prefix}{seq:03d}"
+    def _next_number(self, tx: Tx, day: str, prefix: str) -> str:
+        return f"{prefix}{self.next_serial(tx, day, prefix):03d}"
 
     def issue_test_ticket(self, now: datetime, device: str) -> dict[str, Any]:
         """A technician's test slip: a real, verifiable ticket that can never be called (state cancelled)."""
@@ -223,9 +214,7 @@ class Issuing(Capacity):
                 " channel, state, issued_at, issued_epoch, device) VALUES (?,?,'T','T','','测试 TEST','测试','test',"
                 "'cancelled',?,?,?)", (day, number, self.iso(now), now.timestamp(), device))
             tx.emit("ticket.test_printed", self.iso(now), device, {"number": number, "day": day})
-            new = tx.one("SELECT * FROM tickets WHERE id=?", (cur.lastrowid,))
-            assert new is not None
-            return self.ticket_view(tx.conn, new)
+            return self.view_of(tx, cur.lastrowid)
 
         return self.store.write(change)
 
@@ -246,9 +235,7 @@ class Issuing(Capacity):
         self._audit(tx, call, "reprint", None, None, row["number"], None, {"count": row["reprints"] + 1})
         tx.emit("ticket.reprinted", at, call.device.name, {"number": row["number"], "day": day,
                                                            "count": row["reprints"] + 1})
-        new = tx.one("SELECT * FROM tickets WHERE id=?", (row["id"],))
-        assert new is not None
-        return 200, {"ticket": self.ticket_view(tx.conn, new)}
+        return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def verify_qr(self, now: datetime, qr: object) -> dict[str, Any]:
         code = codes.read_ticket_qr(self.code_key, self.config.hall_id, qr)

@@ -137,4 +137,13 @@ MIGRATIONS: list[str] = [
         started_epoch REAL NOT NULL, refused INTEGER NOT NULL DEFAULT 1);
     CREATE INDEX kiosk_bursts_device ON kiosk_bursts (device, started_epoch);
     """,
+    # 6: cases, notices and matters are numbered from the counters table like tickets (one helper, never a
+    #    number twice); a hall upgraded mid-day goes on from the numbers it has already given
+    """
+    INSERT OR IGNORE INTO counters (day, business, last) SELECT day, 'case', COUNT(*) FROM cases GROUP BY day;
+    INSERT OR IGNORE INTO counters (day, business, last) SELECT day, 'matter', COUNT(*) FROM matters GROUP BY day;
+    INSERT OR IGNORE INTO counters (day, business, last)
+        SELECT substr(number, 2, 4) || '-' || substr(number, 6, 2) || '-' || substr(number, 8, 2), 'notice', COUNT(*)
+        FROM notices GROUP BY 1;
+    """,
 ]

@@ -16,14 +16,13 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
+from kiosk.domain.labels import EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
 from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.voice import chime
 
 MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
                 "called_back": ("closed", "销号")}
-FOLLOWUP_STATUS = {"opened": "跟进中", "overdue": "已逾期", "closed": "已办结"}
 
 
 class MattersScreen(Screen):

@@ -26,6 +26,7 @@ from kivy.uix.widget import Widget
 from drivers.errors import DeviceError
 from drivers.factory import Devices
 from drivers.printer import layouts
+from kiosk.domain.labels import MATTER_STATUS_FOR_CITIZENS, RATING_LEVELS, RATING_LEVELS_EN
 from kiosk.domain.ratings import BAD_AT_MOST
 from kiosk.ui import guide, pinyin
 from kiosk.ui.base import HallApp, TourStep, qr_texture, unreachable_transport
@@ -725,7 +726,7 @@ class KioskApp(HallApp):
             self.refused("未找到", "Not found", reply)
             return
         m = reply.body["matter"]
-        steps = {"opened": "已登记", "claimed": "专人办理中", "resolved": "已解决", "called_back": "已回访", "closed": "已办结"}
+        steps = MATTER_STATUS_FOR_CITIZENS
         history = "\n".join(f"{h['at'][5:16].replace('T', ' ')}  {steps.get(h['status'], h['status'])}"
                             for h in m["history"])
         self.show_message(self.tr(f"反映进度：{m['number']}", f"Report {m['number']}"),
@@ -815,10 +816,8 @@ class KioskApp(HallApp):
     def _build_faces(self, screen: RateScreen) -> None:
         colours = {5: (0.1, 0.55, 0.25, 1), 4: (0.35, 0.6, 0.2, 1), 3: (0.6, 0.6, 0.2, 1), 2: (0.8, 0.45, 0.1, 1),
                    1: (0.75, 0.15, 0.1, 1)}
-        labels = {5: ("非常满意", "Very satisfied"), 4: ("满意", "Satisfied"), 3: ("基本满意", "Fair"),
-                  2: ("不满意", "Dissatisfied"), 1: ("非常不满意", "Very dissatisfied")}
         for level in (5, 4, 3, 2, 1):
-            zh, en = labels[level]
+            zh, en = RATING_LEVELS[level], RATING_LEVELS_EN[level]
             button = Button(text=f"{zh}\n[size=18sp]{en}[/size]", markup=True, font_size="30sp", halign="center",
                             background_normal="", background_color=colours[level])
             button.level = level
