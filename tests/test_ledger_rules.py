@@ -63,6 +63,8 @@ def test_what_is_not_a_batch(body: object, field: str | None, where: str | None)
 
 
 def test_the_largest_batch_and_one_more() -> None:
+    largest = [{**chain(1)[0], "seq": i} for i in range(1, MAX_BATCH + 1)]
+    assert parse_batch({"events": largest, "signature": "s"}) == (largest, "s")  # exactly the limit: a batch
     events = [{"seq": 1}] * (MAX_BATCH + 1)
     refusal(parse_batch({"events": events, "signature": "s"}), "BATCH_INVALID", 422)
     assert str(MAX_BATCH) in parse_batch({"events": events}).message  # type: ignore[union-attr]

@@ -83,9 +83,7 @@ def check_batch(events: list[dict[str, Any]], head_seq: int, head_hash: str,
             return _refuse("BATCH_INVALID", 422, f"批次内的事件不连续（事件 {b['seq']}）。",
                            f"The batch's events do not chain (event {b['seq']}).", seq=b["seq"])
     # 3. its place in the stored chain
-    first = events[0]
-    if first["seq"] < 1:
-        return _refuse("BATCH_INVALID", 422, "seq 从 1 开始。", "seq starts at 1.", seq=first["seq"])
+    first = events[0]  # its seq is 1 or more (parse_batch)
     if first["seq"] > head_seq + 1:
         return _refuse("CHAIN_GAP", 409, f"缺少事件 {head_seq + 1}–{first['seq'] - 1}：请从账本头之后续传。",
                        f"Events {head_seq + 1}–{first['seq'] - 1} are missing: continue after the head.",
