@@ -241,10 +241,7 @@ class Supervision(Feedback):
         return True
 
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
-        rows = self.store.reader().execute(
-            "SELECT * FROM events WHERE seq>? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
-        return [{"seq": r["seq"], "id": r["id"], "type": r["type"], "at": r["at"], "device": r["device"],
-                 "payload": json.loads(r["payload"]), "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in rows]
+        return self.store.events_after(after, limit)
 
     def audit(self, day: str | None, kind: str | None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM audit WHERE 1=1"
@@ -270,8 +267,4 @@ class Supervision(Feedback):
                 for r in rows]
 
     def outbox_pending(self) -> int:
-        conn = self.store.reader()
-        row = conn.execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()
-        synced = int(row[0]) if row else 0
-        head = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        return int(head) - synced
+        return self.store.pending()

@@ -138,6 +138,32 @@ class Store:
     def head(self) -> ChainHead:
         return _read_head(self.reader())
 
+    # -- the outbox: what sync reads and records, and nothing else of the hall -----------------------
+    def events_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Committed events after ``after``, in order, as the contract shows them."""
+        rows = self.reader().execute("SELECT * FROM events WHERE seq>? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        return [{"seq": r["seq"], "id": r["id"], "type": r["type"], "at": r["at"], "device": r["device"],
+                 "payload": json.loads(r["payload"]), "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in rows]
+
+    def last_seq(self) -> int:
+        return int(self.reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def synced_seq(self) -> int:
+        row = self.reader().execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def mark_synced(self, seq: int) -> None:
+        """What the ledger holds, as last learned from it; kept so that /health can say what is pending."""
+
+        def change(tx: Tx) -> None:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('synced_seq', ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value=excluded.value", (str(seq),))
+
+        self.write(change)
+
+    def pending(self) -> int:
+        return self.last_seq() - self.synced_seq()
+
     # -- writing -------------------------------------------------------------
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """``listener(head_seq)`` runs on the writer thread after each commit with new events."""

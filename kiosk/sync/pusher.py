@@ -90,28 +90,23 @@ def save_target(data: Path, url: str, token: str, batch: int = 1000, ca: str | N
 class Pusher:
     def __init__(self, service: HallService, url: str, token: str, batch: int = 1000,
                  transport: Transport | None = None) -> None:
-        self.service = service
         self.url = url.rstrip("/")
         self.hall = service.config.hall_id
         self.headers = {"Authorization": f"Bearer {token}"}
         self.batch = batch
         self.transport = transport or http_transport()
         self.key = signing_key(service)
+        self.outbox = service.store  # all sync reads and records of the hall: the store's outbox API
         self.synced: int | None = None  # what the ledger holds, as last learned from it
         self.stopped: SyncStopped | None = None
         self.backoff: Callable[[], Backoff] = Backoff  # tests pass a seeded or faster one
 
     def local_head(self) -> int:
-        return int(self.service.store.reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        return self.outbox.last_seq()
 
     def _record(self, seq: int) -> None:
         self.synced = seq
-
-        def change(tx: Any) -> None:
-            tx.execute("INSERT INTO meta (key, value) VALUES ('synced_seq', ?) ON CONFLICT(key) DO UPDATE SET "
-                       "value=excluded.value", (str(seq),))
-
-        self.service.store.write(change)
+        self.outbox.mark_synced(seq)
 
     def learn_head(self) -> int:
         """The ledger's head, checked against our own chain (a different hash there is a fork: final)."""
@@ -124,7 +119,7 @@ class Pusher:
         seq, digest = int(body["seq"]), str(body["hash"])
         if seq > self.local_head():
             raise SyncStopped("LEDGER_AHEAD", f"账本已有 {seq} 个事件，多于本厅的 {self.local_head()} 个：数据目录可能被替换。")
-        if seq and self.service.events(seq - 1, 1)[0]["hash"] != digest:
+        if seq and self.outbox.events_after(seq - 1, 1)[0]["hash"] != digest:
             raise SyncStopped("CHAIN_FORK", f"账本中第 {seq} 个事件与本厅不同。")
         if seq == 0 and digest not in (GENESIS, ""):
             raise SyncStopped("CHAIN_FORK", "账本的链头与本厅不符。")
@@ -136,7 +131,7 @@ class Pusher:
         if self.synced is None:
             self.learn_head()
         assert self.synced is not None
-        events = self.service.events(self.synced, self.batch)
+        events = self.outbox.events_after(self.synced, self.batch)
         if not events:
             return 0
         body = {"hall": self.hall, "events": events, "signature": signing.sign_batch(self.key, self.hall, events)}
