@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.requests import Request
 
 
-def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
+def header_timeout_protocol(seconds: float) -> type[Any]:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # only the serving processes need it
+
     class HeaderTimeoutProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
 
@@ -48,3 +50,27 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
                 self.transport.close()
 
     return HeaderTimeoutProtocol
+
+
+def whole_number(raw: str, lo: int, hi: int) -> int | None:
+    """A whole number in [lo, hi] from a query string, else None (each service answers 422 its own way).
+    ASCII digits only and at most 20 characters, so that nothing deeper down overflows."""
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+        return None
+    return int(raw)
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit``: from Content-Length before a byte is
+    read, or while it streams in. A 100 MB body is never held in memory."""
+    length = request.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -25,6 +25,7 @@ from kiosk.clock import HallClock
 from kiosk.domain import cases
 from kiosk.domain.errors import DomainError, bad_request
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
+from kiosk.httpserve import read_limited, whole_number
 from kiosk.openapi import allowed_methods, publish
 from kiosk.store.db import StoreUnavailable
 
@@ -77,20 +78,14 @@ def too_large() -> DomainError:
 
 
 async def read_body(request: Request) -> bytes:
-    """The body, refused with 413 as soon as it is known to be too large: from Content-Length before a byte
-    is read, or while it streams in. A 100 MB body is never held in memory."""
+    """The body, refused with 413 as soon as it is known to be too large (kiosk.httpserve.read_limited)."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isascii() or not length.isdigit() or int(length) > MAX_BODY):
-        raise too_large() if length.isascii() and length.isdigit() else bad_request(
-            "Content-Length 不正确", "Content-Length is not a number")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
+    if length is not None and not (length.isascii() and length.isdigit()):
+        raise bad_request("Content-Length 不正确", "Content-Length is not a number")
+    body = await read_limited(request, MAX_BODY)
+    if body is None:
+        raise too_large()
+    return body
 
 
 MAX_DEPTH = 16  # no request of the contract nests deeper than a few levels
@@ -139,9 +134,10 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 def query_int(raw: str, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] from a query string, or 422 naming it (never an overflow deeper down)."""
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+    value = whole_number(raw, lo, hi)
+    if value is None:
         raise bad_request(f"{name} 应为 {lo} 到 {hi} 之间的整数", f"{name} must be a whole number from {lo} to {hi}")
-    return int(raw)
+    return value
 
 
 IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.domain import labels, matters
+from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
@@ -35,8 +35,6 @@ log = logging.getLogger("kiosk.hall")
 Reply = tuple[int, dict[str, Any]]
 WAITING = ("waiting", "transferred")
 ROLES = ("kiosk", "counter", "display", "supervisor")
-MATTER_FLOW = matters.FLOW  # kept for callers of the service module; the rule is kiosk.domain.matters
-MATTER_OPEN = matters.OPEN
 READ_LOG_QUIET = timedelta(minutes=10)
 RATING_LEVELS = {str(level): name for level, name in labels.RATING_LEVELS.items()}
 

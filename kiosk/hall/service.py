@@ -8,8 +8,6 @@ of them, so the API, the CLI, the demo, the drill and the tests call one object 
 from __future__ import annotations
 
 from kiosk.hall.core import (
-    MATTER_FLOW,
-    MATTER_OPEN,
     PIN_COST,
     RATING_LEVELS,
     ROLES,
@@ -24,7 +22,7 @@ from kiosk.hall.core import (
 )
 from kiosk.hall.supervision import Supervision
 
-__all__ = ["MATTER_FLOW", "MATTER_OPEN", "PIN_COST", "RATING_LEVELS", "ROLES", "WAITING", "Call", "Device",
+__all__ = ["PIN_COST", "RATING_LEVELS", "ROLES", "WAITING", "Call", "Device",
            "HallService", "Reply", "check_pin", "derive_key", "hash_pin", "token_hash"]
 
 

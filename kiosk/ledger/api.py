@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kiosk import __version__
 from kiosk.clock import HallClock
 from kiosk.domain.ledger_rules import MAX_SEQ
+from kiosk.httpserve import read_limited
 from kiosk.ledger import dashboard
 from kiosk.ledger.service import LedgerError, LedgerService, _err, int_param
 from kiosk.openapi import allowed_methods, publish
@@ -24,16 +25,10 @@ MAX_BODY = 32 * 1024 * 1024  # a batch of 5,000 events with their payloads fits 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 once it is known to be larger than ``limit`` (never read whole first)."""
-    length = request.headers.get("content-length", "")
-    if length.isascii() and length.isdigit() and int(length) > limit:
+    body = await read_limited(request, limit)
+    if body is None:
         raise _err("BODY_TOO_LARGE", 413, "请求内容过大。", "The request body is too large.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _err("BODY_TOO_LARGE", 413, "请求内容过大。", "The request body is too large.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

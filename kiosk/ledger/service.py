@@ -18,6 +18,7 @@ from typing import Any
 
 from kiosk.domain import ledger_rules, signing
 from kiosk.domain.events import GENESIS, verify_chain
+from kiosk.httpserve import whole_number
 from kiosk.ledger.db import LedgerDB
 from kiosk.passwords import check_secret, hash_secret
 
@@ -68,10 +69,11 @@ class Viewer:
 
 def int_param(raw: str, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] from a query string, or 422 naming the parameter: never a 500."""
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+    value = whole_number(raw, lo, hi)
+    if value is None:
         raise _err("QUERY_INVALID", 422, f"参数 {name} 应为 {lo} 到 {hi} 之间的整数。",
                    f"{name} must be a whole number from {lo} to {hi}.", parameter=name)
-    return int(raw)
+    return value
 
 
 def token_hash(token: str) -> str:
