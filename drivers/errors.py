@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kiosk.domain.errors import KioskError
 
-class DeviceError(Exception):
+
+class DeviceError(KioskError):
     def __init__(self, message: str, message_en: str) -> None:
         super().__init__(message_en)
         self.message = message

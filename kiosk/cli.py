@@ -13,7 +13,6 @@ from drivers.errors import DeviceError
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.domain.config import ConfigInvalid, HallConfig
 from kiosk.domain.errors import DomainError
-from kiosk.ledger.service import LedgerError
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -214,8 +213,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 2
     except DomainError as exc:
-        return _fail(f"{exc.message} / {exc.message_en}")
-    except LedgerError as exc:
         return _fail(f"✗ {exc.message} / {exc.message_en}")
     except DeviceError as exc:
         return _fail(f"✗ {exc.message}\n  {exc.message_en}", 1)

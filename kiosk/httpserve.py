@@ -1,4 +1,6 @@
-"""Serving HTTP to the hall's devices and the province: uvicorn with a header-read timeout.
+"""Serving HTTP to the hall's devices and the province: the plumbing both services share (JSON answers,
+bearer tokens, size-limited bodies, whole numbers from query strings, one set of exception handlers that
+answer in the product's error shape) and uvicorn with a header-read timeout.
 
 uvicorn waits for a request's headers for ever, so 200 clients that each send half a request line
 (slowloris) would hold 200 connections until the process ends. A connection whose headers are not
@@ -8,9 +10,68 @@ complete within ``seconds`` is closed; the keep-alive timeout covers idle connec
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
+from starlette.responses import Response
+
+from kiosk.domain.errors import DomainError, fail
+from kiosk.openapi import allowed_methods
+from kiosk.store.db import StoreUnavailable
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def error_response(code: str, message: str | None = None, message_en: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    exc = fail(code, message, message_en)
+    return json_response(exc.status, exc.body(), headers)
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or "" (either service then answers 401)."""
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+
+
+def install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
+    """Every answer of either service, refusals and accidents alike, has the contract's error shape with a
+    Chinese message; a crash is logged with its trace for the technician and never shown to the caller."""
+
+    @app.exception_handler(DomainError)
+    async def _refused(_r: Request, exc: DomainError) -> Response:
+        return json_response(exc.status, exc.body())
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(_r: Request, _exc: StoreUnavailable) -> Response:
+        return error_response("STORE_UNAVAILABLE")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_r: Request, _exc: RequestValidationError) -> Response:
+        return error_response("BAD_REQUEST")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response("NOT_FOUND")
+        if exc.status_code == 405:  # with what the path does support
+            return error_response("METHOD_NOT_ALLOWED", headers={"Allow": allowed_methods(app, request.url.path)})
+        body = fail("HTTP_ERROR").body()
+        return json_response(exc.status_code, body)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error on %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
+                  exc_info=exc)
+        return error_response("INTERNAL")
 
 
 def header_timeout_protocol(seconds: float) -> type[Any]:

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kiosk.domain.errors import KioskError
+
 CA_YEARS = 10
 SERVER_YEARS = 2
 
@@ -109,7 +111,7 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-class PlainHttpRefused(Exception):
+class PlainHttpRefused(KioskError):
     """Events would cross the network unencrypted: refused unless the operator says --insecure."""
 
 

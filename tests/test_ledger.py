@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from kiosk.domain import signing
+from kiosk.domain.errors import DomainError
 from kiosk.hall.service import derive_key
 from kiosk.ledger.db import LedgerDB
-from kiosk.ledger.service import LedgerError, LedgerService
+from kiosk.ledger.service import LedgerService
 from tests.helpers import TZ, Hall
 
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=TZ)
@@ -45,7 +46,7 @@ def ledger(ledger_url: str) -> LedgerService:
 
 
 def refused(ledger: LedgerService, body: object) -> tuple[int, str]:
-    with pytest.raises(LedgerError) as caught:
+    with pytest.raises(DomainError) as caught:
         ledger.ingest("demo-hall", body, NOW)
     return caught.value.status, caught.value.code
 
@@ -110,10 +111,10 @@ def test_supervisors_facts_come_with_the_events(ledger: LedgerService, hall: Hal
 
 
 def test_registration_and_tokens(ledger: LedgerService) -> None:
-    with pytest.raises(LedgerError) as dup:
+    with pytest.raises(DomainError) as dup:
         ledger.add_hall("demo-hall", signing.public_key_text(KEY), NOW)
     assert dup.value.code == "HALL_EXISTS"
-    with pytest.raises(LedgerError) as bad:
+    with pytest.raises(DomainError) as bad:
         ledger.add_hall("other-hall", "not a key", NOW)
     assert bad.value.code == "PUBLIC_KEY_INVALID"
     token = ledger.add_token("supervisor", "省厅监管", NOW)

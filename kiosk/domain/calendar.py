@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kiosk.domain.errors import KioskError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Period = tuple[time, time]
 
 
-class CalendarNotCovered(Exception):
+class CalendarNotCovered(KioskError):
     """A statutory deadline reaches a year whose national holidays nobody has told the hall: counting on
     would silently treat holidays as working days. The caller decides how loudly to go on."""
 

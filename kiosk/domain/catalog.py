@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import fail
 
 FEE_KINDS = ("standard", "half", "free", "none")
 PROPERTY_KINDS = ("residential", "non_residential")
@@ -88,30 +88,15 @@ def quote_fee(
 ) -> tuple[list[FeeItem], int]:
     """The official fee for one case: items and total in fen."""
     if property_kind not in PROPERTY_KINDS:
-        raise DomainError(
-            "PROPERTY_KIND_INVALID",
-            "房屋类型应为住宅或非住宅。",
-            "property_kind must be residential or non_residential.",
-            status=422,
-        )
+        raise fail("PROPERTY_KIND_INVALID")
     if not isinstance(certificates, int) or isinstance(certificates, bool) or not 0 <= certificates <= 100:
-        raise DomainError(
-            "CERTIFICATES_INVALID",
-            "证书本数应为0到100之间的整数。",
-            "certificates must be a whole number from 0 to 100.",
-            status=422,
-        )
+        raise fail("CERTIFICATES_INVALID")
     chosen: list[Reduction] = []
     for rid in reductions:
         red = schedule.reduction(rid)
         if red is None:
-            raise DomainError(
-                "REDUCTION_UNKNOWN",
-                f"没有名为“{rid}”的减免政策。",
-                f"There is no reduction called '{rid}'.",
-                status=422,
-                reduction=rid,
-            )
+            raise fail("REDUCTION_UNKNOWN", f"没有名为“{rid}”的减免政策。", f"There is no reduction called '{rid}'.",
+                       reduction=rid)
         chosen.append(red)
     if business.fee == "none":
         return [FeeItem("本业务不收取登记费", "No registration fee for this business", 0, schedule.basis)], 0

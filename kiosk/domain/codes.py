@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import DomainError, fail
 
 TICKET_TAG = "HT1"
 APPOINTMENT_TAG = "HA1"
@@ -29,13 +29,8 @@ def _same(given: str, expected: str) -> bool:
 
 
 def qr_invalid(why_zh: str, why_en: str, reason: str) -> DomainError:
-    return DomainError(
-        "QR_INVALID",
-        f"二维码无效：{why_zh}。请使用本大厅打印的小票，或到服务台咨询。",
-        f"Invalid code: {why_en}. Use a ticket printed by this hall, or ask at the service desk.",
-        status=422,
-        reason=reason,
-    )
+    return fail("QR_INVALID", f"二维码无效：{why_zh}。请使用本大厅打印的小票，或到服务台咨询。",
+                f"Invalid code: {why_en}. Use a ticket printed by this hall, or ask at the service desk.", reason=reason)
 
 
 @dataclass(frozen=True)

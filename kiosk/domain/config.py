@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.domain.calendar import WEEKDAYS, HallCalendar, Period
 from kiosk.domain.catalog import FEE_KINDS, Business, FeeSchedule, Material, Reduction
+from kiosk.domain.errors import KioskError
 
 _MISSING = object()
 _HALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -40,7 +41,7 @@ class ConfigProblem:
         )
 
 
-class ConfigInvalid(Exception):
+class ConfigInvalid(KioskError):
     def __init__(self, problems: list[ConfigProblem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems

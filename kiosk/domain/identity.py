@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import DomainError, fail
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -30,12 +30,8 @@ def check_char(first17: str) -> str:
 
 
 def _invalid(why_zh: str, why_en: str) -> DomainError:
-    return DomainError(
-        "ID_INVALID",
-        f"身份证号码无效：{why_zh}。请核对后重新输入，或将身份证放在读卡区。",
-        f"Invalid ID number: {why_en}. Check it and type it again, or place the ID card on the reader.",
-        status=422,
-    )
+    return fail("ID_INVALID", f"身份证号码无效：{why_zh}。请核对后重新输入，或将身份证放在读卡区。",
+                f"Invalid ID number: {why_en}. Check it and type it again, or place the ID card on the reader.")
 
 
 def normalize_number(raw: str) -> str:
@@ -122,14 +118,13 @@ def _check_valid_until(value: object, today: date) -> None:
     except ValueError:
         until = None
     if until is None:
-        raise DomainError("ID_INVALID", "身份证有效期格式不正确，请重新读卡。",
-                          "valid_until must be a date (YYYY-MM-DD) or 长期.", status=422)
+        raise fail("ID_INVALID")
     if until < today:
-        raise DomainError(
-            "ID_EXPIRED",
-            f"身份证已过期（有效期至 {until:%Y-%m-%d}），不能用于取号或办理。请使用有效身份证件，或到服务台由工作人员协助。",
-            f"This ID card expired on {until:%Y-%m-%d} and cannot be used. Use a valid ID, or ask staff at the "
-            "service desk.", status=422, valid_until=until.isoformat())
+        raise fail("ID_EXPIRED",
+                   f"身份证已过期（有效期至 {until:%Y-%m-%d}），不能用于取号或办理。"
+                   "请使用有效身份证件，或到服务台由工作人员协助。",
+                   f"This ID card expired on {until:%Y-%m-%d} and cannot be used. Use a valid ID, or ask staff at the "
+                   "service desk.", valid_until=until.isoformat())
 
 
 def make_identity(raw: object, key: bytes, today: date) -> Identity:
@@ -141,18 +136,13 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name) > MAX_NAME_LEN or _NAME_FORBIDDEN.search(name):
-        raise DomainError(
-            "NAME_INVALID",
-            "姓名格式不正确，请重新输入。",
-            "The name is not valid; type it again.",
-            status=422,
-        )
+        raise fail("NAME_INVALID")
     name = name.strip()
     _check_valid_until(raw.get("valid_until"), today)
     source = raw.get("source", "typed")
     if source not in SOURCES:
-        raise DomainError("SOURCE_INVALID", "身份来源应为 card（刷证）、typed（输入）或 qr（电子证照）。",
-                          "identity.source must be card, typed or qr.", status=422)
+        raise fail("SOURCE_INVALID", "身份来源应为 card（刷证）、typed（输入）或 qr（电子证照）。",
+                   "identity.source must be card, typed or qr.")
     return Identity(
         number=number,
         name=name,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.domain.config import Limits
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import fail
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,8 @@ class AgentFacts:
 def check_person(limits: Limits, who: str, facts: PersonFacts, now: datetime) -> None:
     """``who`` is how the refusal names the person: "您" or "被代办人 张*三"."""
     if facts.blocklist_reason is not None:
-        raise DomainError(
-            "BLOCKLISTED",
-            f"{who}的身份已被本大厅限制取号。如有疑问，请到服务台（值班台）咨询。",
-            "This identity may not take tickets at this hall. Please ask at the duty desk.",
-        )
+        raise fail("BLOCKLISTED", f"{who}的身份已被本大厅限制取号。如有疑问，请到服务台（值班台）咨询。",
+                   "This identity may not take tickets at this hall. Please ask at the duty desk.")
     if (
         limits.no_show_cooldown_minutes
         and facts.last_no_show_at is not None
@@ -46,46 +43,35 @@ def check_person(limits: Limits, who: str, facts: PersonFacts, now: datetime) ->
         until = facts.last_no_show_at + timedelta(minutes=limits.no_show_cooldown_minutes)
         if now < until:
             minutes = max(1, math.ceil((until - now).total_seconds() / 60))
-            raise DomainError(
-                "NO_SHOW_COOLDOWN",
-                f"{who}今天有过号记录，请在 {minutes} 分钟后（{until:%H:%M} 以后）再取号；"
-                "如有特殊情况，请到服务台说明。",
-                f"A called ticket was missed today; you can take a new ticket after {until:%H:%M} "
-                f"(in {minutes} min), or explain at the service desk.",
-                retry_after_min=minutes,
-            )
+            raise fail("NO_SHOW_COOLDOWN",
+                       f"{who}今天有过号记录，请在 {minutes} 分钟后（{until:%H:%M} 以后）再取号；"
+                       "如有特殊情况，请到服务台说明。",
+                       f"A called ticket was missed today; you can take a new ticket after {until:%H:%M} "
+                       f"(in {minutes} min), or explain at the service desk.", retry_after_min=minutes)
     if facts.tickets_in_business >= limits.per_person_per_business:
-        raise DomainError(
-            "BUSINESS_LIMIT",
-            f"{who}今天已取过该业务的号（每人每项业务每天限 {limits.per_person_per_business} 个）。"
-            "请使用已取的号等候；如小票丢失，可在取号机“补打小票”。",
-            f"A ticket for this business was already taken today (limit "
-            f"{limits.per_person_per_business}). Please wait with that ticket; a lost slip can be reprinted "
-            "at the kiosk.",
-            limit=limits.per_person_per_business,
-        )
+        raise fail("BUSINESS_LIMIT",
+                   f"{who}今天已取过该业务的号（每人每项业务每天限 {limits.per_person_per_business} 个）。"
+                   "请使用已取的号等候；如小票丢失，可在取号机“补打小票”。",
+                   f"A ticket for this business was already taken today (limit "
+                   f"{limits.per_person_per_business}). Please wait with that ticket; a lost slip can be reprinted "
+                   "at the kiosk.", limit=limits.per_person_per_business)
     if facts.tickets_today >= limits.per_person_per_day:
-        raise DomainError(
-            "DAILY_LIMIT",
-            f"{who}今天已取号 {facts.tickets_today} 个，达到每人每天 {limits.per_person_per_day} 个的上限。"
-            "如需办理更多业务，请到窗口一并说明，或明天再来。",
-            f"The daily limit of {limits.per_person_per_day} tickets per person is reached. Ask at the "
-            "window to handle more matters together, or come back tomorrow.",
-            limit=limits.per_person_per_day,
-        )
+        raise fail("DAILY_LIMIT",
+                   f"{who}今天已取号 {facts.tickets_today} 个，达到每人每天 {limits.per_person_per_day} 个的上限。"
+                   "如需办理更多业务，请到窗口一并说明，或明天再来。",
+                   f"The daily limit of {limits.per_person_per_day} tickets per person is reached. Ask at the "
+                   "window to handle more matters together, or come back tomorrow.", limit=limits.per_person_per_day)
 
 
 def check_agent(limits: Limits, facts: AgentFacts, principals: list[str]) -> None:
     total = facts.principals_today | set(principals)
     if len(total) > limits.agent_principals_per_day:
-        raise DomainError(
-            "AGENT_LIMIT",
-            f"代办人每天最多为 {limits.agent_principals_per_day} 位当事人取号，今天已达上限。"
-            "请当事人本人取号，或明天再来。",
-            f"An agent may take tickets for at most {limits.agent_principals_per_day} people a day. "
-            "The people concerned can take tickets themselves, or come back tomorrow.",
-            limit=limits.agent_principals_per_day,
-        )
+        raise fail("AGENT_LIMIT",
+                   f"代办人每天最多为 {limits.agent_principals_per_day} 位当事人取号，今天已达上限。"
+                   "请当事人本人取号，或明天再来。",
+                   f"An agent may take tickets for at most {limits.agent_principals_per_day} people a day. "
+                   "The people concerned can take tickets themselves, or come back tomorrow.",
+                   limit=limits.agent_principals_per_day)
 
 
 def check_kiosk_burst(limits: Limits, recent_typed: set[str], holder: str) -> None:
@@ -94,11 +80,9 @@ def check_kiosk_burst(limits: Limits, recent_typed: set[str], holder: str) -> No
     if burst is None or holder in recent_typed:
         return
     if len(recent_typed) >= burst.identities:
-        raise DomainError(
-            "KIOSK_BURST",
-            f"本机在 {burst.minutes} 分钟内已手工输入 {len(recent_typed)} 位不同人的身份证号，暂停手工输入取号。"
-            "请将本人身份证放在读卡区取号（刷证不受影响），或到服务台由工作人员协助。",
-            f"{len(recent_typed)} different ID numbers were typed at this kiosk within {burst.minutes} minutes, "
-            "so typed entry is paused here. Lay your own ID card on the reader (that still works), or ask staff "
-            "at the service desk.",
-        )
+        raise fail("KIOSK_BURST",
+                   f"本机在 {burst.minutes} 分钟内已手工输入 {len(recent_typed)} 位不同人的身份证号，暂停手工输入取号。"
+                   "请将本人身份证放在读卡区取号（刷证不受影响），或到服务台由工作人员协助。",
+                   f"{len(recent_typed)} different ID numbers were typed at this kiosk within {burst.minutes} minutes, "
+                   "so typed entry is paused here. Lay your own ID card on the reader (that still works), or ask staff "
+                   "at the service desk.")

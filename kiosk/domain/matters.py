@@ -3,7 +3,7 @@ repeat window. Pure rules; the hall's operations record them."""
 
 from __future__ import annotations
 
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import fail
 
 # a report is claimed, resolved, called back and closed, in that order; none may be skipped
 FLOW = {"opened": "claimed", "claimed": "resolved", "resolved": "called_back", "called_back": "closed"}
@@ -17,8 +17,8 @@ def check_transition(current: str, to: object) -> str:
     """The next state, or TRANSITION_INVALID naming the one step allowed from ``current``."""
     allowed = FLOW.get(current)
     if allowed is None or to != allowed:
-        raise DomainError("TRANSITION_INVALID", f"当前状态“{current}”的下一步应为“{allowed}”。",
-                          f"From {current} the next step is {allowed}.", status=409, current=current, allowed=allowed)
+        raise fail("TRANSITION_INVALID", f"当前状态“{current}”的下一步应为“{allowed}”。",
+                   f"From {current} the next step is {allowed}.", current=current, allowed=allowed)
     return allowed
 
 

@@ -27,6 +27,7 @@ import requests
 
 from kiosk.config_files import load_config
 from kiosk.domain.config import ConfigInvalid, HallConfig
+from kiosk.domain.errors import KioskError
 from kiosk.drill.report import summarize, write_report
 from kiosk.drill.runner import Api, DayRunner, DrillClock, Tokens
 from kiosk.drill.scenario import ScenarioInvalid, parse_scenario, plan_day
@@ -36,7 +37,7 @@ HALL_TABLES = ("hall", "hours", "calendar", "limits", "priority", "calling", "bo
 DRILL_PIN = "246810"
 
 
-class DrillError(Exception):
+class DrillError(KioskError):
     """What went wrong, in Chinese and English, for the person who ran the command."""
 
 

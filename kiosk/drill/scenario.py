@@ -15,13 +15,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.identity import check_char
 
 STRATEGIES = ("typed_numbers", "lent_card", "resold_ticket", "agent_over_limit")
 ENTRIES = ("card", "typed", "qr")
 
 
-class ScenarioInvalid(ValueError):
+class ScenarioInvalid(KioskError, ValueError):
     """A scenario file a hall manager got wrong: the message names the key and what is expected."""
 
 

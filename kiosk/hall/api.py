@@ -16,31 +16,19 @@ from concurrent.futures import Future
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.clock import HallClock
 from kiosk.domain import cases
-from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
-from kiosk.httpserve import read_limited, whole_number
-from kiosk.openapi import allowed_methods, publish
-from kiosk.store.db import StoreUnavailable
+from kiosk.httpserve import bearer_token, error_response, install_error_handlers, json_response, read_limited, whole_number
+from kiosk.openapi import publish
 
 log = logging.getLogger("kiosk.hall")
 ANY = ROLES
 MAX_BODY = 64 * 1024
-
-
-def json_response(status: int, body: Any) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
-                    media_type="application/json")
-
-
-def error(status: int, code: str, zh: str, en: str, **details: Any) -> Response:
-    return json_response(status, DomainError(code, zh, en, status=status, **details).body())
 
 
 class Notifier:
@@ -73,8 +61,8 @@ class Notifier:
 
 
 def too_large() -> DomainError:
-    return DomainError("BODY_TOO_LARGE", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。",
-                       f"The request body is too large (limit {MAX_BODY // 1024} KB).", status=413)
+    return fail("BODY_TOO_LARGE", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。",
+                f"The request body is too large (limit {MAX_BODY // 1024} KB).")
 
 
 async def read_body(request: Request) -> bytes:
@@ -98,14 +86,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise DomainError("BAD_JSON", "请求内容不是合法的 JSON。", "The body is not valid JSON.", status=422) from None
+        raise fail("BAD_JSON", "请求内容不是合法的 JSON。", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
-        raise DomainError("BAD_JSON", "请求内容应为 JSON 对象。", "The body must be a JSON object.", status=422)
+        raise fail("BAD_JSON")
     stack: list[tuple[Any, int]] = [(body, 1)]
     while stack:  # iterative: a deep body cannot exhaust the interpreter's stack here or later
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise DomainError("BAD_JSON", "请求内容嵌套过深。", "The body is nested too deeply.", status=422)
+            raise fail("BAD_JSON", "请求内容嵌套过深。", "The body is nested too deeply.")
         if isinstance(value, str):
             check_text(value)
         elif isinstance(value, dict):
@@ -121,8 +109,7 @@ def check_text(text: str) -> None:
     """JSON may escape half of a surrogate pair (\\ud800) on its own: valid JSON, but not text that can be
     stored or shown. Refused here once, for every field of every request."""
     if any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise DomainError("BAD_TEXT", "文字中有无法识别的字符，请重新输入。",
-                          "The text contains a character that cannot be read (a lone surrogate).", status=422)
+        raise fail("BAD_TEXT")
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -184,45 +171,16 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         if escalate_every > 0:
             app.state.escalator = asyncio.create_task(escalate_loop())
 
-    @app.exception_handler(DomainError)
-    async def _domain(_r: Request, exc: DomainError) -> Response:
-        return json_response(exc.status, exc.body())
-
-    @app.exception_handler(StoreUnavailable)
-    async def _store(_r: Request, _exc: StoreUnavailable) -> Response:
-        return error(503, "STORE_UNAVAILABLE", "系统暂时无法保存，请稍后重试或联系工作人员。",
-                     "The hall cannot save right now; retry shortly or ask staff.")
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_r: Request, _exc: RequestValidationError) -> Response:
-        return error(422, "BAD_REQUEST", "请求格式不正确。", "The request is malformed.")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_r: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return error(404, "NOT_FOUND", "没有这个接口。", "No such endpoint.")
-        if exc.status_code == 405:
-            response = error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
-            response.headers["Allow"] = allowed_methods(app, _r.url.path)  # what the path does support
-            return response
-        return error(exc.status_code, "HTTP_ERROR", "请求无法处理。", "The request cannot be handled.")
-
-    @app.exception_handler(Exception)
-    async def _crash(_r: Request, exc: Exception) -> Response:
-        log.error("unexpected error: %s", exc.__class__.__name__, exc_info=exc)
-        return error(500, "INTERNAL", "系统内部错误，已记录。请重试或联系工作人员。",
-                     "Internal error; it was logged. Retry or ask staff.")
+    install_error_handlers(app, log)
 
     def device_of(request: Request, roles: tuple[str, ...]) -> Device:
-        auth = request.headers.get("authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        token = bearer_token(request)
         device = service.device_for_token(token) if token else None
         if device is None:
-            raise DomainError("UNAUTHORIZED", "设备未登记或令牌无效，请联系技术人员登记设备。",
-                              "Unknown device token; ask a technician to enroll this device.", status=401)
+            raise fail("UNAUTHORIZED")
         if device.role not in roles:
-            raise DomainError("FORBIDDEN", f"本设备（{device.role}）无权进行此操作。",
-                              f"A {device.role} device may not do this.", status=403, role=device.role)
+            raise fail("FORBIDDEN", f"本设备（{device.role}）无权进行此操作。", f"A {device.role} device may not do this.",
+                       role=device.role)
         return device
 
     async def body_of(request: Request) -> dict[str, Any]:
@@ -241,7 +199,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     def window_no(raw: str) -> int:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:  # '¹' and '٣' are digits to str.isdigit()
-            raise DomainError("WINDOW_UNKNOWN", f"没有 {raw[:8]} 号窗口。", "There is no such window.", status=404)
+            raise fail("WINDOW_UNKNOWN", f"没有 {raw[:8]} 号窗口。", "There is no such window.")
         return int(raw)
 
     def post(path: str, roles: tuple[str, ...], op: Callable[..., Reply], schema: dict[str, Any] | None = None,
@@ -260,9 +218,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     def post_only() -> Response:
         """GET on a POST-only path that a GET route's parameter would otherwise swallow."""
-        response = error(405, "METHOD_NOT_ALLOWED", "不支持这种请求方式。", "Method not allowed.")
-        response.headers["Allow"] = "POST"
-        return response
+        return error_response("METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
 
     # -- public -----------------------------------------------------------------
     @app.get("/health", summary="Liveness, database and outbox")

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain import codes
-from kiosk.domain.errors import bad_request
+from kiosk.domain.errors import bad_request, fail
 from kiosk.hall.core import (
     Call,
     Reply,
-    _err,
 )
 from kiosk.hall.issuing import Issuing
 from kiosk.store.db import Tx
@@ -26,12 +25,11 @@ class Booking(Issuing):
         holder = self.identity(body.get("identity"), call.now)
         offer = tx.one("SELECT * FROM offers WHERE id=?", (str(body.get("offer_id", ""))[:64],))
         if offer is None:
-            raise _err("OFFER_NOT_FOUND", "没有找到这个预约名额，请重新取号。", "No such booking offer; take a ticket again.",
-                       status=404)
+            raise fail("OFFER_NOT_FOUND")
         if offer["holder_hash"] != holder.hash:
-            raise _err("IDENTITY_MISMATCH", "预约名额只能由取号本人确认。", "Only the person offered can accept.")
+            raise fail("IDENTITY_MISMATCH", "预约名额只能由取号本人确认。", "Only the person offered can accept.")
         if offer["used"] or offer["expires_epoch"] <= call.now.timestamp():
-            raise _err("OFFER_EXPIRED", "这个预约名额已失效，请重新取号。", "The offer has expired; take a ticket again.")
+            raise fail("OFFER_EXPIRED")
         booking_id = "B" + secrets.token_hex(6).upper()
         tx.execute("UPDATE offers SET used=1 WHERE id=?", (offer["id"],))
         tx.execute("INSERT INTO bookings (id, business, holder_hash, holder_masked, slot_start, slot_end, "
@@ -82,23 +80,22 @@ class Booking(Issuing):
         business = self.business_or_fail(code.business)
         holder = self.identity(body["identity"], now) if body.get("identity") else None
         if holder is not None and code.holder and not holder.hash.startswith(code.holder):
-            raise _err("IDENTITY_MISMATCH", "预约人与当前身份不一致，请本人签到。",
+            raise fail("IDENTITY_MISMATCH", "预约人与当前身份不一致，请本人签到。",
                        "The appointment belongs to someone else; the person booked must check in.")
         used = tx.one("SELECT at FROM checkins WHERE appointment_id=?", (code.appointment_id,))
         if used is not None:
-            raise _err("CHECKIN_USED", "这个预约已经签到过了，请使用签到时取得的号。如小票丢失，可补打。",
-                       "This appointment was already checked in; use that ticket (a lost slip can be reprinted).")
+            raise fail("CHECKIN_USED")
         rules = self.config.booking
         tz = self.config.calendar.tz
         start = datetime.fromtimestamp(code.slot_start, tz)
         opens = start - timedelta(minutes=rules.checkin_early_minutes)
         closes = start + timedelta(minutes=rules.checkin_late_minutes)
         if now < opens:
-            raise _err("CHECKIN_TOO_EARLY", f"还没到签到时间。您预约的是 {start:%m月%d日 %H:%M}，请在 {opens:%H:%M} 以后签到。",
+            raise fail("CHECKIN_TOO_EARLY", f"还没到签到时间。您预约的是 {start:%m月%d日 %H:%M}，请在 {opens:%H:%M} 以后签到。",
                        f"Too early: the appointment is at {start:%Y-%m-%d %H:%M}; check in from {opens:%H:%M}.",
                        opens_at=self.iso(opens))
         if now > closes:
-            raise _err("CHECKIN_TOO_LATE", f"已超过签到时间（{closes:%m月%d日 %H:%M} 前）。请现场取号或重新预约。",
+            raise fail("CHECKIN_TOO_LATE", f"已超过签到时间（{closes:%m月%d日 %H:%M} 前）。请现场取号或重新预约。",
                        f"Too late: check-in closed at {closes:%Y-%m-%d %H:%M}. Take a ticket or book again.")
         self._issuing_open(now, tx.conn)
         tx.execute("INSERT INTO checkins (appointment_id, ticket_id, at) VALUES (?,?,?)",

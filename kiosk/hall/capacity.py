@@ -12,10 +12,10 @@ from typing import Any
 
 from kiosk.domain import codes, queue
 from kiosk.domain.catalog import Business
+from kiosk.domain.errors import fail
 from kiosk.hall.core import (
     WAITING,
     HallCore,
-    _err,
 )
 from kiosk.store.db import Tx
 
@@ -146,6 +146,5 @@ class Capacity(HallCore):
             row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
                                (day, number.strip().upper())).fetchone()
         if row is None:
-            raise _err("TICKET_NOT_FOUND", "今天没有这个号，请核对号码。",
-                       "No ticket with this number today; check the number.", status=404)
+            raise fail("TICKET_NOT_FOUND")
         return row

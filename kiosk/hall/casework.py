@@ -7,13 +7,12 @@ import sqlite3
 from typing import Any
 
 from kiosk.domain import cases
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.text import clean_text
 from kiosk.hall.booking import Booking
 from kiosk.hall.core import (
     Call,
     Reply,
-    _err,
 )
 from kiosk.store.db import Tx
 
@@ -57,16 +56,13 @@ class Casework(Booking):
     @staticmethod
     def _case_unknown() -> DomainError:
         # one answer for "no such case" and "not your case": nobody can probe case numbers with a stranger's ID
-        return _err("CASE_NOT_FOUND", "没有查到与您身份相符的这个办件编号，请核对受理回执上的编号，或到服务台咨询。",
-                    "No case with this number for this identity. Check the number on your receipt, or ask staff.",
-                    status=404)
+        return fail("CASE_NOT_FOUND")
 
     def op_query_case(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         person = self.identity(body.get("identity"), call.now)
         number = str(body.get("case_number") or "").strip()
         if not cases.valid_case_number(number):
-            raise _err("CASE_NUMBER_INVALID", "办件编号是受理回执上的12位数字。",
-                       "The case number is the 12 digits on your receipt.", status=422)
+            raise fail("CASE_NUMBER_INVALID")
         party = tx.one("SELECT 1 FROM case_parties WHERE number=? AND holder_hash=?", (number, person.hash))
         if party is None:
             tx.emit("case.query_refused", self.iso(call.now), call.device.name, {"case": number})
@@ -79,13 +75,13 @@ class Casework(Booking):
         number = str(body["_number"])[:20]
         row = tx.one("SELECT stage FROM cases WHERE number=?", (number,))
         if row is None:
-            raise _err("CASE_NOT_FOUND", "没有这个办件编号。", "No case with this number.", status=404)
+            raise fail("CASE_NOT_FOUND", "没有这个办件编号。", "No case with this number.")
         stage = body.get("stage")
         if stage not in cases.STAGES:
-            raise _err("STAGE_UNKNOWN", f"办件阶段应为：{'、'.join(cases.STAGES)}。",
-                       f"stage must be one of {', '.join(cases.STAGES)}.", status=422)
+            raise fail("STAGE_UNKNOWN", f"办件阶段应为：{'、'.join(cases.STAGES)}。",
+                       f"stage must be one of {', '.join(cases.STAGES)}.")
         if cases.stage_index(str(stage)) <= cases.stage_index(row["stage"]):
-            raise _err("STAGE_BACKWARDS", "办件只能向后推进。", "A case only moves forward.", status=409)
+            raise fail("STAGE_BACKWARDS")
         note = clean_text(body.get("note"), 200) or ""
         at = self.iso(call.now)
         tx.execute("UPDATE cases SET stage=? WHERE number=?", (stage, number))

@@ -25,7 +25,7 @@ from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
-from kiosk.domain.errors import DomainError
+from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
 from kiosk.passwords import COST, check_secret, hash_secret
@@ -73,15 +73,10 @@ def check_pin(pin: str, stored: str) -> bool:
     return check_secret(pin, stored)
 
 
-def _err(code: str, zh: str, en: str, status: int = 409, **details: Any) -> DomainError:
-    return DomainError(code, zh, en, status=status, **details)
-
-
 def _reason(body: dict[str, Any], key: str = "reason") -> str:
     reason = clean_text(body.get(key), 500)
     if reason is None:
-        raise _err("REASON_REQUIRED", "此操作必须填写原因，原因会被记录。", "A reason is required and will be recorded.",
-                   status=422)
+        raise fail("REASON_REQUIRED")
     return reason
 
 
@@ -146,8 +141,8 @@ class HallCore:
         business = self.config.business(code) if isinstance(code, str) else None
         if business is None:
             names = "、".join(f"{b.code} {b.name}" for b in self.config.businesses)
-            raise _err("UNKNOWN_BUSINESS", f"没有这项业务。可办理的业务：{names}。",
-                       "Unknown business. See GET /api/v1/catalog for the list.", status=422)
+            raise fail("UNKNOWN_BUSINESS", f"没有这项业务。可办理的业务：{names}。",
+                       "Unknown business. See GET /api/v1/catalog for the list.")
         return business
 
     def service_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain import matters, queue
-from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.domain.text import clean_text
 from kiosk.hall.casework import Casework
 from kiosk.hall.core import (
@@ -20,7 +20,6 @@ from kiosk.hall.core import (
     Call,
     Device,
     Reply,
-    _err,
     _reason,
     check_pin,
     hash_pin,
@@ -74,7 +73,7 @@ class Counter(Casework):
     # -- windows: sessions ----------------------------------------------------------
     def _window(self, tx: Tx, number: int, day: str) -> sqlite3.Row:
         if self.config.window(number) is None:
-            raise _err("WINDOW_UNKNOWN", f"没有 {number} 号窗口。", f"There is no window {number}.", status=404)
+            raise fail("WINDOW_UNKNOWN", f"没有 {number} 号窗口。", f"There is no window {number}.")
         tx.execute("INSERT OR IGNORE INTO windows (number, day) VALUES (?, ?)", (number, day))
         row = tx.one("SELECT * FROM windows WHERE number=?", (number,))
         assert row is not None
@@ -100,11 +99,12 @@ class Counter(Casework):
             clerk = tx.one("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,))
             sec = self.config.security
             if clerk is None:
-                return 401, _err("PIN_INVALID", "工号或 PIN 不正确。", "Wrong clerk id or PIN.", status=401).body()
+                return 401, fail("PIN_INVALID").body()
             if clerk["locked_until"] and clerk["locked_until"] > self.iso(now):
-                return 423, _err("CLERK_LOCKED", f"PIN 连续输错次数过多，账号已锁定到 {clerk['locked_until'][11:16]}。"
+                return 423, fail("CLERK_LOCKED",
+                                 f"PIN 连续输错次数过多，账号已锁定到 {clerk['locked_until'][11:16]}。"
                                  "请联系值班台。", "Too many wrong PINs; the account is locked. Ask the duty desk.",
-                                 status=423, locked_until=clerk["locked_until"]).body()
+                                 locked_until=clerk["locked_until"]).body()
             if not pin_ok:
                 failures = clerk["failures"] + 1
                 locked = None
@@ -115,12 +115,9 @@ class Counter(Casework):
                 tx.emit("clerk.login_failed", self.iso(now), call.device.name,
                         {"clerk_id": clerk_id, "window": window, "locked": locked is not None})
                 if locked:
-                    return 423, _err("CLERK_LOCKED", "PIN 连续输错次数过多，账号已锁定。请联系值班台。",
-                                     "Too many wrong PINs; the account is locked. Ask the duty desk.",
-                                     status=423, locked_until=locked).body()
-                return 401, _err("PIN_INVALID", f"工号或 PIN 不正确，还可以再试 {sec.pin_max_failures - failures} 次。",
-                                 "Wrong clerk id or PIN.", status=401,
-                                 attempts_left=sec.pin_max_failures - failures).body()
+                    return 423, fail("CLERK_LOCKED", locked_until=locked).body()
+                return 401, fail("PIN_INVALID", f"工号或 PIN 不正确，还可以再试 {sec.pin_max_failures - failures} 次。",
+                                 "Wrong clerk id or PIN.", attempts_left=sec.pin_max_failures - failures).body()
             session = secrets.token_urlsafe(24)
             expires = now + timedelta(hours=sec.session_hours)
             tx.execute("UPDATE clerks SET failures=0, locked_until=NULL WHERE id=?", (clerk_id,))
@@ -145,15 +142,13 @@ class Counter(Casework):
                          "expires_epoch>?", (token_hash(call.session), window, call.now.timestamp()))
             if row is not None:
                 return str(row[0]), wrow
-        raise _err("SESSION_INVALID", "请先在本窗口用工号和 PIN 登录。", "Log in at this window with clerk id and PIN first.",
-                   status=401)
+        raise fail("SESSION_INVALID")
 
     def _current(self, tx: Tx, wrow: sqlite3.Row, states: tuple[str, ...]) -> sqlite3.Row:
         row = tx.one("SELECT * FROM tickets WHERE id=?", (wrow["current_ticket"],)) \
             if wrow["current_ticket"] else None
         if row is None or row["state"] not in states:
-            raise _err("NO_CURRENT_TICKET", "本窗口当前没有可操作的号。", "This window has no ticket in that state.",
-                       current=row["number"] if row else None, state=row["state"] if row else None)
+            raise fail("NO_CURRENT_TICKET", current=row["number"] if row else None, state=row["state"] if row else None)
         return row
 
 
@@ -192,13 +187,12 @@ class Counter(Casework):
 
     def _idle_window(self, tx: Tx, wrow: sqlite3.Row) -> None:
         if wrow["state"] == "paused":
-            raise _err("WINDOW_PAUSED", "本窗口已暂停，请先恢复服务。", "The window is paused; resume first.")
+            raise fail("WINDOW_PAUSED")
         if wrow["current_ticket"]:
             cur = tx.one("SELECT number, state FROM tickets WHERE id=?", (wrow["current_ticket"],))
             if cur is not None and cur["state"] in ("called", "serving"):
-                raise _err("WINDOW_BUSY", f"请先办结或标记过号当前的 {cur['number']} 号。",
-                           f"Finish or mark as no-show the current ticket {cur['number']} first.",
-                           current=cur["number"])
+                raise fail("WINDOW_BUSY", f"请先办结或标记过号当前的 {cur['number']} 号。",
+                           f"Finish or mark as no-show the current ticket {cur['number']} first.", current=cur["number"])
 
     def op_call_next(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
@@ -206,8 +200,7 @@ class Counter(Casework):
         self._idle_window(tx, wrow)
         head = self._next(tx, window, wrow)
         if head is None:
-            raise _err("QUEUE_EMPTY", "本窗口的业务目前没有人等候。", "Nobody is waiting for this window's businesses.",
-                       status=404)
+            raise fail("QUEUE_EMPTY")
         return self._do_call(tx, call, window, clerk, wrow, head.number, None)
 
     def op_call(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
@@ -217,7 +210,7 @@ class Counter(Casework):
         self._idle_window(tx, wrow)
         row = self._ticket_row(tx.conn, wrow["day"], body.get("number"))
         if row["state"] not in WAITING:
-            raise _err("TICKET_NOT_WAITING", f"{row['number']} 号当前状态为“{row['state']}”，不能呼叫。",
+            raise fail("TICKET_NOT_WAITING", f"{row['number']} 号当前状态为“{row['state']}”，不能呼叫。",
                        f"Ticket {row['number']} is {row['state']} and cannot be called.", state=row["state"])
         head = self._next(tx, window, wrow)
         if head is not None and head.number == row["number"]:
@@ -241,7 +234,7 @@ class Counter(Casework):
         row = self._current(tx, wrow, ("called",))
         need = self.config.calling.no_show_after_calls
         if row["calls"] < need:
-            raise _err("RECALL_FIRST", f"请先重呼，呼叫满 {need} 次后才能标记过号（已呼叫 {row['calls']} 次）。",
+            raise fail("RECALL_FIRST", f"请先重呼，呼叫满 {need} 次后才能标记过号（已呼叫 {row['calls']} 次）。",
                        f"Recall first: a no-show needs {need} calls (made {row['calls']}).")
         tx.execute("UPDATE tickets SET state='no_show', finished_at=? WHERE id=?", (self.iso(call.now), row["id"]))
         tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
@@ -278,10 +271,7 @@ class Counter(Casework):
                     tx.emit("identity.mismatch", at, call.device.name,
                             {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
                              "overridden": False})
-                    return 409, _err("IDENTITY_MISMATCH",
-                                     "来人与取号人不一致（人证不符）。请核实；确需办理的，填写原因后继续，原因将被记录。",
-                                     "The person is not the ticket's holder. Check; to serve anyway, give a reason "
-                                     "(it is recorded).", masked=person.masked).body()
+                    return 409, fail("IDENTITY_MISMATCH", masked=person.masked).body()
                 self._audit(tx, call, "identity_override", window, clerk, row["number"], override, detail)
                 tx.emit("identity.mismatch", at, call.device.name,
                         {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
@@ -301,7 +291,7 @@ class Counter(Casework):
 
     @staticmethod
     def _mismatch_unresolved(row: sqlite3.Row) -> DomainError:
-        return _err("IDENTITY_MISMATCH", f"{row['number']} 号已记录人证不符，须核验取号人本人证件，或填写原因后办理。",
+        return fail("IDENTITY_MISMATCH", f"{row['number']} 号已记录人证不符，须核验取号人本人证件，或填写原因后办理。",
                     "An identity mismatch is recorded for this ticket: check the holder's ID, or give an "
                     "override_reason.")
 
@@ -313,14 +303,13 @@ class Counter(Casework):
         assert business is not None
         missing = body.get("missing")
         if not isinstance(missing, list) or not missing:
-            raise _err("MISSING_REQUIRED", "请勾选缺少的材料。", "Tick the missing materials.", status=422)
+            raise fail("MISSING_REQUIRED")
         items: list[dict[str, str]] = []
         for mid in missing:
             material = business.material(mid) if isinstance(mid, str) else None
             if material is None:
-                raise _err("MATERIAL_UNKNOWN", f"“{mid}”不在{business.name}的材料目录中。",
-                           f"'{mid}' is not in the materials list of {business.name_en}.", status=422,
-                           material=str(mid)[:40])
+                raise fail("MATERIAL_UNKNOWN", f"“{mid}”不在{business.name}的材料目录中。",
+                           f"'{mid}' is not in the materials list of {business.name_en}.", material=str(mid)[:40])
             if all(i["id"] != material.id for i in items):
                 items.append({"id": material.id, "name": material.name, "name_en": material.name_en})
         case = clean_text(body.get("case_number"), 40)
@@ -371,8 +360,7 @@ class Counter(Casework):
             raise bad_request("请选择转到的窗口或业务", "to_window or to_business is required")
         if to_window is not None:
             if isinstance(to_window, bool) or not isinstance(to_window, int) or self.config.window(to_window) is None:
-                raise _err("WINDOW_UNKNOWN", f"没有 {to_window} 号窗口。", f"There is no window {to_window}.",
-                           status=422)
+                raise fail("WINDOW_UNKNOWN", f"没有 {to_window} 号窗口。", f"There is no window {to_window}.")
             if to_window == window:
                 raise bad_request("不能转给本窗口", "cannot transfer to the same window")
         business = self.business_or_fail(to_business) if to_business is not None else \

@@ -10,13 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.domain import codes, matters, ratings
-from kiosk.domain.errors import bad_request
+from kiosk.domain.errors import bad_request, fail
 from kiosk.domain.text import clean_text, mask_phone, valid_phone
 from kiosk.hall.core import (
     RATING_LEVELS,
     Call,
     Reply,
-    _err,
     _reason,
 )
 from kiosk.hall.counter import Counter
@@ -36,22 +35,19 @@ class Feedback(Counter):
             ref = code.number
         level = body.get("level")
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-            raise _err("LEVEL_INVALID", "评价等级应为1到5。", "level must be 1 to 5.", status=422)
+            raise fail("LEVEL_INVALID")
         source = body.get("source")
         if source not in ("keypad", "kiosk"):
-            raise _err("SOURCE_INVALID", "评价来源应为 keypad 或 kiosk。", "source must be keypad or kiosk.", status=422)
+            raise fail("SOURCE_INVALID")
         reasons = body.get("reasons") or []
         if not isinstance(reasons, list) or len(reasons) > 10:
             raise bad_request("reasons 应为文本列表", "reasons must be a list of strings")
         reasons = [r for r in (clean_text(x, 200) for x in reasons) if r]
         row = self._ticket_row(tx.conn, day, ref)
         if tx.one("SELECT 1 FROM ratings WHERE ticket_id=?", (row["id"],)) is not None:
-            raise _err("RATING_EXISTS", "这次服务已经评价过了，每次服务只能评价一次。谢谢您！",
-                       "This service was already rated; one rating per service. Thank you!")
+            raise fail("RATING_EXISTS")
         if row["state"] != "done":
-            raise _err("NOT_RATABLE", "这个号的服务还没有办结，办结后才能评价。",
-                       "The service of this ticket has not finished yet; rate it after it ends.",
-                       state=row["state"])
+            raise fail("NOT_RATABLE", state=row["state"])
         digest = hashlib.sha256(f"{self.config.hall_id}:{day}:{row['number']}".encode()).digest()
         sample = matters.callback_sampled(digest, self.config.ratings.callback_sample_percent)
         at = self.iso(now)
@@ -80,19 +76,17 @@ class Feedback(Counter):
         category = self.config.category(raw_category) if isinstance(raw_category, str) else None
         if category is None:
             names = "、".join(c.name for c in self.config.matters.categories)
-            raise _err("CATEGORY_UNKNOWN", f"请选择问题类别：{names}。",
+            raise fail("CATEGORY_UNKNOWN", f"请选择问题类别：{names}。",
                        "Choose a category: " + ", ".join(c.id for c in self.config.matters.categories),
-                       status=422, categories=[c.id for c in self.config.matters.categories])
+                       categories=[c.id for c in self.config.matters.categories])
         description = clean_text(body.get("description"), 1000)
         if description is None:
-            raise _err("DESCRIPTION_REQUIRED", "请简单描述遇到的问题（不超过1000字）。",
-                       "Describe what happened (up to 1000 characters).", status=422)
+            raise fail("DESCRIPTION_REQUIRED")
         contact = body.get("contact")
         if contact in ("", None):
             contact = None
         elif not isinstance(contact, str) or not valid_phone(contact):
-            raise _err("CONTACT_INVALID", "联系电话格式不正确，可以不填。", "The phone number is not valid (optional).",
-                       status=422)
+            raise fail("CONTACT_INVALID")
         ticket = body.get("ticket")
         ticket = ticket.strip().upper()[:12] if isinstance(ticket, str) and ticket.strip() else None
         day = self.day(now)
@@ -113,7 +107,7 @@ class Feedback(Counter):
     def _matter_view(self, conn: sqlite3.Connection, number: str, now: datetime) -> dict[str, Any]:
         row = conn.execute("SELECT * FROM matters WHERE number=?", (number,)).fetchone()
         if row is None:
-            raise _err("MATTER_NOT_FOUND", "没有这个问题编号，请核对。", "No matter with this number.", status=404)
+            raise fail("MATTER_NOT_FOUND")
         category = self.config.category(row["category"])
         history = [{"at": h["at"], "status": h["status"], "note": h["note"], "by": h["by"]}
                    for h in conn.execute("SELECT * FROM matter_history WHERE number=? ORDER BY id", (number,))]
@@ -137,7 +131,7 @@ class Feedback(Counter):
         number = str(body["_number"])[:40]
         row = tx.one("SELECT status FROM matters WHERE number=?", (number,))
         if row is None:
-            raise _err("MATTER_NOT_FOUND", "没有这个问题编号，请核对。", "No matter with this number.", status=404)
+            raise fail("MATTER_NOT_FOUND")
         to = body.get("to")
         if to == "note":  # the duty desk adds what it learned or did, without moving the matter on
             note = _reason(body, "note")

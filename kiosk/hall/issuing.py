@@ -13,13 +13,12 @@ from typing import Any
 
 from kiosk.domain import codes, limits, queue
 from kiosk.domain.catalog import Business
-from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.domain.identity import Identity
 from kiosk.hall.capacity import Capacity
 from kiosk.hall.core import (
     Call,
     Reply,
-    _err,
 )
 from kiosk.store.db import Tx
 
@@ -38,7 +37,7 @@ class Issuing(Capacity):
         nxt = cal.next_opening(now)
         when = f"{nxt:%m月%d日 %H:%M}" if nxt else "下一个工作日"
         when_en = f"{nxt:%Y-%m-%d %H:%M}" if nxt else "the next working day"
-        raise _err("HALL_CLOSED", f"现在不在办公时间，取号将于 {when} 开始。也可以在网上或微信预约。",
+        raise fail("HALL_CLOSED", f"现在不在办公时间，取号将于 {when} 开始。也可以在网上或微信预约。",
                    f"The hall is closed; tickets are issued again from {when_en}. You can also book online.",
                    opens_at=nxt.isoformat() if nxt else None)
 
@@ -67,11 +66,11 @@ class Issuing(Capacity):
                 return "elderly"
             return None
         if not isinstance(claimed, str) or claimed not in rules.groups:
-            raise _err("PRIORITY_INVALID", f"优先类别应为：{'、'.join(rules.groups)}。",
-                       f"priority must be one of {', '.join(rules.groups)}.", status=422)
+            raise fail("PRIORITY_INVALID", f"优先类别应为：{'、'.join(rules.groups)}。",
+                       f"priority must be one of {', '.join(rules.groups)}.")
         if claimed == "elderly" and holder.age < rules.elderly_age:
-            raise _err("PRIORITY_NOT_ELIGIBLE", f"老年人优先需年满 {rules.elderly_age} 周岁，请选择普通取号。",
-                       f"Elderly priority starts at age {rules.elderly_age}; take a normal ticket.", status=422)
+            raise fail("PRIORITY_NOT_ELIGIBLE", f"老年人优先需年满 {rules.elderly_age} 周岁，请选择普通取号。",
+                       f"Elderly priority starts at age {rules.elderly_age}; take a normal ticket.")
         return claimed
 
     def op_issue(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
@@ -87,16 +86,14 @@ class Issuing(Capacity):
             holder = self.identity(agent_raw.get("identity") or body.get("identity"), now)
             raw_list = agent_raw.get("principals")
             if not isinstance(raw_list, list) or not 1 <= len(raw_list) <= 20:
-                raise _err("PRINCIPALS_REQUIRED", "代办取号需要录入被代办人（当事人）的身份信息。",
-                           "An agent ticket needs the identities of the people represented.", status=422)
+                raise fail("PRINCIPALS_REQUIRED")
             extra = [body["identity"]] if agent_raw.get("identity") and body.get("identity") else []
             for raw in raw_list + extra:
                 p = self.identity(raw, now)
                 if p.hash != holder.hash and all(p.hash != q.hash for q in principals):
                     principals.append(p)
             if not principals:
-                raise _err("PRINCIPALS_REQUIRED", "被代办人不能是代办人本人。",
-                           "The people represented cannot be the agent.", status=422)
+                raise fail("PRINCIPALS_REQUIRED", "被代办人不能是代办人本人。", "The people represented cannot be the agent.")
         else:
             holder = self.identity(body.get("identity"), now)
         priority = self._priority(body, holder, bool(principals))
@@ -229,7 +226,7 @@ class Issuing(Capacity):
         if not self._same_holder(holder, row["holder_hash"]):
             self._audit(tx, call, "reprint_refused", None, None, row["number"], None, {"holder": holder.hash})
             tx.emit("ticket.reprint_refused", at, call.device.name, {"number": row["number"], "day": day})
-            return 409, _err("IDENTITY_MISMATCH", "补打小票需要取号人本人的身份证件。",
+            return 409, fail("IDENTITY_MISMATCH", "补打小票需要取号人本人的身份证件。",
                              "Only the ticket's holder can reprint it.").body()
         tx.execute("UPDATE tickets SET reprints=reprints+1 WHERE id=?", (row["id"],))
         self._audit(tx, call, "reprint", None, None, row["number"], None, {"count": row["reprints"] + 1})

@@ -10,11 +10,10 @@ from typing import Any
 
 from kiosk.domain import queue, ratings
 from kiosk.domain.catalog import quote_fee, yuan
-from kiosk.domain.errors import DomainError, bad_request
+from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.hall.core import (
     Call,
     Reply,
-    _err,
     _reason,
 )
 from kiosk.hall.feedback import Feedback
@@ -43,13 +42,12 @@ class Supervision(Feedback):
             hh, mm = (int(x) for x in raw.split(":"))
             until = datetime.combine(day, datetime.min.time(), cal.tz).replace(hour=hh, minute=mm)
         except ValueError:
-            raise _err("UNTIL_INVALID", "请填写延长到的时间，如 18:30。", "until must be a time such as 18:30.",
-                       status=422) from None
+            raise fail("UNTIL_INVALID") from None
         if closing is None:
-            raise _err("HALL_CLOSED", "今天不是办公日，不能延时。", "The hall does not open today.", status=409)
+            raise fail("HALL_CLOSED")
         if not closing < until <= closing.replace(hour=22, minute=0):
-            raise _err("UNTIL_INVALID", f"延时应晚于今天的下班时间 {closing:%H:%M}，且不晚于 22:00。",
-                       f"until must be after today's closing ({closing:%H:%M}) and no later than 22:00.", status=422)
+            raise fail("UNTIL_INVALID", f"延时应晚于今天的下班时间 {closing:%H:%M}，且不晚于 22:00。",
+                       f"until must be after today's closing ({closing:%H:%M}) and no later than 22:00.")
         at = self.iso(call.now)
         tx.execute("INSERT INTO decisions (day, kind, until_epoch, reason, at, device) VALUES (?,?,?,?,?,?)",
                    (day.isoformat(), "extend_hours", until.timestamp(), reason, at, call.device.name))
@@ -61,13 +59,12 @@ class Supervision(Feedback):
     def op_open_temporary(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
         window = int(body["_window"])
         if self.config.window(window) is None:
-            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+            raise fail("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.")
         raw = body.get("businesses")
         codes_ = list(dict.fromkeys(self.business_or_fail(c).code for c in raw)) if isinstance(raw, list) and raw \
             else None  # each business once, however often it was listed
         if not codes_:
-            raise _err("BUSINESSES_REQUIRED", "请选择这个窗口临时加办的业务。", "Choose the businesses this window takes on.",
-                       status=422)
+            raise fail("BUSINESSES_REQUIRED")
         reason = _reason(body)
         day = self.day(call.now).isoformat()
         at = self.iso(call.now)
@@ -84,9 +81,9 @@ class Supervision(Feedback):
         fid = body["_number"]
         row = tx.one("SELECT * FROM followups WHERE id=?", (int(fid) if str(fid).isdigit() else -1,))
         if row is None:
-            raise _err("FOLLOWUP_NOT_FOUND", "没有这条差评跟进记录。", "No such follow-up.", status=404)
+            raise fail("FOLLOWUP_NOT_FOUND")
         if row["status"] == "closed":
-            raise _err("FOLLOWUP_CLOSED", "这条差评已办结。", "This follow-up is already closed.")
+            raise fail("FOLLOWUP_CLOSED")
         note = _reason(body, "note")
         at = self.iso(call.now)
         late = self.day(call.now).isoformat() > row["deadline"]
@@ -108,7 +105,7 @@ class Supervision(Feedback):
         """Everything a clerk needs at a glance: the current ticket, who waits for this window, today's work."""
         w = self.config.window(window)
         if w is None:
-            raise _err("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.", status=404)
+            raise fail("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.")
         conn = self.store.reader()
         day = self.day(now).isoformat()
         row = conn.execute("SELECT * FROM windows WHERE number=?", (window,)).fetchone()

@@ -9,15 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.clock import HallClock
+from kiosk.domain.errors import fail
 from kiosk.domain.ledger_rules import MAX_SEQ
-from kiosk.httpserve import read_limited
+from kiosk.httpserve import bearer_token, install_error_handlers, json_response, read_limited
 from kiosk.ledger import dashboard
-from kiosk.ledger.service import LedgerError, LedgerService, _err, int_param
-from kiosk.openapi import allowed_methods, publish
+from kiosk.ledger.service import LedgerService, int_param
+from kiosk.openapi import publish
 
 log = logging.getLogger("kiosk.ledger")
 MAX_BODY = 32 * 1024 * 1024  # a batch of 5,000 events with their payloads fits with room to spare
@@ -27,51 +27,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 once it is known to be larger than ``limit`` (never read whole first)."""
     body = await read_limited(request, limit)
     if body is None:
-        raise _err("BODY_TOO_LARGE", 413, "请求内容过大。", "The request body is too large.")
+        raise fail("BODY_TOO_LARGE")
     return body
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type="application/json",
-                    headers=headers)
 
 
 def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
     app = FastAPI(title="Central ledger API", version=__version__)
 
-    @app.exception_handler(LedgerError)
-    async def _refused(_r: Request, exc: LedgerError) -> Response:
-        return json_response(exc.status, exc.body())
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 405:
-            return json_response(405, {"error": {"code": "METHOD_NOT_ALLOWED", "message": "不支持这种请求方式。",
-                                                 "message_en": "Method not allowed."}},
-                                 {"Allow": allowed_methods(app, request.url.path)})
-        return json_response(exc.status_code, {"error": {"code": "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR",
-                                                         "message": "没有这个地址。", "message_en": str(exc.detail)}})
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        # what happened, for the province's technician: the route and the exception with its trace
-        log.error("unexpected error on %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
-                  exc_info=exc)
-        return json_response(500, {"error": {"code": "INTERNAL", "message": "账本内部错误，已记录，请稍后重试。",
-                                             "message_en": "Internal error; it was logged. Retry later."}})
+    install_error_handlers(app, log)
 
     def caller(request: Request) -> tuple[str, str]:
-        auth = request.headers.get("authorization", "")
-        token = auth[7:] if auth.lower().startswith("bearer ") else None
-        who = service.who(token)
+        who = service.who(bearer_token(request))
         if who is None:
-            raise _err("UNAUTHORIZED", 401, "需要有效的令牌。", "A valid bearer token is required.")
+            raise fail("UNAUTHORIZED", "需要有效的令牌。", "A valid bearer token is required.")
         return who
 
     def reader(request: Request, hall: str) -> None:
         kind, name = caller(request)
         if not (kind == "supervisor" or name == hall):
-            raise _err("FORBIDDEN", 403, "只能读取本大厅的数据。", "A hall token reads only its own hall.")
+            raise fail("FORBIDDEN")
 
     async def body_of(request: Request) -> object:
         """The JSON body, or None when it is not JSON, too deep or too large (each endpoint says what it
@@ -99,10 +73,10 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
     async def register(request: Request) -> Response:
         kind, _name = caller(request)
         if kind != "supervisor":
-            raise _err("FORBIDDEN", 403, "登记大厅需要省级监管令牌。", "Registering a hall needs a supervisor token.")
+            raise fail("FORBIDDEN", "登记大厅需要省级监管令牌。", "Registering a hall needs a supervisor token.")
         body = await body_of(request)
         if not isinstance(body, dict):
-            raise _err("BODY_INVALID", 422, "请求体应为 {hall, public_key}。", "The body is {hall, public_key}.")
+            raise fail("BODY_INVALID")
         hall = body.get("hall")
         token = await blocking(service.add_hall, hall, str(body.get("public_key", "")), clock.now(),
                                str(body.get("name") or ""), str(body.get("region") or ""))
@@ -112,7 +86,7 @@ def create_app(service: LedgerService, clock: HallClock) -> FastAPI:
     async def batches(request: Request, hall: str) -> Response:
         kind, name = caller(request)
         if kind != "hall" or name != hall:
-            raise _err("FORBIDDEN", 403, "只能提交本大厅的批次。", "A hall sends only its own batches.")
+            raise fail("FORBIDDEN", "只能提交本大厅的批次。", "A hall sends only its own batches.")
         body = await body_of(request)
         return json_response(200, await blocking(service.ingest, hall, body, clock.now()))
 

@@ -26,8 +26,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.clock import HallClock
+from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
-from kiosk.ledger.service import LedgerError, LedgerService, Viewer, _err, int_param
+from kiosk.httpserve import error_response
+from kiosk.ledger.service import LedgerService, Viewer, int_param
 
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
 SESSION_COOKIE = "ledger_session"
@@ -39,7 +41,7 @@ def same(a: str, b: str) -> bool:
     return secrets.compare_digest(a.encode(), b.encode())
 
 
-class SignInNeeded(Exception):
+class SignInNeeded(KioskError):
     """No session and no supervisor token: a browser is sent to /login, a script gets 401."""
 
 
@@ -97,9 +99,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _exc: SignInNeeded) -> Response:
         if request.url.path.startswith("/api/"):
-            return Response(json.dumps({"error": {"code": "UNAUTHORIZED", "message": "请先登录或提供监管令牌。",
-                                                  "message_en": "Sign in, or send a supervisor token."}},
-                                       ensure_ascii=False), status_code=401, media_type="application/json")
+            return error_response("UNAUTHORIZED", "请先登录或提供监管令牌。", "Sign in, or send a supervisor token.")
         return login_page("请先登录。", 401)  # the page is not shown; the sign-in form is, right here
 
     def login_page(error: str = "", status: int = 200) -> HTMLResponse:
@@ -128,7 +128,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         try:
             token, _csrf = await asyncio.get_running_loop().run_in_executor(
                 None, service.sign_in, form.get("login", ""), form.get("password", ""), clock.now())
-        except LedgerError as exc:
+        except DomainError as exc:
             return login_page(exc.message, exc.status)
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
@@ -141,7 +141,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         token = request.cookies.get(SESSION_COOKIE, "")
         viewer = service.session(token, clock.now())
         if viewer is None or not same(form.get("csrf", ""), viewer.csrf):
-            raise _err("CSRF", 403, "请求来源无法确认，未退出。", "The request could not be verified.")
+            raise fail("CSRF")
         service.sign_out(token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
@@ -151,7 +151,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
     def reads(request: Request) -> HTMLResponse:
         viewer = supervisor(request)
         if viewer.role != "province":
-            raise _err("FORBIDDEN", 403, "查阅记录仅省级监管人员可看。", "Only province supervisors see the read log.")
+            raise fail("FORBIDDEN", "查阅记录仅省级监管人员可看。", "Only province supervisors see the read log.")
         rows = db.all("SELECT at, who, via, what, detail FROM reads ORDER BY id DESC LIMIT 500")
         halls = db.all("SELECT hall, at, device, payload FROM events WHERE type='data.read' ORDER BY at DESC LIMIT 500")
         return page(request, "查阅记录：谁在何时看了哪些含身份或联系方式的数据",
@@ -181,8 +181,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         start, end = period(request)
         by = request.query_params.get("by", "hall")
         if by not in ("hall", "window", "clerk"):
-            raise _err("QUERY_INVALID", 422, "参数 by 应为 hall、window 或 clerk。", "by is hall, window or clerk.",
-                       parameter="by")
+            raise fail("QUERY_INVALID", parameter="by")
         column = {"hall": "h.name", "window": "h.name || ' ' || r.win || '号窗口'",
                   "clerk": "h.name || ' 工号' || r.clerk_id"}.get(by, "h.name")
         rows = db.all(f"SELECT {column}, COUNT(*), AVG(r.level), SUM(r.bad) FROM ratings r JOIN halls h ON h.id=r.hall "
@@ -286,7 +285,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
                     "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
         if request.query_params.get("format", "json") not in ("csv", "json"):
-            raise _err("QUERY_INVALID", 422, "参数 format 应为 csv 或 json。", "format is csv or json.", parameter="format")
+            raise fail("QUERY_INVALID", "参数 format 应为 csv 或 json。", "format is csv or json.", parameter="format")
         if request.query_params.get("format") == "csv":
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
@@ -308,8 +307,7 @@ def _day(text: str | None, default: date, name: str) -> date:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise _err("QUERY_INVALID", 422, f"参数 {name} 应为日期，如 2026-11-01。", f"{name} must be a date (YYYY-MM-DD).",
-               parameter=name)
+    raise fail("QUERY_INVALID", f"参数 {name} 应为日期，如 2026-11-01。", f"{name} must be a date (YYYY-MM-DD).", parameter=name)
 
 
 def _bars(values: list[tuple[str, float]], top: float, caption: str) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain import ledger_rules, signing
+from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.events import GENESIS, verify_chain
 from kiosk.httpserve import whole_number
 from kiosk.ledger.db import LedgerDB
@@ -26,22 +27,6 @@ log = logging.getLogger("kiosk.ledger")
 HALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EXCEPTION_TYPES = {"identity.mismatch", "ticket.transferred", "notice.issued", "ticket.called", "hall.hours_extended",
                    "window.temporary"}
-
-
-@dataclass  # not frozen: raising sets __traceback__
-class LedgerError(Exception):
-    code: str
-    status: int
-    message: str
-    message_en: str
-    details: dict[str, Any]
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "message_en": self.message_en, **self.details}}
-
-
-def _err(code: str, status: int, zh: str, en: str, **details: Any) -> LedgerError:
-    return LedgerError(code, status, zh, en, details)
 
 
 USER_LOGIN = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
@@ -71,7 +56,7 @@ def int_param(raw: str, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] from a query string, or 422 naming the parameter: never a 500."""
     value = whole_number(raw, lo, hi)
     if value is None:
-        raise _err("QUERY_INVALID", 422, f"参数 {name} 应为 {lo} 到 {hi} 之间的整数。",
+        raise fail("QUERY_INVALID", f"参数 {name} 应为 {lo} 到 {hi} 之间的整数。",
                    f"{name} must be a whole number from {lo} to {hi}.", parameter=name)
     return value
 
@@ -88,17 +73,15 @@ class LedgerService:
     # -- registration --------------------------------------------------------------------------------------
     def add_hall(self, hall: str, public_key: str, now: datetime, name: str = "", region: str = "") -> str:
         if not isinstance(hall, str) or not HALL_ID.match(hall):
-            raise _err("HALL_INVALID", 422, "大厅编号只能含字母、数字、点、横线和下划线。",
-                       "hall ids are letters, digits, '.', '-' and '_'.")
+            raise fail("HALL_INVALID")
         try:
             signing.parse_public_key(public_key)
         except (ValueError, AttributeError):
-            raise _err("PUBLIC_KEY_INVALID", 422, "公钥格式不对：应为 kiosk hall public-key 打印的 ed25519:… 一行。",
-                       "The public key must be the ed25519:… line printed by kiosk hall public-key.") from None
+            raise fail("PUBLIC_KEY_INVALID") from None
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as conn:
             if self.db.execute(conn, "SELECT 1 FROM halls WHERE id=?", (hall,)).fetchone() is not None:
-                raise _err("HALL_EXISTS", 409, "这个大厅已登记。", "This hall is already registered.", hall=hall)
+                raise fail("HALL_EXISTS", hall=hall)
             self.db.execute(conn, "INSERT INTO halls (id, name, region, public_key, token_hash, registered_at, head_seq, "
                                   "head_hash) VALUES (?,?,?,?,?,?,0,?)",
                             (hall, name or hall, region, public_key.strip(), token_hash(token), now.isoformat(), GENESIS))
@@ -107,7 +90,7 @@ class LedgerService:
 
     def add_token(self, role: str, name: str, now: datetime) -> str:
         if role != "supervisor":
-            raise _err("ROLE_INVALID", 422, "令牌角色应为 supervisor。", "role must be supervisor.")
+            raise fail("ROLE_INVALID")
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as conn:
             self.db.execute(conn, "INSERT INTO tokens (token_hash, role, name, created_at) VALUES (?,?,?,?)",
@@ -129,15 +112,13 @@ class LedgerService:
     # -- people: dashboard accounts and sessions --------------------------------------------------------------
     def add_user(self, login: str, role: str, region: str, password: str, now: datetime) -> None:
         if not isinstance(login, str) or not USER_LOGIN.match(login):
-            raise _err("LOGIN_INVALID", 422, "登录名只能含字母、数字、点、横线和下划线（2到40位）。",
-                       "A login is 2-40 letters, digits, '.', '-' or '_'.")
+            raise fail("LOGIN_INVALID")
         if role not in ("province", "region"):
-            raise _err("ROLE_INVALID", 422, "角色应为 province（省级）或 region（市县）。", "role is province or region.")
+            raise fail("ROLE_INVALID", "角色应为 province（省级）或 region（市县）。", "role is province or region.")
         if role == "region" and not (region.isascii() and region.isdigit() and 2 <= len(region) <= 6):
-            raise _err("REGION_INVALID", 422, "市县监管账号需要行政区划代码，如 3701。",
-                       "A region account needs its region code, such as 3701.")
+            raise fail("REGION_INVALID")
         if len(password) < 10:
-            raise _err("PASSWORD_WEAK", 422, "密码至少10位。", "The password needs at least 10 characters.")
+            raise fail("PASSWORD_WEAK")
         with self.db.transaction() as conn:
             self.db.execute(conn, "DELETE FROM users WHERE login=?", (login,))
             self.db.execute(conn, "INSERT INTO users (login, role, region, pw_hash, created_at) VALUES (?,?,?,?,?)",
@@ -146,7 +127,7 @@ class LedgerService:
     def sign_in(self, login: str, password: str, now: datetime) -> tuple[str, str]:
         """(session token, CSRF token). Repeated failures lock the account for a while; the answer to a wrong
         login and a wrong password is the same."""
-        wrong = _err("SIGN_IN_FAILED", 401, "登录名或密码不正确。", "Wrong login or password.")
+        wrong = fail("SIGN_IN_FAILED")
         with self.db.transaction() as conn:
             row = self.db.execute(conn, "SELECT pw_hash, failures, locked_until FROM users WHERE login=?",
                                   (login,)).fetchone()
@@ -154,7 +135,7 @@ class LedgerService:
                 check_secret(password, DUMMY_HASH)  # the same time as a real check: logins cannot be probed
                 raise wrong
             if row[2] and row[2] > now.isoformat():
-                raise _err("ACCOUNT_LOCKED", 429, f"多次登录失败，账号已锁定至 {row[2][11:16]}，请稍后再试。",
+                raise fail("ACCOUNT_LOCKED", f"多次登录失败，账号已锁定至 {row[2][11:16]}，请稍后再试。",
                            "Too many failed sign-ins: the account is locked for a while.", locked_until=row[2])
             if not check_secret(password, str(row[0])):
                 failures = int(row[1]) + 1
@@ -192,7 +173,7 @@ class LedgerService:
     def hall_row(self, hall: str) -> tuple[Any, ...]:
         row = self.db.one("SELECT id, name, region, public_key, head_seq, head_hash FROM halls WHERE id=?", (hall,))
         if row is None:
-            raise _err("HALL_UNKNOWN", 404, "账本中没有这个大厅。", "No such hall in the ledger.", hall=hall)
+            raise fail("HALL_UNKNOWN", hall=hall)
         return row
 
     # -- ingest -------------------------------------------------------------------------------------------------
@@ -207,7 +188,7 @@ class LedgerService:
             row = self.db.execute(conn, "SELECT head_seq, head_hash, public_key FROM halls WHERE id=?" + lock,
                                   (hall,)).fetchone()
             if row is None:
-                raise _err("HALL_UNKNOWN", 404, "账本中没有这个大厅。", "No such hall in the ledger.", hall=hall)
+                raise fail("HALL_UNKNOWN", hall=hall)
             head_seq, head_hash, public_key = int(row[0]), str(row[1]), str(row[2])
             stored: dict[int, str] = {}
             if first <= head_seq:
@@ -217,8 +198,8 @@ class LedgerService:
             verdict = ledger_rules.check_batch(events, head_seq, head_hash, stored.get)
             if verdict.code is None and verdict.new and not signing.signature_valid(
                     signing.parse_public_key(public_key), hall, events, signature):
-                verdict = ledger_rules.Verdict("BAD_SIGNATURE", 422, "批次签名无效：不是该大厅的密钥所签。",
-                                               "The batch's signature is not the hall's.", {})
+                verdict = ledger_rules.refusal("BAD_SIGNATURE", "批次签名无效：不是该大厅的密钥所签。",
+                                                "The batch's signature is not the hall's.")
             if verdict.code is not None:
                 refusal = verdict
             else:
@@ -234,7 +215,7 @@ class LedgerService:
                 return {"accepted": len(new), "head_seq": new[-1]["seq"] if new else head_seq}
         raise self._refused(hall, refusal, now)
 
-    def _refused(self, hall: str, verdict: ledger_rules.Verdict, now: datetime) -> LedgerError:
+    def _refused(self, hall: str, verdict: ledger_rules.Verdict, now: datetime) -> DomainError:
         """A refusal is an alert for the province: a hall whose chain does not continue needs a person."""
         assert verdict.code is not None
         with self.db.transaction() as conn:
@@ -242,7 +223,7 @@ class LedgerService:
                             (hall, now.isoformat(), verdict.code,
                              json.dumps({"message": verdict.message, **verdict.details}, ensure_ascii=False)))
         log.warning("batch refused hall=%s code=%s %s", hall, verdict.code, verdict.details)
-        return _err(verdict.code, verdict.status, verdict.message, verdict.message_en, **verdict.details)
+        return DomainError(verdict.code, verdict.message, verdict.message_en, status=verdict.status, **verdict.details)
 
     def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]], received: str) -> None:
         """What supervisors query, kept beside the events in the same transaction. Facts are derived: the event
@@ -364,7 +345,7 @@ class LedgerService:
         return out
 
 
-class FactInvalid(ValueError):
+class FactInvalid(KioskError, ValueError):
     """A payload field a fact needs is missing or of the wrong kind: ``field: why``."""
 
 

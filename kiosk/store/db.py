@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.events import GENESIS, event_hash
 from kiosk.store.schema import MIGRATIONS
 
@@ -29,7 +30,7 @@ log = logging.getLogger("kiosk.store")
 MAX_GROUP = 256
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(KioskError):
     """The database could not commit (disk full, I/O error): nothing of the group was kept."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from kiosk.domain import signing
+from kiosk.domain.errors import KioskError
 from kiosk.domain.events import GENESIS
 from kiosk.hall.service import HallService, derive_key
 
@@ -29,12 +30,12 @@ log = logging.getLogger("kiosk.sync")
 Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, dict[str, Any]]]
 
 
-class SyncRetry(Exception):
+class SyncRetry(KioskError):
     """Network trouble, a 5xx, a gap: try again later."""
 
 
 @dataclass  # not frozen: raising sets __traceback__
-class SyncStopped(Exception):
+class SyncStopped(KioskError):
     """A final refusal (hall-api.md: 409 CHAIN_FORK, 422, 401/403): a person must look."""
 
     code: str

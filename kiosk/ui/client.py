@@ -10,6 +10,8 @@ from typing import Any
 
 import requests
 
+from kiosk.domain.errors import KioskError
+
 Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, dict[str, Any]]]
 
 
@@ -27,7 +29,7 @@ class Reply:
         return dict(self.body.get("error", {}))
 
 
-class HallUnreachable(Exception):
+class HallUnreachable(KioskError):
     """The hall service did not answer: the kiosk shows "please ask staff" and retries by itself."""
 
 
