@@ -20,6 +20,7 @@ import requests
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.domain.config import HallConfig
 from kiosk.domain.identity import check_char
+from kiosk.hall.requests import Login
 from kiosk.hall.service import Call, Device, HallService, Reply
 from kiosk.store.db import Store
 
@@ -68,12 +69,16 @@ class Hall:
         self.now += timedelta(minutes=minutes)
 
     def do(self, op: str, body: dict[str, Any] | None = None, device: Device | None = None,
-           session: str | None = None, idem: str | None = None) -> Reply:
+           session: str | None = None, idem: str | None = None, **path: object) -> Reply:
+        """The operation as the API runs it: the JSON body and the path parsed into its typed request by the
+        same parser, then run on the writer."""
         from kiosk.domain.errors import DomainError
+        from kiosk.hall.requests import parse, request_type
 
         call = Call(device or self.kiosk, self.now, session, idem)
+        operation = getattr(self.svc, "op_" + op)
         try:
-            return self.svc.run(getattr(self.svc, "op_" + op), call, dict(body or {}))
+            return self.svc.run(operation, call, parse(request_type(operation), dict(body or {}), **path))
         except DomainError as exc:
             return exc.status, exc.body()
 
@@ -93,14 +98,14 @@ class Hall:
     def login(self, window: int, clerk: str = "7", pin: str = "1234") -> str:
         if self.store.reader().execute("SELECT 1 FROM clerks WHERE id=?", (clerk,)).fetchone() is None:
             self.add_clerk(clerk, pin=pin)
-        status, body = self.svc.login(Call(self.counter, self.now), window, {"clerk_id": clerk, "pin": pin})
+        status, body = self.svc.login(Call(self.counter, self.now), Login(window=window, clerk_id=clerk, pin=pin))
         assert status == 200, body
         self.sessions[window] = body["session"]
         return str(body["session"])
 
     def at(self, window: int, op: str, **body: Any) -> Reply:
-        body["_window"] = window
-        return self.do(op.replace("-", "_"), body, device=self.counter, session=self.sessions.get(window))
+        return self.do(op.replace("-", "_"), body, device=self.counter, session=self.sessions.get(window),
+                       window=window)
 
     def state(self, number: str) -> str:
         return str(self.svc.get_ticket(self.now, number)["ticket"]["state"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiosk.hall.requests import Login
 from tests.helpers import Hall, example_config, make_id, person
 
 
@@ -22,14 +23,14 @@ def test_pin_lockout_after_repeated_failures(hall: Hall) -> None:
 
     hall.add_clerk("7", pin="1234")
     for left in (4, 3, 2, 1):
-        status, body = hall.svc.login(Call(hall.counter, hall.now), 1, {"clerk_id": "7", "pin": "0000"})
+        status, body = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
         assert status == 401 and body["error"]["attempts_left"] == left
-    status, body = hall.svc.login(Call(hall.counter, hall.now), 1, {"clerk_id": "7", "pin": "0000"})
+    status, body = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
     assert status == 423 and body["error"]["code"] == "CLERK_LOCKED"
-    status, _ = hall.svc.login(Call(hall.counter, hall.now), 1, {"clerk_id": "7", "pin": "1234"})
+    status, _ = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))
     assert status == 423  # the right PIN does not help while locked
     hall.tick(16)
-    assert hall.svc.login(Call(hall.counter, hall.now), 1, {"clerk_id": "7", "pin": "1234"})[0] == 200
+    assert hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))[0] == 200
     stored = hall.store.reader().execute("SELECT pin_hash FROM clerks").fetchone()[0]
     assert "1234" not in stored and stored.startswith("scrypt$")
 

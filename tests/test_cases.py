@@ -53,7 +53,7 @@ def test_progress_moves_forward_only(hall: Hall) -> None:
     number = accept(hall)["number"]
 
     def progress(stage: str) -> tuple[int, dict]:
-        return hall.do("case_progress", {"_number": number, "stage": stage, "note": "审核通过"},
+        return hall.do("case_progress", {"stage": stage, "note": "审核通过"}, number=number,
                        device=hall.supervisor)
 
     assert progress("reviewing")[0] == 200

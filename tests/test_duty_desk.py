@@ -37,12 +37,12 @@ def test_a_temporary_window_calls_the_surge_business(hall: Hall) -> None:
     number = hall.number("K", 1)
     hall.login(2)
     assert hall.at(2, "call-next")[1]["error"]["code"] == "QUEUE_EMPTY"  # window 2 does not serve K
-    status, body = hall.do("open_temporary", {"_window": 2, "businesses": ["K"], "reason": "查封登记积压"},
+    status, body = hall.do("open_temporary", {"businesses": ["K"], "reason": "查封登记积压"}, window=2,
                            device=hall.supervisor)
     assert status == 200 and body["decision"]["serves"] == ["B", "C", "K"]
     assert hall.at(2, "call-next")[1]["ticket"]["number"] == number
     assert any(a["kind"] == "temporary_window" and a["reason"] == "查封登记积压" for a in hall.svc.audit(None, None))
-    assert hall.do("open_temporary", {"_window": 2, "businesses": ["K"], "reason": ""},
+    assert hall.do("open_temporary", {"businesses": ["K"], "reason": ""}, window=2,
                    device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
 
 
@@ -67,11 +67,11 @@ def test_a_bad_rating_follow_up_is_closed_with_what_was_done(hall: Hall) -> None
     hall.do("rate", {"ticket": number, "level": 1, "source": "keypad"}, device=hall.counter)
     [followup] = hall.svc.followups()
     assert followup["status"] == "opened" and followup["deadline"] == "2026-11-30"
-    status, body = hall.do("close_followup", {"_number": str(followup["id"]), "note": "已核实，窗口整改并电话回访"},
+    status, body = hall.do("close_followup", {"note": "已核实，窗口整改并电话回访"}, number=str(followup["id"]),
                            device=hall.supervisor)
     assert status == 200 and body["followup"]["late"] is False
     assert hall.svc.followups()[0]["status"] == "closed"
-    assert hall.do("close_followup", {"_number": str(followup["id"]), "note": "again"},
+    assert hall.do("close_followup", {"note": "again"}, number=str(followup["id"]),
                    device=hall.supervisor)[1]["error"]["code"] == "FOLLOWUP_CLOSED"
 
 

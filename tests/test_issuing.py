@@ -232,9 +232,9 @@ def test_appointment_check_in_window_and_forgery(hall: Hall) -> None:
 
 def test_reprint_needs_the_holder(hall: Hall) -> None:
     number = hall.number("B", 1)
-    status, body = hall.do("reprint", {"_number": number, "identity": person(2)})
+    status, body = hall.do("reprint", {"identity": person(2)}, number=number)
     assert status == 409 and body["error"]["code"] == "IDENTITY_MISMATCH"
-    status, body = hall.do("reprint", {"_number": number, "identity": person(1)})
+    status, body = hall.do("reprint", {"identity": person(1)}, number=number)
     assert status == 200 and body["ticket"]["number"] == number and body["ticket"]["position"] == 1
     kinds = [a["kind"] for a in hall.svc.audit(None, None)]
     assert "reprint" in kinds and "reprint_refused" in kinds

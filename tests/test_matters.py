@@ -37,7 +37,7 @@ def test_lifecycle_in_order_only(hall: Hall) -> None:
     number = report(hall)[1]["matter"]["number"]
 
     def move(to: str, note: str = "") -> tuple[int, dict]:
-        return hall.do("transition_matter", {"_number": number, "to": to, "note": note}, device=hall.supervisor)
+        return hall.do("transition_matter", {"to": to, "note": note}, number=number, device=hall.supervisor)
 
     status, body = move("resolved")
     assert status == 409 and body["error"]["code"] == "TRANSITION_INVALID" and body["error"]["allowed"] == "claimed"
@@ -65,11 +65,11 @@ def test_overdue_matters_are_escalated_once(hall: Hall) -> None:
 
 def test_notes_are_added_without_moving_the_matter_on(hall: Hall) -> None:
     number = report(hall)[1]["matter"]["number"]
-    status, body = hall.do("transition_matter", {"_number": number, "to": "note", "note": "已联系窗口负责人"},
+    status, body = hall.do("transition_matter", {"to": "note", "note": "已联系窗口负责人"}, number=number,
                            device=hall.supervisor)
     assert status == 200 and body["matter"]["status"] == "opened"
     assert body["matter"]["history"][-1]["note"] == "已联系窗口负责人"
-    assert hall.do("transition_matter", {"_number": number, "to": "note", "note": " "},
+    assert hall.do("transition_matter", {"to": "note", "note": " "}, number=number,
                    device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from kiosk.hall import service as service_module
+from kiosk.hall.requests import IssueTicket
 from kiosk.hall.service import Call, Device
 from tests.helpers import Hall, example_config, make_id, person
 
@@ -207,8 +208,8 @@ def test_limits_hold_under_concurrent_kiosks(tmp_path: Path) -> None:
         for i in range(40):
             who = person(i % 6)
             business = "BDQ"[(i + k) % 3]
-            fut = hall.svc.submit(hall.svc.op_issue, Call(kiosks[k], hall.now), {"business": business,
-                                                                                  "identity": who})
+            fut = hall.svc.submit(hall.svc.op_issue, Call(kiosks[k], hall.now),
+                                  IssueTicket(business=business, identity=who))
             reply = fut.result()
             with lock:
                 results.append(reply)

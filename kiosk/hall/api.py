@@ -20,11 +20,43 @@ from fastapi.responses import Response
 
 from kiosk import __version__
 from kiosk.clock import HallClock
-from kiosk.domain import cases
 from kiosk.domain.errors import DomainError, bad_request, fail
+from kiosk.hall.core import R
+from kiosk.hall.requests import (
+    AcceptBooking,
+    AtWindow,
+    Blocklist,
+    CallStaff,
+    CallTicket,
+    CaseProgress,
+    CheckIn,
+    CloseFollowup,
+    CreateAppointment,
+    Empty,
+    ExtendHours,
+    FeeQuote,
+    Finish,
+    IssueTicket,
+    Login,
+    Notice,
+    OpenTemporary,
+    QueryCase,
+    Rate,
+    ReportMatter,
+    Reprint,
+    StartService,
+    Transfer,
+    TransitionMatter,
+    VerifyQr,
+    WindowReason,
+    parse,
+    path_parameters,
+    request_body,
+)
 from kiosk.hall.service import ROLES, Call, Device, HallService, Reply
 from kiosk.httpserve import bearer_token, error_response, install_error_handlers, json_response, read_limited, whole_number
 from kiosk.openapi import publish
+from kiosk.store.db import Tx
 
 log = logging.getLogger("kiosk.hall")
 ANY = ROLES
@@ -112,13 +144,6 @@ def check_text(text: str) -> None:
         raise fail("BAD_TEXT")
 
 
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    """A JSON object body, required when some field is: an operation whose fields are all optional may be
-    called with no body at all."""
-    return {"requestBody": {"required": bool(required), "content": {"application/json": {"schema": {
-        "type": "object", "properties": props, "required": required or []}}}}}
-
-
 def query_int(raw: str, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] from a query string, or 422 naming it (never an overflow deeper down)."""
     value = whole_number(raw, lo, hi)
@@ -127,12 +152,7 @@ def query_int(raw: str, name: str, lo: int, hi: int) -> int:
     return value
 
 
-IDENTITY = {"type": "object", "properties": {"id_number": {"type": "string"}, "name": {"type": "string"},
-                                             "source": {"enum": ["card", "typed", "qr"]},
-                                             "valid_until": {"type": "string", "description": "YYYY-MM-DD or 长期"}},
-            "required": ["id_number"]}
 STR = {"type": "string"}
-INT = {"type": "integer"}
 
 
 def _query(*params: tuple[str, dict[str, Any]]) -> dict[str, Any]:
@@ -156,11 +176,14 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     app = FastAPI(title="Hall service API", version="1.0.0", docs_url=None, redoc_url=None,
                   description="不动产登记大厅 hall service: tickets, calls, ratings and matters (hall-api.md).")
     system = Device(0, "hall", "supervisor")
+    app.state.request_kinds = {  # each POST path's typed request (the document is generated from them)
+        "/api/v1/tickets/verify": VerifyQr, "/api/v1/matters/verify": VerifyQr, "/api/v1/fees/quote": FeeQuote,
+        "/api/v1/windows/{window}/login": Login}
 
     async def escalate_loop() -> None:
         while True:
             try:
-                await asyncio.wrap_future(service.submit(service.op_escalate_overdue, Call(system, clock.now()), {}))
+                await asyncio.wrap_future(service.submit(service.op_escalate_overdue, Call(system, clock.now()), Empty()))
             except Exception:  # logged; the next round tries again
                 log.exception("escalation round failed")
             await asyncio.sleep(clock.real_seconds(escalate_every))  # hall time: a drill escalates at its own pace
@@ -192,8 +215,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             raise bad_request("Idempotency-Key 长度应为1到200", "Idempotency-Key must be 1 to 200 characters")
         return Call(device, clock.now(), request.headers.get("x-clerk-session"), key)
 
-    async def run(op: Callable[..., Reply], call: Call, body: dict[str, Any]) -> Response:
-        fut: Future[Reply] = service.submit(op, call, body)
+    async def run(op: Callable[[Tx, Call, R], Reply], call: Call, req: R) -> Response:
+        fut: Future[Reply] = service.submit(op, call, req)
         status, out = await asyncio.wrap_future(fut)
         return json_response(status, out)
 
@@ -202,19 +225,22 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             raise fail("WINDOW_UNKNOWN", f"没有 {raw[:8]} 号窗口。", "There is no such window.")
         return int(raw)
 
-    def post(path: str, roles: tuple[str, ...], op: Callable[..., Reply], schema: dict[str, Any] | None = None,
-             summary: str = "", path_key: str | None = None) -> None:
+    async def request_of(request: Request, kind: type[R]) -> R:
+        """The operation's typed request from the body and the path (a window number is parsed here)."""
+        path_values: dict[str, object] = dict(request.path_params)
+        if "window" in path_values:
+            path_values["window"] = window_no(str(path_values["window"]))
+        return parse(kind, await body_of(request), **path_values)
+
+    def post(path: str, roles: tuple[str, ...], op: Callable[[Tx, Call, R], Reply], kind: type[R],
+             summary: str = "") -> None:
         async def endpoint(request: Request) -> Response:
             device = device_of(request, roles)
-            body = await body_of(request)
-            if path_key == "window":
-                body["_window"] = window_no(request.path_params["window"])
-            elif path_key:
-                body["_" + path_key] = request.path_params[path_key]
-            return await run(op, call_of(request, device), body)
+            return await run(op, call_of(request, device), await request_of(request, kind))
 
-        app.add_api_route(path, endpoint, methods=["POST"], summary=summary,
-                          openapi_extra=schema or _obj({}), response_class=Response)
+        app.add_api_route(path, endpoint, methods=["POST"], summary=summary, response_class=Response,
+                          openapi_extra={**request_body(kind), "parameters": path_parameters(kind)})
+        app.state.request_kinds[path] = kind
 
     def post_only() -> Response:
         """GET on a POST-only path that a GET route's parameter would otherwise swallow."""
@@ -250,18 +276,18 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             return post_only()
         return json_response(200, service.get_ticket(clock.now(), number))
 
-    @app.post("/api/v1/tickets/verify", summary="Check a scanned ticket QR", openapi_extra=_obj({"qr": STR}, ["qr"]))
+    @app.post("/api/v1/tickets/verify", summary="Check a scanned ticket QR", openapi_extra=request_body(VerifyQr))
     async def verify(request: Request) -> Response:
         device_of(request, ANY)
-        body = await body_of(request)
-        return json_response(200, service.verify_qr(clock.now(), body.get("qr")))
+        req = await request_of(request, VerifyQr)
+        return json_response(200, service.verify_qr(clock.now(), req.qr))
 
     @app.post("/api/v1/matters/verify", summary="A scanned 办不成事 receipt QR: the report's progress",
-              openapi_extra=_obj({"qr": STR}, ["qr"]))
+              openapi_extra=request_body(VerifyQr))
     async def verify_matter(request: Request) -> Response:
         device_of(request, ANY)
-        body = await body_of(request)
-        return json_response(200, service.verify_matter_qr(clock.now(), body.get("qr")))
+        req = await request_of(request, VerifyQr)
+        return json_response(200, service.verify_matter_qr(clock.now(), req.qr))
 
     @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter")
     def get_matter(request: Request, number: str) -> Response:
@@ -273,83 +299,63 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
             service.log_read(call_of(request, device), "matter", {"matter": found["matter"]["number"]})
         return json_response(200, found)
 
-    @app.post("/api/v1/fees/quote", summary="Official fee for one case",
-              openapi_extra=_obj({"business": STR, "property_kind": {"enum": ["residential", "non_residential"]},
-                                  "certificates": INT, "reductions": {"type": "array", "items": STR}},
-                                 ["business"]))
+    @app.post("/api/v1/fees/quote", summary="Official fee for one case", openapi_extra=request_body(FeeQuote))
     async def fee_quote(request: Request) -> Response:
         device_of(request, ("kiosk",))  # hall-api.md: the fee calculator is the kiosk's
-        return json_response(200, service.fee_quote(await body_of(request)))
+        return json_response(200, service.fee_quote(await request_of(request, FeeQuote)))
 
     # -- kiosk --------------------------------------------------------------------
-    post("/api/v1/tickets", ("kiosk",), service.op_issue, _obj({
-        "business": STR, "identity": IDENTITY,
-        "agent": {"type": "object", "properties": {"identity": IDENTITY,
-                                                   "principals": {"type": "array", "items": IDENTITY}}},
-        "priority": STR, "accept_wait": {"type": "boolean"}}, ["business"]), "Issue a ticket")
-    post("/api/v1/appointments/check-in", ("kiosk",), service.op_check_in,
-         _obj({"code": STR, "identity": IDENTITY}, ["code"]), "Check in an appointment or booking")
-    post("/api/v1/bookings", ("kiosk",), service.op_accept_booking,
-         _obj({"offer_id": STR, "identity": IDENTITY}, ["offer_id", "identity"]), "Accept an on-site booking offer")
-    post("/api/v1/tickets/{number}/reprint", ("kiosk",), service.op_reprint,
-         _obj({"identity": IDENTITY}, ["identity"]), "Reprint a lost or unprinted slip", path_key="number")
-    post("/api/v1/ratings", ("counter", "kiosk"), service.op_rate,
-         _obj({"ticket": STR, "level": {"type": "integer", "minimum": 1, "maximum": 5},
-               "source": {"enum": ["keypad", "kiosk"]}, "reasons": {"type": "array", "items": STR}},
-              ["ticket", "level", "source"]), "Rate a finished service")
-    post("/api/v1/help", ("kiosk", "counter"), service.op_call_staff, _obj({"screen": STR}),
+    post("/api/v1/tickets", ("kiosk",), service.op_issue, IssueTicket, "Issue a ticket")
+    post("/api/v1/appointments/check-in", ("kiosk",), service.op_check_in, CheckIn,
+         "Check in an appointment or booking")
+    post("/api/v1/bookings", ("kiosk",), service.op_accept_booking, AcceptBooking, "Accept an on-site booking offer")
+    post("/api/v1/tickets/{number}/reprint", ("kiosk",), service.op_reprint, Reprint,
+         "Reprint a lost or unprinted slip")
+    post("/api/v1/ratings", ("counter", "kiosk"), service.op_rate, Rate, "Rate a finished service")
+    post("/api/v1/help", ("kiosk", "counter"), service.op_call_staff, CallStaff,
          "Call staff to this device (the duty desk is told at once)")
-    post("/api/v1/matters", ("kiosk", "counter"), service.op_report_matter,
-         _obj({"category": STR, "description": STR, "contact": STR, "ticket": STR}, ["category", "description"]),
+    post("/api/v1/matters", ("kiosk", "counter"), service.op_report_matter, ReportMatter,
          "Report an unresolved matter")
-
-    post("/api/v1/cases/query", ("kiosk",), service.op_query_case,
-         _obj({"case_number": STR, "identity": IDENTITY}, ["case_number", "identity"]),
+    post("/api/v1/cases/query", ("kiosk",), service.op_query_case, QueryCase,
          "A case's progress, for a party to it (same answer for unknown and not yours)")
 
     # -- counter -------------------------------------------------------------------
     @app.post("/api/v1/windows/{window}/login", summary="Clerk login with PIN",
-              openapi_extra=_obj({"clerk_id": STR, "pin": STR}, ["clerk_id", "pin"]))
-    async def login(request: Request, window: str) -> Response:
+              openapi_extra={**request_body(Login), "parameters": path_parameters(Login)})
+    async def login(request: Request) -> Response:
         device = device_of(request, ("counter",))
-        body = await body_of(request)
-        number = window_no(window)
+        req = await request_of(request, Login)
         call = call_of(request, device)
-        status, out = await asyncio.get_running_loop().run_in_executor(None, service.login, call, number, body)
+        status, out = await asyncio.get_running_loop().run_in_executor(None, service.login, call, req)
         return json_response(status, out)
 
-    window_ops: list[tuple[str, Callable[..., Reply], dict[str, Any], str]] = [
-        ("call-next", service.op_call_next, {}, "Call the next ticket in order"),
-        ("call", service.op_call, {"number": STR, "reason": STR}, "Call a ticket out of order (reason required)"),
-        ("recall", service.op_recall, {}, "Call the current ticket again"),
-        ("no-show", service.op_no_show, {}, "Mark the current ticket a no-show"),
-        ("start", service.op_start, {"identity": IDENTITY, "override_reason": STR}, "Begin service"),
-        ("notice", service.op_notice, {"missing": {"type": "array", "items": STR}, "case_number": STR},
-         "One-time notice of missing materials"),
-        ("transfer", service.op_transfer, {"to_window": INT, "to_business": STR, "reason": STR},
-         "Transfer keeping the ticket's place"),
-        ("finish", service.op_finish, {"accepted": {"type": "boolean"}},
-         "End service; returns the rating request (and the case, when the application was accepted)"),
-        ("pause", service.op_pause, {"reason": STR}, "Pause the window"),
-        ("resume", service.op_resume, {"reason": STR}, "Resume the window"),
-        ("logout", service.op_logout, {}, "Close the window"),
-    ]
-    for name, op, props, summary in window_ops:
-        post(f"/api/v1/windows/{{window}}/{name}", ("counter",), op, _obj(props), summary, path_key="window")
+    post("/api/v1/windows/{window}/call-next", ("counter",), service.op_call_next, AtWindow,
+         "Call the next ticket in order")
+    post("/api/v1/windows/{window}/call", ("counter",), service.op_call, CallTicket,
+         "Call a ticket out of order (reason required)")
+    post("/api/v1/windows/{window}/recall", ("counter",), service.op_recall, AtWindow, "Call the current ticket again")
+    post("/api/v1/windows/{window}/no-show", ("counter",), service.op_no_show, AtWindow,
+         "Mark the current ticket a no-show")
+    post("/api/v1/windows/{window}/start", ("counter",), service.op_start, StartService, "Begin service")
+    post("/api/v1/windows/{window}/notice", ("counter",), service.op_notice, Notice,
+         "One-time notice of missing materials")
+    post("/api/v1/windows/{window}/transfer", ("counter",), service.op_transfer, Transfer,
+         "Transfer keeping the ticket's place")
+    post("/api/v1/windows/{window}/finish", ("counter",), service.op_finish, Finish,
+         "End service; returns the rating request (and the case, when the application was accepted)")
+    post("/api/v1/windows/{window}/pause", ("counter",), service.op_pause, WindowReason, "Pause the window")
+    post("/api/v1/windows/{window}/resume", ("counter",), service.op_resume, WindowReason, "Resume the window")
+    post("/api/v1/windows/{window}/logout", ("counter",), service.op_logout, AtWindow, "Close the window")
 
     # -- supervisor ------------------------------------------------------------------
-    post("/api/v1/matters/{number}/transition", ("supervisor",), service.op_transition_matter,
-         _obj({"to": {"enum": ["claimed", "resolved", "called_back", "closed", "note"]}, "note": STR, "by": STR}, ["to"]),
-         "Move a matter along its lifecycle", path_key="number")
-    post("/api/v1/cases/{number}/progress", ("supervisor",), service.op_case_progress,
-         _obj({"stage": {"enum": list(cases.STAGES)}, "note": STR}, ["stage"]),
-         "The registration system reports a case's progress", path_key="number")
-    post("/api/v1/appointments", ("supervisor",), service.op_create_appointment,
-         _obj({"business": STR, "slot_start": STR, "slot_end": STR, "identity": IDENTITY},
-              ["business", "slot_start", "slot_end"]), "Register an appointment and get its QR text")
-    post("/api/v1/blocklist", ("supervisor",), service.op_blocklist_add,
-         _obj({"identity": IDENTITY, "reason": STR}, ["identity", "reason"]), "Refuse tickets to an identity")
-    post("/api/v1/admin/escalate", ("supervisor",), service.op_escalate_overdue, None,
+    post("/api/v1/matters/{number}/transition", ("supervisor",), service.op_transition_matter, TransitionMatter,
+         "Move a matter along its lifecycle")
+    post("/api/v1/cases/{number}/progress", ("supervisor",), service.op_case_progress, CaseProgress,
+         "The registration system reports a case's progress")
+    post("/api/v1/appointments", ("supervisor",), service.op_create_appointment, CreateAppointment,
+         "Register an appointment and get its QR text")
+    post("/api/v1/blocklist", ("supervisor",), service.op_blocklist_add, Blocklist, "Refuse tickets to an identity")
+    post("/api/v1/admin/escalate", ("supervisor",), service.op_escalate_overdue, Empty,
          "Escalate overdue matters and follow-ups now")
 
     @app.get("/api/v1/events", summary="Events after a sequence number (long-poll with wait)")
@@ -389,13 +395,12 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         service.log_read(call_of(request, device), "matters_list", {"open_only": open != "0", "count": len(found)})
         return json_response(200, {"matters": found})
 
-    post("/api/v1/hall/extend-hours", ("supervisor",), service.op_extend_hours,
-         _obj({"until": STR, "reason": STR}, ["until", "reason"]), "Extend today's hours for a surge (recorded)")
-    post("/api/v1/windows/{window}/open-temporary", ("supervisor",), service.op_open_temporary,
-         _obj({"businesses": {"type": "array", "items": STR}, "reason": STR}, ["businesses", "reason"]),
-         "A window takes on more businesses today (recorded)", path_key="window")
-    post("/api/v1/followups/{number}/close", ("supervisor",), service.op_close_followup,
-         _obj({"note": STR}, ["note"]), "Close a bad rating's follow-up with what was done", path_key="number")
+    post("/api/v1/hall/extend-hours", ("supervisor",), service.op_extend_hours, ExtendHours,
+         "Extend today's hours for a surge (recorded)")
+    post("/api/v1/windows/{window}/open-temporary", ("supervisor",), service.op_open_temporary, OpenTemporary,
+         "A window takes on more businesses today (recorded)")
+    post("/api/v1/followups/{number}/close", ("supervisor",), service.op_close_followup, CloseFollowup,
+         "Close a bad rating's follow-up with what was done")
 
     @app.get("/api/v1/followups", summary="Bad-rating follow-ups, overdue first")
     def followups(request: Request) -> Response:

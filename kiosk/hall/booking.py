@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from kiosk.domain import codes
 from kiosk.domain.errors import bad_request, fail
@@ -14,6 +13,7 @@ from kiosk.hall.core import (
     Reply,
 )
 from kiosk.hall.issuing import Issuing
+from kiosk.hall.requests import AcceptBooking, CheckIn, CreateAppointment
 from kiosk.store.db import Tx
 
 
@@ -21,9 +21,9 @@ class Booking(Issuing):
     # -- on-site booking and appointments --------------------------------------
 
 
-    def op_accept_booking(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        holder = self.identity(body.get("identity"), call.now)
-        offer = tx.one("SELECT * FROM offers WHERE id=?", (str(body.get("offer_id", ""))[:64],))
+    def op_accept_booking(self, tx: Tx, call: Call, req: AcceptBooking) -> Reply:
+        holder = self.identity(req.identity, call.now)
+        offer = tx.one("SELECT * FROM offers WHERE id=?", ((req.offer_id or "")[:64],))
         if offer is None:
             raise fail("OFFER_NOT_FOUND")
         if offer["holder_hash"] != holder.hash:
@@ -49,17 +49,17 @@ class Booking(Issuing):
             "slot_end": self.iso(end), "holder_masked": holder.masked, "name_masked": holder.name_masked,
             "code": codes.appointment_qr(self.code_key, code)}}
 
-    def op_create_appointment(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        business = self.business_or_fail(body.get("business"))
+    def op_create_appointment(self, tx: Tx, call: Call, req: CreateAppointment) -> Reply:
+        business = self.business_or_fail(req.business)
         try:
-            start = datetime.fromisoformat(str(body.get("slot_start")))
-            end = datetime.fromisoformat(str(body.get("slot_end")))
+            start = datetime.fromisoformat(str(req.slot_start))
+            end = datetime.fromisoformat(str(req.slot_end))
             if start.tzinfo is None or end.tzinfo is None or end <= start:
                 raise ValueError
         except ValueError:
             raise bad_request("slot_start/slot_end 应为带时区的 ISO 8601 时间，且结束晚于开始",
                               "slot_start and slot_end must be ISO 8601 with offset, end after start") from None
-        holder = self.identity(body["identity"], call.now) if body.get("identity") else None
+        holder = self.identity(req.identity, call.now) if req.identity else None
         appt_id = "A" + secrets.token_hex(6).upper()
         tx.execute("INSERT INTO appointments (id, business, slot_start, slot_end, holder, created_at) "
                    "VALUES (?,?,?,?,?,?)", (appt_id, business.code, start.timestamp(), end.timestamp(),
@@ -74,11 +74,11 @@ class Booking(Issuing):
                                      "slot_end": self.iso(end), "code": codes.appointment_qr(self.code_key, code),
                                      "holder_masked": holder.masked if holder else None}}
 
-    def op_check_in(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_check_in(self, tx: Tx, call: Call, req: CheckIn) -> Reply:
         now = call.now
-        code = codes.read_appointment_qr(self.code_key, self.config.hall_id, body.get("code"))
+        code = codes.read_appointment_qr(self.code_key, self.config.hall_id, req.code)
         business = self.business_or_fail(code.business)
-        holder = self.identity(body["identity"], now) if body.get("identity") else None
+        holder = self.identity(req.identity, now) if req.identity else None
         if holder is not None and code.holder and not holder.hash.startswith(code.holder):
             raise fail("IDENTITY_MISMATCH", "预约人与当前身份不一致，请本人签到。",
                        "The appointment belongs to someone else; the person booked must check in.")

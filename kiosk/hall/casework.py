@@ -14,6 +14,7 @@ from kiosk.hall.core import (
     Call,
     Reply,
 )
+from kiosk.hall.requests import CaseProgress, QueryCase
 from kiosk.store.db import Tx
 
 
@@ -58,9 +59,9 @@ class Casework(Booking):
         # one answer for "no such case" and "not your case": nobody can probe case numbers with a stranger's ID
         return fail("CASE_NOT_FOUND")
 
-    def op_query_case(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        person = self.identity(body.get("identity"), call.now)
-        number = str(body.get("case_number") or "").strip()
+    def op_query_case(self, tx: Tx, call: Call, req: QueryCase) -> Reply:
+        person = self.identity(req.identity, call.now)
+        number = str(req.case_number or "").strip()
         if not cases.valid_case_number(number):
             raise fail("CASE_NUMBER_INVALID")
         party = tx.one("SELECT 1 FROM case_parties WHERE number=? AND holder_hash=?", (number, person.hash))
@@ -70,19 +71,19 @@ class Casework(Booking):
         self._read_logged(tx, call, "case_progress", {"case": number})
         return 200, {"case": self._case_view(tx.conn, number)}
 
-    def op_case_progress(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_case_progress(self, tx: Tx, call: Call, req: CaseProgress) -> Reply:
         """The registration system reports a case's progress (a supervisor-role integration)."""
-        number = str(body["_number"])[:20]
+        number = str(req.number)[:20]
         row = tx.one("SELECT stage FROM cases WHERE number=?", (number,))
         if row is None:
             raise fail("CASE_NOT_FOUND", "没有这个办件编号。", "No case with this number.")
-        stage = body.get("stage")
+        stage = req.stage
         if stage not in cases.STAGES:
             raise fail("STAGE_UNKNOWN", f"办件阶段应为：{'、'.join(cases.STAGES)}。",
                        f"stage must be one of {', '.join(cases.STAGES)}.")
         if cases.stage_index(str(stage)) <= cases.stage_index(row["stage"]):
             raise fail("STAGE_BACKWARDS")
-        note = clean_text(body.get("note"), 200) or ""
+        note = clean_text(req.note, 200) or ""
         at = self.iso(call.now)
         tx.execute("UPDATE cases SET stage=? WHERE number=?", (stage, number))
         tx.execute("INSERT INTO case_history (number, at, stage, note) VALUES (?,?,?,?)", (number, at, stage, note))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
@@ -73,8 +73,12 @@ def check_pin(pin: str, stored: str) -> bool:
     return check_secret(pin, stored)
 
 
-def _reason(body: dict[str, Any], key: str = "reason") -> str:
-    reason = clean_text(body.get(key), 500)
+R = TypeVar("R")
+
+
+def required_reason(text: str | None) -> str:
+    """A reason every exception must carry (it is recorded and reaches the province)."""
+    reason = clean_text(text, 500)
     if reason is None:
         raise fail("REASON_REQUIRED")
     return reason
@@ -102,8 +106,7 @@ class HallCore:
         return self.config.calendar.business_day(now)
 
     # -- running changes ----------------------------------------------------
-    def submit(self, op: Callable[[Tx, Call, dict[str, Any]], Reply], call: Call,
-               body: dict[str, Any]) -> Future[Reply]:
+    def submit(self, op: Callable[[Tx, Call, R], Reply], call: Call, body: R) -> Future[Reply]:
         """Run ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed."""
         key = call.idem_key
 
@@ -129,7 +132,7 @@ class HallCore:
 
         return self.store.submit(change)
 
-    def run(self, op: Callable[[Tx, Call, dict[str, Any]], Reply], call: Call, body: dict[str, Any]) -> Reply:
+    def run(self, op: Callable[[Tx, Call, R], Reply], call: Call, body: R) -> Reply:
         return self.submit(op, call, body).result()
 
 

@@ -20,11 +20,12 @@ from kiosk.hall.core import (
     Call,
     Device,
     Reply,
-    _reason,
     check_pin,
     hash_pin,
+    required_reason,
     token_hash,
 )
+from kiosk.hall.requests import AtWindow, CallTicket, Finish, Login, Notice, StartService, Transfer, WindowReason
 from kiosk.store.db import Tx
 
 
@@ -84,15 +85,14 @@ class Counter(Casework):
             assert row is not None
         return row
 
-    def login(self, call: Call, window: int, body: dict[str, Any]) -> Reply:
-        clerk_id = body.get("clerk_id")
-        pin = body.get("pin")
-        if not isinstance(clerk_id, str) or not isinstance(pin, (str, int)):
+    def login(self, call: Call, req: Login) -> Reply:
+        window, clerk_id, pin = req.window, req.clerk_id, req.pin
+        if clerk_id is None or pin is None:
             raise bad_request("需要工号 clerk_id 和 PIN", "clerk_id and pin are required")
         row = self.store.reader().execute("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,)).fetchone()
         pin_ok = row is not None and check_pin(str(pin), row["pin_hash"])  # slow hash off the writer
 
-        def op(tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+        def op(tx: Tx, call: Call, req: Login) -> Reply:
             now = call.now
             day = self.day(now).isoformat()
             self._window(tx, window, day)
@@ -131,7 +131,7 @@ class Counter(Casework):
             return 200, {"session": session, "clerk": {"id": clerk_id, "name": clerk["name"]},
                          "window": window, "expires_at": self.iso(expires)}
 
-        return self.run(op, call, body)
+        return self.run(op, call, req)
 
     def _clerk(self, tx: Tx, call: Call, window: int) -> tuple[str, sqlite3.Row]:
         """The clerk of a valid session at this window, and the window's row."""
@@ -194,8 +194,8 @@ class Counter(Casework):
                 raise fail("WINDOW_BUSY", f"请先办结或标记过号当前的 {cur['number']} 号。",
                            f"Finish or mark as no-show the current ticket {cur['number']} first.", current=cur["number"])
 
-    def op_call_next(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_call_next(self, tx: Tx, call: Call, req: AtWindow) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         self._idle_window(tx, wrow)
         head = self._next(tx, window, wrow)
@@ -203,12 +203,12 @@ class Counter(Casework):
             raise fail("QUEUE_EMPTY")
         return self._do_call(tx, call, window, clerk, wrow, head.number, None)
 
-    def op_call(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_call(self, tx: Tx, call: Call, req: CallTicket) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
-        reason = _reason(body)
+        reason = required_reason(req.reason)
         self._idle_window(tx, wrow)
-        row = self._ticket_row(tx.conn, wrow["day"], body.get("number"))
+        row = self._ticket_row(tx.conn, wrow["day"], req.number)
         if row["state"] not in WAITING:
             raise fail("TICKET_NOT_WAITING", f"{row['number']} 号当前状态为“{row['state']}”，不能呼叫。",
                        f"Ticket {row['number']} is {row['state']} and cannot be called.", state=row["state"])
@@ -218,8 +218,8 @@ class Counter(Casework):
         return self._do_call(tx, call, window, clerk, wrow, row["number"],
                              {"reason": reason, "skipped": head.number if head else None})
 
-    def op_recall(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_recall(self, tx: Tx, call: Call, req: AtWindow) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         row = self._current(tx, wrow, ("called",))
         tx.execute("UPDATE tickets SET calls=calls+1 WHERE id=?", (row["id"],))
@@ -228,8 +228,8 @@ class Counter(Casework):
                  "day": row["day"]})
         return 200, {"ticket": self.view_of(tx, row["id"])}
 
-    def op_no_show(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_no_show(self, tx: Tx, call: Call, req: AtWindow) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         row = self._current(tx, wrow, ("called",))
         need = self.config.calling.no_show_after_calls
@@ -246,24 +246,24 @@ class Counter(Casework):
                  "holder": row["holder_hash"], "day": row["day"]})
         return 200, {"ticket": self.view_of(tx, row["id"])}
 
-    def op_start(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_start(self, tx: Tx, call: Call, req: StartService) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         row = self._current(tx, wrow, ("called",))
         at = self.iso(call.now)
         checked = False
         override = None
-        if body.get("identity") is None and self._mismatch_recorded(tx, row):
-            override = clean_text(body.get("override_reason"), 500)
+        if req.identity is None and self._mismatch_recorded(tx, row):
+            override = clean_text(req.override_reason, 500)
             if override is None:
                 raise self._mismatch_unresolved(row)
             self._audit(tx, call, "identity_override", window, clerk, row["number"], override, {"holder": row["holder_hash"]})
-        if body.get("identity") is not None:
-            person = self.identity(body.get("identity"), call.now)
+        if req.identity is not None:
+            person = self.identity(req.identity, call.now)
             holders = [row["holder_hash"]] + [r[0] for r in tx.all(
                 "SELECT principal_hash FROM ticket_principals WHERE ticket_id=?", (row["id"],))]
             if not self._same_holder(person, row["holder_hash"]):
-                override = clean_text(body.get("override_reason"), 500)
+                override = clean_text(req.override_reason, 500)
                 detail = {"presented": person.hash, "holder": row["holder_hash"],
                           "principal": person.hash in holders}
                 if override is None:
@@ -295,13 +295,13 @@ class Counter(Casework):
                     "An identity mismatch is recorded for this ticket: check the holder's ID, or give an "
                     "override_reason.")
 
-    def op_notice(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_notice(self, tx: Tx, call: Call, req: Notice) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         row = self._current(tx, wrow, ("called", "serving"))
         business = self.config.business(row["business"])
         assert business is not None
-        missing = body.get("missing")
+        missing = req.missing
         if not isinstance(missing, list) or not missing:
             raise fail("MISSING_REQUIRED")
         items: list[dict[str, str]] = []
@@ -312,7 +312,7 @@ class Counter(Casework):
                            f"'{mid}' is not in the materials list of {business.name_en}.", material=str(mid)[:40])
             if all(i["id"] != material.id for i in items):
                 items.append({"id": material.id, "name": material.name, "name_en": material.name_en})
-        case = clean_text(body.get("case_number"), 40)
+        case = clean_text(req.case_number, 40)
         case_key = f"case:{case}" if case else self._holder_case_key(row)
         earlier = self._earlier_notice(tx.conn, case_key, call.now)
         repeat = earlier is not None
@@ -349,13 +349,13 @@ class Counter(Casework):
             (case_key, now.timestamp() - matters.REPEAT_NOTICE_DAYS * 86400)).fetchone()
         return row
 
-    def op_transfer(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_transfer(self, tx: Tx, call: Call, req: Transfer) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
-        reason = _reason(body)
+        reason = required_reason(req.reason)
         row = self._current(tx, wrow, ("called", "serving"))
-        to_window = body.get("to_window")
-        to_business = body.get("to_business")
+        to_window = req.to_window
+        to_business = req.to_business
         if to_window is None and to_business is None:
             raise bad_request("请选择转到的窗口或业务", "to_window or to_business is required")
         if to_window is not None:
@@ -376,8 +376,8 @@ class Counter(Casework):
                 {"number": row["number"], "clerk_id": clerk, "reason": reason, "day": row["day"], **detail})
         return 200, {"ticket": self.view_of(tx, row["id"])}
 
-    def op_finish(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_finish(self, tx: Tx, call: Call, req: Finish) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         row = self._current(tx, wrow, ("called", "serving"))
         if row["state"] == "called" and self._mismatch_recorded(tx, row):
@@ -393,7 +393,7 @@ class Counter(Casework):
                 {"number": row["number"], "window": window, "clerk_id": clerk, "business": row["business"],
                  "day": row["day"], "minutes": minutes})
         clerk_row = tx.one("SELECT name FROM clerks WHERE id=?", (clerk,))
-        case = self._open_case(tx, call, row, window, clerk) if body.get("accepted") is True else None
+        case = self._open_case(tx, call, row, window, clerk) if req.accepted is True else None
         return 200, {"ticket": self.ticket_view(tx.conn, row) | {"state": "done"}, "case": case,
                      "rating_request": {"ticket": row["number"], "window": window, "clerk_id": clerk,
                                         "clerk_name": clerk_row["name"] if clerk_row else "",
@@ -401,26 +401,26 @@ class Counter(Casework):
                                         "expires_at": self.iso(call.now + timedelta(minutes=30))}}
 
 
-    def op_pause(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_pause(self, tx: Tx, call: Call, req: WindowReason) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
-        reason = _reason(body)
+        reason = required_reason(req.reason)
         self._idle_window(tx, wrow)
         tx.execute("UPDATE windows SET state='paused', pause_reason=? WHERE number=?", (reason, window))
         tx.emit("window.paused", self.iso(call.now), call.device.name,
                 {"window": window, "clerk_id": clerk, "reason": reason})
         return 200, {"window": {"number": window, "state": "paused", "reason": reason}}
 
-    def op_resume(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_resume(self, tx: Tx, call: Call, req: WindowReason) -> Reply:
+        window = req.window
         clerk, _ = self._clerk(tx, call, window)
         tx.execute("UPDATE windows SET state='open', pause_reason=NULL WHERE number=?", (window,))
         tx.emit("window.resumed", self.iso(call.now), call.device.name,
-                {"window": window, "clerk_id": clerk, "reason": clean_text(body.get("reason"), 500)})
+                {"window": window, "clerk_id": clerk, "reason": clean_text(req.reason, 500)})
         return 200, {"window": {"number": window, "state": "open"}}
 
-    def op_logout(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_logout(self, tx: Tx, call: Call, req: AtWindow) -> Reply:
+        window = req.window
         clerk, wrow = self._clerk(tx, call, window)
         if wrow["state"] != "paused":
             self._idle_window(tx, wrow)

@@ -16,30 +16,31 @@ from kiosk.hall.core import (
     RATING_LEVELS,
     Call,
     Reply,
-    _reason,
+    required_reason,
 )
 from kiosk.hall.counter import Counter
+from kiosk.hall.requests import CallStaff, Empty, Rate, ReportMatter, TransitionMatter
 from kiosk.store.db import Tx
 
 
 class Feedback(Counter):
     # -- ratings ----------------------------------------------------------------------
-    def op_rate(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_rate(self, tx: Tx, call: Call, req: Rate) -> Reply:
         now = call.now
         day = self.day(now).isoformat()
-        ref = body.get("ticket")
+        ref = req.ticket
         if isinstance(ref, str) and ref.startswith(codes.TICKET_TAG + ":"):
             code = codes.read_ticket_qr(self.code_key, self.config.hall_id, ref)
             if code.day != self.day(now):
                 raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
             ref = code.number
-        level = body.get("level")
+        level = req.level
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
             raise fail("LEVEL_INVALID")
-        source = body.get("source")
+        source = req.source
         if source not in ("keypad", "kiosk"):
             raise fail("SOURCE_INVALID")
-        reasons = body.get("reasons") or []
+        reasons = req.reasons or []
         if not isinstance(reasons, list) or len(reasons) > 10:
             raise bad_request("reasons 应为文本列表", "reasons must be a list of strings")
         reasons = [r for r in (clean_text(x, 200) for x in reasons) if r]
@@ -70,24 +71,24 @@ class Feedback(Counter):
                                 "source": source, "at": at, "followup": followup, "callback_sample": sample}}
 
     # -- unresolved matters ("办不成事") ---------------------------------------------------
-    def op_report_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_report_matter(self, tx: Tx, call: Call, req: ReportMatter) -> Reply:
         now = call.now
-        raw_category = body.get("category")
+        raw_category = req.category
         category = self.config.category(raw_category) if isinstance(raw_category, str) else None
         if category is None:
             names = "、".join(c.name for c in self.config.matters.categories)
             raise fail("CATEGORY_UNKNOWN", f"请选择问题类别：{names}。",
                        "Choose a category: " + ", ".join(c.id for c in self.config.matters.categories),
                        categories=[c.id for c in self.config.matters.categories])
-        description = clean_text(body.get("description"), 1000)
+        description = clean_text(req.description, 1000)
         if description is None:
             raise fail("DESCRIPTION_REQUIRED")
-        contact = body.get("contact")
+        contact = req.contact
         if contact in ("", None):
             contact = None
         elif not isinstance(contact, str) or not valid_phone(contact):
             raise fail("CONTACT_INVALID")
-        ticket = body.get("ticket")
+        ticket = req.ticket
         ticket = ticket.strip().upper()[:12] if isinstance(ticket, str) and ticket.strip() else None
         day = self.day(now)
         number = f"M{day:%Y%m%d}-{self.next_serial(tx, day.isoformat(), 'matter'):03d}"
@@ -127,35 +128,35 @@ class Feedback(Counter):
         number = codes.read_matter_qr(self.code_key, self.config.hall_id, qr)
         return self.get_matter(now, number)
 
-    def op_transition_matter(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        number = str(body["_number"])[:40]
+    def op_transition_matter(self, tx: Tx, call: Call, req: TransitionMatter) -> Reply:
+        number = req.number[:40]
         row = tx.one("SELECT status FROM matters WHERE number=?", (number,))
         if row is None:
             raise fail("MATTER_NOT_FOUND")
-        to = body.get("to")
+        to = req.to
         if to == "note":  # the duty desk adds what it learned or did, without moving the matter on
-            note = _reason(body, "note")
+            note = required_reason(req.note)
             at = self.iso(call.now)
-            by = clean_text(body.get("by"), 60) or call.device.name
+            by = clean_text(req.by, 60) or call.device.name
             tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
                        (number, at, row["status"], note, by))
             tx.emit("matter.noted", at, call.device.name, {"matter": number, "status": row["status"], "note": note,
                                                            "by": by})
             return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
-        to = matters.check_transition(row["status"], to)
-        note = clean_text(body.get("note"), 1000) or ""
-        by = clean_text(body.get("by"), 60) or call.device.name
+        new = matters.check_transition(row["status"], to)
+        note = clean_text(req.note, 1000) or ""
+        by = clean_text(req.by, 60) or call.device.name
         at = self.iso(call.now)
-        owner_sql = ", owner=?" if to == "claimed" else ""
-        params: tuple[Any, ...] = (to, by, number) if to == "claimed" else (to, number)
+        owner_sql = ", owner=?" if new == "claimed" else ""
+        params: tuple[Any, ...] = (new, by, number) if new == "claimed" else (new, number)
         tx.execute(f"UPDATE matters SET status=?{owner_sql} WHERE number=?", params)
         tx.execute("INSERT INTO matter_history (number, at, status, note, by) VALUES (?,?,?,?,?)",
-                   (number, at, to, note, by))
+                   (number, at, new, note, by))
         tx.emit("matter.transitioned", at, call.device.name,
-                {"matter": number, "from": row["status"], "to": to, "note": note, "by": by})
+                {"matter": number, "from": row["status"], "to": new, "note": note, "by": by})
         return 200, {"matter": self._matter_view(tx.conn, number, call.now)}
 
-    def op_escalate_overdue(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_escalate_overdue(self, tx: Tx, call: Call, req: Empty) -> Reply:
         today = self.day(call.now).isoformat()
         at = self.iso(call.now)
         escalated = []
@@ -173,11 +174,9 @@ class Feedback(Counter):
         return 200, {"escalated": escalated}
 
     # -- help ------------------------------------------------------------------------------
-    def op_call_staff(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_call_staff(self, tx: Tx, call: Call, req: CallStaff) -> Reply:
         """呼叫工作人员: the duty desk follows this event and goes to the kiosk."""
-        if "screen" in body and not isinstance(body["screen"], str):
-            raise bad_request("screen 应为文本", "screen must be text")
-        screen = clean_text(body.get("screen"), 40)
+        screen = clean_text(req.screen, 40)
         tx.emit("kiosk.help_requested", self.iso(call.now), call.device.name, {"screen": screen})
         return 201, {"help": {"device": call.device.name, "at": self.iso(call.now),
                               "message": "已通知工作人员，请稍候。", "message_en": "Staff have been called; please wait."}}

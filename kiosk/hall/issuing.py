@@ -13,13 +13,14 @@ from typing import Any
 
 from kiosk.domain import codes, limits, queue
 from kiosk.domain.catalog import Business
-from kiosk.domain.errors import DomainError, bad_request, fail
+from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
 from kiosk.hall.capacity import Capacity
 from kiosk.hall.core import (
     Call,
     Reply,
 )
+from kiosk.hall.requests import IssueTicket, Reprint
 from kiosk.store.db import Tx
 
 
@@ -58,9 +59,8 @@ class Issuing(Capacity):
             blocklist_reason=block["reason"] if block else None,
         )
 
-    def _priority(self, body: dict[str, Any], holder: Identity, is_agent: bool) -> str | None:
+    def _priority(self, claimed: str | None, holder: Identity, is_agent: bool) -> str | None:
         rules = self.config.priority
-        claimed = body.get("priority")
         if claimed in (None, "", "none"):
             if not is_agent and "elderly" in rules.groups and holder.age >= rules.elderly_age:
                 return "elderly"
@@ -73,30 +73,27 @@ class Issuing(Capacity):
                        f"Elderly priority starts at age {rules.elderly_age}; take a normal ticket.")
         return claimed
 
-    def op_issue(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_issue(self, tx: Tx, call: Call, req: IssueTicket) -> Reply:
         now = call.now
         day = self.day(now).isoformat()
         at = self.iso(now)
-        business = self.business_or_fail(body.get("business"))
-        agent_raw = body.get("agent")
+        business = self.business_or_fail(req.business)
+        agent = req.agent
         principals: list[Identity] = []
-        if agent_raw is not None:
-            if not isinstance(agent_raw, dict):
-                raise bad_request("agent 应为对象", "agent must be an object")
-            holder = self.identity(agent_raw.get("identity") or body.get("identity"), now)
-            raw_list = agent_raw.get("principals")
-            if not isinstance(raw_list, list) or not 1 <= len(raw_list) <= 20:
+        if agent is not None:
+            holder = self.identity(agent.identity or req.identity, now)
+            if agent.principals is None or not 1 <= len(agent.principals) <= 20:
                 raise fail("PRINCIPALS_REQUIRED")
-            extra = [body["identity"]] if agent_raw.get("identity") and body.get("identity") else []
-            for raw in raw_list + extra:
+            extra = [req.identity] if agent.identity and req.identity else []
+            for raw in agent.principals + extra:
                 p = self.identity(raw, now)
                 if p.hash != holder.hash and all(p.hash != q.hash for q in principals):
                     principals.append(p)
             if not principals:
                 raise fail("PRINCIPALS_REQUIRED", "被代办人不能是代办人本人。", "The people represented cannot be the agent.")
         else:
-            holder = self.identity(body.get("identity"), now)
-        priority = self._priority(body, holder, bool(principals))
+            holder = self.identity(req.identity, now)
+        priority = self._priority(req.priority, holder, bool(principals))
         self._issuing_open(now, tx.conn)
         try:
             if principals:
@@ -127,7 +124,7 @@ class Issuing(Capacity):
         backlog = self.backlog_minutes(tx.conn, business, day)  # shared windows: the whole load before it
         remaining = self.remaining_minutes(tx.conn, now)
         over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
-        if self.config.booking.offers and body.get("accept_wait") is not True and over:
+        if self.config.booking.offers and req.accept_wait is not True and over:
             offer = self._offer(tx, call, business, holder, now)
             if offer is not None:
                 return 200, offer
@@ -217,11 +214,11 @@ class Issuing(Capacity):
 
 
     # -- tickets: reprint, verify -----------------------------------------------
-    def op_reprint(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_reprint(self, tx: Tx, call: Call, req: Reprint) -> Reply:
         now = call.now
         day = self.day(now).isoformat()
-        row = self._ticket_row(tx.conn, day, body.get("_number"))  # the number comes from the path
-        holder = self.identity(body.get("identity"), now)
+        row = self._ticket_row(tx.conn, day, req.number)  # the number comes from the path
+        holder = self.identity(req.identity, now)
         at = self.iso(now)
         if not self._same_holder(holder, row["holder_hash"]):
             self._audit(tx, call, "reprint_refused", None, None, row["number"], None, {"holder": holder.hash})

@@ -10,21 +10,22 @@ from typing import Any
 
 from kiosk.domain import queue, ratings
 from kiosk.domain.catalog import quote_fee, yuan
-from kiosk.domain.errors import DomainError, bad_request, fail
+from kiosk.domain.errors import DomainError, fail
 from kiosk.hall.core import (
     Call,
     Reply,
-    _reason,
+    required_reason,
 )
 from kiosk.hall.feedback import Feedback
+from kiosk.hall.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary
 from kiosk.store.db import Tx
 
 
 class Supervision(Feedback):
     # -- blocklist ---------------------------------------------------------------------
-    def op_blocklist_add(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        person = self.identity(body.get("identity"), call.now)
-        reason = _reason(body)
+    def op_blocklist_add(self, tx: Tx, call: Call, req: Blocklist) -> Reply:
+        person = self.identity(req.identity, call.now)
+        reason = required_reason(req.reason)
         tx.execute("INSERT OR REPLACE INTO blocklist (holder_hash, masked, reason, added_at) VALUES (?,?,?,?)",
                    (person.hash, person.masked, reason, self.iso(call.now)))
         self._audit(tx, call, "blocklist_add", None, None, None, reason, {"holder": person.hash})
@@ -32,12 +33,12 @@ class Supervision(Feedback):
         return 201, {"blocked": {"holder_masked": person.masked, "reason": reason}}
 
     # -- the duty desk: decisions for a surge, follow-ups ------------------------------------
-    def op_extend_hours(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_extend_hours(self, tx: Tx, call: Call, req: ExtendHours) -> Reply:
         cal = self.config.calendar
         day = self.day(call.now)
         closing = cal.closing_time(call.now)
-        reason = _reason(body)
-        raw = str(body.get("until", ""))
+        reason = required_reason(req.reason)
+        raw = req.until or ""
         try:
             hh, mm = (int(x) for x in raw.split(":"))
             until = datetime.combine(day, datetime.min.time(), cal.tz).replace(hour=hh, minute=mm)
@@ -56,16 +57,16 @@ class Supervision(Feedback):
                                                               "reason": reason})
         return 200, {"decision": {"kind": "extend_hours", "until": self.iso(until), "reason": reason, "at": at}}
 
-    def op_open_temporary(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
-        window = int(body["_window"])
+    def op_open_temporary(self, tx: Tx, call: Call, req: OpenTemporary) -> Reply:
+        window = req.window
         if self.config.window(window) is None:
             raise fail("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.")
-        raw = body.get("businesses")
+        raw = req.businesses
         codes_ = list(dict.fromkeys(self.business_or_fail(c).code for c in raw)) if isinstance(raw, list) and raw \
             else None  # each business once, however often it was listed
         if not codes_:
             raise fail("BUSINESSES_REQUIRED")
-        reason = _reason(body)
+        reason = required_reason(req.reason)
         day = self.day(call.now).isoformat()
         at = self.iso(call.now)
         tx.execute("INSERT INTO decisions (day, kind, window, businesses, reason, at, device) VALUES (?,?,?,?,?,?,?)",
@@ -76,15 +77,15 @@ class Supervision(Feedback):
         return 200, {"decision": {"kind": "temporary_window", "window": window, "businesses": codes_,
                                   "serves": list(self.served_by(tx.conn, window, day)), "reason": reason, "at": at}}
 
-    def op_close_followup(self, tx: Tx, call: Call, body: dict[str, Any]) -> Reply:
+    def op_close_followup(self, tx: Tx, call: Call, req: CloseFollowup) -> Reply:
         """A bad rating's follow-up is closed with what was verified, rectified and said on the callback."""
-        fid = body["_number"]
+        fid = req.number
         row = tx.one("SELECT * FROM followups WHERE id=?", (int(fid) if str(fid).isdigit() else -1,))
         if row is None:
             raise fail("FOLLOWUP_NOT_FOUND")
         if row["status"] == "closed":
             raise fail("FOLLOWUP_CLOSED")
-        note = _reason(body, "note")
+        note = required_reason(req.note)
         at = self.iso(call.now)
         late = self.day(call.now).isoformat() > row["deadline"]
         tx.execute("UPDATE followups SET status='closed', closed_at=?, note=? WHERE id=?", (at, note, row["id"]))
@@ -172,16 +173,11 @@ class Supervision(Feedback):
                           "checkin_late_minutes": self.config.booking.checkin_late_minutes,
                           "bad_rating_at_most": ratings.BAD_AT_MOST}}
 
-    def fee_quote(self, body: dict[str, Any]) -> dict[str, Any]:
-        business = self.business_or_fail(body.get("business"))
-        reductions = body.get("reductions", [])
-        if reductions is None:
-            reductions = []
-        if not isinstance(reductions, list) or not all(isinstance(r, str) for r in reductions):
-            raise bad_request("reductions 应为减免编号列表", "reductions must be a list of ids")
-        certificates = body.get("certificates", 1)
-        items, total = quote_fee(business, self.config.fees, body.get("property_kind", "residential"),
-                                 certificates, reductions)
+    def fee_quote(self, req: FeeQuote) -> dict[str, Any]:
+        business = self.business_or_fail(req.business)
+        certificates = 1 if req.certificates is None else req.certificates
+        items, total = quote_fee(business, self.config.fees, req.property_kind or "residential", certificates,
+                                 req.reductions or [])
         return {"business": business.code, "items": [i.as_dict() for i in items], "total_yuan": yuan(total),
                 "basis": self.config.fees.basis}
 

@@ -15,6 +15,19 @@ from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.hall.api import create_app
 from kiosk.hall.datadir import open_hall
+from kiosk.hall.requests import (
+    AtWindow,
+    CallTicket,
+    CaseProgress,
+    CreateAppointment,
+    Empty,
+    Finish,
+    IssueTicket,
+    Login,
+    Rate,
+    ReportMatter,
+    StartService,
+)
 from kiosk.hall.service import HallService
 
 DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
@@ -66,10 +79,10 @@ class EmbeddedHall:
         from kiosk.hall.service import Call, Device
 
         now = self.clock.now()
-        body = {"business": business, "slot_start": (now + timedelta(minutes=10)).isoformat(),
-                "slot_end": (now + timedelta(minutes=40)).isoformat()}
+        req = CreateAppointment(business=business, slot_start=(now + timedelta(minutes=10)).isoformat(),
+                                slot_end=(now + timedelta(minutes=40)).isoformat())
         status, reply = self.service.run(self.service.op_create_appointment,
-                                         Call(Device(0, "wechat-booking", "supervisor"), now), body)
+                                         Call(Device(0, "wechat-booking", "supervisor"), now), req)
         assert status == 201, reply
         return str(reply["appointment"]["code"])
 
@@ -101,26 +114,26 @@ class EmbeddedHall:
             numbers = self.crowd("B", 2, now=when)
             self.serve(numbers[1], window=2, now=when)  # the second first: out of order, with its reason
             self.service.run(self.service.op_rate, Call(counter, when),
-                             {"ticket": numbers[1], "level": 1, "source": "keypad", "reasons": ["服务态度不好"]})
+                             Rate(ticket=numbers[1], level=1, source="keypad", reasons=["服务态度不好"]))
         d = self.crowd("D", 1)[0]
         call = self._window_call(3)
-        self.service.run(self.service.op_call, call, {"_window": 3, "number": d, "reason": "预约群众到场"})
+        self.service.run(self.service.op_call, call, CallTicket(window=3, number=d, reason="预约群众到场"))
         stranger = {"id_number": "11010519491231002X", "name": ""}
         try:
-            self.service.run(self.service.op_start, call, {"_window": 3, "identity": stranger})
+            self.service.run(self.service.op_start, call, StartService(window=3, identity=stranger))
         except DomainError:
             pass
-        self.service.run(self.service.op_start, call, {"_window": 3, "identity": stranger,
-                                                       "override_reason": "当事人本人到场，取号为家属"})
-        self.service.run(self.service.op_escalate_overdue, Call(Device(0, "duty-desk", "supervisor"), today), {})
+        self.service.run(self.service.op_start, call, StartService(window=3, identity=stranger,
+                                                                   override_reason="当事人本人到场，取号为家属"))
+        self.service.run(self.service.op_escalate_overdue, Call(Device(0, "duty-desk", "supervisor"), today), Empty())
         self.report("materials", "窗口第三次让我补材料，每次说的不一样", ticket=numbers[0])
 
     def report(self, category: str, description: str, ticket: str | None = None) -> None:
         """A citizen reports at a kiosk."""
         from kiosk.hall.service import Call, Device
 
-        body = {"category": category, "description": description, **({"ticket": ticket} if ticket else {})}
-        self.service.run(self.service.op_report_matter, Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), body)
+        req = ReportMatter(category=category, description=description, ticket=ticket)
+        self.service.run(self.service.op_report_matter, Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), req)
 
     def typed_burst(self, kiosk: str = "kiosk-2") -> None:
         """Someone types other people's ID numbers at one kiosk until the hall pauses typed entry there."""
@@ -133,7 +146,7 @@ class EmbeddedHall:
             first17 = f"370203{1970 + i}0606{i:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": "", "source": "typed"}
             status, _ = self.service.run(self.service.op_issue, Call(device, self.clock.now()),
-                                         {"business": "Q", "identity": identity, "accept_wait": True})
+                                         IssueTicket(business="Q", identity=identity, accept_wait=True))
             if status == 409:
                 return
 
@@ -149,7 +162,7 @@ class EmbeddedHall:
             first17 = f"3701{i // 100:02d}19850101{i % 100:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": ""}
             status, body = self.service.run(self.service.op_issue, Call(kiosk, now or self.clock.now()),
-                                            {"business": business, "identity": identity, "accept_wait": True})
+                                            IssueTicket(business=business, identity=identity, accept_wait=True))
             if status == 201:
                 numbers.append(str(body["ticket"]["number"]))
         return numbers
@@ -163,7 +176,7 @@ class EmbeddedHall:
         when = now or self.clock.now()
         if now is not None or window not in self._sessions:
             clerk_id, _name, pin = DEMO_CLERK
-            _, login = self.service.login(Call(counter, when), window, {"clerk_id": clerk_id, "pin": pin})
+            _, login = self.service.login(Call(counter, when), Login(window=window, clerk_id=clerk_id, pin=pin))
             if now is None:
                 self._sessions[window] = login["session"]
             else:
@@ -177,15 +190,15 @@ class EmbeddedHall:
 
         call = self._window_call(window)
         try:
-            self.service.run(self.service.op_finish, call, {"_window": window})
+            self.service.run(self.service.op_finish, call, Finish(window=window))
         except DomainError:
             pass  # nobody at the window yet
-        status, body = self.service.run(self.service.op_call_next, call, {"_window": window})
+        status, body = self.service.run(self.service.op_call_next, call, AtWindow(window=window))
         assert status == 200, body
         return str(body["ticket"]["number"])
 
     def recall(self, window: int) -> None:
-        self.service.run(self.service.op_recall, self._window_call(window), {"_window": window})
+        self.service.run(self.service.op_recall, self._window_call(window), AtWindow(window=window))
 
     def progress_case(self, number: str, stage: str, note: str) -> None:
         """The registration system reports a case's progress."""
@@ -193,15 +206,15 @@ class EmbeddedHall:
 
         self.service.run(self.service.op_case_progress, Call(Device(0, "registration-system", "supervisor"),
                                                              self.clock.now()),
-                         {"_number": number, "stage": stage, "note": note})
+                         CaseProgress(number=number, stage=stage, note=note))
 
     def serve(self, number: str, window: int = 2, accepted: bool = False,
               now: datetime | None = None) -> dict[str, Any] | None:
         """A clerk calls, serves and finishes a ticket (so that it can be rated); returns the case opened."""
         call = self._window_call(window, now)
         self.service.run(self.service.op_call, call,
-                         {"_window": window, "number": number, "reason": "群众反映材料已备齐，先行办理"})
-        _, finished = self.service.run(self.service.op_finish, call, {"_window": window, "accepted": accepted})
+                         CallTicket(window=window, number=number, reason="群众反映材料已备齐，先行办理"))
+        _, finished = self.service.run(self.service.op_finish, call, Finish(window=window, accepted=accepted))
         case: dict[str, Any] | None = finished.get("case")
         return case
 

@@ -1,0 +1,81 @@
+"""Typed requests: what the parser accepts is what the OpenAPI document says, and a value of the wrong
+shape is refused with the field's contract code, never echoed back."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from kiosk.clock import HallClock
+from kiosk.domain.errors import DomainError
+from kiosk.hall.api import create_app
+from kiosk.hall.requests import (
+    IssueTicket,
+    Login,
+    Rate,
+    Transfer,
+    object_schema,
+    parse,
+    request_type,
+)
+from tests.helpers import Hall
+
+RAW_ID = "11010519491231002X"
+
+
+@pytest.mark.parametrize(("kind", "body", "code"), [
+    (Rate, {"level": 6}, "LEVEL_INVALID"),
+    (Rate, {"level": True}, "LEVEL_INVALID"),
+    (Rate, {"level": "5"}, "LEVEL_INVALID"),
+    (Rate, {"source": "phone"}, "SOURCE_INVALID"),
+    (Rate, {"reasons": ["a"] * 11}, "BAD_REQUEST"),
+    (Rate, {"reasons": [1]}, "BAD_REQUEST"),
+    (IssueTicket, {"business": 5}, "UNKNOWN_BUSINESS"),
+    (IssueTicket, {"identity": RAW_ID}, "ID_INVALID"),
+    (IssueTicket, {"agent": {"principals": RAW_ID}}, "PRINCIPALS_REQUIRED"),
+    (IssueTicket, {"agent": [RAW_ID]}, "BAD_REQUEST"),
+    (IssueTicket, {"accept_wait": "yes"}, "BAD_REQUEST"),
+    (Transfer, {"to_window": "1"}, "WINDOW_UNKNOWN"),
+])
+def test_a_wrong_shape_answers_the_fields_code_without_the_value(kind: type[Any], body: dict[str, Any],
+                                                                   code: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse(kind, body, window=1)
+    assert refused.value.code == code and 400 <= refused.value.status < 500
+    assert RAW_ID not in json.dumps(refused.value.body(), ensure_ascii=False)
+    assert refused.value.details["field"] in {*body, "principals"}  # says which field, nested ones too
+
+
+def test_a_request_is_built_from_body_and_path_and_null_is_absent() -> None:
+    req = parse(Login, {"clerk_id": "7", "pin": "1234", "extra": "ignored"}, window=3)
+    assert req == Login(window=3, clerk_id="7", pin="1234")
+    assert parse(IssueTicket, {"business": "B", "priority": None}).priority is None
+    agent = parse(IssueTicket, {"business": "B", "agent": {"principals": [{"id_number": RAW_ID}]}}).agent
+    assert agent is not None and agent.principals == [{"id_number": RAW_ID}]
+
+
+def test_the_served_document_is_generated_from_the_request_types(tmp_path: Any) -> None:
+    """Every POST the hall serves documents exactly the schema of the class its operation takes, and
+    declares its path parameters: a fuzzer can use the document as served."""
+    hall = Hall(tmp_path)
+    try:
+        app = create_app(hall.svc, HallClock(hall.config.calendar.tz, hall.now), escalate_every=0)
+        doc = app.openapi()  # what /openapi.json serves (test_fuzz fetches it over HTTP)
+        operations = {op.__name__: op for op in (getattr(hall.svc, n) for n in dir(hall.svc) if n.startswith("op_"))}
+        checked = 0
+        for path, methods in doc["paths"].items():
+            post = methods.get("post")
+            if post is None:
+                continue
+            for name in re.findall(r"{(\w+)}", path):
+                assert any(p["name"] == name and p["in"] == "path" for p in post["parameters"]), path
+            kind = app.state.request_kinds[path]
+            assert post["requestBody"]["content"]["application/json"]["schema"] == object_schema(kind), path
+            checked += 1
+        assert checked == len(app.state.request_kinds) >= 30
+        assert request_type(operations["op_rate"]) is Rate
+    finally:
+        hall.close()
