@@ -19,7 +19,6 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
-from kivy.uix.widget import Widget
 
 from drivers.errors import DeviceError
 from drivers.factory import Devices
@@ -29,6 +28,7 @@ from drivers.printer import layouts
 from kiosk.domain.labels import RATING_LEVELS as LEVELS
 from kiosk.domain.ratings import is_bad
 from kiosk.ui.base import HallApp, TourStep
+from kiosk.ui.choice import ChoicePanel, ChoiceScreen
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.rating_relay import Pending, RatingRelay
 
@@ -61,30 +61,9 @@ class DeskScreen(Screen):
     busy_window = BooleanProperty(False)  # a ticket is at the window, or the window is paused
 
 
-class ChoiceScreen(Screen):
-    title = StringProperty("")
-    note = StringProperty("")
-    text_hint = StringProperty("")
-    confirm_text = StringProperty("确定")
-    ready = BooleanProperty(False)
-
-
 class InfoScreen(Screen):
     title = StringProperty("")
     body = StringProperty("")
-
-
-class Choice:
-    """One question to the clerk: options (one or several), and/or a typed text such as a reason."""
-
-    def __init__(self, options: list[tuple[str, Any]], multi: bool, need_text: bool,
-                 done: Callable[[list[Any], str], None], text_or_option: bool) -> None:
-        self.options = options
-        self.multi = multi
-        self.need_text = need_text
-        self.text_or_option = text_or_option  # a reason: a preset chosen or one typed
-        self.done = done
-        self.chosen: list[Any] = []
 
 
 class CounterApp(HallApp):
@@ -103,10 +82,10 @@ class CounterApp(HallApp):
         self.summary: dict[str, Any] = {}
         self.windows: list[dict[str, Any]] = []  # the hall's windows, for transfers
         self.clerk: dict[str, str] = {}
-        self.choice: Choice | None = None
+        self.choices = ChoicePanel(self, on_cancel=self.choice_cancel)
         self.rating: dict[str, Any] = {}  # the rating the keypad was asked for
         self.keypad_address = devices.keypad.addresses[0] if devices.keypad is not None else None
-        self._keypad_online = devices.keypad is not None
+        self.keypad_online = devices.keypad is not None
         self._reading = False
         self._identity: dict[str, str] | None = None  # read for the identity match: memory only, wiped after
         keypad = devices.keypad
@@ -299,12 +278,12 @@ class CounterApp(HallApp):
             self.say(self.tr("目前没有等候的号。", "Nobody is waiting."), bad=True)
             return
         options = [(f"{t['number']}\n等候 {t['waited_min']} 分钟", t["number"]) for t in waiting[:15]]
-        self.ask_choice(self.tr("指定叫号：选择号码", "Call out of order: choose the number"),
+        self.choices.ask(self.tr("指定叫号：选择号码", "Call out of order: choose the number"),
                         "不按顺序叫号需要填写原因，原因会记录在审计中（谁、何时、为何）。", options,
                         lambda chosen, _t: self._call_reason(chosen[0]))
 
     def _call_reason(self, number: str) -> None:
-        self.ask_reason(f"指定呼叫 {number} 的原因", "此次不按顺序叫号将被记录。", OUT_OF_ORDER_REASONS,
+        self.choices.ask_reason(f"指定呼叫 {number} 的原因", "此次不按顺序叫号将被记录。", OUT_OF_ORDER_REASONS,
                         lambda reason: self.window_post("call", {"number": number, "reason": reason},
                                                         lambda r: self._back(f"已指定呼叫 {number}（原因已记录）。")))
 
@@ -312,7 +291,7 @@ class CounterApp(HallApp):
         """The identity match (人证合一): the citizen lays the ID card on the window's reader."""
         self._identity = None
         options = [(self.tr("不读卡，直接开始", "Start without the card"), "skip")]
-        self.ask_choice(self.tr("核验身份（人证合一）", "Identity check"),
+        self.choices.ask(self.tr("核验身份（人证合一）", "Identity check"),
                         "请群众将身份证放在窗口读卡器上，读到后自动核验。" if self.devices.idcard is not None
                         else "本窗口未配置读卡器。", options,
                         lambda _c, _t: self.window_post("start", {}, lambda r: self._back("已开始办理（未读卡核验）。")))
@@ -351,7 +330,7 @@ class CounterApp(HallApp):
 
         def refused(reply: Reply) -> None:
             if reply.error.get("code") == "IDENTITY_MISMATCH":
-                self.ask_reason("人证不一致", f"来人证件 {reply.error.get('masked', '')} 与取号人不符。"
+                self.choices.ask_reason("人证不一致", f"来人证件 {reply.error.get('masked', '')} 与取号人不符。"
                                 "请核实；确需办理的，选择或填写原因后继续，原因将被记录。",
                                 OVERRIDE_REASONS, self._start_with)
             else:
@@ -367,7 +346,7 @@ class CounterApp(HallApp):
         earlier = current.get("earlier_notice")
         note = (f"此人此业务已于 {earlier} 出具过一次性告知；再次出具将记录为补充告知。" if earlier
                 else "请一次勾选全部所缺材料：一次性告知后不得再要求其他材料。")
-        self.ask_choice(self.tr("一次性告知：勾选所缺材料", "One-time notice: tick what is missing"), note, options,
+        self.choices.ask(self.tr("一次性告知：勾选所缺材料", "One-time notice: tick what is missing"), note, options,
                         lambda chosen, _t: self.window_post("notice", {"missing": chosen}, self._notice_issued),
                         multi=True)
 
@@ -401,16 +380,16 @@ class CounterApp(HallApp):
         def chosen(values: list[Any], _t: str) -> None:
             kind, target = values[0]
             body = {"to_window": target} if kind == "window" else {"to_business": target}
-            self.ask_reason("转办原因", "转办后群众保留原排队位置；原因将被记录。", TRANSFER_REASONS,
+            self.choices.ask_reason("转办原因", "转办后群众保留原排队位置；原因将被记录。", TRANSFER_REASONS,
                             lambda reason: self.window_post("transfer", {**body, "reason": reason},
                                                             lambda r: self._back(f"已转办 {r.body['ticket']['number']}。")))
 
-        self.ask_choice(self.tr("转办：选择窗口或业务", "Transfer to a window or business"), "", options, chosen)
+        self.choices.ask(self.tr("转办：选择窗口或业务", "Transfer to a window or business"), "", options, chosen)
 
     def finish(self) -> None:
         options = [(self.tr("已受理：出具办件编号", "Application accepted: open a case"), True),
                    (self.tr("未受理：结束本次服务", "Not accepted: end the service"), False)]
-        self.ask_choice(self.tr("办结", "Finish"), "办结后，评价器将请群众评价；工作人员不能代为评价。", options,
+        self.choices.ask(self.tr("办结", "Finish"), "办结后，评价器将请群众评价；工作人员不能代为评价。", options,
                         lambda chosen, _t: self.window_post("finish", {"accepted": chosen[0]}, self._finished))
 
     def _finished(self, reply: Reply) -> None:
@@ -418,7 +397,7 @@ class CounterApp(HallApp):
         case = reply.body.get("case")
         case_text = f"办件编号 {case['number']}，法定办结期限 {case['due_date']}。" if case else ""
         self.rating = {"ticket": request["ticket"], "asked": time.monotonic()}
-        if self.devices.keypad is None or self.keypad_address is None or not self._keypad_online:
+        if self.devices.keypad is None or self.keypad_address is None or not self.keypad_online:
             self._keypad_down(case_text)
             return
         self.relay.asked(self.keypad_address, request["ticket"])  # before the keypad asks: the press is this ticket's
@@ -446,14 +425,14 @@ class CounterApp(HallApp):
                 self.say(f"{self.rating['ticket']} 群众未在评价器上评价（已超时），可到自助机补评。", bad=True)
                 self.rating = {}
         elif isinstance(event, KeypadOffline):
-            self._keypad_online = False
+            self.keypad_online = False
             if self.rating:
                 self._keypad_down()
             else:
                 self.say("评价器离线：已通知技术人员检修。", bad=True)
                 self.background(lambda: self.client.post("/api/v1/help", {"screen": "keypad"}), lambda _f: None)
         elif isinstance(event, KeypadOnline):
-            self._keypad_online = True
+            self.keypad_online = True
             self.say("评价器已恢复连接。")
 
     def _store_rating(self, pending: Pending, pressed: float) -> None:
@@ -493,69 +472,9 @@ class CounterApp(HallApp):
 
             self.window_post("pause", {"reason": reason}, ok)
 
-        self.ask_reason("暂停服务的原因", "暂停期间本窗口不叫号；原因将被记录。", PAUSE_REASONS, paused)
-
-    # -- the choice screen ------------------------------------------------------------------------------------------
-    def ask_choice(self, title: str, note: str, options: list[tuple[str, Any]],
-                   done: Callable[[list[Any], str], None], multi: bool = False) -> None:
-        self._open_choice(title, note, options, Choice(options, multi, False, done, False), "")
-
-    def ask_reason(self, title: str, note: str, presets: list[str], done: Callable[[str], None]) -> None:
-        """A reason: a preset tapped, or one typed. Confirm stays disabled until there is one."""
-        options = [(r, r) for r in presets]
-        choice = Choice(options, False, True, lambda chosen, typed: done(typed.strip() or chosen[0]), True)
-        self._open_choice(title, note, options, choice, self.tr("或在此输入原因", "or type the reason"))
-
-    def _open_choice(self, title: str, note: str, options: list[tuple[str, Any]], choice: Choice, hint: str) -> None:
-        screen: ChoiceScreen = self.root.get_screen("choice")
-        screen.title, screen.note, screen.text_hint = title, note, hint
-        screen.confirm_text = self.tr("确定（将记录）", "Confirm (recorded)") if choice.need_text else self.tr("确定", "Confirm")
-        screen.ids.typed.text = ""
-        box = screen.ids.options
-        box.clear_widgets()
-        for label, value in options:
-            button = Button(text=label, font_size="20sp", halign="center", background_normal="",
-                            background_color=(0.45, 0.47, 0.52, 1))
-            button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 12, None)))
-            button.value = value
-            button.bind(on_release=self._toggle_option)
-            box.add_widget(button)
-        self.choice = choice
-        self.choice_changed()
-        self.root.current = "choice"
-
-    def _toggle_option(self, button: Button) -> None:
-        choice = self.choice
-        assert choice is not None
-        if button.value in choice.chosen:
-            choice.chosen.remove(button.value)
-        elif choice.multi:
-            choice.chosen.append(button.value)
-        else:
-            choice.chosen = [button.value]
-        for b in self.root.get_screen("choice").ids.options.children:
-            b.background_color = (0.08, 0.36, 0.72, 1) if b.value in choice.chosen else (0.45, 0.47, 0.52, 1)
-        self.choice_changed()
-
-    def choice_changed(self) -> None:
-        choice = self.choice
-        if choice is None or self.root is None:
-            return
-        typed = self.root.get_screen("choice").ids.typed.text.strip()
-        ready = bool(typed or choice.chosen) if choice.text_or_option else bool(choice.chosen)
-        self.root.get_screen("choice").ready = ready
-
-    def choice_confirm(self) -> None:
-        choice = self.choice
-        screen: ChoiceScreen = self.root.get_screen("choice")
-        if choice is None or not screen.ready:
-            return  # nothing chosen, no reason given: nothing happens
-        typed = screen.ids.typed.text.strip()
-        self.choice = None
-        choice.done(list(choice.chosen), typed)
+        self.choices.ask_reason("暂停服务的原因", "暂停期间本窗口不叫号；原因将被记录。", PAUSE_REASONS, paused)
 
     def choice_cancel(self) -> None:
-        self.choice = None
         self._identity = None
         self.root.current = "desk"
 
@@ -571,113 +490,8 @@ class CounterApp(HallApp):
     def back_to_desk(self) -> None:
         self.root.current = "desk"
 
-    # -- the tour -----------------------------------------------------------------------------------------------------
+    # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        sims = self.devices.simulators
-        login: LoginScreen = self.root.get_screen("login")
-        desk = self.desk
-        choice: ChoiceScreen = self.root.get_screen("choice")
+        from kiosk.ui.tours.counter import steps
 
-        def key(text: str) -> Widget:
-            return next(b for b in login.ids.login_keys.children if b.text == text)
-
-        def option(label: str) -> Widget:
-            return next(b for b in choice.ids.options.children if b.text.startswith(label))
-
-        from kiosk.ui.embedded import DEMO_CLERK
-
-        yield "01-login", lambda: self.root.current == "login"
-        clerk_id, _name, pin = DEMO_CLERK
-        for ch in clerk_id:
-            self.press(key(ch))
-        self.press(login.ids.pin_field)
-        for ch in "0000":
-            self.press(key(ch))
-        self.press(key("登录 Log in"))
-        yield "02-login-wrong-pin", lambda: bool(login.message)
-        for ch in pin:
-            self.press(key(ch))
-        self.press(key("登录 Log in"))
-        yield "03-desk", lambda: self.root.current == "desk" and bool(self.summary.get("waiting_tickets"))
-        self.press(desk.ids.call_next)
-        yield "04-called", lambda: desk.state == "called"
-        self.press(desk.ids.start)
-        yield "05-identity-check", lambda: self.root.current == "choice"
-        sims["idcard"].place("elder")  # somebody else's card: not the ticket's holder
-        yield "06-identity-mismatch", lambda: choice.title == "人证不一致"
-        sims["idcard"].remove()
-        self.press(choice.ids.confirm)  # nothing chosen: nothing happens, the reason is required
-        yield "_still-asking", lambda: self.root.current == "choice"
-        self.press(option("代办人持授权委托书"))
-        self.press(choice.ids.confirm)
-        yield "07-serving-override", lambda: desk.state == "serving"
-        self.press(desk.ids.notice)
-        yield "_notice", lambda: self.root.current == "choice"
-        for label in ("不动产权证书", "完税凭证"):
-            found = [b for b in choice.ids.options.children if label in b.text]
-            if found:
-                self.press(found[0])
-        if not self.root.get_screen("choice").ready:
-            self.press(choice.ids.options.children[-1])
-        yield "08-notice-checklist", lambda: self.root.get_screen("choice").ready
-        self.press(choice.ids.confirm)
-        yield "09-notice-printed", lambda: "已打印" in desk.banner
-        self.press(desk.ids.finish)
-        yield "10-finish-choice", lambda: self.root.current == "choice"
-        self.press(option(self.tr("已受理", "Application accepted")))
-        self.press(choice.ids.confirm)
-        yield "11-please-rate", lambda: "请群众在评价器上评价" in desk.banner
-        sims["keypad"].press(self.keypad_address, 2)  # the citizen's finger: 不满意
-        yield "12-rated-bad", lambda: "群众评价：不满意" in desk.banner
-        self.press(desk.ids.call_specific)
-        yield "13-call-specific-pick", lambda: self.root.current == "choice"
-        self.press(choice.ids.options.children[0])  # the last waiting number: out of order
-        self.press(choice.ids.confirm)
-        yield "_reason", lambda: choice.title.startswith("指定呼叫")
-        self.press(choice.ids.confirm)  # no reason: impossible
-        yield "14-call-specific-reason-required", lambda: not choice.ready and self.root.current == "choice"
-        self.press(option("预约群众到场"))
-        self.press(choice.ids.confirm)
-        yield "15-called-out-of-order", lambda: "原因已记录" in desk.banner
-        self.press(desk.ids.transfer)
-        yield "16-transfer", lambda: self.root.current == "choice"
-        self.press(choice.ids.options.children[-1])
-        self.press(choice.ids.confirm)
-        yield "_transfer-reason", lambda: choice.title == "转办原因"
-        self.press(option("需其他窗口协办"))
-        self.press(choice.ids.confirm)
-        yield "17-transferred", lambda: "已转办" in desk.banner
-        self.press(desk.ids.call_next)
-        yield "_called-again", lambda: desk.state == "called"
-        self.press(desk.ids.start)
-        yield "_start-no-card", lambda: self.root.current == "choice"
-        self.press(option(self.tr("不读卡", "Start without")))
-        self.press(choice.ids.confirm)
-        yield "_serving", lambda: desk.state == "serving"
-        sims["printer"].state.paper_out = True
-        self.press(desk.ids.notice)
-        yield "_notice-2", lambda: self.root.current == "choice"
-        self.press(choice.ids.options.children[-1])
-        self.press(choice.ids.confirm)
-        yield "18-notice-on-screen", lambda: self.root.current == "info"
-        sims["printer"].state.paper_out = False
-        self.press(self.root.get_screen("info").ids.back)
-        yield "_desk", lambda: self.root.current == "desk"
-        self.press(desk.ids.finish)
-        yield "_finish-2", lambda: self.root.current == "choice"
-        self.press(option(self.tr("未受理", "Not accepted")))
-        self.press(choice.ids.confirm)
-        yield "_asked", lambda: bool(self.rating)
-        sims["keypad"].faults.unplugged.add(self.keypad_address)  # unplugged in the middle of the rating
-        yield "19-keypad-unplugged", lambda: "评价器离线" in desk.banner
-        sims["keypad"].faults.unplugged.discard(self.keypad_address)
-        yield "_keypad-back", lambda: self._keypad_online
-        self.press(desk.ids.pause)
-        yield "20-pause-reason", lambda: self.root.current == "choice"
-        self.press(option("业务会商"))
-        self.press(choice.ids.confirm)
-        yield "21-paused", lambda: desk.state_text.startswith("暂停")
-        self.press(desk.ids.pause)
-        yield "_resumed", lambda: desk.state_text == "办理中"
-        self.press(desk.ids.logout)
-        yield "22-logged-out", lambda: self.root.current == "login"
+        return steps(self)

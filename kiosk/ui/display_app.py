@@ -43,7 +43,7 @@ class DisplayApp(HallApp):
         self.title = "叫号显示屏 Call display"
         self.calls: list[dict[str, Any]] = []  # newest first
         self.events = EventFollower(client, self._events, self.unreachable)
-        self._called_at: dict[str, float] = {}  # tour: when a call was made, to time it onto the board
+        self.called_at: dict[str, float] = {}  # tour: when a call was made, to time it onto the board
 
     def build(self) -> ScreenManager:
         sm = ScreenManager(transition=NoTransition())
@@ -116,7 +116,7 @@ class DisplayApp(HallApp):
                               if flash else 0.0})
         self.calls = self.calls[:12]
         self._render()
-        started = self._called_at.pop(number, None)
+        started = self.called_at.pop(number, None)
         if started is not None:
             self.timing("call_to_display_ms", started)
 
@@ -138,31 +138,8 @@ class DisplayApp(HallApp):
             card.flash = 1 if call and call["flash_until"] else 0
         self.board.recent = "\n".join(f"{c['number']}  →  {c['window']}号窗口" for c in self.calls[CARDS:CARDS + 8])
 
-    # -- the tour -----------------------------------------------------------------------------------------------------
+    # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        board = self.board
-        yield "01-board", lambda: self.events.seq >= 0 and "等候" in board.waiting
-        assert self.demo is not None, "the display's tour plays the rest of the hall with the embedded hall"
-        self.demo.prepare_counter(2)
-        first = self._demo_call(2)
-        yield "02-call-flashing", lambda: any(c.number == first and c.flash for c in board.ids.calls.children)
-        second = self._demo_call(3, business="D")
-        third = self._demo_call(1)
-        yield "03-three-calls", lambda: {second, third} <= {c.number for c in board.ids.calls.children}
-        self.demo.recall(2)
-        yield "_recalled", lambda: self.calls[0]["number"] == first
-        yield "_spoken", lambda: self.voice.spoken >= 2 * self.voice.repeat  # two calls said, in turn
-        for window in (1, 3, 2, 1, 3):
-            self._demo_call(window, business="D" if window == 3 else "")
-        yield "04-busy-board", lambda: bool(board.recent)
-        yield "05-calm", lambda: not any(c["flash_until"] for c in self.calls)
+        from kiosk.ui.tours.display import steps
 
-    def _demo_call(self, window: int, business: str = "") -> str:
-        """Another window calls its next ticket (through the hall service, as a counter would)."""
-        assert self.demo is not None
-        if business:
-            self.demo.crowd(business, 1)
-        started = time.monotonic()
-        number: str = self.demo.call_next(window)
-        self._called_at[number] = started
-        return number
+        return steps(self)

@@ -7,7 +7,7 @@ window, longer hours), which the hall records.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -358,50 +358,9 @@ class DutyApp(HallApp):
 
         self.ask(lambda: self.client.post(path, body), done)
 
-    @staticmethod
-    def _shows(screen: MattersScreen, text: str) -> Callable[[], bool]:
-        return lambda: text in screen.detail
 
-    # -- the tour -----------------------------------------------------------------------------------------------------
+    # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        matters: MattersScreen = self.root.get_screen("matters")
-        followups: FollowupsScreen = self.root.get_screen("followups")
-        load: LoadScreen = self.root.get_screen("load")
-        yield "01-matters", lambda: bool(self.matters) and self.events.seq >= 0
-        self.press(matters.ids.list.ids.rows.children[-1])
-        yield "02-matter-detail", lambda: bool(matters.selected)
-        self.press(matters.ids.next_step)  # 领办
-        yield "03-matter-claimed", lambda: "办理中" in matters.detail
-        for to, note in (("note", "已联系2号窗口负责人了解情况"), ("next", "已协调窗口一次性告知全部材料"),
-                         ("next", "电话回访，群众表示满意"), ("next", "销号")):
-            matters.ids.note.text = note
-            self.press(matters.ids.add_note if to == "note" else matters.ids.next_step)
-            yield "_step", self._shows(matters, note)
-        yield "04-matter-closed", lambda: "已销号" in matters.detail
-        if self.demo is not None:  # against a real hall, reports come when citizens make them
-            self.demo.report("waiting", "排队两个小时还没叫到号", ticket="B004")
-            yield "05-new-report-alert", lambda: "新的办不成事反映" in self.banner
-            self.demo.typed_burst()
-            yield "05b-kiosk-burst-alert", lambda: "疑似代他人占号" in self.banner
-        self.press(matters.ids.tabs.ids.tab_followups)
-        yield "06-followups", lambda: self.root.current == "followups" and bool(self.followups)
-        overdue = next((f for f in self.followups if f["status"] == "overdue"), self.followups[0])
-        self.select_followup(str(overdue["id"]))
-        followups.ids.note.text = "已核实：窗口解释不清；已整改并电话回访"
-        self.press(followups.ids.close)
-        yield "07-followup-closed", lambda: any(f["status"] == "closed" for f in self.followups)
-        self.press(followups.ids.tabs.ids.tab_audit)
-        yield "08-audit", lambda: self.root.current == "audit"
-        self.press(self.root.get_screen("audit").ids.tabs.ids.tab_load)
-        yield "09-load", lambda: self.root.current == "load" and bool(load.ids.windows.children)
-        self.press(next(b for b in load.ids.windows.children if b.window == 5))
-        self.press(next(b for b in load.ids.businesses.children if b.code == "B"))
-        self.press(load.ids.open_window)  # no reason yet: refused, nothing recorded
-        yield "10-reason-required", lambda: "原因" in load.result
-        load.ids.reason.text = "转移登记排队超过40人"
-        self.press(load.ids.open_window)
-        yield "11-temporary-window", lambda: load.result.startswith("已记录")
-        load.ids.until.text = "18:30"
-        load.ids.reason.text = "下午取号人数多，延时至全部办完"
-        self.press(load.ids.extend)
-        yield "12-hours-extended", lambda: "延时服务到 18:30" in load.result
+        from kiosk.ui.tours.duty import steps
+
+        return steps(self)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.properties import StringProperty
 from kivy.uix.button import Button
@@ -17,9 +17,7 @@ from drivers.errors import DeviceError
 from drivers.printer import layouts
 from kiosk.ui import pinyin
 from kiosk.ui.client import Reply
-
-if TYPE_CHECKING:
-    from kiosk.ui.kiosk_app import KioskApp
+from kiosk.ui.flows.shell import Shell
 
 ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣"]
 PHRASES = ["排队时间太长", "材料要求前后不一致", "跑了好几次", "窗口说办不了", "系统故障无法办理"]
@@ -28,13 +26,17 @@ FIELDS = {"description": ("问题描述", "What happened"), "contact": ("联系�
 MAX_DESCRIPTION = 300
 
 
+class CategoryScreen(Screen):
+    pass
+
+
 class ReportScreen(Screen):
     category_name = StringProperty("")
     shown = StringProperty("")
 
 
 class ReportFlow:
-    def __init__(self, app: KioskApp) -> None:
+    def __init__(self, app: Shell) -> None:
         self.receipt_qr = ""
         self.app = app
         self.category: dict[str, Any] = {}
@@ -43,8 +45,8 @@ class ReportFlow:
         self.letters = ""  # pinyin being composed
         self.receipt_printed: bool | None = None
 
-    def build(self, screen: ReportScreen) -> None:
-        self.screen = screen
+    def build(self, root: Any) -> None:
+        screen = self.screen = root.get_screen("report")
         for row in ROWS:
             for key in row:
                 button = Button(text={"⌫": "删除", "␣": "空格"}.get(key, key), font_size="30sp",

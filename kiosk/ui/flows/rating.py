@@ -1,0 +1,98 @@
+"""Rating a finished service at the kiosk (the window's keypad is the usual way): five faces, and for a
+bad rating the reasons, which open a follow-up the duty desk must close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+
+from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN
+from kiosk.domain.ratings import BAD_AT_MOST
+from kiosk.ui.client import Reply
+from kiosk.ui.flows.shell import Shell
+
+REASONS = ("等候时间太长", "服务态度不好", "反复要求补材料", "办理效率低")
+FACE_COLOURS = {5: (0.1, 0.55, 0.25, 1), 4: (0.35, 0.6, 0.2, 1), 3: (0.6, 0.6, 0.2, 1), 2: (0.8, 0.45, 0.1, 1),
+                1: (0.75, 0.15, 0.1, 1)}
+
+
+class RateScreen(Screen):
+    ticket = StringProperty("")
+
+
+class RatingFlow:
+    def __init__(self, app: Shell) -> None:
+        self.app = app
+        self.rating: dict[str, Any] = {}
+
+    def build(self, root: Any) -> None:
+        faces = root.get_screen("rate").ids.faces
+        for level in (5, 4, 3, 2, 1):
+            zh, en = RATING_LEVELS[level], RATING_LEVELS_EN[level]
+            button = Button(text=f"{zh}\n[size=18sp]{en}[/size]", markup=True, font_size="30sp", halign="center",
+                            background_normal="", background_color=FACE_COLOURS[level])
+            button.level = level
+            button.bind(on_release=lambda b: self.choose_level(b.level))
+            faces.add_widget(button)
+
+    def reset(self) -> None:
+        self.rating = {}
+
+    def rate_if_done(self, ticket: dict[str, Any]) -> None:
+        """A ticket found by its QR or its typed number: rated once its service has ended."""
+        app = self.app
+        if ticket["state"] != "done":
+            app.show_message(app.tr("暂不能评价", "Not yet"), "这个号的服务还没有结束，办结后再来评价。",
+                             "The service of this ticket has not finished yet.")
+        else:
+            self.rate_ticket(ticket["number"])
+
+    def rate_ticket(self, number: str) -> None:
+        self.rating = {"ticket": number, "level": 0, "reasons": []}
+        screen = self.app.root.get_screen("rate")
+        screen.ticket = number
+        screen.ids.reasons.clear_widgets()
+        self.app.root.current = "rate"
+
+    def choose_level(self, level: int) -> None:
+        self.rating["level"] = level
+        if level > self.app.rule("bad_rating_at_most", BAD_AT_MOST):  # a bad rating asks for the reasons first
+            self.send()
+            return
+        box = self.app.root.get_screen("rate").ids.reasons
+        box.clear_widgets()
+        for reason in REASONS:
+            chip = Button(text=reason, font_size="22sp", background_normal="", background_color=(0.4, 0.4, 0.45, 1))
+            chip.bind(on_release=self._toggle_reason)
+            box.add_widget(chip)
+        send = Button(text="提交评价 Submit", font_size="24sp", background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+        send.bind(on_release=lambda _b: self.send())
+        box.add_widget(send)
+
+    def _toggle_reason(self, chip: Button) -> None:
+        reasons: list[str] = self.rating["reasons"]
+        if chip.text in reasons:
+            reasons.remove(chip.text)
+            chip.background_color = (0.4, 0.4, 0.45, 1)
+        else:
+            reasons.append(chip.text)
+            chip.background_color = (0.8, 0.45, 0.1, 1)
+
+    def send(self) -> None:
+        app = self.app
+        body = {"ticket": self.rating["ticket"], "level": self.rating["level"], "source": "kiosk",
+                "reasons": list(self.rating["reasons"])}
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                followup = reply.body["rating"].get("followup")
+                extra = f"\n我们会在 {followup['deadline']} 前核实整改并回访。" if followup else ""
+                app.show_message(app.tr("感谢您的评价", "Thank you"), f"您的评价已记录。{extra}",
+                                 "Your rating was recorded." + (" We will follow up." if followup else ""))
+            else:
+                app.refused("未能评价", "Not recorded", reply)
+
+        app.ask(lambda: app.client.post("/api/v1/ratings", body), done)
