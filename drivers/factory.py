@@ -5,7 +5,6 @@ simulator sits behind the same factory as the real port, and the real parser is 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from drivers.printer.render import render
 from drivers.printer.simulator import PrinterSimulator
 from drivers.scanner.camera import CameraScanner
 from drivers.scanner.serial_scanner import SerialScanner
+from kiosk.domain.config import did_you_mean
 
 SIM = "simulator://"
 
@@ -63,15 +63,13 @@ def load_devices_config(path: Path | str) -> DevicesConfig:
     for table, value in doc.items():
         keys = known.get(table)
         if keys is None:
-            near = difflib.get_close_matches(table, list(known), n=1)
-            problems.append(f"{path}: {table}: 未知的设备表 unknown device table"
-                            + (f"（是否想写 did you mean [{near[0]}]？）" if near else f"（可用 known: {', '.join(known)}）"))
+            hint, hint_en = did_you_mean(table, known)
+            problems.append(f"{path}: {table}: 未知的设备表{hint} unknown device table{hint_en}")
             continue
         for key in value if isinstance(value, dict) else {}:
             if key not in keys:
-                near = difflib.get_close_matches(key, list(keys), n=1)
-                problems.append(f"{path}: {table}.{key}: 未知的键 unknown key"
-                                + (f"（是否想写 did you mean {near[0]}？）" if near else f"（可用 known: {', '.join(keys)}）"))
+                hint, hint_en = did_you_mean(key, keys)
+                problems.append(f"{path}: {table}.{key}: 未知的键{hint} unknown key{hint_en}")
 
     def get(table: str, key: str, kind: type, default: Any, allowed: tuple[Any, ...] = ()) -> Any:
         value = doc.get(table, {}).get(key, default) if isinstance(doc.get(table, {}), dict) else default
@@ -111,6 +109,7 @@ class Printer:
         self.url = url
         self.paper = paper
         self.mode = mode
+        self.caps = connection.capabilities(url, paper)
         self.png_dir = png_dir
         self.simulator = PrinterSimulator(paper) if url == SIM else None
         self.printed = 0
@@ -237,8 +236,9 @@ def probe(devices: Devices) -> list[Probe]:
     out: list[Probe] = []
     try:
         st = devices.printer.status()
-        out.append(("printer", st.can_print or (not st.answered and devices.printer.url.startswith(("usb", "file"))),
-                    st.sentence()))
+        caps = devices.printer.caps
+        out.append(("printer", st.can_print or (not st.answered and not caps.answers_status),
+                    f"{st.sentence()}（{caps.transport}，{caps.paper_mm} mm，{caps.asks_before_printing}）"))
     except DeviceError as exc:
         out.append(("printer", False, str(exc)))
     if devices.idcard is not None:

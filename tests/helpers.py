@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import requests
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.domain.config import HallConfig
 from kiosk.domain.identity import check_char
+from kiosk.drill.play import free_port
 from kiosk.hall.requests import Login
 from kiosk.hall.service import Call, Device, HallService, Reply
 from kiosk.store.db import Store
@@ -112,12 +112,6 @@ class Hall:
 
     def events(self) -> list[dict[str, Any]]:
         return self.svc.events(0, 100000)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class HallProcess:

@@ -14,10 +14,10 @@ from pyzbar.pyzbar import decode
 from drivers.errors import DeviceAbsent
 from drivers.printer import escpos
 from drivers.printer import layouts as lay
-from drivers.printer.connection import network_status, send
+from drivers.printer.connection import Capabilities, capabilities, network_status, send, status
 from drivers.printer.fonts import missing_glyphs
 from drivers.printer.render import line_image, render
-from drivers.printer.simulator import NetworkPrinterSimulator, PaperState, PrinterSimulator
+from drivers.printer.simulator import NetworkPrinterSimulator, PaperState, PrinterSimulator, SerialPrinterSimulator
 from tests.helpers import KIOSK_BIN, ROOT, Client, HallProcess
 
 SLIP = lay.TicketSlip("示范市不动产登记中心", "B012", "转移登记（存量房买卖）", 3, 25, "1101**********002X",
@@ -121,6 +121,38 @@ def test_printing_through_python_escpos_network() -> None:
                 break
             __import__("time").sleep(0.02)
         assert bytes(printer.sim.received) == data and printer.sim.cuts == 1
+
+
+def test_printing_to_a_serial_printer_at_a_pyserial_url() -> None:
+    """The serial connector opens any pyserial path (here a pseudo-terminal) and carries our bytes as they are."""
+    with SerialPrinterSimulator() as printer:
+        data = render(lay.ticket(SLIP), "text", 58)
+        assert status(f"serial://{printer.path}?baud=9600").can_print
+        send(f"serial://{printer.path}?baud=9600", data)
+        for _ in range(100):
+            if printer.sim.cuts:
+                break
+            __import__("time").sleep(0.02)
+        assert bytes(printer.sim.received).endswith(data) and printer.sim.cuts == 1
+
+
+def test_printing_to_a_device_file(tmp_path: Path) -> None:
+    target = tmp_path / "lp0"
+    target.touch()
+    send(f"file://{target}", b"\x1b@ok")
+    assert target.read_bytes() == b"\x1b@ok"
+
+
+@pytest.mark.parametrize(("url", "paper", "expected"), [
+    ("network://10.0.0.5:9100", 80, Capabilities("network", 80, 576, True)),
+    ("serial:///dev/ttyUSB0?baud=9600", 58, Capabilities("serial", 58, 384, True)),
+    ("usb://04b8:0202", 80, Capabilities("usb", 80, 576, False)),
+    ("file:///dev/usb/lp0", 58, Capabilities("file", 58, 384, False)),
+    ("simulator://", 80, Capabilities("simulator", 80, 576, True)),
+])
+def test_one_capabilities_record_per_printer(url: str, paper: int, expected: Capabilities) -> None:
+    """Whether the printer can be asked for paper and cover comes from its transport, in one place."""
+    assert capabilities(url, paper) == expected
 
 
 def test_dead_printer_is_a_sentence() -> None:

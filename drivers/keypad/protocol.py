@@ -53,7 +53,6 @@ STATUS_PRESS_PENDING = 0x02
 STATUS_TIMED_OUT = 0x04
 STATUS_FAULT = 0x08
 
-LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 
 def encode_name(name: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from drivers.errors import DeviceAbsent, DeviceError, DeviceTimeout
@@ -35,33 +35,110 @@ class PrinterStatus:
         return "打印机正常 / printer OK"
 
 
-def open_printer(url: str, timeout: float = 3.0) -> Any:
-    """``network://host:9100``, ``serial:///dev/ttyUSB0?baud=9600``, ``usb://04b8:0202``, ``file:///dev/usb/lp0``."""
-    from escpos import printer as ep
+@dataclass(frozen=True)
+class Capabilities:
+    """What one printer can do, decided once from its URL and the configured paper, not guessed at each use."""
 
-    parts = urlparse(url)
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    try:
-        if parts.scheme == "network":
-            return ep.Network(parts.hostname or "127.0.0.1", port=parts.port or 9100, timeout=timeout)
-        if parts.scheme == "serial":
+    transport: str  # network | serial | usb | file | simulator
+    paper_mm: int  # 58 or 80
+    dots: int  # printable width in dots at 203 dpi
+    answers_status: bool  # DLE EOT: paper and cover can be asked before a ticket is committed
+
+    @property
+    def asks_before_printing(self) -> str:
+        return ("查询纸张和机盖状态 / asks paper and cover" if self.answers_status
+                else "无法查询状态，出纸后请看一眼 / cannot be asked: look at the first slip")
+
+
+DOTS = {58: 384, 80: 576}
+TRANSPORTS = ("network", "serial", "usb", "file")
+
+
+def capabilities(url: str, paper: int) -> Capabilities:
+    scheme = "simulator" if url.startswith("simulator:") else urlparse(url).scheme
+    if scheme not in (*TRANSPORTS, "simulator"):
+        raise DeviceAbsent(f"打印机地址格式不对：{url}（network://、serial://、usb://、file://）。",
+                           f"Unknown printer URL {url} (network://, serial://, usb://, file://).")
+    # a USB printer class device and a character device file take bytes but answer nothing back
+    return Capabilities(scheme, paper, DOTS.get(paper, 576), scheme in ("network", "serial", "simulator"))
+
+
+# python-escpos's connectors, extended the way it is meant to be: Escpos subclasses implement open/_raw/_read/
+# close. The mixin gives them the one public method this product needs, ``send``: its bytes are rendered here
+# (Chinese as GB18030 or raster, see escpos.py), so python-escpos only carries them.
+class Sends:
+    if TYPE_CHECKING:  # python-escpos's connector provides it (a stub here would shadow it)
+        def _raw(self, msg: bytes) -> None: ...
+
+    def send(self, data: bytes) -> None:
+        self._raw(data)
+
+
+def _connectors() -> dict[str, type[Any]]:
+    from escpos.escpos import Escpos
+    from escpos.printer import File, Network, Usb
+
+    class SerialUrl(Sends, Escpos):  # type: ignore[misc]
+        """A serial printer at any pyserial URL (a /dev path, a pty, rfc2217://): escpos.printer.Serial opens
+        only device files."""
+
+        def __init__(self, url: str, baudrate: int, timeout: float) -> None:
+            Escpos.__init__(self)
+            self.url, self.baudrate, self.timeout = url, baudrate, timeout
+
+        def open(self) -> None:
             import serial as pyserial
 
-            printer = ep.Serial(devfile=parts.path, baudrate=int(query.get("baud", 9600)), timeout=timeout)
-            printer.device = pyserial.serial_for_url(parts.path, baudrate=int(query.get("baud", 9600)),
-                                                     timeout=timeout)  # any path or URL, ptys included
-            return printer
-        if parts.scheme == "usb":
+            self.device = pyserial.serial_for_url(self.url, baudrate=self.baudrate, timeout=self.timeout)
+
+        def _raw(self, msg: bytes) -> None:
+            self.device.write(msg)
+            self.device.flush()
+
+        def _read(self) -> bytes:
+            return bytes(self.device.read(16))
+
+        def close(self) -> None:
+            device = getattr(self, "_device", None)
+            if device:
+                device.close()
+            self._device = False
+
+    class NetworkPort(Sends, Network):  # type: ignore[misc]
+        pass
+
+    class UsbPort(Sends, Usb):  # type: ignore[misc]
+        pass
+
+    class FilePort(Sends, File):  # type: ignore[misc]
+        pass
+
+    return {"network": NetworkPort, "serial": SerialUrl, "usb": UsbPort, "file": FilePort}
+
+
+def open_printer(url: str, timeout: float = 3.0) -> Sends:
+    """``network://host:9100``, ``serial:///dev/ttyUSB0?baud=9600``, ``usb://04b8:0202``, ``file:///dev/usb/lp0``."""
+    transport = capabilities(url, 80).transport
+    parts = urlparse(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    connector = _connectors()[transport]
+    try:
+        printer: Sends
+        if transport == "network":
+            printer = connector(parts.hostname or "127.0.0.1", port=parts.port or 9100, timeout=timeout)
+        elif transport == "serial":
+            printer = connector(parts.path, int(query.get("baud", 9600)), timeout)
+        elif transport == "usb":
             vendor, product = (int(x, 16) for x in parts.netloc.split(":"))
-            return ep.Usb(vendor, product, timeout=int(timeout * 1000))
-        if parts.scheme == "file":
-            return ep.File(parts.path)
+            printer = connector(vendor, product, timeout=int(timeout * 1000))
+        else:
+            printer = connector(parts.path)
+        printer.open()  # type: ignore[attr-defined]
+        return printer
     except Exception as exc:  # noqa: BLE001 - every connection failure becomes one sentence
         kind = exc.__class__.__name__
         raise DeviceAbsent(f"无法连接打印机 {url}：请检查电源、连线和地址。",
                            f"Cannot reach the printer at {url}: check power, cable and address ({kind}).") from None
-    raise DeviceAbsent(f"打印机地址格式不对：{url}（network://、serial://、usb://、file://）。",
-                       f"Unknown printer URL {url} (network://, serial://, usb://, file://).")
 
 
 def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> PrinterStatus:
@@ -118,7 +195,7 @@ def status(url: str) -> PrinterStatus:
 def send(url: str, data: bytes) -> None:
     printer = open_printer(url)
     try:
-        printer._raw(data)  # the bytes are ours: python-escpos only carries them
+        printer.send(data)
     except DeviceError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -126,6 +203,6 @@ def send(url: str, data: bytes) -> None:
                            f"Sending to the printer failed: {url} ({exc.__class__.__name__}).") from None
     finally:
         try:
-            printer.close()
+            printer.close()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass

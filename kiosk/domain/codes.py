@@ -23,8 +23,9 @@ def _sig(key: bytes, body: str) -> str:
     return base64.b32encode(digest).decode().rstrip("=")
 
 
-def _same(given: str, expected: str) -> bool:
-    """Constant time, and as bytes: a forged code may hold any character (str comparison would raise)."""
+def same_text(given: str, expected: str) -> bool:
+    """Constant time, and as bytes: a forged code or a browser's token may hold any character (comparing
+    str would raise on some). Used for every secret compared with what someone sent."""
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
@@ -54,7 +55,7 @@ def read_ticket_qr(key: bytes, hall: str, text: object) -> TicketCode:
     _, code_hall, day_s, number, sig = parts
     if code_hall != hall:
         raise qr_invalid("这是其他大厅的小票", "the ticket belongs to another hall", "foreign")
-    if not _same(sig, _sig(key, ":".join(parts[:4]))):
+    if not same_text(sig, _sig(key, ":".join(parts[:4]))):
         raise qr_invalid("小票信息被改动或伪造", "the code was altered or forged", "signature")
     try:
         day = date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:8]))
@@ -90,7 +91,7 @@ def read_appointment_qr(key: bytes, hall: str, text: object) -> AppointmentCode:
         raise qr_invalid("不是预约二维码", "not an appointment code", "format")
     if parts[1] != hall:
         raise qr_invalid("这是其他大厅的预约", "the appointment belongs to another hall", "foreign")
-    if not _same(parts[8], _sig(key, ":".join(parts[:8]))):
+    if not same_text(parts[8], _sig(key, ":".join(parts[:8]))):
         raise qr_invalid("预约信息被改动或伪造", "the code was altered or forged", "signature")
     try:
         start, end = int(parts[5]), int(parts[6])
@@ -119,6 +120,6 @@ def read_matter_qr(key: bytes, hall: str, text: object) -> str:
         raise qr_invalid("不是办不成事回执的二维码", "not a report receipt code", "format")
     if parts[1] != hall:
         raise qr_invalid("这是其他大厅的回执", "the receipt belongs to another hall", "foreign")
-    if not _same(parts[3], _sig(key, ":".join(parts[:3]))):
+    if not same_text(parts[3], _sig(key, ":".join(parts[:3]))):
         raise qr_invalid("回执信息被改动或伪造", "the code was altered or forged", "signature")
     return parts[2]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, time
 from typing import Any
@@ -39,6 +40,16 @@ class ConfigProblem:
             f"{self.file}: {self.key}: 应为{self.expected}，实际为 {self.got} / "
             f"expected {self.expected_en}, got {self.got}"
         )
+
+
+def did_you_mean(key: str, known: Iterable[str]) -> tuple[str, str]:
+    """The hint after an unknown key, in every file the product reads (hall, catalog, devices, drills):
+    the nearest known key, or the list of them."""
+    keys = list(known)
+    near = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    if near:
+        return f"（是否想写 {near[0]}？）", f" (did you mean {near[0]}?)"
+    return f"（可用：{', '.join(keys)}）", f" (known: {', '.join(keys)})"
 
 
 class ConfigInvalid(KioskError):
@@ -173,10 +184,8 @@ class _Reader:
         for key in doc:
             if key in keys:
                 continue
-            near = difflib.get_close_matches(str(key), list(keys), n=1, cutoff=0.6)
             where = f"{path}.{key}" if path else str(key)
-            hint = f"（是否想写 {near[0]}？）" if near else f"（可用：{', '.join(keys)}）"
-            hint_en = f" (did you mean {near[0]}?)" if near else f" (known: {', '.join(keys)})"
+            hint, hint_en = did_you_mean(str(key), keys)
             self.problems.append(ConfigProblem(self.file, where, f"已知的键{hint}", f"a known key{hint_en}",
                                                "未知的键 unknown key"))
 

@@ -89,7 +89,8 @@ def apply_settings(config_dir: Path, hall_file: str, scenario_doc: dict[str, Any
     return applied
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody holds now (the drill's own hall; the tests' processes)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -118,7 +119,7 @@ class OwnHall:
             service.store.close()
         if prepare is not None:  # e.g. a benchmark registers the hall with a ledger, so that it syncs all day
             prepare(config_path, self.data)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (workdir / "hall.out").open("ab")
         self.proc = subprocess.Popen(

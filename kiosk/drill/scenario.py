@@ -7,7 +7,6 @@ the same seed plays the same citizens, scalpers and service times again, and a w
 
 from __future__ import annotations
 
-import difflib
 import math
 import random
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk.domain.config import did_you_mean
 from kiosk.domain.errors import KioskError
 from kiosk.domain.identity import check_char
 
@@ -151,10 +151,9 @@ def _unknown_keys(doc: dict[str, Any]) -> None:
             continue
         for key in table:
             if key not in KNOWN[name]:
-                near = difflib.get_close_matches(str(key), KNOWN[name], n=1, cutoff=0.6)
                 where = f"{name}.{key}" if name else str(key)
-                raise ScenarioInvalid(f"{where}: 未知的键 unknown key" + (f"（是否想写 did you mean {near[0]}？）"
-                                                                        if near else ""))
+                hint, hint_en = did_you_mean(str(key), KNOWN[name])
+                raise ScenarioInvalid(f"{where}: 未知的键{hint} unknown key{hint_en}")
 
 
 def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario:

@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.clock import HallClock
+from kiosk.domain.codes import same_text
 from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
 from kiosk.httpserve import error_response
@@ -34,11 +35,6 @@ from kiosk.ledger.service import LedgerService, Viewer, int_param
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
 SESSION_COOKIE = "ledger_session"
 CSRF_COOKIE = "ledger_csrf"
-
-
-def same(a: str, b: str) -> bool:
-    """Constant-time comparison of tokens a browser sent; as bytes, since any text may arrive."""
-    return secrets.compare_digest(a.encode(), b.encode())
 
 
 class SignInNeeded(KioskError):
@@ -123,7 +119,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
     async def login(request: Request) -> Response:
         form = await form_of(request)
         # CSRF on the sign-in itself: the form's token must match the cookie this browser got with the form
-        if not form.get("csrf") or not same(form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")):
+        if not form.get("csrf") or not same_text(form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")):
             return login_page("页面已过期，请重新登录。", 403)
         try:
             token, _csrf = await asyncio.get_running_loop().run_in_executor(
@@ -140,7 +136,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         form = await form_of(request)
         token = request.cookies.get(SESSION_COOKIE, "")
         viewer = service.session(token, clock.now())
-        if viewer is None or not same(form.get("csrf", ""), viewer.csrf):
+        if viewer is None or not same_text(form.get("csrf", ""), viewer.csrf):
             raise fail("CSRF")
         service.sign_out(token)
         response = RedirectResponse("/login", status_code=303)
