@@ -14,6 +14,7 @@ from datetime import date
 
 from kiosk.config_files import DEFAULT_CONFIG
 from kiosk.domain.identity import age_on, mask_name, mask_number
+from kiosk.domain.labels import RATING_LEVELS
 
 
 def _addresses(text: str) -> list[int]:
@@ -184,7 +185,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_watch_keypad(args: argparse.Namespace) -> int:
-    from drivers.keypad import protocol as kp
     from drivers.keypad.driver import KeypadBus, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
 
     addresses = _addresses(args.addresses)
@@ -200,7 +200,7 @@ def cmd_watch_keypad(args: argparse.Namespace) -> int:
                 if isinstance(event, KeyPress):
                     presses += 1
                     print(f"{event.address} 号评价器 keypad {event.address}: 按键 key {event.level} "
-                          f"{kp.LEVELS[event.level]} (seq {event.seq})", flush=True)
+                          f"{RATING_LEVELS.get(event.level, '?')} (seq {event.seq})", flush=True)
                     bus.acknowledge(event.address, event.seq)  # shown to the technician: that is its store
                     if args.arm:
                         bus.please_rate(event.address, "测试", 0, event.address, 300)
