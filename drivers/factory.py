@@ -46,6 +46,9 @@ class DevicesConfig:
     keypad_port: str | None = None
     keypad_baud: int = 9600
     keypad_addresses: tuple[int, ...] = (1,)
+    voice_guide: str = "elderly"  # spoken prompts at a kiosk: on, off, or in elderly mode only
+    voice_volume: int = 100  # espeak-ng amplitude, 0–200
+    screen_dpi: float = 0.0  # the panel's real dots per inch (a 21.5" 1080×1920 panel: 102); 0: as the system says
 
 
 def load_devices_config(path: Path | str) -> DevicesConfig:
@@ -59,7 +62,7 @@ def load_devices_config(path: Path | str) -> DevicesConfig:
                                    f"Device configuration is not valid TOML: {path}: {exc}") from None
     problems: list[str] = []
     known = {"printer": ("url", "paper", "mode"), "idcard": ("port", "baud"), "scanner": ("port", "baud", "suffix"),
-             "keypad": ("port", "baud", "addresses")}
+             "keypad": ("port", "baud", "addresses"), "voice": ("guide", "volume"), "screen": ("dpi",)}
     for table, value in doc.items():
         keys = known.get(table)
         if keys is None:
@@ -76,6 +79,14 @@ def load_devices_config(path: Path | str) -> DevicesConfig:
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int) or (allowed and value not in allowed):
             problems.append(f"{path}: {table}.{key}: 应为 expected {kind.__name__}"
                             f"{' ' + '/'.join(map(str, allowed)) if allowed else ''}, 实际 got {value!r}")
+            return default
+        return value
+
+    def in_range(table: str, key: str, default: int, lo: int, hi: int) -> int:
+        value: int = get(table, key, int, default)
+        if not lo <= value <= hi:
+            problems.append(f"{path}: {table}.{key}: 应为 {lo}–{hi} 的整数 / expected a whole number {lo}-{hi}, "
+                            f"实际 got {value!r}")
             return default
         return value
 
@@ -96,6 +107,9 @@ def load_devices_config(path: Path | str) -> DevicesConfig:
         keypad_port=get("keypad", "port", str, SIM) if "keypad" in doc else None,
         keypad_baud=get("keypad", "baud", int, 9600),
         keypad_addresses=tuple(addresses),
+        voice_guide=get("voice", "guide", str, "elderly", ("on", "off", "elderly")),
+        voice_volume=in_range("voice", "volume", 100, 0, 200),
+        screen_dpi=float(in_range("screen", "dpi", 0, 0, 600)),
     )
     if problems:
         raise DevicesConfigInvalid("设备配置有错误：\n" + "\n".join(problems), "The device configuration has errors.")

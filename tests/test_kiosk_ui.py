@@ -25,15 +25,11 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
            "32-report-filled", "33-report-receipt", "34-rate-type-number", "35-rate-typed-faces", "36-hall-guide",
            "37-case-number", "38-case-progress", "39-report-status-by-scan"]
-ARTEFACTS = ROOT / "build" / "tour"
 
 
 @pytest.fixture(scope="module")
-def tour() -> Path:
-    out = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--tour", str(ARTEFACTS)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    return ARTEFACTS
+def tour(kiosk_tour: Path) -> Path:
+    return kiosk_tour
 
 
 def test_one_screenshot_per_screen(tour: Path) -> None:

@@ -20,12 +20,13 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from kiosk.ui.palette import NORMAL
 
 COMMON_KV = Path(__file__).with_name("common.kv")
 TourStep = tuple[str, Callable[[], bool]]
@@ -35,6 +36,7 @@ STEP_TIMEOUT = 30.0
 class HallApp(App):
     lang = StringProperty("zh")
     scale = NumericProperty(1.0)
+    palette = ObjectProperty(NORMAL)  # the .kv files read app.palette.<role>
 
     def __init__(self, client: HallClient, tour_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -45,6 +47,8 @@ class HallApp(App):
         self.missed: list[str] = []  # tour steps whose screen never came: the tour fails
         self._screen_texts: dict[str, list[str]] = {}
         self._targets: dict[str, list[list[Any]]] = {}
+        self._text_boxes: dict[str, list[dict[str, Any]]] = {}
+        self._palettes: dict[str, str] = {}  # the palette each screenshot was taken in
         self._tour: Iterator[TourStep] | None = None
         self._touch: Any = None
 
@@ -160,6 +164,8 @@ class HallApp(App):
         self._targets[name] = [[w.text.split("\n")[0][:24], round(min(w.size), 1)]
                                for w in self.root.current_screen.walk()
                                if isinstance(w, Button) and w.opacity > 0 and not w.disabled and min(w.size) > 1]
+        self._text_boxes[name] = text_boxes(self.root.current_screen)
+        self._palettes[name] = self.palette.name
         self._write_record()
         taken = Window.screenshot(name=str(self.tour_dir / f"{name}.png"))  # Kivy adds a counter
         if taken:
@@ -172,8 +178,56 @@ class HallApp(App):
         assert self.tour_dir is not None
         self.tour_dir.mkdir(parents=True, exist_ok=True)
         record = {**self._screen_texts, "_timings": self.timings, "_touch_targets": self._targets,
-                  "_dpi": Metrics.dpi, "_missed": self.missed}
+                  "_text_boxes": self._text_boxes, "_window": list(Window.size), "_dpi": Metrics.dpi,
+                  "_palettes": self._palettes, "_missed": self.missed}
         (self.tour_dir / "tour.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
+
+
+def text_boxes(screen: Widget) -> list[dict[str, Any]]:
+    """Every text a person can see on ``screen``: where it is in the window, how big its text is drawn, and
+    its colours, for the tests that check contrast, clipping and overlap from the tour."""
+    boxes = []
+    for w in screen.walk():
+        if not isinstance(w, Label) or not w.text.strip() or w.disabled or min(w.size) <= 1:
+            continue
+        if any(getattr(a, "opacity", 1) == 0 for a in _ancestors(w)):
+            continue
+        x, y = w.to_window(*w.pos)
+        seen = _visible(w, (x, y, x + w.width, y + w.height))
+        if seen is None:
+            continue  # scrolled out of its view: not drawn
+        painted = isinstance(w, Button) and w.background_normal == ""
+        boxes.append({"text": w.text.split("\n")[0][:30], "box": [round(x), round(y), round(w.width), round(w.height)],
+                      "visible": [round(v) for v in seen], "scrolled": seen != (x, y, x + w.width, y + w.height),
+                      "texture": [round(w.texture_size[0]), round(w.texture_size[1])],
+                      "wraps": w.text_size[0] is not None, "color": [round(c, 3) for c in w.color],
+                      "bg": [round(c, 3) for c in w.background_color] if painted else None,
+                      "button": isinstance(w, Button)})
+    return boxes
+
+
+def _visible(w: Widget, rect: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """The part of ``rect`` (window coordinates) that the ScrollViews around ``w`` let be drawn, or None
+    when less than half of it is."""
+    from kivy.uix.scrollview import ScrollView
+
+    x0, y0, x1, y1 = rect
+    for a in _ancestors(w)[1:]:
+        if isinstance(a, ScrollView):
+            ax, ay = a.to_window(*a.pos)
+            x0, y0, x1, y1 = max(x0, ax), max(y0, ay), min(x1, ax + a.width), min(y1, ay + a.height)
+    area = (rect[2] - rect[0]) * (rect[3] - rect[1])
+    if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) < 0.5 * area:
+        return None
+    return x0, y0, x1, y1
+
+
+def _ancestors(w: Widget) -> list[Widget]:
+    out = [w]
+    while w.parent is not None and w.parent is not w:
+        w = w.parent
+        out.append(w)
+    return out
 
 
 class EventFollower:

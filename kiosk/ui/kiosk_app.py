@@ -20,6 +20,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
@@ -35,6 +36,9 @@ from kiosk.ui.flows.report import CategoryScreen, ReportFlow, ReportScreen
 from kiosk.ui.flows.scan import ScanFlow, ScanScreen
 from kiosk.ui.flows.shell import Action, Flow
 from kiosk.ui.flows.ticket import BusinessScreen, IdentifyScreen, TicketFlow, TicketScreen
+from kiosk.ui.guidance import PROMPTS, Guidance, speakable
+from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, Palette, paint, repaint
+from kiosk.ui.voice import spoken_number
 
 
 class HomeScreen(Screen):
@@ -52,12 +56,23 @@ SCREENS = (HomeScreen, BusinessScreen, IdentifyScreen, TicketScreen, MessageScre
            EnquiryScreen, EntryScreen, ReportScreen, CategoryScreen)
 
 
+ELDERLY_SCALE = 1.35
+ELDERLY_IDLE_FACTOR = 2.5  # an elderly citizen gets more time before the kiosk gives up and wipes
+ELDERLY_ACTIONS = ("take", "checkin", "staff_big")  # the three most used, large, in elderly mode
+
+
 class KioskApp(HallApp):
     hall_name = StringProperty("不动产登记大厅")
+    elderly = BooleanProperty(False)
 
     def __init__(self, client: HallClient, devices: Devices, tour_dir: Path | None = None,
-                 idle_seconds: float = 90.0, demo: Any = None, locked: bool = False, **kwargs: Any) -> None:
+                 idle_seconds: float = 90.0, demo: Any = None, locked: bool = False,
+                 guide: Guidance | None = None, voice_mode: str = "elderly", **kwargs: Any) -> None:
         super().__init__(client, tour_dir, **kwargs)
+        self.voice_mode = voice_mode  # on | off | elderly (spoken only in elderly mode)
+        self.base_palette: Palette = NORMAL  # the kiosk's own (high contrast for a low-vision desk), kept by mode
+        self.guide = guide or Guidance(engine="off")
+        self.guide.enabled = voice_mode == "on"
         self.locked = locked  # kiosk deployment (--fullscreen): no way out by keyboard or window close
         self.demo = demo  # the embedded hall, in the demo and the tour: plays the rest of the hall
         self.devices = devices
@@ -86,6 +101,56 @@ class KioskApp(HallApp):
     def toggle_large(self) -> None:
         self.scale = 1.0 if self.scale > 1.0 else 1.3
 
+    def toggle_contrast(self) -> None:
+        self.set_palette(NORMAL if self.palette is HIGH_CONTRAST else HIGH_CONTRAST)
+
+    def set_palette(self, palette: Palette) -> None:
+        self.palette = palette
+        if self.root is not None:
+            repaint(self.root, palette)
+            for screen in self.root.screens:  # screens not shown now are outside root.walk()
+                repaint(screen, palette)
+
+    def toggle_elderly(self) -> None:
+        """适老化: one button for larger text, high contrast, voice, more time, and a home screen with the
+        three most used actions made large. Pressed again (or when the citizen leaves), all go back."""
+        self.set_elderly(not self.elderly)
+
+    def set_elderly(self, on: bool) -> None:
+        self.elderly = on
+        self.scale = ELDERLY_SCALE if on else 1.0
+        self.set_palette(HIGH_CONTRAST if on else self.base_palette)
+        self._layout_home()
+        self.guide.enabled = self.voice_mode == "on" or (self.voice_mode == "elderly" and on)
+        if self.root is not None and self.root.current == "home":
+            self.guide.screen_opened("home", self.prompt("home"))
+
+    @property
+    def idle_limit(self) -> float:
+        return self.idle_seconds * (ELDERLY_IDLE_FACTOR if self.elderly else 1.0)
+
+    def _layout_home(self) -> None:
+        if self.root is None:
+            return
+        home = self.root.get_screen("home")
+        grid = home.ids.actions
+        if not hasattr(self, "_home_buttons"):
+            self._home_buttons = list(reversed(grid.children))
+            staff = Factory.BigButton(text="", markup=True)
+            staff.bind(on_release=lambda _b: self.call_staff())
+            paint(staff, self.palette, "warn")
+            self._staff_big = staff
+        self._staff_big.text = self.tr("呼叫工作人员\n[size=20sp]有人来帮您[/size]",
+                                       "Call staff\n[size=20sp]someone will come[/size]")
+        grid.clear_widgets()
+        if self.elderly:
+            take, checkin = home.ids.take, home.ids.checkin
+            for button in (take, checkin, self._staff_big):
+                grid.add_widget(button)
+        else:
+            for button in self._home_buttons:
+                grid.add_widget(button)
+
     # -- app life ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
         sm = ScreenManager(transition=NoTransition())
@@ -93,6 +158,8 @@ class KioskApp(HallApp):
             sm.add_widget(screen())
         for flow in self.flows:
             flow.build(sm)
+        sm.bind(current=self._screen_opened)
+        Clock.schedule_once(lambda _dt: self._screen_opened(sm, sm.current))  # the first screen opens too
         Window.bind(on_touch_down=self._touched)
         Window.bind(on_request_close=lambda *_: self.locked)  # True vetoes: a deployed kiosk cannot be closed
         Clock.schedule_interval(self._idle_check, 1.0)
@@ -105,13 +172,33 @@ class KioskApp(HallApp):
     def on_stop(self) -> None:
         super().on_stop()
         self.pollers.shutdown(wait=False, cancel_futures=True)
+        self.guide.close()
+
+    # -- voice guidance -------------------------------------------------------------------------------
+    def prompt(self, screen: str) -> str:
+        """What is said when ``screen`` opens: its fixed prompt (and a ticket's number, which is not personal)."""
+        text = PROMPTS.get(screen, PROMPTS["message"])
+        if screen == "ticket" and self.root is not None:
+            number = self.root.get_screen("ticket").number
+            text = f"您的号码是 {spoken_number(number)}。" + text if number else text
+        return text
+
+    def _screen_opened(self, _sm: Any, name: str) -> None:
+        if name != "message":  # a message speaks its own title (show_message)
+            self.guide.screen_opened(name, self.prompt(name))
+
+    def listen_again(self) -> None:
+        self.guide.again(self.root.current)
 
     def _touched(self, *_args: Any) -> None:
         self._last_touch = time.monotonic()
 
     def _idle_check(self, _dt: float) -> None:
-        if self.root.current != "home" and time.monotonic() - self._last_touch > self.idle_seconds:
+        idle = time.monotonic() - self._last_touch
+        if self.root.current != "home" and idle > self.idle_limit:
             self.go_home()
+        elif self.elderly and self.root.current == "home" and idle > self.idle_limit:
+            self.set_elderly(False)  # the next citizen finds the usual kiosk
 
     def unreachable(self) -> None:
         self.busy = False
@@ -139,6 +226,7 @@ class KioskApp(HallApp):
         screen = self.root.get_screen("message")
         screen.title, screen.message, screen.message_en = title, message, message_en
         screen.show_qr = False
+        self.guide.screen_opened("message", title if speakable(title) else PROMPTS["message"])
         box = screen.ids.actions
         box.clear_widgets()
         for text, action in actions or []:
@@ -148,15 +236,15 @@ class KioskApp(HallApp):
         self.root.current = "message"
 
     def _action_button(self, text: str) -> Button:
-        key = f"{self.scale}:{text}"
+        key = f"{self.scale}:{self.palette.name}:{text}"
         button = self._action_buttons.get(key)
         if button is None:
             if len(self._action_buttons) > 200:
                 self._action_buttons.clear()
             # choices are short lines: not wrapped to the button's width, so the text is drawn once, at
             # prewarm or first use, and not again whenever a layout gives the button its size
-            button = Button(text=text, markup=True, font_size=f"{24 * self.scale:.0f}sp", halign="center",
-                            background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+            button = paint(Button(text=text, markup=True, font_size=f"{24 * self.scale:.0f}sp", halign="center"),
+                           self.palette, "primary")
             button.bind(on_release=lambda b: b.action())
             self._action_buttons[key] = button
         return button

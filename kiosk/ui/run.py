@@ -46,13 +46,17 @@ def run_app(args: argparse.Namespace) -> int:
         embedded = EmbeddedHall(data, now=args.now or (TOUR_NOW if tour else None))
         url, token = embedded.start(), embedded.token(ROLES[which])
         print(f"内置大厅服务 embedded hall service: {url}", flush=True)
-    devices = open_devices(load_devices_config(args.devices), png_dir=(tour / "printed") if tour else None)
+    device_config = load_devices_config(args.devices)
+    devices = open_devices(device_config, png_dir=(tour / "printed") if tour else None)
     client = HallClient(http_transport(url, verify=args.ca or True), token)
     app: Any
     if which == "kiosk":
+        from kiosk.ui.guidance import Guidance
         from kiosk.ui.kiosk_app import KioskApp
 
-        app = KioskApp(client, devices, tour_dir=tour, demo=embedded, locked=args.fullscreen)
+        guide = Guidance(volume=device_config.voice_volume, record_dir=(tour / "voice") if tour else None)
+        app = KioskApp(client, devices, tour_dir=tour, demo=embedded, locked=args.fullscreen, guide=guide,
+                       voice_mode=device_config.voice_guide)
     elif which == "counter":
         from kiosk.ui.counter_app import CounterApp
 
@@ -74,6 +78,12 @@ def run_app(args: argparse.Namespace) -> int:
         voice = Voice(engine=args.voice, volume=args.volume, repeat=args.repeat,
                       record_dir=(tour / "voice") if tour else None)
         app = DisplayApp(client, voice, tour_dir=tour, demo=embedded)
+    if args.contrast == "high":
+        from kiosk.ui.palette import HIGH_CONTRAST
+
+        app.palette = HIGH_CONTRAST
+        if hasattr(app, "base_palette"):
+            app.base_palette = HIGH_CONTRAST
     try:
         app.run()
     finally:
@@ -112,6 +122,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--data", help="data folder of the embedded hall")
         p.add_argument("--now", help="the embedded hall's clock (ISO 8601)")
         p.add_argument("--fullscreen", action="store_true", help="deployment: full screen, no cursor")
+        p.add_argument("--contrast", choices=["normal", "high"], default="normal",
+                       help="start in high contrast (a kiosk for low vision; tours of the palette)")
         if name == "counter":
             p.add_argument("--window", type=int, default=2, help="this terminal's window number")
             p.add_argument("--state", help="this window PC's own folder: ratings waiting for the hall survive "

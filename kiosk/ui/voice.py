@@ -19,12 +19,17 @@ from pathlib import Path
 DIGITS = "零一二三四五六七八九"
 
 
-def speech_text(number: str, window: int, recall: bool = False) -> str:
-    """Digits read one by one ("A012" → "A 零一二"), as halls call them; the window as a number word."""
+def spoken_number(number: str) -> str:
+    """Digits read one by one ("A012" → "A 零一二"), as halls call them."""
     letters = "".join(c for c in number if not c.isdigit())
     digits = "".join(DIGITS[int(c)] for c in number if c.isdigit())
+    return f"{letters} {digits} 号"
+
+
+def speech_text(number: str, window: int, recall: bool = False) -> str:
+    """The call as the board says it; the window as a number word."""
     again = "再次呼叫，" if recall else ""
-    return f"{again}请 {letters} {digits} 号，到 {_window_words(window)} 号窗口"
+    return f"{again}请 {spoken_number(number)}，到 {_window_words(window)} 号窗口"
 
 
 def _window_words(n: int) -> str:

@@ -12,6 +12,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.palette import paint
 
 WINDOW_STATES = {"open": "办理中", "serving": "办理中", "paused": "暂停", "closed": "未开放"}
 
@@ -51,12 +52,11 @@ class EnquiryFlow:
         box.clear_widgets()
         for text, action in ((app.tr("办件进度查询", "Case progress"), lambda _b: self.start_case()),
                              (app.tr("大厅指引：哪个窗口办什么", "Hall guide: which window"), lambda _b: self.hall_guide())):
-            button = Button(text=text, font_size="22sp", background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+            button = paint(Button(text=text, font_size="22sp"), app.palette, "primary")
             button.bind(on_release=action)
             box.add_widget(button)
         for business in app.catalog:
-            button = Button(text=business["name"], font_size="22sp", background_normal="",
-                            background_color=(0.1, 0.5, 0.35, 1))
+            button = paint(Button(text=business["name"], font_size="22sp"), app.palette, "go")
             button.business_code = business["code"]
             button.bind(on_release=lambda b: self.show_business(b.business_code))
             box.add_widget(button)
@@ -100,7 +100,7 @@ class EnquiryFlow:
         if fees["kind"] in ("standard", "half"):
             for text, action in (("住宅 / 非住宅", self._toggle_kind), ("证书 +1", lambda _b: self._certs(1)),
                                  ("证书 -1", lambda _b: self._certs(-1)), ("计算费用 Fee", lambda _b: self.quote())):
-                button = Button(text=text, font_size="22sp", background_normal="", background_color=(0.2, 0.24, 0.3, 1))
+                button = paint(Button(text=text, font_size="22sp"), self.app.palette, "key")
                 button.bind(on_release=action)
                 controls.add_widget(button)
 

@@ -11,6 +11,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.palette import paint
 
 LIMITS = {"rate": 6, "case": 12}
 
@@ -55,8 +56,8 @@ class EntryFlow:
         keys.clear_widgets()
         keys.cols = 7
         for key in [*letters, *"1234567890", "删除", "确认 OK"]:
-            button = Button(text=key, font_size="32sp", background_normal="",
-                            background_color=(0.08, 0.36, 0.72, 1) if key.startswith("确认") else (0.2, 0.24, 0.3, 1))
+            button = paint(Button(text=key, font_size="32sp"), app.palette,
+                           "primary" if key.startswith("确认") else "key")
             button.bind(on_release=lambda b: self.key(b.text))
             keys.add_widget(button)
         app.root.current = "entry"

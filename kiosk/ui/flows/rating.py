@@ -13,10 +13,9 @@ from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN
 from kiosk.domain.ratings import BAD_AT_MOST
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.palette import paint, paint_face
 
 REASONS = ("等候时间太长", "服务态度不好", "反复要求补材料", "办理效率低")
-FACE_COLOURS = {5: (0.1, 0.55, 0.25, 1), 4: (0.35, 0.6, 0.2, 1), 3: (0.6, 0.6, 0.2, 1), 2: (0.8, 0.45, 0.1, 1),
-                1: (0.75, 0.15, 0.1, 1)}
 
 
 class RateScreen(Screen):
@@ -32,8 +31,8 @@ class RatingFlow:
         faces = root.get_screen("rate").ids.faces
         for level in (5, 4, 3, 2, 1):
             zh, en = RATING_LEVELS[level], RATING_LEVELS_EN[level]
-            button = Button(text=f"{zh}\n[size=18sp]{en}[/size]", markup=True, font_size="30sp", halign="center",
-                            background_normal="", background_color=FACE_COLOURS[level])
+            button = paint_face(Button(text=f"{zh}\n[size=18sp]{en}[/size]", markup=True, font_size="30sp",
+                                       halign="center"), self.app.palette, level)
             button.level = level
             button.bind(on_release=lambda b: self.choose_level(b.level))
             faces.add_widget(button)
@@ -65,10 +64,10 @@ class RatingFlow:
         box = self.app.root.get_screen("rate").ids.reasons
         box.clear_widgets()
         for reason in REASONS:
-            chip = Button(text=reason, font_size="22sp", background_normal="", background_color=(0.4, 0.4, 0.45, 1))
+            chip = paint(Button(text=reason, font_size="22sp"), self.app.palette, "chip")
             chip.bind(on_release=self._toggle_reason)
             box.add_widget(chip)
-        send = Button(text="提交评价 Submit", font_size="24sp", background_normal="", background_color=(0.08, 0.36, 0.72, 1))
+        send = paint(Button(text="提交评价 Submit", font_size="24sp"), self.app.palette, "primary")
         send.bind(on_release=lambda _b: self.send())
         box.add_widget(send)
 
@@ -76,10 +75,10 @@ class RatingFlow:
         reasons: list[str] = self.rating["reasons"]
         if chip.text in reasons:
             reasons.remove(chip.text)
-            chip.background_color = (0.4, 0.4, 0.45, 1)
+            paint(chip, self.app.palette, "chip")
         else:
             reasons.append(chip.text)
-            chip.background_color = (0.8, 0.45, 0.1, 1)
+            paint(chip, self.app.palette, "chosen")
 
     def send(self) -> None:
         app = self.app

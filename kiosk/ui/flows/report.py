@@ -18,6 +18,7 @@ from drivers.printer import layouts
 from kiosk.ui import pinyin
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.palette import paint
 
 ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣"]
 PHRASES = ["排队时间太长", "材料要求前后不一致", "跑了好几次", "窗口说办不了", "系统故障无法办理"]
@@ -49,13 +50,12 @@ class ReportFlow:
         screen = self.screen = root.get_screen("report")
         for row in ROWS:
             for key in row:
-                button = Button(text={"⌫": "删除", "␣": "空格"}.get(key, key), font_size="30sp",
-                                background_normal="", background_color=(0.2, 0.24, 0.3, 1))
+                button = paint(Button(text={"⌫": "删除", "␣": "空格"}.get(key, key), font_size="30sp"), self.app.palette, "key")
                 button.key = key
                 button.bind(on_release=lambda b: self.key(b.key))
                 screen.ids.keyboard.add_widget(button)
         for phrase in PHRASES:
-            chip = Button(text=phrase, font_size="20sp", background_normal="", background_color=(0.1, 0.5, 0.35, 1))
+            chip = paint(Button(text=phrase, font_size="20sp"), self.app.palette, "go")
             chip.bind(on_release=lambda b: self.insert(b.text))
             screen.ids.phrases.add_widget(chip)
         for field, (zh, en) in FIELDS.items():
@@ -64,8 +64,7 @@ class ReportFlow:
             button.label = (zh, en)
             button.bind(on_release=lambda b: self.choose_field(b.field))
             screen.ids.fields.add_widget(button)
-        send = Button(text="提交 Submit", font_size="24sp", background_normal="", background_color=(0.7, 0.2, 0.15, 1),
-                      size_hint_x=0.6)
+        send = paint(Button(text="提交 Submit", font_size="24sp", size_hint_x=0.6), self.app.palette, "alert")
         send.bind(on_release=lambda _b: self.send())
         send.is_submit = True
         screen.ids.fields.add_widget(send)
@@ -76,9 +75,8 @@ class ReportFlow:
         box = screen.ids.categories
         box.clear_widgets()
         for category in categories:
-            button = Button(text=f"{category['name']}\n[size=16sp]{category['name_en']}[/size]", markup=True,
-                            font_size="24sp", halign="center", background_normal="",
-                            background_color=(0.7, 0.2, 0.15, 1))
+            button = paint(Button(text=f"{category['name']}\n[size=16sp]{category['name_en']}[/size]", markup=True,
+                            font_size="24sp", halign="center"), self.app.palette, "alert")
             button.category = category
             button.bind(on_release=lambda b: self.choose_category(b.category))
             box.add_widget(button)
@@ -164,7 +162,7 @@ class ReportFlow:
             value = self.values.get(field, "")
             shown = value if field != "description" else (f"{len(value)} 字" if value else "")
             button.text = f"{self.app.tr(zh, en)}\n{shown}"
-            button.background_color = (0.08, 0.36, 0.72, 1) if field == self.field else (0.45, 0.47, 0.52, 1)
+            paint(button, self.app.palette, "primary" if field == self.field else "chip")
         value = self.values.get(self.field, "")
         composing = f" [{self.letters}]" if self.letters else ""
         placeholder = {"description": self.app.tr("请用下面的拼音键盘输入，或点常用语", "Type pinyin below, or tap a phrase"),
@@ -177,8 +175,7 @@ class ReportFlow:
         bar = self.screen.ids.candidates
         bar.clear_widgets()
         for phrase in found[:7]:
-            button = Button(text=phrase, font_size="26sp", background_normal="", background_color=(0.95, 0.85, 0.55, 1),
-                            color=(0.1, 0.1, 0.1, 1))
+            button = paint(Button(text=phrase, font_size="26sp"), self.app.palette, "candidate")
             button.bind(on_release=lambda b: self.pick(b.text))
             bar.add_widget(button)
 

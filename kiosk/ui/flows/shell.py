@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from drivers.factory import Devices
 from kiosk.ui.client import HallClient, Reply
+from kiosk.ui.palette import Palette
 
 Action = tuple[str, Callable[[], None]]
 
@@ -25,6 +26,7 @@ class Shell(Protocol):
     pollers: ThreadPoolExecutor  # device reads wait on their wires here, never on the hall-call thread
     tour_dir: Path | None
     busy: bool  # a request to the hall is in flight: a second tap does nothing
+    palette: Palette  # the colours by role (normal or high contrast)
 
     def tr(self, zh: str, en: str, _lang: str = "") -> str: ...
     def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None: ...

@@ -24,6 +24,7 @@ from kiosk.ui import guide
 from kiosk.ui.base import qr_texture
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.palette import paint
 
 ID_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "删除"]
 Identity = dict[str, str]
@@ -78,7 +79,7 @@ class TicketFlow:
     def build(self, root: Any) -> None:
         screen = root.get_screen("identify")
         for key in [*ID_KEYS, "确认 OK"]:
-            button = Button(text=key, font_size="34sp", background_normal="", background_color=(0.2, 0.24, 0.3, 1))
+            button = paint(Button(text=key, font_size="34sp"), self.app.palette, "key")
             button.bind(on_release=lambda b: self.key(b.text))
             screen.ids.keypad.add_widget(button)
         self._build_demo_cards(screen)
@@ -105,16 +106,14 @@ class TicketFlow:
         tiles = app.root.get_screen("business").ids.tiles
         tiles.clear_widgets()
         for business in app.catalog:
-            button = Button(text=f"{business['name']}\n[size=18sp]{business['name_en']}[/size]", markup=True,
-                            font_size="26sp", halign="center", valign="middle", background_normal="",
-                            background_color=(0.08, 0.36, 0.72, 1))
+            button = paint(Button(text=f"{business['name']}\n[size=18sp]{business['name_en']}[/size]", markup=True,
+                            font_size="26sp", halign="center", valign="middle"), self.app.palette, "primary")
             button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
             button.business_code = business["code"]
             button.bind(on_release=lambda b: self.choose_business(b.business_code))
             tiles.add_widget(button)
-        helper = Button(text="不知道办什么？\n[size=18sp]Not sure? Answer two questions[/size]", markup=True,
-                        font_size="26sp", halign="center", valign="middle", background_normal="",
-                        background_color=(0.85, 0.5, 0.05, 1))
+        helper = paint(Button(text="不知道办什么？\n[size=18sp]Not sure? Answer two questions[/size]", markup=True,
+                        font_size="26sp", halign="center", valign="middle"), self.app.palette, "warn")
         helper.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
         helper.business_code = ""
         helper.bind(on_release=lambda _b: self.ask_guide(guide.ROOT))
@@ -222,8 +221,7 @@ class TicketFlow:
         from kiosk.domain.identity import mask_name
 
         for key, card in SAMPLE_CARDS.items():
-            button = Button(text=f"演示身份证 Demo ID：{mask_name(card.name)}", font_size="20sp", background_normal="",
-                            background_color=(0.45, 0.3, 0.6, 1))
+            button = paint(Button(text=f"演示身份证 Demo ID：{mask_name(card.name)}", font_size="20sp"), self.app.palette, "demo")
             button.bind(on_release=lambda _b, k=key: sim.place(k))
             screen.ids.demo_cards.add_widget(button)
 

@@ -38,6 +38,7 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
     sims = app.devices.simulators
     tour_case = ""  # the case opened for the first ticket (with the embedded hall)
     yield "01-home", lambda: bool(app.catalog) and app.prewarmed  # as a citizen arrives: start-up done
+    yield "_home-prompt-said", lambda: not app.guide.enabled or app.guide.idle()  # a prompt heard to its end
     app.press(app.root.get_screen("home").ids.take)
     yield "02-choose-business", lambda: app.root.current == "business"
     tile = next(w for w in app.root.get_screen("business").ids.tiles.children
@@ -73,6 +74,7 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
     yield "09-home-english-large", lambda: True
     app.toggle_lang()
     app.toggle_large()
+    yield from _elderly(app)
     app.press(app.root.get_screen("home").ids.status)
     yield "10-queue-status", lambda: app.root.current == "message"
     app.go_home()
@@ -249,3 +251,25 @@ def _phone_away(app: KioskApp) -> None:
     take_away = getattr(app.devices.simulators["scanner"], "take_away", None)
     if take_away is not None:
         take_away()
+
+
+def _elderly(app: KioskApp) -> Iterator[TourStep]:
+    """老年人模式 from its button on the home screen, and high contrast on its own."""
+    home = app.root.get_screen("home")
+    normal = app.palette
+    app.press(home.ids.elderly)
+    yield "40-elderly-home", lambda: app.elderly and len(home.ids.actions.children) == 3
+    app.press(home.ids.take)
+    yield "41-elderly-business", lambda: app.root.current == "business"
+    app.go_home()
+    yield "_elderly-home-again", lambda: app.root.current == "home"
+    app.press(home.ids.elderly)
+    yield "_elderly-off", lambda: not app.elderly and app.palette is normal
+    app.toggle_contrast()
+    yield "42-high-contrast-home", lambda: app.palette is not normal
+    app.enquiry.start()
+    app.enquiry.show_business("B")
+    yield "43-high-contrast-enquiry", lambda: "申请材料" in app.root.get_screen("enquiry").detail
+    app.toggle_contrast()
+    app.go_home()
+    yield "_contrast-off", lambda: app.palette is normal and app.root.current == "home"
