@@ -4,6 +4,7 @@ personal."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -87,7 +88,7 @@ def test_prompts_are_spoken_in_order_and_never_over_each_other(kiosk_tour_high_c
     screens = [p["screen"] for p in said]
     assert {"home", "business", "identify", "ticket", "scan", "rate", "enquiry", "entry", "report"} <= set(screens)
     assert [p["start"] for p in said] == sorted(p["start"] for p in said)
-    for before, after in zip(said, said[1:], strict=False):
+    for before, after in itertools.pairwise(said):
         assert before["end"] <= after["start"] + 0.05  # one at a time
     # a new screen cuts the prompt in progress rather than queueing behind it
     assert any(p["cut"] for p in said) and any(not p["cut"] for p in said)
