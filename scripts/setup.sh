@@ -7,7 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
 # Debian packages the product uses; each is installed only if missing.
-APT_PACKAGES=(ca-certificates fonts-noto-cjk libzbar0 libusb-1.0-0 libgl1 libegl1 libmtdev1 espeak-ng alsa-utils xsel)
+APT_PACKAGES=(ca-certificates fonts-noto-cjk libzbar0 libusb-1.0-0 libgl1 libegl1 libmtdev1 espeak-ng alsa-utils xsel
+              libzinnia0 tegaki-zinnia-simplified-chinese)  # zinnia: offline handwriting recognition
 # the test command adds what only the tests need (a PostgreSQL server, a headless browser)
 APT_PACKAGES+=(${EXTRA_APT_PACKAGES[@]+"${EXTRA_APT_PACKAGES[@]}"})
 

@@ -121,3 +121,12 @@ def test_voice_follows_the_kiosks_setting(kiosk_tour: Path) -> None:
                                           ("11010519491231002X", False), ("身份证 110105194912310", False)])
 def test_an_id_number_is_never_speakable(text: str, ok: bool) -> None:
     assert speakable(text) is ok
+
+
+def test_a_citizen_who_cannot_type_pinyin_writes_with_a_finger(kiosk_tour: Path) -> None:
+    """The tour writes 十 on the 办不成事 pad with two strokes: it is offered first, undo and clear are there."""
+    record = json.loads((kiosk_tour / "tour.json").read_text())
+    shown = record["44-report-handwriting"]
+    assert {"撤销一笔", "清除", "拼音键盘"} <= set(shown)
+    candidates = [b["text"] for b in record["_text_boxes"]["44-report-handwriting"] if b["button"]]
+    assert "十" in candidates[:12]

@@ -24,7 +24,8 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
            "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
            "32-report-filled", "33-report-receipt", "34-rate-type-number", "35-rate-typed-faces", "36-hall-guide",
-           "37-case-number", "38-case-progress", "39-report-status-by-scan"]
+           "37-case-number", "38-case-progress", "39-report-status-by-scan", "40-elderly-home",
+           "41-elderly-business", "42-high-contrast-home", "43-high-contrast-enquiry", "44-report-handwriting"]
 
 
 @pytest.fixture(scope="module")

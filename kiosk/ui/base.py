@@ -117,6 +117,10 @@ class HallApp(App):
         Window.bind(on_flip=flipped)
 
     # -- the tour ------------------------------------------------------------------------------------------
+    def touch_at(self, x: float, y: float) -> Any:
+        """A finger at a window position (the tour's; real touches come from the screen)."""
+        return self._touch(x, y)
+
     def press(self, widget: Widget) -> None:
         """A real touch at the widget's centre, as a finger would."""
         before = self.root.current

@@ -5,11 +5,12 @@ with the tracking number, and the duty desk sees the report at once (the hall's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
@@ -18,9 +19,11 @@ from drivers.printer import layouts
 from kiosk.ui import pinyin
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
+from kiosk.ui.handpad import HandPad  # the widget the .kv places on this screen
 from kiosk.ui.palette import paint
 
-ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣"]
+ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣✎"]
+KEY_LABELS = {"⌫": "删除", "␣": "空格", "✎": "手写"}
 PHRASES = ["排队时间太长", "材料要求前后不一致", "跑了好几次", "窗口说办不了", "系统故障无法办理"]
 FIELDS = {"description": ("问题描述", "What happened"), "contact": ("联系电话（可不填）", "Phone (optional)"),
           "ticket": ("排队号（可不填）", "Ticket (optional)")}
@@ -34,6 +37,7 @@ class CategoryScreen(Screen):
 class ReportScreen(Screen):
     category_name = StringProperty("")
     shown = StringProperty("")
+    writing = BooleanProperty(False)  # the handwriting pad instead of the pinyin keyboard
 
 
 class ReportFlow:
@@ -50,7 +54,7 @@ class ReportFlow:
         screen = self.screen = root.get_screen("report")
         for row in ROWS:
             for key in row:
-                button = paint(Button(text={"⌫": "删除", "␣": "空格"}.get(key, key), font_size="30sp"), self.app.palette, "key")
+                button = paint(Button(text=KEY_LABELS.get(key, key), font_size="30sp"), self.app.palette, "key")
                 button.key = key
                 button.bind(on_release=lambda b: self.key(b.key))
                 screen.ids.keyboard.add_widget(button)
@@ -68,6 +72,27 @@ class ReportFlow:
         send.bind(on_release=lambda _b: self.send())
         send.is_submit = True
         screen.ids.fields.add_widget(send)
+
+        pad = screen.ids.pad
+        pad.on_candidates = lambda found: self._show_candidates(found, self.pick_written)
+        pad.text = "" if pad.available else self.app.tr(
+            "本机未安装手写识别，请用拼音输入或点常用语。", "Handwriting is not installed here: use pinyin or a phrase.")
+
+    # -- handwriting -------------------------------------------------------------------------------
+    def write(self, on: bool) -> None:
+        """The pad instead of the keyboard (or back): for a citizen who cannot type pinyin."""
+        self.commit_letters()
+        if self.field != "description":
+            self.choose_field("description")
+        self.screen.writing = on
+        pad: HandPad = self.screen.ids.pad
+        pad.ink = self.app.palette.on_panel
+        pad.clear()
+        self.refresh()
+
+    def pick_written(self, character: str) -> None:
+        self.insert(character)
+        self.screen.ids.pad.clear()
 
     # -- steps -------------------------------------------------------------------------------------
     def build_categories(self, screen: Screen, categories: list[dict[str, Any]]) -> None:
@@ -102,6 +127,8 @@ class ReportFlow:
         self.field = "description"
         self.category = {}
         self.screen.ids.candidates.clear_widgets()
+        self.screen.writing = False
+        self.screen.ids.pad.clear()
         self.refresh()
 
     def choose_field(self, field: str) -> None:
@@ -111,6 +138,9 @@ class ReportFlow:
 
     # -- typing --------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
+        if key == "✎":
+            self.write(True)
+            return
         if key == "⌫":
             if self.letters:
                 self.letters = self.letters[:-1]
@@ -169,14 +199,15 @@ class ReportFlow:
                        "contact": self.app.tr("手机号，便于回访（可不填）", "Mobile number for the callback (optional)"),
                        "ticket": self.app.tr("小票上的排队号，如 B012（可不填）", "Ticket number such as B012 (optional)")}
         screen.shown = (value + composing) if (value or composing) else placeholder[self.field]
-        self._show_candidates(pinyin.candidates(self.letters) if self.letters else [])
+        if not self.screen.writing:
+            self._show_candidates(pinyin.candidates(self.letters) if self.letters else [], self.pick)
 
-    def _show_candidates(self, found: list[str]) -> None:
+    def _show_candidates(self, found: list[str], pick: Callable[[str], None]) -> None:
         bar = self.screen.ids.candidates
         bar.clear_widgets()
         for phrase in found[:7]:
             button = paint(Button(text=phrase, font_size="26sp"), self.app.palette, "candidate")
-            button.bind(on_release=lambda b: self.pick(b.text))
+            button.bind(on_release=lambda b: pick(b.text))
             bar.add_widget(button)
 
     # -- sending --------------------------------------------------------------------------------------

@@ -196,6 +196,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
         app.press(keyboard[ch])
     yield "31-report-pinyin", lambda: len(app.root.get_screen("report").ids.candidates.children) > 0
     app.press(app.root.get_screen("report").ids.candidates.children[-1])  # the first candidate: 不知道
+    yield from _handwriting(app, keyboard)
     app.press(app.root.get_screen("report").ids.phrases.children[-2])  # 材料要求前后不一致
     fields = {getattr(b, "field", "send"): b for b in app.root.get_screen("report").ids.fields.children}
     app.press(fields["contact"])
@@ -273,3 +274,30 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
     app.toggle_contrast()
     app.go_home()
     yield "_contrast-off", lambda: app.palette is normal and app.root.current == "home"
+
+
+def _handwriting(app: KioskApp, keyboard: dict[str, Widget]) -> Iterator[TourStep]:
+    """手写: the citizen switches to the pad and writes 十 with a finger, then picks it."""
+    screen = app.root.get_screen("report")
+    app.press(keyboard["✎"])
+    yield "_pad", lambda: screen.writing and screen.ids.pad.width > 100
+    pad = screen.ids.pad
+    for stroke in (((0.15, 0.5), (0.85, 0.5)), ((0.5, 0.1), (0.5, 0.9))):  # 一 then 丨: 十
+        draw(app, pad, stroke)
+    yield "44-report-handwriting", lambda: any(b.text == "十" for b in screen.ids.candidates.children[-5:])
+    app.press(next(b for b in screen.ids.candidates.children if b.text == "十"))
+    yield "_written", lambda: app.report.values["description"].endswith("十")
+    app.press(screen.ids.back_to_pinyin)
+    yield "_pinyin-again", lambda: not screen.writing
+
+
+def draw(app: KioskApp, pad: Widget, stroke: tuple[tuple[float, float], ...], steps: int = 10) -> None:
+    """A finger's stroke on the pad: down, through the points, up (fractions of the pad, y upwards)."""
+    (fx0, fy0), (fx1, fy1) = stroke
+    x0, y0 = pad.to_window(pad.x + fx0 * pad.width, pad.y + (1 - fy0) * pad.height)
+    x1, y1 = pad.to_window(pad.x + fx1 * pad.width, pad.y + (1 - fy1) * pad.height)
+    touch = app.touch_at(x0, y0)
+    touch.touch_down()
+    for i in range(1, steps + 1):
+        touch.touch_move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+    touch.touch_up()
