@@ -211,3 +211,13 @@ def test_the_catalog_tells_screens_the_halls_own_rules(tmp_path: Path) -> None:
     rules = hall.svc.catalog()["rules"]
     assert rules == {"checkin_early_minutes": 45, "checkin_late_minutes": 10, "bad_rating_at_most": 2}
     hall.close()
+
+
+def test_the_slip_says_a_phone_can_follow_the_queue_when_the_qr_is_the_halls_address() -> None:
+    import dataclasses
+
+    texts = [e.text for e in lay.ticket(SLIP) if isinstance(e, lay.Line)]
+    assert "手机扫码查看排队进度" not in texts  # a plain signed code: nothing to open on a phone
+    url = dataclasses.replace(SLIP, qr="https://dengji.example.gov.cn/hall/q?c=" + SLIP.qr)
+    texts = [e.text for e in lay.ticket(url) if isinstance(e, lay.Line)]
+    assert "手机扫码查看排队进度" in texts

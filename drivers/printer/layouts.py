@@ -84,8 +84,10 @@ def ticket(slip: TicketSlip, paper: int = 80) -> list[Element]:
         out.append(Line(f"{label} Priority ({slip.priority})", 1, "center"))
     out += [Line(f"前面等候 {slip.ahead} 人  预计 {slip.expected_wait_min} 分钟", 1, "center"),
             Line(f"{slip.ahead} ahead, about {slip.expected_wait_min} min", 1, "center"),
-            Line(f"取号人：{slip.holder_masked}"), Line(f"取号时间：{slip.issued_at}"), QR(slip.qr),
-            Line("本号仅限本人使用，过号请重新取号", 1, "center", True),
+            Line(f"取号人：{slip.holder_masked}"), Line(f"取号时间：{slip.issued_at}"), QR(slip.qr)]
+    if slip.qr.startswith(("https://", "http://")):  # the hall has a public queue page
+        out += [Line("手机扫码查看排队进度", 1, "center", True), Line("Scan with your phone to follow the queue", 1, "center")]
+    out += [Line("本号仅限本人使用，过号请重新取号", 1, "center", True),
             Line("For the holder only; not transferable", 1, "center"), Feed(2), Cut()]
     return out
 

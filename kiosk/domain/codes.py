@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import parse_qs, quote
 
 from kiosk.domain.errors import DomainError, fail
 
@@ -46,10 +47,25 @@ def ticket_qr(key: bytes, hall: str, day: date, number: str) -> str:
     return f"{body}:{_sig(key, body)}"
 
 
+def follow_url(public_url: str, code: str) -> str:
+    """The ticket's QR when the hall has a public address: a phone opens the queue page, a kiosk still reads it."""
+    return f"{public_url}/q?c={quote(code, safe=':')}"
+
+
+def code_of(scanned: str) -> str:
+    """A scanned text as the signed code inside it: the code itself, or the one in a follow URL's ``c``."""
+    text = scanned.strip()
+    if text.startswith(("http://", "https://")) and "?" in text:
+        found = parse_qs(text.split("?", 1)[1]).get("c")
+        if found:
+            return found[0]
+    return text
+
+
 def read_ticket_qr(key: bytes, hall: str, text: object) -> TicketCode:
-    if not isinstance(text, str) or len(text) > 200:
+    if not isinstance(text, str) or len(text) > 400:
         raise qr_invalid("不是本系统的小票二维码", "not a ticket code of this system", "format")
-    parts = text.strip().split(":")
+    parts = code_of(text).split(":")
     if len(parts) != 5 or parts[0] != TICKET_TAG:
         raise qr_invalid("不是本系统的小票二维码", "not a ticket code of this system", "format")
     _, code_hall, day_s, number, sig = parts

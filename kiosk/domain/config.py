@@ -147,6 +147,7 @@ class HallConfig:
     ratings: RatingRules = field(default_factory=RatingRules)
     matters: MatterRules = field(default_factory=MatterRules)
     security: SecurityRules = field(default_factory=SecurityRules)
+    public_url: str = ""  # where phones reach the hall's queue page (https://…); "" keeps the plain ticket QR
 
     def business(self, code: str) -> Business | None:
         return next((b for b in self.businesses if b.code == code or b.key == code), None)
@@ -384,11 +385,16 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     r.known(doc, "", ("hall", "hours", "calendar", "windows", "limits", "priority", "calling", "booking", "ratings",
                       "matters", "security"))
     hall = r.table(doc, "hall", "hall", required=True)
-    r.known(hall, "hall", ("id", "name", "region", "timezone", "catalog"))
+    r.known(hall, "hall", ("id", "name", "region", "timezone", "catalog", "public_url"))
     hall_id = r.str_(hall, "id", "hall.id", pattern=_HALL_ID, what="大厅编号（字母、数字、-、_）",
                      what_en="a hall id (letters, digits, - and _)")
     name = r.str_(hall, "name", "hall.name", what="大厅名称", what_en="the hall's name")
     region = str(hall.get("region", ""))
+    public_url = hall.get("public_url", "")
+    if not isinstance(public_url, str) or (public_url and not re.fullmatch(r"https?://[^\s?#]+", public_url)):
+        r.fail("hall.public_url", "手机访问大厅的网址，如 https://dengji.example.gov.cn/hall",
+               "the address phones reach the hall at, such as https://dengji.example.gov.cn/hall", public_url)
+        public_url = ""
     tz_name = hall.get("timezone", "Asia/Shanghai")
     try:
         tz = ZoneInfo(str(tz_name))
@@ -554,5 +560,5 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     return HallConfig(
         hall_id=hall_id, name=name, region=region, calendar=calendar, windows=tuple(windows),
         businesses=businesses, fees=fees, limits=limits, priority=priority, calling=calling,
-        booking=booking, ratings=ratings, matters=matters, security=security,
+        booking=booking, ratings=ratings, matters=matters, security=security, public_url=public_url.rstrip("/"),
     )

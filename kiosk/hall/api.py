@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from kiosk import __version__
 from kiosk.clock import HallClock
 from kiosk.domain.errors import DomainError, bad_request, fail
+from kiosk.hall import phone
 from kiosk.hall.core import R
 from kiosk.hall.requests import (
     AcceptBooking,
@@ -407,5 +408,6 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         device_of(request, ("supervisor",))
         return json_response(200, {"followups": service.followups()})
 
-    publish(app, extra=QUERY_PARAMS)
+    phone.mount(app, service, clock, notifier)
+    publish(app, public=("/health", "/q", "/q/status"), extra=QUERY_PARAMS)
     return app

@@ -130,9 +130,13 @@ class Capacity(HallCore):
             "window": row["target_window"] if row["state"] in WAITING else row["window"],
             "calls": row["calls"],
             "agent": bool(row["is_agent"]),
-            "qr": codes.ticket_qr(self.code_key, self.config.hall_id, date.fromisoformat(row["day"]),
-                                  row["number"]),
+            "qr": self.ticket_qr(row["day"], row["number"]),
         }
+
+    def ticket_qr(self, day: str, number: str) -> str:
+        """The slip's QR: the signed code, inside the queue page's address when the hall has a public one."""
+        code = codes.ticket_qr(self.code_key, self.config.hall_id, date.fromisoformat(day), number)
+        return codes.follow_url(self.config.public_url, code) if self.config.public_url else code
 
     def view_of(self, tx: Tx, ticket_id: int | None, estimate: tuple[int, int] | None = None) -> dict[str, Any]:
         """A ticket as it now stands, after a change: the one reload-and-build-its-view every operation ends with."""

@@ -16,10 +16,7 @@ from kiosk.domain.catalog import Business
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
 from kiosk.hall.capacity import Capacity
-from kiosk.hall.core import (
-    Call,
-    Reply,
-)
+from kiosk.hall.core import WAITING, Call, Reply
 from kiosk.hall.requests import IssueTicket, Reprint
 from kiosk.store.db import Tx
 
@@ -241,6 +238,26 @@ class Issuing(Capacity):
         if row is None:
             raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
         return {"ticket": self.ticket_view(conn, row)}
+
+    def phone_status(self, now: datetime, scanned: str) -> dict[str, Any]:
+        """What the phone page shows for a slip's code: the number, the business, people ahead, the expected
+        wait, and the window once called. Never an identity. A forged, foreign, unknown or earlier day's code
+        raises QR_INVALID, which the page shows as one "not found" whatever the reason."""
+        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, scanned)
+        if code.day != self.day(now):
+            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
+        conn = self.store.reader()
+        row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
+                           (code.day.isoformat(), code.number)).fetchone()
+        if row is None:
+            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        view = self.ticket_view(conn, row)
+        called = view["state"] in ("called", "serving")
+        return {"number": view["number"], "business": view["business_name"], "state": view["state"],
+                "ahead": view["ahead"] if view["state"] in WAITING else 0,
+                "expected_wait_min": view["expected_wait_min"] if view["state"] in WAITING else 0,
+                "window": view["window"] if called else None, "seq": self.store.last_seq(),
+                "at": self.iso(now)}
 
     def get_ticket(self, now: datetime, number: str) -> dict[str, Any]:
         conn = self.store.reader()

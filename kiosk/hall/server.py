@@ -59,7 +59,9 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     http=header_timeout_protocol(header_timeout),
-                    loop="uvloop", timeout_keep_alive=30, **tls)
+                    loop="uvloop", timeout_keep_alive=30,
+                    timeout_graceful_shutdown=3,  # long polls (displays, phones) do not hold a restart for 25 s
+                    **tls)
     finally:
         stop.set()
         service.store.close()

@@ -14,6 +14,7 @@ from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
+from kiosk.domain.codes import code_of
 from kiosk.domain.labels import MATTER_STATUS_FOR_CITIZENS
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
@@ -112,9 +113,10 @@ class ScanFlow:
             self.scanned(self.mode(), code)
         return True
 
-    def scanned(self, mode: str, code: str) -> None:
+    def scanned(self, mode: str, scanned: str) -> None:
         app = self.app
         app.busy = True
+        code = code_of(scanned)  # a slip's QR may be the hall's queue page address with the code inside
         if code.startswith("HM1:"):  # a 办不成事 receipt: the hall checks its signature, then shows the report
             app.ask(lambda: app.client.post("/api/v1/matters/verify", {"qr": code}), self._show_matter)
             return

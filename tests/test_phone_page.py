@@ -1,0 +1,138 @@
+"""扫码查看排队进度: a citizen follows the ticket on a phone. The slip's QR is the hall's public address with
+the signed code; the page (headless Chromium at a phone's size) follows the ticket through waiting, called
+and served; a forged or another day's code gets the same "not found". Screenshots stay in build/phone/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from kiosk.domain import codes
+from tests.browser import Browser
+from tests.helpers import DEFAULT_CONFIG, ROOT, Client, HallProcess, make_id
+
+ARTEFACTS = ROOT / "build" / "phone"
+PHONE = (390, 844)  # a common phone's CSS pixels
+
+
+def public_hall(tmp: Path) -> HallProcess:
+    """A hall whose public address is itself (in a hall, a reverse proxy in front of /q)."""
+    folder = tmp / "config"
+    shutil.copytree(DEFAULT_CONFIG.parent, folder, ignore=shutil.ignore_patterns("drills"))
+    hall = HallProcess(tmp / "data", config=folder / "hall.toml")
+    text = (folder / "hall.toml").read_text(encoding="utf-8")
+    (folder / "hall.toml").write_text(text.replace("[hall]\n", f'[hall]\npublic_url = "{hall.url}"\n', 1),
+                                      encoding="utf-8")
+    for role in ("kiosk", "counter"):
+        hall.enroll(role, f"{role}-1")
+    assert hall.cli("clerks", "add", "--id", "7", "--name", "李四", "--pin", "1234").returncode == 0
+    return hall
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[HallProcess]:
+    h = public_hall(tmp_path)
+    h.start()
+    yield h
+    h.stop()
+
+
+def issue(kiosk: Client, i: int, business: str = "B") -> dict[str, object]:
+    r = kiosk.post("/api/v1/tickets", {"business": business, "accept_wait": True,
+                                       "identity": {"id_number": make_id("19800101", i), "name": "", "source": "card"}})
+    assert r.status_code == 201, r.text
+    ticket: dict[str, object] = r.json()["ticket"]
+    return ticket
+
+
+def test_the_slip_qr_is_the_halls_address_with_the_signed_code(hall: HallProcess) -> None:
+    kiosk = hall.client("kiosk-1")
+    ticket = issue(kiosk, 1)
+    qr = str(ticket["qr"])
+    assert qr.startswith(hall.url + "/q?c=HT1")
+    code = parse_qs(urlparse(qr).query)["c"][0]
+    # a kiosk's scanner reads both forms: the rating and the check of a slip accept the URL as the code
+    for scanned in (qr, code):
+        r = kiosk.post("/api/v1/tickets/verify", {"qr": scanned})
+        assert r.status_code == 200 and r.json()["ticket"]["number"] == ticket["number"]
+    assert codes.code_of(qr) == code
+
+
+def test_a_phone_follows_its_ticket_through_waiting_called_and_served(hall: HallProcess) -> None:
+    kiosk = hall.client("kiosk-1")
+    ahead = [issue(kiosk, i) for i in range(1, 6)]  # five people before ours
+    mine = issue(kiosk, 9)
+    counter = hall.client("counter-1")
+    session = counter.post("/api/v1/windows/2/login", {"clerk_id": "7", "pin": "1234"}).json()["session"]
+    window = hall.client("counter-1", session)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser = Browser(*PHONE)
+    try:
+        browser.goto(str(mine["qr"]))
+        browser.wait_for(f"document.getElementById('number').textContent === '{mine['number']}'")
+        browser.wait_for("document.getElementById('ahead').textContent === '5'")
+        page = browser.html()
+        assert "前面还有" in page and "预计等候" in page
+        assert "测试" not in page and make_id("19800101", 9) not in page  # nothing personal
+        browser.screenshot(ARTEFACTS / "1-waiting.png")
+        for _ in range(3):  # the window serves three of those before ours: two left, "come back" shows
+            assert window.post("/api/v1/windows/2/call-next").status_code == 200
+            assert window.post("/api/v1/windows/2/finish").status_code == 200
+        browser.wait_for("document.getElementById('ahead').textContent === '2'", timeout=30)
+        browser.wait_for("document.getElementById('alert').className === 'soon'")
+        assert "请回到大厅" in browser.eval("document.getElementById('alert').textContent")
+        browser.screenshot(ARTEFACTS / "2-three-ahead.png")
+        for _ in range(2):
+            window.post("/api/v1/windows/2/call-next")
+            window.post("/api/v1/windows/2/finish")
+        r = window.post("/api/v1/windows/2/call-next")
+        assert r.json()["ticket"]["number"] == mine["number"]
+        browser.wait_for("document.getElementById('alert').className === 'called'", timeout=30)
+        assert "请到 2 号窗口" in browser.eval("document.getElementById('alert').textContent")
+        browser.screenshot(ARTEFACTS / "3-called.png")
+        assert window.post("/api/v1/windows/2/start", {}).status_code in (200, 409)
+        window.post("/api/v1/windows/2/finish")
+        browser.wait_for("document.getElementById('state').textContent.startsWith('已办结')", timeout=30)
+        browser.screenshot(ARTEFACTS / "4-served.png")
+        assert ahead  # the others were served in order before
+    finally:
+        browser.close()
+
+
+def test_a_forged_or_old_code_gets_the_same_not_found(hall: HallProcess, tmp_path: Path) -> None:
+    kiosk = hall.client("kiosk-1")
+    code = codes.code_of(str(issue(kiosk, 1)["qr"]))
+    forged = code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB")
+    _, hall_id, day, number, _sig = code.split(":")
+    yesterday = f"HT1:{hall_id}:{int(day) - 1}:{number}:{_sig}"
+    other = f"HT1:other-hall:{day}:{number}:{_sig}"
+    pages = {name: requests.get(f"{hall.url}/q", params={"c": c}, timeout=10)
+             for name, c in {"forged": forged, "yesterday": yesterday, "other hall": other, "junk": "<script>",
+                             "empty": ""}.items()}
+    assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 404)
+    assert len({r.text for r in pages.values()}) == 1 and "没有找到这张小票" in pages["forged"].text
+    status = requests.get(f"{hall.url}/q/status", params={"c": forged}, timeout=10)
+    assert status.status_code == 404 and status.json()["error"]["code"] == "NOT_FOUND"
+    browser = Browser(*PHONE)
+    try:
+        browser.goto(f"{hall.url}/q?c={forged}")
+        assert "没有找到这张小票" in browser.html()
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        browser.screenshot(ARTEFACTS / "5-not-found.png")
+    finally:
+        browser.close()
+
+
+def test_the_status_waits_for_the_hall_and_answers_at_once_when_behind(hall: HallProcess) -> None:
+    kiosk = hall.client("kiosk-1")
+    code = codes.code_of(str(issue(kiosk, 1)["qr"]))
+    first = requests.get(f"{hall.url}/q/status", params={"c": code}, timeout=10).json()
+    assert set(first) == {"number", "business", "state", "ahead", "expected_wait_min", "window", "seq", "at"}
+    behind = requests.get(f"{hall.url}/q/status", params={"c": code, "after": first["seq"] - 1, "wait": 20},
+                          timeout=10)
+    assert behind.elapsed.total_seconds() < 2  # the phone is behind the hall: answered at once
