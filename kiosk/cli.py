@@ -79,9 +79,18 @@ def cmd_devices_enroll(args: argparse.Namespace) -> int:
     config = _config(args.config)
     service = open_hall(config, Path(args.data))
     try:
-        token = service.enroll_device(args.role, args.name, _now(args, config))
+        if args.code:
+            code = service.enroll_code(args.role, args.name, _now(args, config), args.hours)
+        else:
+            token = service.enroll_device(args.role, args.name, _now(args, config))
     finally:
         service.store.close()
+    if args.code:
+        print(f"一次性登记码 one-time enrolment code for {args.name} ({args.role}), "
+              f"{args.hours} 小时内有效 valid {args.hours} h:")
+        print("在新终端上运行 on the new terminal: kiosk provision --role ROLE --hall URL --enroll CODE")
+        print(code)
+        return 0
     print(f"已登记设备 enrolled: {args.name} ({args.role})")
     if args.ca_out:  # the device receives the hall's CA with its token: it then trusts only this hall
         from kiosk.tls import files_in
@@ -144,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--role", required=True, choices=["kiosk", "counter", "display", "supervisor"])
     enroll.add_argument("--name", required=True)
     enroll.add_argument("--ca-out", help="also write the hall's CA certificate here, for the device")
+    enroll.add_argument("--code", action="store_true",
+                        help="print a short one-time code for `kiosk provision --enroll CODE` instead of a token")
+    enroll.add_argument("--hours", type=int, default=24, help="how long the code stays valid (with --code)")
     enroll.set_defaults(func=cmd_devices_enroll)
 
     from kiosk.devices_cli import add_parsers
@@ -175,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.ui.run import add_parser as add_app_parser
 
     add_app_parser(sub)
+    from kiosk.provision import add_parser as add_provision_parser
+
+    add_provision_parser(sub)
 
     demo = sub.add_parser("demo", help="the embedded default: everything on this machine")
     demo.add_argument("--data", default="data/demo")

@@ -69,7 +69,7 @@ def file_kind(doc: dict[str, Any]) -> str | None:
         return "catalog"
     if "drill" in doc:
         return "drill"
-    if doc and set(doc) <= {"printer", "idcard", "scanner", "keypad"}:
+    if doc and set(doc) <= {"printer", "idcard", "scanner", "keypad", "voice", "screen"}:
         return "devices"
     return None
 

@@ -2,7 +2,7 @@
 # Run the tests: installs what they need, then lint, type checks and the whole suite.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-EXTRA_APT_PACKAGES=(postgresql chromium)  # the ledger's tests run a real PostgreSQL; its dashboard, a real browser
+EXTRA_APT_PACKAGES=(postgresql chromium xvfb)  # a real PostgreSQL for the ledger, a real browser for its pages, a bare X server for the kiosk session
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$VENV/bin/ruff" check .

@@ -61,6 +61,8 @@ CATALOGUE: dict[str, Code] = {
     "DAILY_LIMIT": Code(409, "今天的取号数已达每人每天上限。", "Today's per-person ticket limit is reached."),
     "DESCRIPTION_REQUIRED": Code(422, "请简单描述遇到的问题（不超过1000字）。",
                                  "Describe what happened (up to 1000 characters)."),
+    "ENROLL_CODE_INVALID": Code(403, "登记码无效、已用过或已过期，请向大厅管理员重新获取。",
+                                "The enrolment code is wrong, used or expired; ask the hall for a new one."),
     "FOLLOWUP_CLOSED": Code(409, "这条差评已办结。", "This follow-up is already closed."),
     "FOLLOWUP_NOT_FOUND": Code(404, "没有这条差评跟进记录。", "No such follow-up."),
     "FORBIDDEN": Code(403, "只能读取本大厅的数据。", "A hall token reads only its own hall."),

@@ -43,6 +43,7 @@ from kiosk.hall.requests import (
     OpenTemporary,
     QueryCase,
     Rate,
+    RedeemCode,
     ReportMatter,
     Reprint,
     StartService,
@@ -179,7 +180,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     system = Device(0, "hall", "supervisor")
     app.state.request_kinds = {  # each POST path's typed request (the document is generated from them)
         "/api/v1/tickets/verify": VerifyQr, "/api/v1/matters/verify": VerifyQr, "/api/v1/fees/quote": FeeQuote,
-        "/api/v1/windows/{window}/login": Login}
+        "/api/v1/windows/{window}/login": Login, "/api/v1/devices/enroll": RedeemCode}
 
     async def escalate_loop() -> None:
         while True:
@@ -258,6 +259,14 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return json_response(200 if db == "ok" else 503, {
             "status": "ok" if db == "ok" else "degraded", "hall": service.config.hall_id, "version": __version__,
             "db": db, "outbox_pending": pending, "now": service.iso(clock.now()), "speed": clock.speed})
+
+    @app.post("/api/v1/devices/enroll", summary="A new terminal exchanges its one-time code for its token",
+              openapi_extra=request_body(RedeemCode))
+    async def redeem(request: Request) -> Response:
+        req = await request_of(request, RedeemCode)
+        reply = await asyncio.get_running_loop().run_in_executor(None, service.redeem_code, req.code or "",
+                                                                 clock.now(), req.role)
+        return json_response(201, reply)
 
     # -- any device --------------------------------------------------------------
     @app.get("/api/v1/catalog", summary="Business types, materials, time limits and fees")
@@ -409,5 +418,5 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return json_response(200, {"followups": service.followups()})
 
     phone.mount(app, service, clock, notifier)
-    publish(app, public=("/health", "/q", "/q/status"), extra=QUERY_PARAMS)
+    publish(app, public=("/health", "/q", "/q/status", "/api/v1/devices/enroll"), extra=QUERY_PARAMS)
     return app

@@ -28,6 +28,13 @@ from kiosk.hall.core import (
 from kiosk.hall.requests import AtWindow, CallTicket, Finish, Login, Notice, StartService, Transfer, WindowReason
 from kiosk.store.db import Tx
 
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: nothing to misread on a touchscreen
+
+
+def normal_code(code: object) -> str:
+    """A typed code as stored: upper case, without the dash and spaces a technician may add."""
+    return "".join(c for c in str(code).upper() if c.isalnum())[:20]
+
 
 class Counter(Casework):
     # -- devices, clerks ------------------------------------------------------
@@ -42,6 +49,43 @@ class Counter(Casework):
             device = Device(row["id"], row["name"], row["role"])
             self._devices[th] = device
         return device
+
+    def enroll_code(self, role: str, name: str, now: datetime, hours: int = 24) -> str:
+        """A short one-time code (XXXXX-XXXXX, 50 bits) that a new terminal exchanges for its token within
+        ``hours``: typed on a touchscreen by a technician, where a 43-character token would not be."""
+        if role not in ROLES:
+            raise bad_request(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}")
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+        code = f"{raw[:5]}-{raw[5:]}"
+
+        def change(tx: Tx) -> None:
+            tx.execute("INSERT INTO enroll_codes (code_hash, role, name, created_at, expires_epoch) VALUES (?,?,?,?,?)",
+                       (token_hash(normal_code(code)), role, name, self.iso(now), (now + timedelta(hours=hours)).timestamp()))
+
+        self.store.write(change)
+        return code
+
+    def redeem_code(self, code: str, now: datetime, role: str | None = None) -> dict[str, str]:
+        """The device's token for a valid, unused, unexpired code, which is then spent. A code asked for as
+        another role is refused and stays valid (the technician picked the wrong --role)."""
+        token = secrets.token_urlsafe(32)
+
+        def change(tx: Tx) -> dict[str, str]:
+            row = tx.one("SELECT * FROM enroll_codes WHERE code_hash=? AND used_at IS NULL AND expires_epoch>?",
+                         (token_hash(normal_code(code)), now.timestamp()))
+            if row is None:
+                raise fail("ENROLL_CODE_INVALID")
+            if role is not None and row["role"] != role:
+                raise fail("ENROLL_CODE_INVALID", f"这个登记码是给 {row['role']} 终端的，不是 {role}。",
+                           f"This code is for a {row['role']}, not a {role}.", role=row["role"])
+            tx.execute("UPDATE enroll_codes SET used_at=? WHERE code_hash=?", (self.iso(now), row["code_hash"]))
+            tx.execute("INSERT INTO devices (name, role, token_hash, enrolled_at) VALUES (?,?,?,?)",
+                       (row["name"], row["role"], token_hash(token), self.iso(now)))
+            tx.emit("device.enrolled", self.iso(now), None, {"name": row["name"], "role": row["role"], "via": "code"})
+            return {"token": token, "name": row["name"], "role": row["role"], "hall": self.config.hall_id}
+
+        result: dict[str, str] = self.store.write(change)
+        return result
 
     def enroll_device(self, role: str, name: str, now: datetime) -> str:
         if role not in ROLES:

@@ -391,3 +391,10 @@ class OpenTemporary:
 class CloseFollowup:
     number: str = path("the follow-up's id")
     note: str | None = wire("REASON_REQUIRED", required=True, doc="what was done")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedeemCode:
+    code: str | None = wire("ENROLL_CODE_INVALID", required=True, doc="the one-time code the hall printed")
+    role: Literal["kiosk", "counter", "display", "supervisor"] | None = wire(
+        doc="the role the terminal is being set up as: a code for another role is refused and stays unspent")

@@ -146,4 +146,9 @@ MIGRATIONS: list[str] = [
         SELECT substr(number, 2, 4) || '-' || substr(number, 6, 2) || '-' || substr(number, 8, 2), 'notice', COUNT(*)
         FROM notices GROUP BY 1;
     """,
+    # 7: short one-time enrolment codes: a technician types ten characters at a new terminal, not a token
+    """
+    CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_epoch REAL NOT NULL, used_at TEXT);
+    """,
 ]

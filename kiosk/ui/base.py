@@ -20,11 +20,12 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui import fitting
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.palette import NORMAL
 
@@ -36,7 +37,8 @@ STEP_TIMEOUT = 30.0
 class HallApp(App):
     lang = StringProperty("zh")
     scale = NumericProperty(1.0)
-    palette = ObjectProperty(NORMAL)  # the .kv files read app.palette.<role>
+    palette = ObjectProperty(NORMAL)  # the .kv files read app.palette["<role>"]
+    portrait = BooleanProperty(False)  # a tall screen (a standing kiosk): layouts stack rather than spread
 
     def __init__(self, client: HallClient, tour_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -62,7 +64,22 @@ class HallApp(App):
     def load_kv(self, filename: str | None = None) -> Any:
         if str(COMMON_KV) not in Builder.files:
             Builder.load_file(str(COMMON_KV))
+        Window.bind(size=self._window_resized)
+        self._window_resized(Window, Window.size)
         return super().load_kv(filename)
+
+    def _window_resized(self, _window: Any, size: tuple[int, int]) -> None:
+        self.portrait = size[1] > size[0]
+
+    @staticmethod
+    def fit(text: str, width: float, size: float) -> float:
+        """For the .kv: a font size ≤ ``size`` at which each line of ``text`` fits ``width``."""
+        return fitting.fit(text, width, size)
+
+    @staticmethod
+    def fit_box(text: str, width: float, height: float, size: float) -> float:
+        """For the .kv: a font size ≤ ``size`` at which wrapped ``text`` fits the box."""
+        return fitting.fit_box(text, width, height, size, wrap=True)
 
     def start_tour(self, delay: float = 0.5) -> None:
         """Called at the end of build() when a tour folder was given."""

@@ -30,6 +30,7 @@ from kiosk.domain.ratings import is_bad
 from kiosk.ui.base import HallApp, TourStep
 from kiosk.ui.choice import ChoicePanel, ChoiceScreen
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from kiosk.ui.fitting import keep_fitting
 from kiosk.ui.rating_relay import Pending, RatingRelay
 
 STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
@@ -103,7 +104,7 @@ class CounterApp(HallApp):
             button = Button(text=key, font_size="32sp", background_normal="",
                             background_color=(0.1, 0.5, 0.35, 1) if key.startswith("登录") else (0.2, 0.24, 0.3, 1))
             button.bind(on_release=lambda b: self.login_key(b.text))
-            keys.add_widget(button)
+            keys.add_widget(keep_fitting(button))
         if self.devices.keypad is not None:
             self.devices.keypad.on_event = lambda e: Clock.schedule_once(lambda _dt: self.keypad_event(e))
             self.devices.keypad.start()

@@ -19,6 +19,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kiosk.domain.labels import EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
 from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
+from kiosk.ui.fitting import keep_fitting
 from kiosk.ui.voice import chime
 
 MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
@@ -312,14 +313,14 @@ class DutyApp(HallApp):
                             background_color=(0.45, 0.47, 0.52, 1))
             button.window = w["number"]
             button.bind(on_release=lambda b: self._pick_window(b.window))
-            windows.add_widget(button)
+            windows.add_widget(keep_fitting(button))
         for b in self.catalog:
             button = Button(text=f"{b['code']} {b['name']}", font_size="15sp", background_normal="", halign="center",
                             background_color=(0.45, 0.47, 0.52, 1))
             button.bind(size=lambda btn, sz: setattr(btn, "text_size", (sz[0] - 8, None)))
             button.code = b["code"]
             button.bind(on_release=lambda btn: self._pick_business(btn.code))
-            businesses.add_widget(button)
+            businesses.add_widget(keep_fitting(button))
 
     def _pick_window(self, number: int) -> None:
         self.window_choice = number

@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from kiosk.ui.screen import x_screen_size
+
 ASSET_FONT = Path(__file__).resolve().parents[2] / "assets" / "fonts" / "NotoSansCJKsc-Regular.otf"
 SYSTEM_TTC = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 SC_FACE = 2
@@ -29,7 +31,10 @@ def ensure_font() -> Path:
     return ASSET_FONT
 
 
-def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bool = False) -> None:
+def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bool = False, dpi: float = 0.0) -> None:
+    """``dpi``: the panel's real dots per inch (devices.toml [screen]), so that sizes in mm are true."""
+    if dpi > 0:
+        os.environ["KIVY_DPI"] = f"{dpi:g}"
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
@@ -51,9 +56,18 @@ def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bo
         # mouse events are ignored while a touch is active, so a tap is one tap
         Config.set("input", "mouse", "mouse,disable_on_activity,disable_multitouch")
         Config.set("input", "touchscreen", "probesysfs,provider=hidinput")
-        Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "borderless", "1")
         Config.set("graphics", "show_cursor", "0")
+        size = x_screen_size()
+        if size is not None:  # bare X, no window manager: a borderless window exactly over the screen
+            Config.set("graphics", "fullscreen", "0")
+            Config.set("graphics", "width", str(size[0]))
+            Config.set("graphics", "height", str(size[1]))
+            Config.set("graphics", "position", "custom")
+            Config.set("graphics", "left", "0")
+            Config.set("graphics", "top", "0")
+        else:  # a Wayland kiosk compositor (cage) gives the window the whole output
+            Config.set("graphics", "fullscreen", "auto")
     from kivy.core.text import LabelBase
 
     LabelBase.register("Roboto", str(font))  # the default font name: every label gets the CJK face

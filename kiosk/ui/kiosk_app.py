@@ -21,6 +21,7 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
@@ -241,13 +242,24 @@ class KioskApp(HallApp):
         if button is None:
             if len(self._action_buttons) > 200:
                 self._action_buttons.clear()
-            # choices are short lines: not wrapped to the button's width, so the text is drawn once, at
-            # prewarm or first use, and not again whenever a layout gives the button its size
+            # choices are short lines, drawn once at prewarm or first use; only on a narrow screen (where a
+            # line would not fit) are they wrapped to the button's width
             button = paint(Button(text=text, markup=True, font_size=f"{24 * self.scale:.0f}sp", halign="center"),
                            self.palette, "primary")
+            button.bind(width=self._wrap_if_narrow, texture_size=self._wrap_if_narrow)
             button.bind(on_release=lambda b: b.action())
             self._action_buttons[key] = button
         return button
+
+    @staticmethod
+    def _wrap_if_narrow(button: Button, *_args: Any) -> None:
+        """Once a line is too wide for the button, the button wraps (and keeps wrapping to its width)."""
+        room = button.width - dp(16)
+        if button.text_size[0] is not None:
+            if abs(button.text_size[0] - room) > 1:
+                button.text_size = (room, None)
+        elif button.width > 100 and button.texture_size[0] > room:
+            button.text_size = (room, None)
 
     def show_qr(self, text: str) -> None:
         """The code that should have been printed, on screen to photograph."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from kiosk.ui.fitting import keep_fitting
+
 RGBA = tuple[float, float, float, float]
 
 ROLES = ("primary", "key", "go", "alert", "warn", "accent", "neutral", "chip", "chosen", "demo", "candidate")
@@ -124,7 +126,9 @@ def contrast(a: RGBA | tuple[float, ...], b: RGBA | tuple[float, ...]) -> float:
 
 
 def paint(widget: Any, palette: Palette, role: str) -> Any:
-    """A button in a role's colours; tagged so that a palette switch repaints it."""
+    """A button in a role's colours; tagged so that a palette switch repaints it. Its text keeps fitting."""
+    if getattr(widget, "palette_role", None) is None:
+        keep_fitting(widget)
     widget.palette_role = role
     widget.background_normal = ""
     widget.background_color = getattr(palette, role)
@@ -133,6 +137,8 @@ def paint(widget: Any, palette: Palette, role: str) -> Any:
 
 
 def paint_face(widget: Any, palette: Palette, level: int) -> Any:
+    if getattr(widget, "palette_role", None) is None:
+        keep_fitting(widget)
     widget.palette_role = f"face{level}"
     widget.background_normal = ""
     widget.background_color = palette.faces[5 - level]

@@ -16,16 +16,25 @@ TOUR_NOW = "2026-11-23T10:00:00+08:00"  # a Monday morning: the tour shows the s
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from drivers.factory import load_devices_config, open_devices
     from kiosk.ui import env
 
     which = args.app_cmd
     tour = Path(args.tour) if args.tour else None
-    env.prepare(headless=tour is not None, kiosk_mode=args.fullscreen)
-    from drivers.factory import load_devices_config, open_devices
+    device_config = load_devices_config(args.devices)
+    width, height = args.size if args.size else (1280, 800)
+    env.prepare(headless=tour is not None, width=width, height=height, kiosk_mode=args.fullscreen,
+                dpi=device_config.screen_dpi)
     from kiosk.ui.client import HallClient, http_transport
 
     embedded = None
     tmp = None
+    if args.token_file:  # a provisioned terminal: the token is not on the command line, where ps shows it
+        try:
+            args.token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            print(f"无法读取令牌文件 cannot read the token file {args.token_file}: {exc.strerror}", file=sys.stderr)
+            return 2
     if args.hall:
         if not args.token:
             print("连接大厅服务需要设备令牌：--token（由 kiosk devices enroll 生成）/ --token is required with --hall",
@@ -46,7 +55,6 @@ def run_app(args: argparse.Namespace) -> int:
         embedded = EmbeddedHall(data, now=args.now or (TOUR_NOW if tour else None))
         url, token = embedded.start(), embedded.token(ROLES[which])
         print(f"内置大厅服务 embedded hall service: {url}", flush=True)
-    device_config = load_devices_config(args.devices)
     devices = open_devices(device_config, png_dir=(tour / "printed") if tour else None)
     client = HallClient(http_transport(url, verify=args.ca or True), token)
     app: Any
@@ -107,6 +115,15 @@ def tour_result(app: Any, tour: Path | None) -> int:
     return 0
 
 
+def size_arg(text: str) -> tuple[int, int]:
+    from kiosk.ui.screen import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     apps = sub.add_parser("app", help="the Kivy apps").add_subparsers(dest="app_cmd", required=True)
     helps = {"kiosk": "the citizen kiosk", "counter": "a window's terminal (clerk, keypad, ID reader)",
@@ -116,12 +133,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p = apps.add_parser(name, help=text)
         p.add_argument("--hall", help="hall service URL; without it an embedded hall runs in this process")
         p.add_argument("--token", help=f"this device's token (kiosk devices enroll --role {ROLES[name]})")
+        p.add_argument("--token-file", help="read the token from this file (kiosk provision writes /etc/kiosk/token)")
         p.add_argument("--ca", help="the hall's CA file (kiosk devices enroll --ca-out): https is checked against it")
         p.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
         p.add_argument("--devices", default=str(CONFIG_DIR / "devices.toml"), help="this terminal's devices")
         p.add_argument("--data", help="data folder of the embedded hall")
         p.add_argument("--now", help="the embedded hall's clock (ISO 8601)")
         p.add_argument("--fullscreen", action="store_true", help="deployment: full screen, no cursor")
+        p.add_argument("--size", type=size_arg, metavar="WxH",
+                       help="the window's size, e.g. 1080x1920 (a portrait kiosk); tours at every screen size")
         p.add_argument("--contrast", choices=["normal", "high"], default="normal",
                        help="start in high contrast (a kiosk for low vision; tours of the palette)")
         if name == "counter":

@@ -22,8 +22,8 @@ from kiosk.ui.flows.shell import Shell
 from kiosk.ui.handpad import HandPad  # the widget the .kv places on this screen
 from kiosk.ui.palette import paint
 
-ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣✎"]
-KEY_LABELS = {"⌫": "删除", "␣": "空格", "✎": "手写"}
+ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣写"]
+KEY_LABELS = {"⌫": "删除", "␣": "空格", "写": "手写"}  # 写: the handwriting pad
 PHRASES = ["排队时间太长", "材料要求前后不一致", "跑了好几次", "窗口说办不了", "系统故障无法办理"]
 FIELDS = {"description": ("问题描述", "What happened"), "contact": ("联系电话（可不填）", "Phone (optional)"),
           "ticket": ("排队号（可不填）", "Ticket (optional)")}
@@ -138,7 +138,7 @@ class ReportFlow:
 
     # -- typing --------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
-        if key == "✎":
+        if key == "写":
             self.write(True)
             return
         if key == "⌫":

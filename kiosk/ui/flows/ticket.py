@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
+from kivy.metrics import sp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
@@ -222,6 +223,7 @@ class TicketFlow:
 
         for key, card in SAMPLE_CARDS.items():
             button = paint(Button(text=f"演示身份证 Demo ID：{mask_name(card.name)}", font_size="20sp"), self.app.palette, "demo")
+            button.bind(width=lambda b, w: setattr(b, "font_size", self.app.fit(b.text, w, sp(20))))
             button.bind(on_release=lambda _b, k=key: sim.place(k))
             screen.ids.demo_cards.add_widget(button)
 

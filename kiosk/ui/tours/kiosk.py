@@ -279,7 +279,7 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
 def _handwriting(app: KioskApp, keyboard: dict[str, Widget]) -> Iterator[TourStep]:
     """手写: the citizen switches to the pad and writes 十 with a finger, then picks it."""
     screen = app.root.get_screen("report")
-    app.press(keyboard["✎"])
+    app.press(keyboard["写"])
     yield "_pad", lambda: screen.writing and screen.ids.pad.width > 100
     pad = screen.ids.pad
     for stroke in (((0.15, 0.5), (0.85, 0.5)), ((0.5, 0.1), (0.5, 0.9))):  # 一 then 丨: 十

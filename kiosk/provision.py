@@ -1,0 +1,242 @@
+"""`kiosk provision`: a fresh Debian machine becomes a hall terminal in one command.
+
+    kiosk provision --role kiosk --hall https://hall.lan:8700 --enroll K7Q2M-X9PDR \\
+        --device printer=0fe6:811e --device idcard=10c4:ea60 --device scanner=1eab:8003
+
+It exchanges the short one-time code the hall printed (`kiosk devices enroll --code`) for the terminal's
+token, then writes what a terminal needs, and nothing else:
+- a system user for the session (systemd-sysusers), in the groups for serial ports, touch, GPU and sound;
+- udev rules that give each serial device a stable name by its USB id (/dev/kiosk/printer, …), so that a
+  device moved to another USB port is still found;
+- /etc/kiosk/devices.toml pointing at those names, the token (readable by the terminal's user only);
+- a systemd unit that runs the app full screen in a bare session (cage, the Wayland kiosk compositor, or a
+  bare X server) and restarts it if it ever stops, enabled for the graphical target.
+
+``--root`` writes into another folder instead of / (an image being built; the tests' throwaway root).
+Run as root on the machine itself, it also reloads udev and systemd and starts the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from kiosk.domain.errors import KioskError
+
+SERIAL_DEVICES = ("printer", "idcard", "scanner", "keypad")
+USB_ID = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
+UNIT = "kiosk-terminal.service"
+
+
+class ProvisionFailed(KioskError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Plan:
+    role: str
+    hall: str
+    user: str
+    session: str  # cage | x
+    window: int | None
+    devices: dict[str, tuple[str, str]]  # name → (vendor, product)
+    kiosk_bin: str
+    ca: str | None
+
+
+def parse_devices(items: list[str]) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for item in items:
+        name, _, usb = item.partition("=")
+        match = USB_ID.match(usb.strip())
+        if name not in SERIAL_DEVICES or match is None:
+            raise ProvisionFailed(f"设备应写成 名称=厂商ID:产品ID，名称为 {'、'.join(SERIAL_DEVICES)}，如 printer=0fe6:811e"
+                                  f"（lsusb 可查）/ a device is NAME=VENDOR:PRODUCT, e.g. printer=0fe6:811e: {item!r}")
+        out[name] = (match.group(1).lower(), match.group(2).lower())
+    return out
+
+
+def redeem(hall: str, code: str, role: str, ca: str | None) -> dict[str, str]:
+    """The terminal's token for the hall's one-time code, or a sentence saying what to do."""
+    try:
+        reply = requests.post(f"{hall.rstrip('/')}/api/v1/devices/enroll", json={"code": code, "role": role}, timeout=15,
+                              verify=ca or True)
+    except requests.RequestException as exc:
+        raise ProvisionFailed(f"连不上大厅服务 {hall}：请检查网络和地址 / cannot reach the hall at {hall} "
+                              f"({exc.__class__.__name__})") from None
+    if reply.status_code != 201:
+        try:
+            error = reply.json()["error"]
+            said = f"{error['message']} / {error['message_en']}"
+        except (ValueError, KeyError, TypeError):
+            said = f"HTTP {reply.status_code}"
+        raise ProvisionFailed(f"登记失败 / enrolment refused: {said}")
+    body: dict[str, str] = reply.json()
+    return body
+
+
+def sysusers(plan: Plan) -> str:
+    groups = ["dialout", "video", "render", "input", "audio", "tty"]
+    lines = [f'u {plan.user} - "不动产登记大厅终端 registry hall terminal" /var/lib/{plan.user} /usr/sbin/nologin']
+    lines += [f"m {plan.user} {group}" for group in groups]
+    return "\n".join(lines) + "\n"
+
+
+def udev_rules(plan: Plan) -> str:
+    lines = ["# Stable names for this terminal's serial devices, by USB id (kiosk provision)."]
+    for name, (vendor, product) in sorted(plan.devices.items()):
+        lines.append(f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{vendor}", ATTRS{{idProduct}}=="{product}", '
+                     f'SYMLINK+="kiosk/{name}", GROUP="dialout", MODE="0660"')
+    return "\n".join(lines) + "\n"
+
+
+def devices_toml(plan: Plan, template: str) -> str:
+    """The shipped devices.toml with every provisioned device at its stable name; others stay simulated."""
+    text = template
+    ports = {"printer": ("url", "serial:///dev/kiosk/printer?baud=9600"), "idcard": ("port", "/dev/kiosk/idcard"),
+             "scanner": ("port", "/dev/kiosk/scanner"), "keypad": ("port", "/dev/kiosk/keypad")}
+    for name in plan.devices:
+        key, value = ports[name]
+        text = re.sub(rf"(\[{name}\][^\[]*?\n){key} = \"[^\"]*\"", rf'\g<1>{key} = "{value}"', text, count=1,
+                      flags=re.S)
+    return text
+
+
+def command(plan: Plan) -> list[str]:
+    args = [plan.kiosk_bin, "app", plan.role, "--hall", plan.hall, "--token-file", "/etc/kiosk/token",
+            "--devices", "/etc/kiosk/devices.toml", "--fullscreen"]
+    if plan.window is not None:
+        args += ["--window", str(plan.window)]
+    if plan.ca:
+        args += ["--ca", "/etc/kiosk/hall-ca.pem"]
+    return args
+
+
+def unit(plan: Plan) -> str:
+    app = " ".join(command(plan))
+    if plan.session == "cage":
+        start = f"/usr/bin/cage -s -- {app}"
+        session = "Environment=XDG_SESSION_TYPE=wayland\n"
+    else:
+        start = f"/usr/bin/xinit {app} -- /usr/bin/X :0 vt1 -nolisten tcp -nocursor -s 0 -dpms"
+        session = "Environment=XDG_SESSION_TYPE=x11\n"
+    return f"""[Unit]
+Description=不动产登记大厅终端 registry hall terminal ({plan.role})
+After=network-online.target systemd-user-sessions.service
+Wants=network-online.target
+Conflicts=getty@tty1.service
+
+[Service]
+User={plan.user}
+PAMName=login
+TTYPath=/dev/tty1
+StandardInput=tty
+StandardOutput=journal
+{session}ExecStart={start}
+Restart=always
+RestartSec=3
+UtmpIdentifier=tty1
+
+[Install]
+WantedBy=graphical.target
+"""
+
+
+def write(root: Path, relative: str, text: str, mode: int = 0o644) -> Path:
+    path = root / relative.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(mode)
+    tmp.replace(path)
+    return path
+
+
+def provision(plan: Plan, code: str, root: Path, template: str) -> list[Path]:
+    enrolled = redeem(plan.hall, code, plan.role, plan.ca)  # first: nothing is written unless the hall said yes
+    written = [
+        write(root, "/etc/sysusers.d/kiosk.conf", sysusers(plan)),
+        write(root, "/etc/udev/rules.d/70-kiosk-devices.rules", udev_rules(plan)),
+        write(root, "/etc/kiosk/devices.toml", devices_toml(plan, template)),
+        write(root, "/etc/kiosk/terminal.toml", f'# kiosk provision\nname = "{enrolled["name"]}"\nrole = "{plan.role}"\n'
+                                                f'hall = "{plan.hall}"\nhall_id = "{enrolled["hall"]}"\n'),
+        write(root, "/etc/kiosk/token", enrolled["token"] + "\n", 0o600),
+        write(root, f"/etc/systemd/system/{UNIT}", unit(plan)),
+    ]
+    if plan.ca:
+        written.append(write(root, "/etc/kiosk/hall-ca.pem", Path(plan.ca).read_text(encoding="utf-8")))
+    wants = root / "etc/systemd/system/graphical.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    link = wants / UNIT
+    if not link.is_symlink():
+        link.symlink_to(f"/etc/systemd/system/{UNIT}")  # what `systemctl enable` makes
+    written.append(link)
+    return written
+
+
+def activate(plan: Plan, root: Path) -> list[str]:
+    """On the machine itself, as root: create the user, give it the token, reload udev and systemd, start."""
+    done: list[str] = []
+    if root != Path("/") or os.geteuid() != 0:
+        return done
+    steps = [["systemd-sysusers"], ["chown", plan.user, "/etc/kiosk/token"], ["udevadm", "control", "--reload"],
+             ["udevadm", "trigger", "--subsystem-match=tty"], ["systemctl", "daemon-reload"],
+             ["systemctl", "set-default", "graphical.target"], ["systemctl", "restart", UNIT]]
+    for step in steps:
+        if shutil.which(step[0]) and subprocess.run(step, capture_output=True).returncode == 0:
+            done.append(" ".join(step))
+    return done
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from kiosk.config_files import DEFAULT_CONFIG
+
+    try:
+        if args.role == "counter" and args.window is None:
+            raise ProvisionFailed("窗口终端需要 --window 窗口号 / a counter needs --window N")
+        kiosk_bin = args.kiosk_bin or str(Path(sys.executable).with_name("kiosk"))
+        plan = Plan(args.role, args.hall.rstrip("/"), args.user, args.session, args.window,
+                    parse_devices(args.device or []), kiosk_bin, args.ca)
+        template = (DEFAULT_CONFIG.parent / "devices.toml").read_text(encoding="utf-8")
+        root = Path(args.root)
+        written = provision(plan, args.enroll, root, template)
+    except ProvisionFailed as exc:
+        print(f"✗ {exc.message}", file=sys.stderr)
+        return 1
+    print(f"✓ 已登记并配置本终端 provisioned this {args.role} for {plan.hall}:")
+    for path in written:
+        print(f"  {path}")
+    steps = activate(plan, root)
+    if steps:
+        print("已执行 ran: " + "; ".join(steps))
+    else:
+        print("在目标机器上以 root 运行 on the target, as root: systemd-sysusers && udevadm control --reload && "
+              f"udevadm trigger && systemctl daemon-reload && systemctl restart {UNIT}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("provision", help="make this machine a hall terminal: user, session, service, udev, enrol")
+    p.add_argument("--role", required=True, choices=["kiosk", "counter", "display"])
+    p.add_argument("--hall", required=True, help="the hall service's URL, e.g. https://hall.lan:8700")
+    p.add_argument("--enroll", required=True, metavar="CODE", help="the one-time code from kiosk devices enroll --code")
+    p.add_argument("--window", type=int, help="the window number (a counter)")
+    p.add_argument("--device", action="append", metavar="NAME=VENDOR:PRODUCT",
+                   help="a serial device by its USB id (lsusb), e.g. printer=0fe6:811e; repeat for each")
+    p.add_argument("--session", choices=["cage", "x"], default="cage",
+                   help="cage (Wayland kiosk compositor, the default) or a bare X server")
+    p.add_argument("--user", default="kiosk", help="the system user the session runs as")
+    p.add_argument("--ca", help="the hall's CA certificate (https with the hall's own CA)")
+    p.add_argument("--root", default="/", help="write into this folder instead of / (an image, a test)")
+    p.add_argument("--kiosk-bin", help="the kiosk command the service runs (default: this one)")
+    p.set_defaults(func=cmd_provision)

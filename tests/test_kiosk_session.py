@@ -1,0 +1,89 @@
+"""The kiosk as installed: a bare X server with no window manager (as on a hall's standing kiosk), the app
+started with --fullscreen, and a screenshot of the X root window. The home screen must fill the screen,
+in portrait and in landscape; the screenshots are kept in build/session/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageGrab
+
+from kiosk.ui.palette import NORMAL
+from tests.helpers import KIOSK_BIN, ROOT
+
+ARTEFACTS = ROOT / "build" / "session"
+pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is installed by the test set-up")
+
+
+def free_display() -> int:
+    for n in range(60, 160):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture
+def x_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, tuple[int, int]]]:
+    width, height = request.param
+    number = free_display()
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert time.monotonic() < deadline and server.poll() is None, "Xvfb did not start"
+        time.sleep(0.05)
+    yield f":{number}", (width, height)
+    server.terminate()
+    server.wait(10)
+
+
+def background_share(image: Image.Image) -> float:
+    """The share of the screen in the kiosk's ground colour (black is what X shows where no window is)."""
+    ground = tuple(round(c * 255) for c in NORMAL.background[:3])
+    counts = Counter(image.convert("RGB").resize((image.width // 8, image.height // 8)).get_flattened_data())
+    total = sum(counts.values())
+    return sum(n for colour, n in counts.items() if max(abs(a - b) for a, b in zip(colour, ground, strict=True)) < 6) / total
+
+
+def black_share(image: Image.Image) -> float:
+    counts = Counter(image.convert("L").resize((image.width // 8, image.height // 8)).get_flattened_data())
+    return sum(n for value, n in counts.items() if value < 8) / sum(counts.values())
+
+
+@pytest.mark.parametrize("x_server", [(1080, 1920), (1920, 1080)], indirect=True, ids=["portrait", "landscape"])
+def test_fullscreen_fills_the_screen_on_a_bare_x_server(x_server: tuple[str, tuple[int, int]]) -> None:
+    display, (width, height) = x_server
+    env = {**os.environ, "DISPLAY": display}
+    env.pop("SDL_VIDEODRIVER", None)
+    app = subprocess.Popen([*KIOSK_BIN, "app", "kiosk", "--fullscreen"], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        shot: Image.Image | None = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the home screen is drawn (its ground fills the corners)
+            shot = ImageGrab.grab(xdisplay=display)
+            corners = [shot.getpixel((x, y)) for x, y in ((2, 2), (width - 3, 2), (2, height - 3),
+                                                          (width - 3, height - 3))]
+            if black_share(shot) < 0.01 and all(max(c[:3]) > 200 for c in corners):
+                break
+            assert app.poll() is None, (app.stderr.read() if app.stderr else b"").decode()[-3000:]
+            time.sleep(0.5)
+        assert shot is not None
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        shot.save(ARTEFACTS / f"kiosk-{width}x{height}.png")
+        assert shot.size == (width, height)
+        assert black_share(shot) < 0.01  # nothing of the bare X root shows: the window covers the screen
+        assert background_share(shot) > 0.05  # and it is the kiosk's home screen that covers it
+    finally:
+        app.terminate()
+        try:
+            app.wait(15)
+        except subprocess.TimeoutExpired:
+            app.kill()
