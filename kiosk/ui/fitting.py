@@ -33,9 +33,9 @@ def fit_box(text: str, width: float, height: float, size: float, wrap: bool) -> 
     room_w, room_h = max(1.0, width - dp(PAD)), max(1.0, height - dp(PAD) / 2)
     s = size if wrap else fit(text, width, size)
     while s > dp(10):
-        lines = (sum(max(1, math.ceil(ems(p) * s / room_w)) for p in paragraphs) if wrap
-                 else len(paragraphs))
-        if lines * s * LINE_HEIGHT <= room_h:
+        per_line = max(1, math.floor(room_w / s))  # whole characters: a line breaks before one that would not fit
+        lines = (sum(max(1, math.ceil(ems(p) / per_line)) for p in paragraphs) if wrap else len(paragraphs))
+        if lines * s * LINE_HEIGHT <= 0.9 * room_h:
             return float(s)
         s *= 0.92
     return float(dp(10))
