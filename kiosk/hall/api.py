@@ -11,8 +11,9 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -175,12 +176,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     """``escalate_every``: hall seconds between rounds that escalate overdue matters and follow-ups."""
     notifier = Notifier()
     service.store.on_commit(notifier.notify)
-    app = FastAPI(title="Hall service API", version="1.0.0", docs_url=None, redoc_url=None,
-                  description="不动产登记大厅 hall service: tickets, calls, ratings and matters (hall-api.md).")
     system = Device(0, "hall", "supervisor")
-    app.state.request_kinds = {  # each POST path's typed request (the document is generated from them)
-        "/api/v1/tickets/verify": VerifyQr, "/api/v1/matters/verify": VerifyQr, "/api/v1/fees/quote": FeeQuote,
-        "/api/v1/windows/{window}/login": Login, "/api/v1/devices/enroll": RedeemCode}
 
     async def escalate_loop() -> None:
         while True:
@@ -190,11 +186,19 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
                 log.exception("escalation round failed")
             await asyncio.sleep(clock.real_seconds(escalate_every))  # hall time: a drill escalates at its own pace
 
-    @app.on_event("startup")
-    async def _start() -> None:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         notifier.bind()
-        if escalate_every > 0:
-            app.state.escalator = asyncio.create_task(escalate_loop())
+        escalator = asyncio.create_task(escalate_loop()) if escalate_every > 0 else None
+        yield
+        if escalator is not None:
+            escalator.cancel()
+
+    app = FastAPI(title="Hall service API", version="1.0.0", docs_url=None, redoc_url=None, lifespan=lifespan,
+                  description="不动产登记大厅 hall service: tickets, calls, ratings and matters (hall-api.md).")
+    app.state.request_kinds = {  # each POST path's typed request (the document is generated from them)
+        "/api/v1/tickets/verify": VerifyQr, "/api/v1/matters/verify": VerifyQr, "/api/v1/fees/quote": FeeQuote,
+        "/api/v1/windows/{window}/login": Login, "/api/v1/devices/enroll": RedeemCode}
 
     install_error_handlers(app, log)
 

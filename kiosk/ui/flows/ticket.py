@@ -79,10 +79,11 @@ class TicketFlow:
 
     def build(self, root: Any) -> None:
         screen = root.get_screen("identify")
-        for key in [*ID_KEYS, "确认 OK"]:
-            button = paint(Button(text=key, font_size="34sp"), self.app.palette, "key")
+        for key in [*ID_KEYS, "确认 OK"]:  # the digits in a grid; confirm across the whole width below them
+            button = paint(Button(text=key, font_size="34sp"), self.app.palette,
+                           "primary" if key.startswith("确认") else "key")
             button.bind(on_release=lambda b: self.key(b.text))
-            screen.ids.keypad.add_widget(button)
+            (screen.ids.confirm_row if key.startswith("确认") else screen.ids.keypad).add_widget(button)
         self._build_demo_cards(screen)
 
     def reset(self) -> None:

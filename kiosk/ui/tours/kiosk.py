@@ -45,7 +45,8 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
                 if getattr(w, "business_code", "") == "B")
     app.press(tile)
     yield "03-identify", lambda: app.root.current == "identify"
-    keys = {b.text: b for b in app.root.get_screen("identify").ids.keypad.children}
+    identify = app.root.get_screen("identify")
+    keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
     for ch in "110105":
         app.press(keys[ch])
     yield "04-identify-typing", lambda: app.root.get_screen("identify").masked != ""
@@ -166,7 +167,8 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     from kiosk.domain.identity import check_char
 
     first17 = "11010819600214007"
-    keys = {b.text: b for b in app.root.get_screen("identify").ids.keypad.children}
+    identify = app.root.get_screen("identify")
+    keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
     for ch in first17 + check_char(first17):
         app.press(keys[ch])
     app.press(keys["确认 OK"])
