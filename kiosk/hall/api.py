@@ -23,7 +23,6 @@ from kiosk import __version__
 from kiosk.clock import HallClock
 from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.hall import phone
-from kiosk.hall.core import R
 from kiosk.hall.requests import (
     AcceptBooking,
     AtWindow,
@@ -43,6 +42,7 @@ from kiosk.hall.requests import (
     Notice,
     OpenTemporary,
     QueryCase,
+    R,
     Rate,
     RedeemCode,
     ReportMatter,

@@ -144,6 +144,23 @@ class Capacity(HallCore):
         assert row is not None
         return self.ticket_view(tx.conn, row, estimate)
 
+    def todays_code(self, now: datetime, scanned: object) -> codes.TicketCode:
+        """A slip's signed code, if it is this hall's and today's: an earlier day's ticket is spent."""
+        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, scanned)
+        if code.day != self.day(now):
+            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
+        return code
+
+    def scanned_ticket(self, now: datetime, scanned: object) -> tuple[sqlite3.Connection, sqlite3.Row]:
+        """The ticket a scanned slip stands for (a reader and its row), or QR_INVALID saying why not."""
+        code = self.todays_code(now, scanned)
+        conn = self.store.reader()
+        row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
+                           (code.day.isoformat(), code.number)).fetchone()
+        if row is None:
+            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        return conn, row
+
     def _ticket_row(self, conn: sqlite3.Connection, day: str, number: object) -> sqlite3.Row:
         row: sqlite3.Row | None = None
         if isinstance(number, str) and len(number) <= 12:

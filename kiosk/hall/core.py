@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
@@ -28,6 +28,7 @@ from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
+from kiosk.hall.requests import R
 from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx
 
@@ -73,7 +74,6 @@ def check_pin(pin: str, stored: str) -> bool:
     return check_secret(pin, stored)
 
 
-R = TypeVar("R")
 
 
 def required_reason(text: str | None) -> str:

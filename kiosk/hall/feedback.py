@@ -30,10 +30,7 @@ class Feedback(Counter):
         day = self.day(now).isoformat()
         ref = req.ticket
         if isinstance(ref, str) and codes.code_of(ref).startswith(codes.TICKET_TAG + ":"):
-            code = codes.read_ticket_qr(self.code_key, self.config.hall_id, ref)
-            if code.day != self.day(now):
-                raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
-            ref = code.number
+            ref = self.todays_code(now, ref).number
         level = req.level
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
             raise fail("LEVEL_INVALID")

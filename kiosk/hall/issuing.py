@@ -229,28 +229,14 @@ class Issuing(Capacity):
         return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def verify_qr(self, now: datetime, qr: object) -> dict[str, Any]:
-        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, qr)
-        if code.day != self.day(now):
-            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
-        conn = self.store.reader()
-        row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
-                           (code.day.isoformat(), code.number)).fetchone()
-        if row is None:
-            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        conn, row = self.scanned_ticket(now, qr)
         return {"ticket": self.ticket_view(conn, row)}
 
     def phone_status(self, now: datetime, scanned: str) -> dict[str, Any]:
         """What the phone page shows for a slip's code: the number, the business, people ahead, the expected
         wait, and the window once called. Never an identity. A forged, foreign, unknown or earlier day's code
         raises QR_INVALID, which the page shows as one "not found" whatever the reason."""
-        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, scanned)
-        if code.day != self.day(now):
-            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
-        conn = self.store.reader()
-        row = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
-                           (code.day.isoformat(), code.number)).fetchone()
-        if row is None:
-            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        conn, row = self.scanned_ticket(now, scanned)
         view = self.ticket_view(conn, row)
         called = view["state"] in ("called", "serving")
         return {"number": view["number"], "business": view["business_name"], "state": view["state"],

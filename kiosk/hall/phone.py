@@ -37,24 +37,29 @@ class Waiter(Protocol):
 
 def mount(app: FastAPI, service: HallService, clock: HallClock, notifier: Waiter) -> None:
     def status(code: str) -> dict[str, Any] | None:
+        """The ticket's status, or None for anything that is not today's ticket here (one "not found")."""
+        if len(code) > 200:
+            return None
         try:
             return service.phone_status(clock.now(), code)
         except DomainError:
             return None
 
+    def not_found() -> Response:
+        return error_response("NOT_FOUND", "没有找到这张小票，或小票已过期。", "No such ticket today.", headers=HEADERS)
+
     @app.get("/q", summary="The queue page a phone opens from the slip's QR (no login)",
              response_class=HTMLResponse)
     def page(c: str = "") -> Response:
-        found = status(c) if len(c) <= 200 else None
+        found = status(c)
         return HTMLResponse(PAGE if found else NOT_FOUND, status_code=200 if found else 404, headers=HEADERS)
 
     @app.get("/q/status", summary="The ticket's progress for the queue page (long poll: after, wait)")
     async def follow(request: Request, c: str = "", after: str = "-1", wait: str = "0") -> Response:
         started = time.monotonic()
-        found = status(c) if len(c) <= 200 else None
+        found = status(c)
         if found is None:
-            return error_response("NOT_FOUND", "没有找到这张小票，或小票已过期。", "No such ticket today.",
-                                  headers=HEADERS)
+            return not_found()
         seen = int(after) if re.fullmatch(r"-?\d{1,18}", after) else -1
         budget = min(float(wait), MAX_WAIT) if re.fullmatch(r"\d{1,2}(\.\d{1,3})?", wait) else 0.0
         if seen >= 0 and budget > 0:  # a page following (not its first load): at most one answer per MIN_GAP
@@ -66,8 +71,7 @@ def mount(app: FastAPI, service: HallService, clock: HallClock, notifier: Waiter
                 await asyncio.sleep(rest)
             found = status(c)
             if found is None:
-                return error_response("NOT_FOUND", "没有找到这张小票，或小票已过期。", "No such ticket today.",
-                                      headers=HEADERS)
+                return not_found()
         return json_response(200, found, HEADERS)
 
 

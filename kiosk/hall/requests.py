@@ -33,7 +33,7 @@ IDENTITY_SCHEMA: dict[str, Any] = {
                    "source": {"enum": ["card", "typed", "qr"]},
                    "valid_until": {"type": "string", "description": "YYYY-MM-DD or 长期"}}}
 
-R = TypeVar("R")
+R = TypeVar("R")  # an operation's request type (kiosk.hall.core uses this one)
 
 
 def wire(code: str = "BAD_REQUEST", *, required: bool = False, doc: str = "", minimum: int | None = None,

@@ -19,8 +19,9 @@ import subprocess
 import tempfile
 import threading
 import time
-import wave
 from pathlib import Path
+
+from kiosk.ui.voice import duration, synthesize
 
 PROMPTS: dict[str, str] = {
     "home": "欢迎。取号请点取号，预约签到请点预约签到。需要帮助，请点呼叫工作人员。",
@@ -136,12 +137,8 @@ class Guidance:
 
     def _synthesize(self, text: str, wav: Path) -> float:
         """Seconds of speech; without espeak-ng, an estimate (so that a tour's timing still shows order)."""
-        if self.engine != "off":
-            made = subprocess.run(["espeak-ng", "-v", "cmn", "-a", str(self.volume), "-s", str(self.speed),
-                                   "-w", str(wav), text], capture_output=True, timeout=30)
-            if made.returncode == 0 and wav.exists():
-                with wave.open(str(wav)) as w:
-                    return float(w.getnframes()) / float(w.getframerate())
+        if self.engine != "off" and synthesize(text, wav, self.volume, self.speed):
+            return duration(wav)
         return 0.25 * len(text) if self.record_dir is not None else 0.0
 
     def _log(self, screen: str, text: str, started: float, cut: bool) -> None:

@@ -134,23 +134,13 @@ class KioskApp(HallApp):
         if self.root is None:
             return
         home = self.root.get_screen("home")
-        grid = home.ids.actions
-        if not hasattr(self, "_home_buttons"):
-            self._home_buttons = list(reversed(grid.children))
-            staff = Factory.BigButton(text="", markup=True)
-            staff.bind(on_release=lambda _b: self.call_staff())
-            paint(staff, self.palette, "warn")
-            self._staff_big = staff
         self._staff_big.text = self.tr("呼叫工作人员\n[size=20sp]有人来帮您[/size]",
                                        "Call staff\n[size=20sp]someone will come[/size]")
+        buttons = {**home.ids, "staff_big": self._staff_big}
+        grid = home.ids.actions
         grid.clear_widgets()
-        if self.elderly:
-            take, checkin = home.ids.take, home.ids.checkin
-            for button in (take, checkin, self._staff_big):
-                grid.add_widget(button)
-        else:
-            for button in self._home_buttons:
-                grid.add_widget(button)
+        for button in ([buttons[name] for name in ELDERLY_ACTIONS] if self.elderly else self._home_buttons):
+            grid.add_widget(button)
 
     # -- app life ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
@@ -159,6 +149,9 @@ class KioskApp(HallApp):
             sm.add_widget(screen())
         for flow in self.flows:
             flow.build(sm)
+        self._home_buttons = list(reversed(sm.get_screen("home").ids.actions.children))  # the usual home, in order
+        self._staff_big = paint(Factory.BigButton(markup=True), self.palette, "warn")  # elderly mode's third action
+        self._staff_big.bind(on_release=lambda _b: self.call_staff())
         sm.bind(current=self._screen_opened)
         Clock.schedule_once(lambda _dt: self._screen_opened(sm, sm.current))  # the first screen opens too
         Window.bind(on_touch_down=self._touched)

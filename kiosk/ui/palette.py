@@ -11,7 +11,7 @@ in Python are painted with ``paint(widget, role)``, which tags them so that ``re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from kiosk.ui.fitting import keep_fitting
@@ -125,25 +125,24 @@ def contrast(a: RGBA | tuple[float, ...], b: RGBA | tuple[float, ...]) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def paint(widget: Any, palette: Palette, role: str) -> Any:
-    """A button in a role's colours; tagged so that a palette switch repaints it. Its text keeps fitting."""
-    if getattr(widget, "palette_role", None) is None:
+def _paint(widget: Any, tag: str, background: RGBA, text: RGBA) -> Any:
+    if getattr(widget, "palette_role", None) is None:  # painted the first time: its text keeps fitting
         keep_fitting(widget)
-    widget.palette_role = role
+    widget.palette_role = tag
     widget.background_normal = ""
-    widget.background_color = getattr(palette, role)
-    widget.color = getattr(palette, "on_" + role)
+    widget.background_color = background
+    widget.color = text
     return widget
+
+
+def paint(widget: Any, palette: Palette, role: str) -> Any:
+    """A button in a role's colours; tagged so that a palette switch repaints it."""
+    return _paint(widget, role, palette[role], palette["on_" + role])
 
 
 def paint_face(widget: Any, palette: Palette, level: int) -> Any:
-    if getattr(widget, "palette_role", None) is None:
-        keep_fitting(widget)
-    widget.palette_role = f"face{level}"
-    widget.background_normal = ""
-    widget.background_color = palette.faces[5 - level]
-    widget.color = palette.on_faces
-    return widget
+    """A rating face (level 5 … 1) in its colour."""
+    return _paint(widget, f"face{level}", palette.faces[5 - level], palette.on_faces)
 
 
 def repaint(root: Any, palette: Palette) -> None:
@@ -157,6 +156,3 @@ def repaint(root: Any, palette: Palette) -> None:
         else:
             paint(widget, palette, role)
 
-
-def role_names() -> list[str]:
-    return [f.name for f in fields(Palette)]

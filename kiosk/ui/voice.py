@@ -89,9 +89,7 @@ class Voice:
         started = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "call.wav"
-            made = subprocess.run(["espeak-ng", "-v", "cmn", "-a", str(self.volume), "-s", str(self.speed),
-                                   "-w", str(wav), text], capture_output=True, timeout=30)
-            if made.returncode != 0 or not wav.exists():
+            if not synthesize(text, wav, self.volume, self.speed):
                 self.problem = "语音合成失败 speech synthesis failed"
                 return
             if self.record_dir is None:
@@ -103,13 +101,20 @@ class Voice:
             self._count += 1
             kept = self.record_dir / f"{self._count:03d}.wav"
             shutil.copy(wav, kept)
-            time.sleep(_duration(kept))
+            time.sleep(duration(kept))
             with (self.record_dir / "spoken.jsonl").open("a", encoding="utf-8") as log:
                 log.write(json.dumps({"file": kept.name, "text": text, "start": started, "end": time.time()},
                                      ensure_ascii=False) + "\n")
 
 
-def _duration(wav: Path) -> float:
+def synthesize(text: str, wav: Path, volume: int, speed: int) -> bool:
+    """Mandarin speech into ``wav`` by espeak-ng (offline), for the board's calls and the kiosk's prompts."""
+    made = subprocess.run(["espeak-ng", "-v", "cmn", "-a", str(volume), "-s", str(speed), "-w", str(wav), text],
+                          capture_output=True, timeout=30)
+    return made.returncode == 0 and wav.exists()
+
+
+def duration(wav: Path) -> float:
     import wave
 
     with wave.open(str(wav)) as w:
