@@ -13,7 +13,8 @@ token, then writes what a terminal needs, and nothing else:
   bare X server) and restarts it if it ever stops, enabled for the graphical target.
 
 ``--root`` writes into another folder instead of / (an image being built; the tests' throwaway root).
-Run as root on the machine itself, it also reloads udev and systemd and starts the terminal.
+Run as root on the machine itself, it also installs the session's packages when they are missing (cage and
+xwayland, or xserver-xorg and xinit), reloads udev and systemd and starts the terminal.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def unit(plan: Plan) -> str:
         start = f"/usr/bin/cage -s -- {app}"
         session = "Environment=XDG_SESSION_TYPE=wayland\n"
     else:
-        start = f"/usr/bin/xinit {app} -- /usr/bin/X :0 vt1 -nolisten tcp -nocursor -s 0 -dpms"
+        # -noreset: an X server resets when its last client leaves, and refuses connections meanwhile
+        start = f"/usr/bin/xinit {app} -- /usr/bin/X :0 vt1 -nolisten tcp -nocursor -s 0 -dpms -noreset"
         session = "Environment=XDG_SESSION_TYPE=x11\n"
     return f"""[Unit]
 Description=不动产登记大厅终端 registry hall terminal ({plan.role})
@@ -184,16 +186,33 @@ def provision(plan: Plan, code: str, root: Path, template: str) -> list[Path]:
     return written
 
 
+# The session's programs and the Debian packages that bring them. Under cage the app is an Xwayland client
+# (Kivy's SDL has no Wayland driver): without xwayland it would have no screen at all.
+SESSION_PROGRAMS = {"cage": ("cage", "Xwayland"), "x": ("xinit", "X")}
+SESSION_PACKAGES = {"cage": ("cage", "xwayland"), "x": ("xserver-xorg", "xinit")}
+
+
+def install_session(plan: Plan) -> list[str]:
+    """The apt-get command that installs the session, or [] when its programs are all here."""
+    if all(shutil.which(program) for program in SESSION_PROGRAMS[plan.session]):
+        return []
+    return ["apt-get", "install", "-y", "--no-install-recommends", *SESSION_PACKAGES[plan.session]]
+
+
 def activate(plan: Plan, root: Path) -> list[str]:
-    """On the machine itself, as root: create the user, give it the token, reload udev and systemd, start."""
+    """On the machine itself, as root: install the session, create the user, give it the token, reload udev and
+    systemd, start."""
     done: list[str] = []
     if root != Path("/") or os.geteuid() != 0:
         return done
-    steps = [["systemd-sysusers"], ["chown", plan.user, "/etc/kiosk/token"], ["udevadm", "control", "--reload"],
-             ["udevadm", "trigger", "--subsystem-match=tty"], ["systemctl", "daemon-reload"],
-             ["systemctl", "set-default", "graphical.target"], ["systemctl", "restart", UNIT]]
+    install = install_session(plan)
+    steps = ([install] if install else []) + [
+        ["systemd-sysusers"], ["chown", plan.user, "/etc/kiosk/token"], ["udevadm", "control", "--reload"],
+        ["udevadm", "trigger", "--subsystem-match=tty"], ["systemctl", "daemon-reload"],
+        ["systemctl", "set-default", "graphical.target"], ["systemctl", "restart", UNIT]]
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for step in steps:
-        if shutil.which(step[0]) and subprocess.run(step, capture_output=True).returncode == 0:
+        if shutil.which(step[0]) and subprocess.run(step, capture_output=True, env=quiet).returncode == 0:
             done.append(" ".join(step))
     return done
 
@@ -220,8 +239,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
     if steps:
         print("已执行 ran: " + "; ".join(steps))
     else:
-        print("在目标机器上以 root 运行 on the target, as root: systemd-sysusers && udevadm control --reload && "
-              f"udevadm trigger && systemctl daemon-reload && systemctl restart {UNIT}")
+        packages = " ".join(SESSION_PACKAGES[plan.session])
+        print(f"在目标机器上以 root 运行 on the target, as root: apt-get install -y {packages} && systemd-sysusers && "
+              f"udevadm control --reload && udevadm trigger && systemctl daemon-reload && systemctl restart {UNIT}")
     return 0
 
 

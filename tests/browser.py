@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.helpers import free_port
 class Browser:
     def __init__(self, width: int = 1280, height: int = 900) -> None:
         self.profile = tempfile.mkdtemp(prefix="chromium-")
+        self.stack = ExitStack()  # websockets wants its connection entered as a context; closed in close()
         port = free_port()
         self.proc = subprocess.Popen(
             ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--lang=zh-CN", f"--window-size={width},{height}",
@@ -36,7 +38,7 @@ class Browser:
         if not pages:
             self.close()
             raise RuntimeError("chromium did not start")
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.ws = self.stack.enter_context(connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30))
         self.next_id = 0
         self.send("Page.enable")
 
@@ -91,7 +93,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self.stack.close()
         except Exception:  # noqa: BLE001 - closing a browser that may already be gone
             pass
         self.proc.terminate()

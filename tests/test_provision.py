@@ -64,6 +64,7 @@ def test_one_command_makes_a_kiosk_terminal(tmp_path: Path, hall: HallProcess) -
     answer = requests.get(hall.url + "/api/v1/catalog", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 200  # the terminal is enrolled as a kiosk
     assert token not in unit and token not in out.stdout  # never on a command line or a screen
+    assert "apt-get install -y cage xwayland" in out.stdout  # the session, with the Xwayland the app draws through
 
 
 def test_a_code_works_once_and_a_wrong_one_says_what_to_do(tmp_path: Path, hall: HallProcess) -> None:
@@ -88,7 +89,8 @@ def test_a_counter_on_a_bare_x_server(tmp_path: Path, hall: HallProcess) -> None
     assert out.returncode == 0, out.stderr
     unit = (tmp_path / "root/etc/systemd/system/kiosk-terminal.service").read_text()
     assert "ExecStart=/usr/bin/xinit" in unit and "app counter" in unit and "--window 4" in unit
-    assert "-nocursor" in unit
+    assert "-nocursor" in unit and "-noreset" in unit  # an X server resetting refuses the app's connection
+    assert "apt-get install -y xserver-xorg xinit" in out.stdout
     board = enroll_code(hall, "display", "board-1")
     wrong_role = subprocess.run([*KIOSK_BIN, "provision", "--root", str(tmp_path / "r2"), "--role", "kiosk",
                                  "--hall", hall.url, "--enroll", board], capture_output=True, text=True, cwd=ROOT,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -93,6 +94,12 @@ class HallApp(App):
 
     def tour_steps(self) -> Iterator[TourStep]:
         raise NotImplementedError
+
+    def on_start(self) -> None:
+        # SDL turns SIGTERM into a request to close the window, which a deployed kiosk vetoes (no way out by
+        # keyboard): systemd's stop would wait its 90 s and then kill, mid-print. A stop asked by the system ends
+        # the app the orderly way (devices closed, the embedded hall stopped).
+        signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
 
     def on_stop(self) -> None:
         self.worker.shutdown(wait=False, cancel_futures=True)

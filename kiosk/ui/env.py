@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kiosk.ui.screen import x_screen_size
+from kiosk.ui.screen import require_x_screen
 
 ASSET_FONT = Path(__file__).resolve().parents[2] / "assets" / "fonts" / "NotoSansCJKsc-Regular.otf"
 SYSTEM_TTC = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -42,8 +42,14 @@ def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bo
     os.environ.setdefault("KIVY_WINDOW", "sdl2")
     os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")  # not xsel/xclip, which a kiosk image does not have
     os.environ.setdefault("KIVY_GL_BACKEND", "sdl2")
-    if headless or not os.environ.get("DISPLAY"):
+    screen: tuple[int, int] | None = None
+    if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
+    elif "SDL_VIDEODRIVER" not in os.environ:
+        # X, by name: Kivy's SDL has no Wayland (under cage the app is an Xwayland client), and a driver left
+        # to SDL's choice falls back to "offscreen" when X refuses, which runs the app invisibly
+        os.environ["SDL_VIDEODRIVER"] = "x11"
+        screen = require_x_screen()
     font = ensure_font()
     from kivy.config import Config
 
@@ -58,15 +64,14 @@ def prepare(headless: bool, width: int = 1280, height: int = 800, kiosk_mode: bo
         Config.set("input", "touchscreen", "probesysfs,provider=hidinput")
         Config.set("graphics", "borderless", "1")
         Config.set("graphics", "show_cursor", "0")
-        size = x_screen_size()
-        if size is not None:  # bare X, no window manager: a borderless window exactly over the screen
+        if screen is not None:  # X with no window manager (bare, or cage's Xwayland): a borderless window over it
             Config.set("graphics", "fullscreen", "0")
-            Config.set("graphics", "width", str(size[0]))
-            Config.set("graphics", "height", str(size[1]))
+            Config.set("graphics", "width", str(screen[0]))
+            Config.set("graphics", "height", str(screen[1]))
             Config.set("graphics", "position", "custom")
             Config.set("graphics", "left", "0")
             Config.set("graphics", "top", "0")
-        else:  # a Wayland kiosk compositor (cage) gives the window the whole output
+        else:  # a display chosen by SDL_VIDEODRIVER: ask SDL for full screen
             Config.set("graphics", "fullscreen", "auto")
     from kivy.core.text import LabelBase
 

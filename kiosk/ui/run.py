@@ -23,8 +23,14 @@ def run_app(args: argparse.Namespace) -> int:
     tour = Path(args.tour) if args.tour else None
     device_config = load_devices_config(args.devices)
     width, height = args.size if args.size else (1280, 800)
-    env.prepare(headless=tour is not None, width=width, height=height, kiosk_mode=args.fullscreen,
-                dpi=device_config.screen_dpi)
+    from kiosk.ui.screen import ScreenUnavailable
+
+    try:
+        env.prepare(headless=tour is not None, width=width, height=height, kiosk_mode=args.fullscreen,
+                    dpi=device_config.screen_dpi)
+    except ScreenUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     from kiosk.ui.client import HallClient, http_transport
 
     embedded = None
