@@ -203,14 +203,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """With a screen: the kiosk app on an embedded hall and simulated devices. Without: the hall service."""
     import os
 
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or args.window:
-        from kiosk.ui.run import CONFIG_DIR, run_app
+    from kiosk.ui.screen import x_screen_size
 
-        return run_app(argparse.Namespace(app_cmd="kiosk", hall=None, token=None, ca=None, tour=None, data=args.data,
-                                          now=None,
-                                          fullscreen=False, devices=str(CONFIG_DIR / "devices.toml")))
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if args.window or (os.environ.get("DISPLAY") and x_screen_size(wait=2.0, hold=True) is not None):
+        from kiosk.ui.run import run_app
+
+        # through the app's own parser, so that every option it has gets its default (a hand-made Namespace
+        # missed the three added later, and the demo crashed on any machine with a screen)
+        return run_app(build_parser().parse_args(["app", "kiosk", "--data", args.data]))
     from kiosk.hall.demo import run_demo
 
+    if display:  # set, but no X answers there (a stale DISPLAY, an X session that ended, Wayland without Xwayland)
+        print(f"显示器 {display} 连接不上 the display {display} cannot be reached.")
     print("没有显示器：只启动大厅服务。看取号机界面：kiosk app kiosk --tour DIR（每个界面一张截图）。")
     print("No display: running the hall service only. To see the kiosk: kiosk app kiosk --tour DIR.")
     return run_demo(Path(args.data), args.port)

@@ -10,14 +10,15 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image, ImageGrab
 
 from kiosk.ui.palette import NORMAL
-from tests.helpers import KIOSK_BIN, ROOT
+from tests.helpers import KIOSK_BIN, ROOT, free_port
 
 ARTEFACTS = ROOT / "build" / "session"
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is installed by the test set-up")
@@ -58,53 +59,109 @@ def black_share(image: Image.Image) -> float:
     return sum(n for value, n in counts.items() if value < 8) / sum(counts.values())
 
 
+def home_screen(display: str, size: tuple[int, int], app: subprocess.Popen[bytes], said: Callable[[], str],
+                wait: float = 60) -> Image.Image | None:
+    """The X root as soon as the kiosk's home screen is drawn on it (its ground fills the corners), or the last
+    look at it when ``wait`` runs out."""
+    width, height = size
+    shot: Image.Image | None = None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            shot = ImageGrab.grab(xdisplay=display)
+        except OSError:  # the server was resetting (this grab had been its last client): look again
+            shot = None
+        if shot is not None:
+            corners = [shot.getpixel((x, y)) for x, y in ((2, 2), (width - 3, 2), (2, height - 3),
+                                                          (width - 3, height - 3))]
+            if black_share(shot) < 0.01 and all(max(c[:3]) > 200 for c in corners):
+                return shot
+        assert app.poll() is None, said()
+        time.sleep(0.5)
+    return shot
+
+
+def stops_on_sigterm(app: subprocess.Popen[bytes], said: Callable[[], str]) -> None:
+    """systemd stopping the app: a deployed kiosk refuses a window close, but not this."""
+    app.terminate()
+    try:
+        code = app.wait(30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the app ignored SIGTERM: systemd would wait 90 s and kill it mid-print")
+    assert code == 0, said()
+
+
+def start(args: list[str], display: str, log: Path) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
+    env = {**os.environ, "DISPLAY": display}
+    env.pop("SDL_VIDEODRIVER", None)
+    with log.open("wb") as out:
+        app = subprocess.Popen([*KIOSK_BIN, *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def said() -> str:
+        return log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    return app, said
+
+
 @pytest.mark.parametrize("x_server", [(1080, 1920), (1920, 1080)], indirect=True, ids=["portrait", "landscape"])
 def test_fullscreen_fills_the_screen_on_a_bare_x_server(x_server: tuple[str, tuple[int, int]],
                                                          tmp_path: Path) -> None:
     display, (width, height) = x_server
-    env = {**os.environ, "DISPLAY": display}
-    env.pop("SDL_VIDEODRIVER", None)
-    log = (tmp_path / "app.log").open("wb")
-    app = subprocess.Popen([*KIOSK_BIN, "app", "kiosk", "--fullscreen", "--data", str(tmp_path / "hall")], env=env,
-                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-    def said() -> str:
-        return (tmp_path / "app.log").read_text(encoding="utf-8", errors="replace")[-4000:]
-
+    app, said = start(["app", "kiosk", "--fullscreen", "--data", str(tmp_path / "hall")], display,
+                      tmp_path / "app.log")
     try:
-        shot: Image.Image | None = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # until the home screen is drawn (its ground fills the corners)
-            try:
-                shot = ImageGrab.grab(xdisplay=display)
-            except OSError:  # the server was resetting (this grab had been its last client): look again
-                shot = None
-            if shot is not None:
-                corners = [shot.getpixel((x, y)) for x, y in ((2, 2), (width - 3, 2), (2, height - 3),
-                                                              (width - 3, height - 3))]
-                if black_share(shot) < 0.01 and all(max(c[:3]) > 200 for c in corners):
-                    break
-            assert app.poll() is None, said()
-            time.sleep(0.5)
+        shot = home_screen(display, (width, height), app, said)
         assert shot is not None
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         shot.save(ARTEFACTS / f"kiosk-{width}x{height}.png")
         assert shot.size == (width, height)
         assert black_share(shot) < 0.01, said()  # nothing of the bare X root shows: the window covers the screen
         assert background_share(shot) > 0.05  # and it is the kiosk's home screen that covers it
-        app.terminate()  # systemd stopping the kiosk: a deployed kiosk refuses to be closed, but not this
-        try:
-            code = app.wait(30)
-        except subprocess.TimeoutExpired:
-            pytest.fail("the kiosk ignored SIGTERM: systemd would wait 90 s and kill it mid-print")
-        assert code == 0, said()
+        stops_on_sigterm(app, said)
+    finally:
+        if app.poll() is None:
+            app.kill()
+
+
+@pytest.mark.parametrize("x_server", [(1280, 800)], indirect=True, ids=["desktop"])
+def test_the_demo_command_shows_the_kiosk_on_a_screen(x_server: tuple[str, tuple[int, int]], tmp_path: Path) -> None:
+    """The README's first command (scripts/demo.sh runs `kiosk demo`) on a machine with a screen."""
+    display, size = x_server
+    app, said = start(["demo", "--data", str(tmp_path / "demo")], display, tmp_path / "demo.log")
+    try:
+        shot = home_screen(display, size, app, said)
+        assert shot is not None and background_share(shot) > 0.05, said()
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        shot.save(ARTEFACTS / "demo-1280x800.png")
+        assert "Traceback" not in said()
+        stops_on_sigterm(app, said)
+    finally:
+        if app.poll() is None:
+            app.kill()
+
+
+def test_the_demo_command_without_a_reachable_screen_runs_the_hall_alone(tmp_path: Path) -> None:
+    """A DISPLAY that points nowhere (an X session that ended): the hall service, and a line saying why."""
+    port = free_port()
+    app, said = start(["demo", "--data", str(tmp_path / "demo"), "--port", str(port)], f":{free_display()}",
+                      tmp_path / "demo.log")
+    try:
+        deadline = time.monotonic() + 60
+        healthy = False
+        while not healthy and time.monotonic() < deadline:
+            assert app.poll() is None, said()
+            try:
+                healthy = requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert healthy, said()
+        assert "连接不上" in said() and "hall service only" in said()
     finally:
         app.terminate()
         try:
-            app.wait(15)
+            app.wait(30)
         except subprocess.TimeoutExpired:
             app.kill()
-        log.close()
 
 
 def test_a_kiosk_that_cannot_reach_its_screen_says_so_and_stops(tmp_path: Path) -> None:
