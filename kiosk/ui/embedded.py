@@ -13,6 +13,7 @@ import uvicorn
 
 from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.domain.errors import DomainError
 from kiosk.hall.api import create_app
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.requests import (
@@ -31,6 +32,7 @@ from kiosk.hall.requests import (
 from kiosk.hall.service import HallService
 
 DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
+OPEN_MONDAY = "2026-11-23T10:00:00+08:00"  # a moment the example hall is open (the tours' clock)
 
 
 class EmbeddedHall:
@@ -91,12 +93,20 @@ class EmbeddedHall:
         if self.service.store.reader().execute("SELECT 1 FROM clerks WHERE id=?", (clerk_id,)).fetchone() is None:
             self.service.add_clerk(clerk_id, name, pin, self.clock.now())
 
-    def prepare_counter(self, window: int) -> None:
-        """The demo clerk, and citizens already waiting for this window's businesses."""
+    def prepare_counter(self, window: int) -> str:
+        """The demo clerk, and citizens already waiting for this window's businesses. Outside opening hours no
+        one can take a ticket: the counter starts with an empty queue, and what is returned says so."""
         self.ensure_clerk()
         w = self.service.config.window(window)
-        for business in (w.businesses if w else ("B",))[:2]:
-            self.crowd(business, 3)
+        try:
+            for business in (w.businesses if w else ("B",))[:2]:
+                self.crowd(business, 3)
+        except DomainError as exc:
+            if exc.code != "HALL_CLOSED":
+                raise
+            return (f"{exc.message} 演示队列为空；看营业中的大厅：--now {OPEN_MONDAY} / the demo queue is empty "
+                    f"(hall closed); for an open hall: --now {OPEN_MONDAY}")
+        return ""
 
     def prepare_duty(self) -> None:
         """What a duty desk finds in the morning, made through the hall service as the other apps would:

@@ -74,8 +74,8 @@ def run_app(args: argparse.Namespace) -> int:
     elif which == "counter":
         from kiosk.ui.counter_app import CounterApp
 
-        if embedded is not None:
-            embedded.prepare_counter(args.window)
+        if embedded is not None and (note := embedded.prepare_counter(args.window)):
+            print(note, flush=True)
         # the window PC's own folder; with the embedded hall it lives beside that hall's (throwaway) data
         state = Path(args.state) if args.state else (data / "window-state" if embedded else Path("data/window"))
         app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded, state_dir=state)
