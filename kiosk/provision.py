@@ -158,8 +158,11 @@ def write(root: Path, relative: str, text: str, mode: int = 0o644) -> Path:
     path = root / relative.lstrip("/")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(mode)
+    tmp.unlink(missing_ok=True)  # a leftover keeps its old mode through O_TRUNC: start afresh
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # the token is never readable by others,
+    os.fchmod(fd, mode)  # not even for a moment (and the umask does not decide the mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     tmp.replace(path)
     return path
 

@@ -63,6 +63,21 @@ def black_share(image: Image.Image) -> float:
     return sum(n for value, n in counts.items() if value < 8) / sum(counts.values())
 
 
+def look(display: str) -> Image.Image | None:
+    """The X root as it is drawn now, or None when the grab met a reset (it had been the server's last client)."""
+    try:
+        return ImageGrab.grab(xdisplay=display)
+    except OSError:
+        return None
+
+
+def app_env(display: str) -> dict[str, str]:
+    """The environment of an app shown on ``display``, with SDL's driver left to the product to choose."""
+    env = {**os.environ, "DISPLAY": display}
+    env.pop("SDL_VIDEODRIVER", None)
+    return env
+
+
 def home_screen(display: str, size: tuple[int, int], app: subprocess.Popen[bytes], said: Callable[[], str],
                 wait: float = 60) -> Image.Image | None:
     """The X root as soon as the kiosk's home screen is drawn on it (its ground fills the corners), or the last
@@ -71,10 +86,7 @@ def home_screen(display: str, size: tuple[int, int], app: subprocess.Popen[bytes
     shot: Image.Image | None = None
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        try:
-            shot = ImageGrab.grab(xdisplay=display)
-        except OSError:  # the server was resetting (this grab had been its last client): look again
-            shot = None
+        shot = look(display)
         if shot is not None:
             corners = [shot.getpixel((x, y)) for x, y in ((2, 2), (width - 3, 2), (2, height - 3),
                                                           (width - 3, height - 3))]
@@ -96,10 +108,9 @@ def stops_on_sigterm(app: subprocess.Popen[bytes], said: Callable[[], str]) -> N
 
 
 def start(args: list[str], display: str, log: Path) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
-    env = {**os.environ, "DISPLAY": display}
-    env.pop("SDL_VIDEODRIVER", None)
     with log.open("wb") as out:
-        app = subprocess.Popen([*KIOSK_BIN, *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        app = subprocess.Popen([*KIOSK_BIN, *args], env=app_env(display), cwd=ROOT, stdout=out,
+                               stderr=subprocess.STDOUT)
 
     def said() -> str:
         return log.read_text(encoding="utf-8", errors="replace")[-4000:]
@@ -162,10 +173,8 @@ def test_every_app_starts_on_a_closed_day_and_stops_when_told(x_server: tuple[st
         drawn = False
         while not drawn and time.monotonic() < deadline:
             assert app.poll() is None, said()
-            try:
-                drawn = black_share(ImageGrab.grab(xdisplay=display)) < 0.5
-            except OSError:  # a reset under this grab: look again
-                pass
+            shot = look(display)
+            drawn = shot is not None and black_share(shot) < 0.5
             time.sleep(0.3)
         assert drawn, said()
         assert "✗" not in said() and "Traceback" not in said()
@@ -202,9 +211,8 @@ def test_the_demo_command_without_a_reachable_screen_runs_the_hall_alone(tmp_pat
 def test_a_kiosk_that_cannot_reach_its_screen_says_so_and_stops(tmp_path: Path) -> None:
     """It used to run on, invisible: SDL, refused by X, fell back to its offscreen driver and the panel stayed
     black. Now it stops with the reason (systemd starts it again), in Chinese and English, with no traceback."""
-    env = {**os.environ, "DISPLAY": f":{free_display()}"}  # no X server there
-    env.pop("SDL_VIDEODRIVER", None)
-    result = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--fullscreen", "--data", str(tmp_path / "hall")], env=env,
+    result = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--fullscreen", "--data", str(tmp_path / "hall")],
+                            env=app_env(f":{free_display()}"),  # no X server there
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "无法连接显示服务器" in result.stderr and "cannot reach the display server" in result.stderr

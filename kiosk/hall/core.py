@@ -74,8 +74,6 @@ def check_pin(pin: str, stored: str) -> bool:
     return check_secret(pin, stored)
 
 
-
-
 def required_reason(text: str | None) -> str:
     """A reason every exception must carry (it is recorded and reaches the province)."""
     reason = clean_text(text, 500)

@@ -50,11 +50,21 @@ class Counter(Casework):
             self._devices[th] = device
         return device
 
+    @staticmethod
+    def _known_role(role: str) -> None:
+        if role not in ROLES:
+            raise bad_request(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}")
+
+    def _add_device(self, tx: Tx, name: str, role: str, token: str, now: datetime, **event: str) -> None:
+        """The device row (its token only as a hash) and the event that records it."""
+        tx.execute("INSERT INTO devices (name, role, token_hash, enrolled_at) VALUES (?,?,?,?)",
+                   (name, role, token_hash(token), self.iso(now)))
+        tx.emit("device.enrolled", self.iso(now), None, {"name": name, "role": role, **event})
+
     def enroll_code(self, role: str, name: str, now: datetime, hours: int = 24) -> str:
         """A short one-time code (XXXXX-XXXXX, 50 bits) that a new terminal exchanges for its token within
         ``hours``: typed on a touchscreen by a technician, where a 43-character token would not be."""
-        if role not in ROLES:
-            raise bad_request(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}")
+        self._known_role(role)
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
         code = f"{raw[:5]}-{raw[5:]}"
 
@@ -79,25 +89,16 @@ class Counter(Casework):
                 raise fail("ENROLL_CODE_INVALID", f"这个登记码是给 {row['role']} 终端的，不是 {role}。",
                            f"This code is for a {row['role']}, not a {role}.", role=row["role"])
             tx.execute("UPDATE enroll_codes SET used_at=? WHERE code_hash=?", (self.iso(now), row["code_hash"]))
-            tx.execute("INSERT INTO devices (name, role, token_hash, enrolled_at) VALUES (?,?,?,?)",
-                       (row["name"], row["role"], token_hash(token), self.iso(now)))
-            tx.emit("device.enrolled", self.iso(now), None, {"name": row["name"], "role": row["role"], "via": "code"})
+            self._add_device(tx, row["name"], row["role"], token, now, via="code")
             return {"token": token, "name": row["name"], "role": row["role"], "hall": self.config.hall_id}
 
         result: dict[str, str] = self.store.write(change)
         return result
 
     def enroll_device(self, role: str, name: str, now: datetime) -> str:
-        if role not in ROLES:
-            raise bad_request(f"角色应为 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}")
+        self._known_role(role)
         token = secrets.token_urlsafe(32)
-
-        def change(tx: Tx) -> None:
-            tx.execute("INSERT INTO devices (name, role, token_hash, enrolled_at) VALUES (?,?,?,?)",
-                       (name, role, token_hash(token), self.iso(now)))
-            tx.emit("device.enrolled", self.iso(now), None, {"name": name, "role": role})
-
-        self.store.write(change)
+        self.store.write(lambda tx: self._add_device(tx, name, role, token, now))
         return token
 
     def add_clerk(self, clerk_id: str, name: str, pin: str, now: datetime) -> None:

@@ -13,7 +13,6 @@ import ctypes
 import ctypes.util
 import os
 import time
-from collections.abc import Callable
 
 from kiosk.domain.errors import KioskError
 
@@ -23,12 +22,10 @@ class ScreenUnavailable(KioskError):
     invisibly."""
 
 
-_held: list[int] = []  # X connections kept for the life of the process (see x_screen_size)
+_held: dict[str, tuple[int, int]] = {}  # display → its size, for the X connections kept open (see x_screen_size)
 
 
-def x_screen_size(display: str | None = None, wait: float = 5.0, hold: bool = False,
-                  clock: Callable[[], float] = time.monotonic,
-                  pause: Callable[[float], None] = time.sleep) -> tuple[int, int] | None:
+def x_screen_size(display: str | None = None, wait: float = 5.0, hold: bool = False) -> tuple[int, int] | None:
     """The X root window's size, or None when no X server answered within ``wait`` seconds.
 
     An X server resets itself when its last client leaves, and turns away a client that connects during
@@ -36,10 +33,12 @@ def x_screen_size(display: str | None = None, wait: float = 5.0, hold: bool = Fa
     probe is such a client: it left, the server reset, SDL's own connection a moment later was refused, and
     SDL fell back to its offscreen driver, so the kiosk ran on, invisible, over a black panel. Hence the
     retries, and ``hold``: the probe keeps its connection for the life of the process, so the server has a
-    client and does not reset under SDL."""
+    client and does not reset under SDL. A display already held is not asked again."""
     name = display if display is not None else os.environ.get("DISPLAY")
     if not name:
         return None
+    if name in _held:
+        return _held[name]
     path = ctypes.util.find_library("X11") or "libX11.so.6"
     try:
         x11 = ctypes.CDLL(path)
@@ -51,17 +50,17 @@ def x_screen_size(display: str | None = None, wait: float = 5.0, hold: bool = Fa
     x11.XDisplayWidth.argtypes = [ctypes.c_void_p, ctypes.c_int]
     x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
     x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    deadline = clock() + wait
+    deadline = time.monotonic() + wait
     handle = x11.XOpenDisplay(name.encode())
-    while not handle and clock() < deadline:
-        pause(0.1)
+    while not handle and time.monotonic() < deadline:
+        time.sleep(0.1)
         handle = x11.XOpenDisplay(name.encode())
     if not handle:
         return None
     screen = x11.XDefaultScreen(handle)
     size = int(x11.XDisplayWidth(handle, screen)), int(x11.XDisplayHeight(handle, screen))
     if hold:
-        _held.append(handle)
+        _held[name] = size  # the handle is deliberately never closed
     else:
         x11.XCloseDisplay(handle)
     return size
