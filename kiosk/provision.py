@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,22 +203,28 @@ def install_session(plan: Plan) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *SESSION_PACKAGES[plan.session]]
 
 
-def activate(plan: Plan, root: Path) -> list[str]:
+def run_quietly(step: list[str]) -> int:
+    return subprocess.run(step, capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}).returncode
+
+
+def activate(plan: Plan, root: Path, run: Callable[[list[str]], int] = run_quietly,
+             as_root: bool | None = None) -> tuple[list[str], list[str]]:
     """On the machine itself, as root: install the session, create the user, give it the token, reload udev and
-    systemd, start."""
+    systemd, start. The steps that ran, and those that failed (a step whose program this machine lacks, such
+    as udevadm in a container, is neither)."""
     done: list[str] = []
-    if root != Path("/") or os.geteuid() != 0:
-        return done
+    failed: list[str] = []
+    if root != Path("/") or not (os.geteuid() == 0 if as_root is None else as_root):
+        return done, failed
     install = install_session(plan)
     steps = ([install] if install else []) + [
         ["systemd-sysusers"], ["chown", plan.user, "/etc/kiosk/token"], ["udevadm", "control", "--reload"],
         ["udevadm", "trigger", "--subsystem-match=tty"], ["systemctl", "daemon-reload"],
         ["systemctl", "set-default", "graphical.target"], ["systemctl", "restart", UNIT]]
-    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for step in steps:
-        if shutil.which(step[0]) and subprocess.run(step, capture_output=True, env=quiet).returncode == 0:
-            done.append(" ".join(step))
-    return done
+        if shutil.which(step[0]):
+            (done if run(step) == 0 else failed).append(" ".join(step))
+    return done, failed
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -238,14 +245,17 @@ def cmd_provision(args: argparse.Namespace) -> int:
     print(f"✓ 已登记并配置本终端 provisioned this {args.role} for {plan.hall}:")
     for path in written:
         print(f"  {path}")
-    steps = activate(plan, root)
+    steps, failed = activate(plan, root)
+    if failed:  # the code is spent: say what to run by hand rather than to provision again
+        print("✗ 未能执行，请手动运行后 systemctl restart kiosk-terminal / these failed; run them by hand, then "
+              f"restart the unit: {'; '.join(failed)}", file=sys.stderr)
     if steps:
         print("已执行 ran: " + "; ".join(steps))
-    else:
+    if not steps and not failed:
         packages = " ".join(SESSION_PACKAGES[plan.session])
         print(f"在目标机器上以 root 运行 on the target, as root: apt-get install -y {packages} && systemd-sysusers && "
               f"udevadm control --reload && udevadm trigger && systemctl daemon-reload && systemctl restart {UNIT}")
-    return 0
+    return 1 if failed else 0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
