@@ -5,159 +5,45 @@ simulator sits behind the same factory as the real port, and the real parser is 
 from __future__ import annotations
 
 import contextlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers.devices_config import SIM, DevicesConfig
 from drivers.errors import DeviceError
 from drivers.idcard.driver import IdCardReader
 from drivers.keypad.driver import KeypadBus
-from drivers.printer import connection
-from drivers.printer.connection import PrinterStatus
+from drivers.printer import ports
 from drivers.printer.layouts import Element
+from drivers.printer.ports import Capabilities, PrinterStatus
 from drivers.printer.render import render
-from drivers.printer.simulator import PrinterSimulator
 from drivers.scanner.camera import CameraScanner
 from drivers.scanner.serial_scanner import SerialScanner
-from kiosk.domain.config import did_you_mean
-
-SIM = "simulator://"
-
-
-class DevicesConfigInvalid(DeviceError):
-    pass
 
 
 class PrinterNotReady(DeviceError):
     """Paper out or cover open: the slip was not printed."""
 
 
-@dataclass(frozen=True)
-class DevicesConfig:
-    printer_url: str = SIM
-    paper: int = 80
-    mode: str = "text"
-    idcard_port: str | None = SIM
-    idcard_baud: int = 115200
-    scanner_port: str | None = SIM
-    scanner_baud: int = 9600
-    scanner_suffix: bytes = b"\r"
-    keypad_port: str | None = None
-    keypad_baud: int = 9600
-    keypad_addresses: tuple[int, ...] = (1,)
-    voice_guide: str = "elderly"  # spoken prompts at a kiosk: on, off, or in elderly mode only
-    voice_volume: int = 100  # espeak-ng amplitude, 0–200
-    screen_dpi: float = 0.0  # the panel's real dots per inch (a 21.5" 1080×1920 panel: 102); 0: as the system says
-
-
-def load_devices_config(path: Path | str) -> DevicesConfig:
-    path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DevicesConfigInvalid(f"设备配置文件不存在：{path}", f"Device configuration not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DevicesConfigInvalid(f"设备配置文件格式错误：{path}：{exc}",
-                                   f"Device configuration is not valid TOML: {path}: {exc}") from None
-    problems: list[str] = []
-    known = {"printer": ("url", "paper", "mode"), "idcard": ("port", "baud"), "scanner": ("port", "baud", "suffix"),
-             "keypad": ("port", "baud", "addresses"), "voice": ("guide", "volume"), "screen": ("dpi",)}
-    for table, value in doc.items():
-        keys = known.get(table)
-        if keys is None:
-            hint, hint_en = did_you_mean(table, known)
-            problems.append(f"{path}: {table}: 未知的设备表{hint} unknown device table{hint_en}")
-            continue
-        for key in value if isinstance(value, dict) else {}:
-            if key not in keys:
-                hint, hint_en = did_you_mean(key, keys)
-                problems.append(f"{path}: {table}.{key}: 未知的键{hint} unknown key{hint_en}")
-
-    def get(table: str, key: str, kind: type, default: Any, allowed: tuple[Any, ...] = ()) -> Any:
-        value = doc.get(table, {}).get(key, default) if isinstance(doc.get(table, {}), dict) else default
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int) or (allowed and value not in allowed):
-            problems.append(f"{path}: {table}.{key}: 应为 expected {kind.__name__}"
-                            f"{' ' + '/'.join(map(str, allowed)) if allowed else ''}, 实际 got {value!r}")
-            return default
-        return value
-
-    def in_range(table: str, key: str, default: int, lo: int, hi: int) -> int:
-        value: int = get(table, key, int, default)
-        if not lo <= value <= hi:
-            problems.append(f"{path}: {table}.{key}: 应为 {lo}–{hi} 的整数 / expected a whole number {lo}-{hi}, "
-                            f"实际 got {value!r}")
-            return default
-        return value
-
-    addresses = get("keypad", "addresses", list, [1])
-    if not addresses or not all(isinstance(a, int) and 1 <= a <= 247 for a in addresses):
-        problems.append(f"{path}: keypad.addresses: 应为 1–247 的地址列表 / expected a list of addresses 1-247")
-        addresses = [1]
-    config = DevicesConfig(
-        printer_url=get("printer", "url", str, SIM),
-        paper=get("printer", "paper", int, 80, (58, 80)),
-        mode=get("printer", "mode", str, "text", ("text", "raster")),
-        idcard_port=get("idcard", "port", str, SIM) if "idcard" in doc else None,
-        idcard_baud=get("idcard", "baud", int, 115200),
-        scanner_port=get("scanner", "port", str, SIM) if "scanner" in doc else None,
-        scanner_baud=get("scanner", "baud", int, 9600),
-        scanner_suffix={"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}[get("scanner", "suffix", str, "cr",
-                                                                      ("cr", "lf", "crlf"))],
-        keypad_port=get("keypad", "port", str, SIM) if "keypad" in doc else None,
-        keypad_baud=get("keypad", "baud", int, 9600),
-        keypad_addresses=tuple(addresses),
-        voice_guide=get("voice", "guide", str, "elderly", ("on", "off", "elderly")),
-        voice_volume=in_range("voice", "volume", 100, 0, 200),
-        screen_dpi=float(in_range("screen", "dpi", 0, 0, 600)),
-    )
-    if problems:
-        raise DevicesConfigInvalid("设备配置有错误：\n" + "\n".join(problems), "The device configuration has errors.")
-    return config
-
-
 class Printer:
-    """A ticket printer behind a URL; ``simulator://`` keeps the slips (and PNGs, if asked) in memory."""
+    """A ticket printer: its capabilities (read once from its URL) and a port opened for each job."""
 
-    def __init__(self, url: str, paper: int, mode: str, png_dir: Path | None = None) -> None:
-        self.url = url
-        self.paper = paper
+    def __init__(self, caps: Capabilities, mode: str) -> None:
+        self.caps = caps
         self.mode = mode
-        self.caps = connection.capabilities(url, paper)
-        self.png_dir = png_dir
-        self.simulator = PrinterSimulator(paper) if url == SIM else None
         self.printed = 0
 
     def status(self) -> PrinterStatus:
-        if self.simulator is not None:
-            from drivers.printer import escpos
-
-            reply = self.simulator.feed(escpos.STATUS_OFFLINE + escpos.STATUS_PAPER)
-            if self.simulator.state.unplugged:
-                return PrinterStatus(False, False, False, False)
-            return PrinterStatus(**escpos.parse_paper_status(reply[0], reply[1]))
-        return connection.status(self.url)
+        return ports.ask_status(self.caps)
 
     def print_slip(self, elements: list[Element]) -> None:
         """Print, or raise a DeviceError saying why not: never print into nothing (paper out, cover open)."""
         status = self.status()
         if status.answered and not status.can_print:
             raise PrinterNotReady(status.sentence(), status.sentence())
-        data = render(elements, self.mode, self.paper)
+        data = render(elements, self.mode, self.caps.paper_mm)
         self.printed += 1
-        if self.simulator is None:
-            connection.send(self.url, data)
-            return
-        if self.simulator.state.unplugged:
-            from drivers.errors import DeviceAbsent
-
-            raise DeviceAbsent("打印机未连接。", "The printer is not connected.")
-        sim = PrinterSimulator(self.paper)
-        sim.feed(data)
-        self.simulator.received += data
-        if self.png_dir is not None:
-            self.png_dir.mkdir(parents=True, exist_ok=True)
-            sim.save_png(self.png_dir / f"slip-{self.printed:04d}.png")
+        ports.send_to(self.caps, data)
 
 
 @dataclass
@@ -181,9 +67,13 @@ class Devices:
 
 
 def open_devices(config: DevicesConfig, png_dir: Path | None = None) -> Devices:
-    devices = Devices(printer=Printer(config.printer_url, config.paper, config.mode, png_dir))
-    if devices.printer.simulator is not None:
-        devices.simulators["printer"] = devices.printer.simulator
+    """``png_dir``: where a simulated printer draws each slip it prints."""
+    caps = ports.capabilities(config.printer_url, config.paper)
+    devices = Devices(printer=Printer(caps, config.mode))
+    if caps.transport == "simulator":
+        from drivers.printer.simulator import SimulatedPrinter, plug_in
+
+        devices.simulators["printer"] = plug_in(caps.address.path, SimulatedPrinter(caps.paper_mm, tray=png_dir))
     if config.idcard_port:
         port = config.idcard_port
         if port == SIM:

@@ -107,7 +107,7 @@ def check_file(path: Path, today: date | None = None) -> tuple[str | None, list[
         businesses, _fees = parse_catalog(doc, str(path), problems)
         return kind, [str(p) for p in problems], f"{len(businesses)} 项业务 businesses"
     if kind == "devices":
-        from drivers.factory import DevicesConfigInvalid, load_devices_config
+        from drivers.devices_config import DevicesConfigInvalid, load_devices_config
 
         try:
             load_devices_config(path)

@@ -142,7 +142,8 @@ def _watch_keypads(sim: object) -> None:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     if args.device == "all":
-        from drivers.factory import load_devices_config, open_devices, probe
+        from drivers.devices_config import load_devices_config
+        from drivers.factory import open_devices, probe
 
         devices = open_devices(load_devices_config(args.devices))
         try:
@@ -156,7 +157,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print("请用 --port 指明设备端口 / give the device's port with --port", file=sys.stderr)
         return 2
     if args.device == "printer":
-        from drivers.printer.connection import status
+        from drivers.printer.ports import status
 
         st = status(args.port)
         print(f"{'✓' if st.can_print else '✗'} {st.sentence()}")
@@ -298,7 +299,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     if qr:
         print(f"二维码 QR: {qr}")
     if args.printer:
-        from drivers.printer.connection import send
+        from drivers.printer.ports import send
 
         send(args.printer, data)
         print(f"已发送到打印机 sent to {args.printer}")

@@ -8,10 +8,11 @@ from pathlib import Path
 from PIL import Image
 from pyzbar.pyzbar import decode
 
-from drivers.factory import load_devices_config, open_devices, probe
+from drivers.devices_config import load_devices_config
+from drivers.factory import open_devices, probe
 from drivers.keypad.driver import KeyPress
 from drivers.printer import layouts as lay
-from drivers.printer.connection import send, serial_status
+from drivers.printer.ports import send, status
 from drivers.printer.render import render
 from drivers.printer.simulator import PaperState, PrinterSimulator, SerialPrinterSimulator
 from tests.helpers import KIOSK_BIN, ROOT
@@ -46,7 +47,7 @@ def test_example_terminal_runs_on_simulators(tmp_path: Path) -> None:
 
 def test_serial_printer_prints_and_reports_paper(tmp_path: Path) -> None:
     with SerialPrinterSimulator(PrinterSimulator(58, PaperState(paper_low=True))) as printer:
-        st = serial_status(printer.path)
+        st = status(f"serial://{printer.path}")
         assert st.can_print and st.paper_low and "快用完" in st.sentence()
         data = render(lay.booking(lay.BookingSlip("大厅", "转移登记", "2026年11月24日 星期二", "09:00–09:30",
                                                   "1101**********002X",
@@ -58,7 +59,7 @@ def test_serial_printer_prints_and_reports_paper(tmp_path: Path) -> None:
             __import__("time").sleep(0.02)
         assert printer.sim.cuts == 1 and bytes(printer.sim.received).endswith(data)
         printer.sim.state.paper_out = True
-        assert not serial_status(printer.path).can_print
+        assert not status(f"serial://{printer.path}").can_print
 
 
 def test_probe_all_names_what_does_not_answer(tmp_path: Path) -> None:

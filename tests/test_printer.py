@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from pyzbar.pyzbar import decode
 from drivers.errors import DeviceAbsent
 from drivers.printer import escpos
 from drivers.printer import layouts as lay
-from drivers.printer.connection import Capabilities, capabilities, network_status, send, status
 from drivers.printer.fonts import missing_glyphs
+from drivers.printer.ports import Address, Capabilities, capabilities, send, status
 from drivers.printer.render import line_image, render
 from drivers.printer.simulator import NetworkPrinterSimulator, PaperState, PrinterSimulator, SerialPrinterSimulator
 from tests.helpers import KIOSK_BIN, ROOT, Client, HallProcess
@@ -108,8 +109,8 @@ def test_simulator_survives_garbage_and_split_writes(noise: bytes, chunk: int) -
 ])
 def test_status_before_committing_a_ticket(state: PaperState, ok: bool, words: str) -> None:
     with NetworkPrinterSimulator(PrinterSimulator(80, state)) as printer:
-        status = network_status(printer.host, printer.port)
-        assert status.can_print is ok and words in status.sentence()
+        answer = status(f"network://{printer.host}:{printer.port}")
+        assert answer.can_print is ok and words in answer.sentence()
 
 
 def test_printing_through_python_escpos_network() -> None:
@@ -144,27 +145,53 @@ def test_printing_to_a_device_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("url", "paper", "expected"), [
-    ("network://10.0.0.5:9100", 80, Capabilities("network", 80, 576, True)),
-    ("serial:///dev/ttyUSB0?baud=9600", 58, Capabilities("serial", 58, 384, True)),
-    ("usb://04b8:0202", 80, Capabilities("usb", 80, 576, False)),
-    ("file:///dev/usb/lp0", 58, Capabilities("file", 58, 384, False)),
-    ("simulator://", 80, Capabilities("simulator", 80, 576, True)),
+    ("network://10.0.0.5:9100", 80, Capabilities("network", 80, 576, True, Address(host="10.0.0.5", port=9100))),
+    ("network://printer-3", 80, Capabilities("network", 80, 576, True, Address(host="printer-3", port=9100))),
+    ("serial:///dev/ttyUSB0?baud=19200", 58, Capabilities("serial", 58, 384, True,
+                                                          Address(path="/dev/ttyUSB0", baud=19200))),
+    ("usb://04b8:0202", 80, Capabilities("usb", 80, 576, False, Address(usb=(0x04B8, 0x0202)))),
+    ("file:///dev/usb/lp0", 58, Capabilities("file", 58, 384, False, Address(path="/dev/usb/lp0"))),
+    ("simulator://", 80, Capabilities("simulator", 80, 576, True, Address())),
+    ("simulator://kiosk-2", 58, Capabilities("simulator", 58, 384, True, Address(path="kiosk-2"))),
 ])
 def test_one_capabilities_record_per_printer(url: str, paper: int, expected: Capabilities) -> None:
-    """Whether the printer can be asked for paper and cover comes from its transport, in one place."""
-    assert capabilities(url, paper) == expected
+    """What a printer can do and where it is come from its URL, read once: the port is chosen from this record."""
+    assert capabilities(url, paper) == dataclasses.replace(expected, url=url)
 
 
 def test_dead_printer_is_a_sentence() -> None:
     with pytest.raises(DeviceAbsent) as err:
-        network_status("127.0.0.1", 1)
-    assert "连不上网络打印机" in err.value.message
+        status("network://127.0.0.1:1")
+    assert "无法连接打印机 network://127.0.0.1:1" in err.value.message
     with pytest.raises(DeviceAbsent) as err:
         send("usb://04b8:0202", b"\x1b@")  # no such USB printer on this machine
     assert "打印机" in err.value.message
+    for url in ("lpt://1", "usb://epson", "serial:///dev/ttyS0?baud=fast"):
+        with pytest.raises(DeviceAbsent) as err:
+            send(url, b"\x1b@")
+        assert "地址格式不对" in err.value.message, url
+
+
+def test_the_simulator_is_a_port_like_the_others(tmp_path: Path) -> None:
+    """A simulated printer answers the status request, prints each job as one slip, and when unplugged cannot
+    be reached: the kiosk's code path is the same as with a real printer."""
+    from drivers.printer.simulator import SimulatedPrinter, plug_in
+
+    printer = plug_in("t-port", SimulatedPrinter(58, tray=tmp_path))
+    assert status("simulator://t-port", 58).can_print
+    printer.state.paper_low = True
+    assert "快用完" in status("simulator://t-port", 58).sentence()
+    data = render(lay.ticket(SLIP), "raster", 58)
+    send("simulator://t-port", data, 58)
+    send("simulator://t-port", data, 58)
+    assert bytes(printer.received).endswith(data + data)
+    slips = sorted(p.name for p in tmp_path.iterdir())
+    assert slips == ["slip-0001.png", "slip-0002.png"]
+    assert [c.data for c in decode(Image.open(tmp_path / "slip-0002.png").convert("L"))] == [SLIP.qr.encode()]
+    printer.state.unplugged = True
     with pytest.raises(DeviceAbsent) as err:
-        send("lpt://1", b"\x1b@")
-    assert "地址格式不对" in err.value.message
+        status("simulator://t-port")
+    assert "未连接" in err.value.message
 
 
 def test_test_print_qr_is_signed_by_the_hall(tmp_path: Path) -> None:

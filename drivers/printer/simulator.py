@@ -182,6 +182,52 @@ class PrinterSimulator:
         self.image().save(path)
 
 
+class SimulatedPrinter:
+    """A simulated printer plugged in under a name (``simulator://NAME``; the empty name by default), as the
+    ports see it: its paper and faults, every byte it was sent, and an output tray where each job is drawn as
+    a PNG (the demo's and the tours' printed slips)."""
+
+    def __init__(self, paper: int = 80, state: PaperState | None = None, tray: Path | None = None) -> None:
+        self.sim = PrinterSimulator(paper, state or PaperState())
+        self.tray = tray
+        self.jobs = 0
+
+    @property
+    def state(self) -> PaperState:
+        return self.sim.state
+
+    @property
+    def received(self) -> bytearray:
+        return self.sim.received
+
+    def ask(self, request: bytes) -> bytes:
+        return self.sim.feed(request)
+
+    def print_job(self, data: bytes) -> None:
+        """One job, drawn on its own (a slip), and kept among the bytes received."""
+        self.sim.received += data
+        self.jobs += 1
+        if self.tray is not None:
+            job = PrinterSimulator(self.sim.paper)
+            job.feed(data)
+            self.tray.mkdir(parents=True, exist_ok=True)
+            job.save_png(self.tray / f"slip-{self.jobs:04d}.png")
+
+
+_PLUGGED: dict[str, SimulatedPrinter] = {}
+
+
+def plug_in(name: str, printer: SimulatedPrinter) -> SimulatedPrinter:
+    """A terminal's devices plug in a fresh simulated printer each time they are opened (fresh paper, no
+    faults), replacing any earlier one of that name."""
+    _PLUGGED[name] = printer
+    return printer
+
+
+def plugged(name: str, paper: int) -> SimulatedPrinter:
+    return _PLUGGED.get(name) or plug_in(name, SimulatedPrinter(paper))
+
+
 class NetworkPrinterSimulator:
     """The simulator behind a TCP port, as a network printer on 9100 is."""
 

@@ -16,7 +16,8 @@ TOUR_NOW = "2026-11-23T10:00:00+08:00"  # a Monday morning: the tour shows the s
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from drivers.factory import load_devices_config, open_devices
+    from drivers.devices_config import load_devices_config
+    from drivers.factory import open_devices
     from kiosk.ui import env
 
     which = args.app_cmd
