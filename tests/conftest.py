@@ -1,11 +1,40 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import Hall, HallProcess
+
+# The suite runs on every core (pytest-xdist, --dist loadfile): a file's tests stay on one worker, so that a
+# module-scoped fixture (a tour, a hall process) is made once and two workers never write the same artefact
+# folder. A session fixture that several files share (the kiosk's tours) is made once for the whole run
+# (once_per_run). The longest files go first, so that no worker is left with a long one at the end.
+LONGEST_FIRST = ("test_screen_sizes", "test_accessibility", "test_kiosk_ui", "test_window_apps", "test_drill",
+                 "test_kiosk_session", "test_phone_page", "test_fuzz", "test_sync")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: the order within a file is kept
+
+
+def once_per_run(factory: pytest.TempPathFactory, name: str, make: Callable[[], Path]) -> Path:
+    """``make()`` once for the whole run, whichever worker asks first; the others wait for it and share it."""
+    import fcntl
+    import json
+    import os
+
+    shared = factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else factory.getbasetemp()
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / f"{name}.json"
+        if done.exists():
+            return Path(json.loads(done.read_text())["path"])
+        path = make()
+        done.write_text(json.dumps({"path": str(path)}))
+        return path
 
 
 @pytest.fixture
@@ -59,11 +88,11 @@ def play_tour(app: str, folder: Path, *extra: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kiosk_tour() -> Path:
+def kiosk_tour(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The kiosk's tour in its usual palette, voice in elderly mode only (the default)."""
     from tests.helpers import ROOT
 
-    return play_tour("kiosk", ROOT / "build" / "tour")
+    return once_per_run(tmp_path_factory, "kiosk-tour", lambda: play_tour("kiosk", ROOT / "build" / "tour"))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +100,12 @@ def kiosk_tour_high_contrast(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The kiosk's tour on a kiosk set up for high contrast with voice guidance always on."""
     from tests.helpers import ROOT
 
-    devices = tmp_path_factory.mktemp("devices") / "devices.toml"
-    text = (ROOT / "config" / "devices.toml").read_text(encoding="utf-8")
-    devices.write_text(text.replace('guide = "elderly"', 'guide = "on"'), encoding="utf-8")
-    return play_tour("kiosk", ROOT / "build" / "tour-high-contrast", "--contrast", "high", "--devices", str(devices))
+    def make() -> Path:
+        devices = tmp_path_factory.mktemp("devices") / "devices.toml"
+        text = (ROOT / "config" / "devices.toml").read_text(encoding="utf-8")
+        devices.write_text(text.replace('guide = "elderly"', 'guide = "on"'), encoding="utf-8")
+        return play_tour("kiosk", ROOT / "build" / "tour-high-contrast", "--contrast", "high", "--devices",
+                         str(devices))
+
+    return once_per_run(tmp_path_factory, "kiosk-tour-high-contrast", make)
+

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from drivers.factory import load_devices_config
+from drivers.devices_config import load_devices_config
 from kiosk.provision import Plan, activate
 from tests.helpers import KIOSK_BIN, ROOT, HallProcess
 
