@@ -144,7 +144,7 @@ def test_cards_laid_at_a_kiosk_never_count_toward_its_typed_burst(hall: Hall) ->
         status, body = hall.issue("ABCDEFGHJK"[i % 10], typed(500 + i), accept_wait=True)
         assert status == 201, body
     assert hall.issue("B", typed(600), accept_wait=True)[1]["error"]["code"] == "KIOSK_BURST"
-    assert [e for e in hall.events() if e["type"] == "kiosk.burst"][0]["payload"]["identities"] == burst.identities
+    assert next(e for e in hall.events() if e["type"] == "kiosk.burst")["payload"]["identities"] == burst.identities
 
 
 def test_identity_source_must_be_known(hall: Hall) -> None:

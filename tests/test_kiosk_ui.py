@@ -23,7 +23,8 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "18-rate-thanks", "19-enquiry", "20-enquiry-fees", "21-not-sure-question", "22-not-sure-followup",
            "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
            "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
-           "32-report-filled", "33-report-receipt", "34-rate-type-number", "35-rate-typed-faces", "36-hall-guide",
+           "32-report-filled", "33-report-receipt", "34-rate-type-number", "34b-rate-card", "35-rate-typed-faces",
+           "35b-rate-typed-thanks", "36-hall-guide",
            "37-case-number", "38-case-progress", "39-report-status-by-scan", "40-elderly-home",
            "41-elderly-business", "42-high-contrast-home", "43-high-contrast-enquiry", "44-report-handwriting"]
 
@@ -92,6 +93,8 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     assert "M20261123-001" in joined["33-report-receipt"] and "请取走回执" in joined["33-report-receipt"]
     # rating by typed number; cases followed with the applicant's own card; the hall guide
     assert "输入排队号评价" in joined["34-rate-type-number"] and "G001" in joined["35-rate-typed-faces"]
+    assert "请刷本人身份证" in joined["34b-rate-card"]  # a typed number alone cannot rate: the holder's card
+    assert "您的评价已记录" in joined["35b-rate-typed-thanks"]
     assert "4号窗口" in joined["36-hall-guide"] and "查封登记" in joined["36-hall-guide"]
     assert "202611230001" in joined["37-case-number"]
     assert "审核中" in joined["38-case-progress"] and "2026-11-30" in joined["38-case-progress"]

@@ -222,7 +222,13 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     for ch in agent_ticket["number"]:
         app.press(entry_keys[ch])
     app.press(entry_keys["确认 OK"])
+    # a typed number is no proof: the holder (here the agent, 王奶奶) lays the ID card
+    yield "34b-rate-card", lambda: app.root.get_screen("identify").purpose == "rate"
+    sims["idcard"].place("elder")
     yield "35-rate-typed-faces", lambda: app.root.current == "rate"
+    sims["idcard"].remove()
+    app.press(next(b for b in app.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 5))
+    yield "35b-rate-typed-thanks", lambda: app.root.current == "message" and "您的评价已记录" in message.message
     app.go_home()
     yield "_home-enquiry", lambda: app.root.current == "home"
     app.press(app.root.get_screen("home").ids.enquiry)
