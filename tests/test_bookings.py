@@ -52,18 +52,30 @@ def events(hall: Hall, kind: str) -> list[dict[str, object]]:
 def test_a_slot_hoarder_typing_numbers_at_one_kiosk_is_stopped_like_a_ticket_scalper(full: Hall) -> None:
     burst = full.config.limits.kiosk_burst
     assert burst is not None
-    booked, refused = 0, []
+    booked, refused, codes = [], [], {}
     for i in range(10):  # ten different numbers typed in a row, every offer accepted
         status, body = full.issue("B", typed(i))
         if status == 200:
-            booked += accept(full, body["booking_offer"]["offer_id"], typed(i))[0] == 201
+            status, body = accept(full, body["booking_offer"]["offer_id"], typed(i))
+            booked.append(i)
+            codes[i] = body["booking"]["code"]
         else:
             refused.append(body["error"]["code"])
         full.tick(0.5)
-    assert booked == burst.identities and set(refused) == {"KIOSK_BURST"}
+    assert len(booked) == burst.identities and set(refused) == {"KIOSK_BURST"}
     [alert] = events(full, "kiosk.burst")
     assert alert["device"] == "kiosk-1" and alert["payload"]["via"] == "ticket"  # the offers counted, as asked
+    assert alert["payload"]["bookings_held"] == burst.identities
     assert {e["payload"]["entry"] for e in events(full, "booking.created")} == {"typed"}
+    # the burst put the slots typed before it on hold: a buyer holding the slip and the typed number cannot
+    # check in; the person whose number it is, with their own card, can
+    full.now = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    for i in booked:
+        for identity in (None, typed(i)):
+            body = {"code": codes[i], **({"identity": identity} if identity else {})}
+            assert full.do("check_in", body)[1]["error"]["code"] == "CARD_REQUIRED"
+    status, body = full.do("check_in", {"code": codes[booked[0]], "identity": card(booked[0])})
+    assert status == 201 and body["ticket"]["channel"] == "booking"
 
 
 def test_typed_bookings_accepted_at_one_kiosk_count_toward_its_burst(full: Hall) -> None:
@@ -83,6 +95,11 @@ def test_typed_bookings_accepted_at_one_kiosk_count_toward_its_burst(full: Hall)
     assert {k: refusals[0]["payload"][k] for k in ("code", "business", "day", "entry")} == {
         "code": "KIOSK_BURST", "business": "B", "day": "2026-11-23", "entry": "typed"}
     assert len(str(refusals[0]["payload"]["holder"])) == 64  # the keyed hash, never the number
+    # bookings from offers asked for elsewhere count where they are taken: this kiosk's burst holds them
+    full.now = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    held = [r[1]["booking"]["code"] for r in results[:burst.identities]]  # type: ignore[index]
+    assert all(full.do("check_in", {"code": c})[1]["error"]["code"] == "CARD_REQUIRED" for c in held)
+    full.now = datetime(2026, 11, 23, 17, 10, tzinfo=TZ)
     # the card reader keeps working for the person whose typed acceptance was refused
     o, who = offers[-1]
     assert accept(full, o, {**who, "source": "card"})[0] == 409  # the offer was asked for typed: still typed

@@ -86,6 +86,23 @@ def test_a_press_counts_by_its_own_time_within_the_keypad_minutes(hall: Hall) ->
     assert [r["number"] for r in recorded(hall)] == [kept, late]
 
 
+def test_a_late_press_counts_only_when_the_hall_was_down_when_it_was_made(hall: Hall) -> None:
+    """"A press kept on the window PC while the hall was down": a press claimed for a time the hall was running
+    should have reached it within moments; one named long after is a window PC padding, not a kept press."""
+    down = served(hall, 1)
+    finished = hall.now
+    hall.tick(30)
+    hall.svc.up_since = hall.now  # the hall came back after the press: the press was kept, it counts
+    assert keypad(hall, down, pressed=finished + timedelta(minutes=1))[0] == 201
+    padded = served(hall, 2)
+    finished = hall.now
+    hall.tick(30)  # the hall ran all along
+    status, body = keypad(hall, padded, pressed=finished + timedelta(minutes=1))
+    assert (status, body["error"]["code"]) == (409, "RATING_CLOSED") and "没有及时送达" in body["error"]["message"]
+    hall.tick(-29)  # delivered within moments of a press made while the hall ran: the keypad's own
+    assert keypad(hall, padded, pressed=hall.now - timedelta(seconds=30))[0] == 201
+
+
 def test_a_press_kept_overnight_rates_its_own_days_ticket_not_todays_same_number(tmp_path: Path) -> None:
     hall = Hall(tmp_path, now=datetime(2026, 11, 23, 17, 0, tzinfo=TZ))
     yesterday = served(hall, 1)

@@ -45,6 +45,8 @@ CATALOGUE: dict[str, Code] = {
                            "You already hold a booking for this business; one open booking per person and business."),
     "BUSINESSES_REQUIRED": Code(422, "请选择这个窗口临时加办的业务。", "Choose the businesses this window takes on."),
     "BUSINESS_LIMIT": Code(409, "今天已取过该业务的号。", "Already took a ticket for this business today."),
+    "CARD_REQUIRED": Code(409, "这个预约需要刷预约人本人的身份证签到。",
+                          "This booking is checked in only with the holder's own ID card."),
     "CASE_NOT_FOUND": Code(404, "没有查到与您身份相符的这个办件编号，请核对受理回执上的编号，或到服务台咨询。",
                            "No case with this number for this identity. Check the number on your receipt, or ask staff."),
     "CASE_NUMBER_INVALID": Code(422, "办件编号是受理回执上的12位数字。", "The case number is the 12 digits on your receipt."),

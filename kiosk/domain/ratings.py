@@ -22,6 +22,7 @@ CHANNELS = ("keypad", "kiosk", "phone")
 # the kiosk or the phone
 CHANNEL_OF_ROLE = {"counter": "keypad", "kiosk": "kiosk", "phone": "phone"}
 CLOCK_SLACK = timedelta(seconds=60)  # a window PC's clock may run a little ahead of the hall's: read as now
+DELIVERY_GRACE = timedelta(minutes=2)  # a press reaches a running hall within this (the relay retries every 2 s)
 APPEAL_STEPS = {"none": ("appealed",), "appealed": ("upheld", "overturned")}
 
 
@@ -48,9 +49,14 @@ def check_open(now: datetime, closes: datetime) -> None:
                    f"Ratings for this service closed at {closes:%Y-%m-%d %H:%M}.")
 
 
-def check_press(finished: datetime, pressed: datetime, now: datetime, keypad_minutes: int) -> datetime:
+def check_press(finished: datetime, pressed: datetime, now: datetime, keypad_minutes: int,
+                up_since: datetime | None = None) -> datetime:
     """A keypad press by its own time (a press kept on the window PC while the hall was down still counts):
-    made after the finish, not in the future, within ``keypad_minutes``. Returns the press time as counted."""
+    made after the finish, not in the future, within ``keypad_minutes``. Returns the press time as counted.
+
+    ``up_since``: when this hall process started. A press claimed to have been made while the hall was running
+    reaches it within ``DELIVERY_GRACE``; one that comes later was not kept "while the hall was down", and a
+    window PC that names an old time for a press it never had is refused (None: not known, not judged)."""
     if pressed > now + CLOCK_SLACK or pressed < finished:
         raise fail("PRESS_TIME_INVALID", "评价器按键时间不在这次服务办结之后，不能作为这次服务的评价。",
                    "The press time is not after this service's finish (or lies in the future).")
@@ -58,6 +64,9 @@ def check_press(finished: datetime, pressed: datetime, now: datetime, keypad_min
         raise fail("RATING_CLOSED", f"评价器只在办结后 {keypad_minutes} 分钟内接受评价；群众可以在手机或自助机上评价。",
                    f"The keypad takes a rating within {keypad_minutes} minutes of the finish; the citizen can "
                    "still rate on their phone or at a kiosk.", keypad_minutes=keypad_minutes)
+    if up_since is not None and pressed >= up_since and now - pressed > DELIVERY_GRACE:
+        raise fail("RATING_CLOSED", "这个评价器按键是在大厅服务运行时按下的，却没有及时送达，不能作为这次服务的评价。",
+                   "The press was made while the hall was running but arrived long after: it is not taken.")
     return min(pressed, now)
 
 

@@ -178,6 +178,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     """``escalate_every``: hall seconds between rounds that escalate overdue matters and follow-ups."""
     notifier = Notifier()
     service.store.on_commit(notifier.notify)
+    service.up_since = clock.now()  # a keypad press made after this reaches the hall at once, or not at all
     system = Device(0, "hall", "supervisor")
 
     async def escalate_loop() -> None:

@@ -55,9 +55,11 @@ class Booking(Issuing):
         booking_id = "B" + secrets.token_hex(6).upper()
         tx.execute("UPDATE offers SET used=1 WHERE id=?", (offer["id"],))
         tx.execute("INSERT INTO bookings (id, business, holder_hash, holder_masked, slot_start, slot_end, "
-                   "created_at, state, device, entry, created_epoch) VALUES (?,?,?,?,?,?,?,'booked',?,?,?)",
+                   "created_at, state, device, entry, created_epoch, offer_id, held) "
+                   "VALUES (?,?,?,?,?,?,?,'booked',?,?,?,?,?)",
                    (booking_id, offer["business"], holder.hash, holder.masked, offer["slot_start"],
-                    offer["slot_end"], self.iso(now), call.device.name, entry, now.timestamp()))
+                    offer["slot_end"], self.iso(now), call.device.name, entry, now.timestamp(), offer["id"],
+                    offer["held"]))
         code = codes.AppointmentCode(self.config.hall_id, booking_id, "booking", offer["business"],
                                      int(offer["slot_start"]), int(offer["slot_end"]), holder.hash[:16])
         tx.emit("booking.created", self.iso(now), call.device.name, {
@@ -123,6 +125,13 @@ class Booking(Issuing):
         used = tx.one("SELECT at FROM checkins WHERE appointment_id=?", (code.appointment_id,))
         if used is not None:
             raise fail("CHECKIN_USED")
+        booked = tx.one("SELECT holder_hash, held FROM bookings WHERE id=?", (code.appointment_id,)) \
+            if code.channel == "booking" else None
+        if booked is not None and booked["held"] and (holder is None or holder.source == "typed"):
+            # typed at a kiosk just before it burst: only the holder's own card proves the holder came
+            raise fail("CARD_REQUIRED", "这个预约是在取号机手工输入身份证号时取得的，请刷预约人本人的身份证签到。",
+                       "This booking was taken by typing an ID number at a kiosk that then burst: check in with "
+                       "the holder's own ID card.")
         rules = self.config.booking
         tz = self.config.calendar.tz
         start = datetime.fromtimestamp(code.slot_start, tz)
@@ -136,10 +145,8 @@ class Booking(Issuing):
             raise fail("CHECKIN_TOO_LATE", f"已超过签到时间（{closes:%m月%d日 %H:%M} 前）。请现场取号或重新预约。",
                        f"Too late: check-in closed at {closes:%Y-%m-%d %H:%M}. Take a ticket or book again.")
         self._issuing_open(now, tx.conn)
-        if code.channel == "booking":  # the ticket belongs to the person booked, by the whole hash
-            booked = tx.one("SELECT holder_hash FROM bookings WHERE id=?", (code.appointment_id,))
-            if booked is not None:
-                code = dataclasses.replace(code, holder=booked["holder_hash"])
+        if booked is not None:  # the ticket belongs to the person booked, by the whole hash
+            code = dataclasses.replace(code, holder=booked["holder_hash"])
         who = holder.hash if holder is not None else code.holder if code.channel == "booking" else None
         if who:  # a place in today's queue: the blocklist and the cool-down hold here too (counts did at booking)
             facts = self._person_facts(tx, self.day(now).isoformat(), who, business.code)

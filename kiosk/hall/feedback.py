@@ -88,7 +88,7 @@ class Feedback(Counter):
                        "Only the keypad of the window that finished this service can rate it.")
         self._not_rated(tx, row)
         finished = datetime.fromtimestamp(row["finished_epoch"], self.config.calendar.tz)
-        counted = ratings.check_press(finished, pressed, now, self.config.ratings.keypad_minutes)
+        counted = ratings.check_press(finished, pressed, now, self.config.ratings.keypad_minutes, self.up_since)
         ratings.check_open(now, self._rating_closes(row))
         return row, counted
 

@@ -157,10 +157,22 @@ class Issuing(Capacity):
         limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
 
     def _record_burst(self, tx: Tx, call: Call, day: str, via: str = "ticket") -> None:
-        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count."""
+        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count.
+
+        The burst also says who typed the numbers before it: the typed bookings and offers of this kiosk in the
+        burst's minutes are put on hold, to be checked in only with the holder's own ID card. A person who typed
+        their own number has the card; someone who typed other people's numbers to sell their slots has not."""
         burst = self.config.limits.kiosk_burst
         assert burst is not None
         since = call.now.timestamp() - burst.minutes * 60
+        device = call.device.name
+        tx.execute("UPDATE offers SET held=1 WHERE device=? AND created_epoch>=? AND entry='typed'", (device, since))
+        held = tx.execute(
+            "UPDATE bookings SET held=1 WHERE state='booked' AND entry='typed' AND held=0 AND ((device=? AND "
+            "created_epoch>=?) OR offer_id IN (SELECT id FROM offers WHERE device=? AND created_epoch>=? AND "
+            "entry='typed'))", (device, since, device, since)).rowcount
+        if held:
+            self._audit(tx, call, "bookings_held", None, None, None, None, {"bookings": held, "via": via})
         row = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
                      (call.device.name, since))
         if row is not None:
@@ -170,7 +182,7 @@ class Issuing(Capacity):
                    (call.device.name, day, call.now.timestamp()))
         tx.emit("kiosk.burst", self.iso(call.now), call.device.name, {
             "device": call.device.name, "day": day, "identities": burst.identities, "minutes": burst.minutes,
-            "via": via})
+            "via": via, "bookings_held": held})
 
     def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
                        principals: list[Identity], priority: str | None, channel: str,

@@ -165,15 +165,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX rating_appeals_rating ON rating_appeals (rating_id);
     """,
     # 9: bookings under the ticket rules: which kiosk made an offer or took a booking and how the identity was
-    #    captured there, so that typed identities count toward the kiosk's burst across tickets and bookings
+    #    captured there, so that typed identities count toward the kiosk's burst across tickets and bookings;
+    #    and the typed bookings a burst puts on hold (checked in only with the holder's own card)
     """
     ALTER TABLE offers ADD COLUMN device TEXT;
     ALTER TABLE offers ADD COLUMN entry TEXT;
     ALTER TABLE offers ADD COLUMN created_epoch REAL;
+    ALTER TABLE offers ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX offers_device ON offers (device, created_epoch);
     ALTER TABLE bookings ADD COLUMN device TEXT;
     ALTER TABLE bookings ADD COLUMN entry TEXT;
     ALTER TABLE bookings ADD COLUMN created_epoch REAL;
+    ALTER TABLE bookings ADD COLUMN offer_id TEXT;
+    ALTER TABLE bookings ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX bookings_device ON bookings (device, created_epoch);
     CREATE INDEX bookings_holder ON bookings (holder_hash, business, state);
     """,

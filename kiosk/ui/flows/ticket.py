@@ -39,7 +39,7 @@ class BusinessScreen(Screen):
 class IdentifyScreen(Screen):
     business_name = StringProperty("")
     heading = StringProperty("")
-    purpose = StringProperty("ticket")  # ticket | agent | principal | case | rate
+    purpose = StringProperty("ticket")  # ticket | agent | principal | case | rate | checkin
     masked = StringProperty("")
     warning = StringProperty("")
 
@@ -160,7 +160,7 @@ class TicketFlow:
         screen.purpose = purpose
         if then is not None:
             self.then = then
-        name = self.business["name"] if self.business and purpose not in ("case", "rate") else ""
+        name = self.business["name"] if self.business and purpose not in ("case", "rate", "checkin") else ""
         screen.business_name = name
         screen.heading = {
             "ticket": app.tr(f"请确认身份：{name}", f"Identify yourself: {name}"),
@@ -170,6 +170,7 @@ class TicketFlow:
             "case": app.tr("办件进度：请确认您是办件的申请人", "Case progress: identify yourself as the applicant"),
             "rate": app.tr("服务评价：请刷本人身份证，确认是您办理的业务",
                            "Rating: lay your own ID card; only your own service can be rated"),
+            "checkin": app.tr("预约签到：请刷预约人本人的身份证", "Check-in: lay the ID card of the person booked"),
         }[purpose]
         self.typed = ""
         screen.masked = ""
@@ -191,7 +192,7 @@ class TicketFlow:
             if all(p["id_number"] != identity["id_number"] for p in self.principals):
                 self.principals.append(identity)
             self._principals_added()
-        elif purpose in ("case", "rate"):
+        elif purpose in ("case", "rate", "checkin"):
             if self.then is not None:
                 self.then(identity)
         else:
