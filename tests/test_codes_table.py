@@ -111,6 +111,10 @@ def test_every_limit_refusal_names_its_numbers_and_what_to_do() -> None:
         limits.check_kiosk_burst(rules, {"a", "b", "c", "d"}, "e")
     assert caught.value.code == "KIOSK_BURST" and "10 分钟" in caught.value.message and "4 位" in caught.value.message
     limits.check_kiosk_burst(Limits(kiosk_burst=None), {"a", "b", "c", "d", "e"}, "f")  # staff-operated kiosks
+    # while the kiosk's burst lasts, typed entry stays paused however few numbers are left in the window
+    with pytest.raises(DomainError):
+        limits.check_kiosk_burst(rules, {"a"}, "e", paused=True)
+    limits.check_kiosk_burst(rules, {"a"}, "a", paused=True)  # a person already seen is still fine
 
 
 @pytest.mark.parametrize(("read", "genuine"), [(codes.read_ticket_qr, TICKET), (codes.read_appointment_qr, APPT),

@@ -154,7 +154,8 @@ class Issuing(Capacity):
             "UNION SELECT holder_hash FROM offers WHERE device=? AND created_epoch>=? AND entry='typed' "
             "UNION SELECT holder_hash FROM bookings WHERE device=? AND created_epoch>=? AND entry='typed'",
             (device, since, device, since, device, since))}
-        limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
+        paused = tx.one("SELECT 1 FROM kiosk_bursts WHERE device=? AND started_epoch>=?", (device, since))
+        limits.check_kiosk_burst(self.config.limits, recent, holder.hash, paused is not None)
 
     def _record_burst(self, tx: Tx, call: Call, day: str, via: str = "ticket") -> None:
         """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count.

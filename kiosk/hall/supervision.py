@@ -176,7 +176,9 @@ class Supervision(Appeals):
                 # what screens and slips tell citizens, from the hall's own rules (never a copy in a screen)
                 "rules": {"checkin_early_minutes": self.config.booking.checkin_early_minutes,
                           "checkin_late_minutes": self.config.booking.checkin_late_minutes,
-                          "bad_rating_at_most": ratings.BAD_AT_MOST}}
+                          "bad_rating_at_most": ratings.BAD_AT_MOST,
+                          "rating_keypad_minutes": self.config.ratings.keypad_minutes,
+                          "rating_late_days": self.config.ratings.late_days}}
 
     def fee_quote(self, req: FeeQuote) -> dict[str, Any]:
         business = self.business_or_fail(req.business)
