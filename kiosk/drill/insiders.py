@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from kiosk.drill.runner import DayRunner
 
 GRACE = timedelta(minutes=2)  # after the keypad minutes: a press could still be on its way to the hall
+ANSWERS = {"RATING_NOT_YOURS": "不是本设备能评价的服务", "RATING_NEEDS_SLIP": "仅凭号码不能评价",
+           "RATING_CLOSED": "评价时间已过", "RATING_EXISTS": "群众本人已评价", "ACCEPTED": "被接受"}
 
 
 class Insiders:
@@ -182,7 +184,7 @@ def describe(summary: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         out.append(("本次演练没有安排囤号者。", "No slot hoarder played this day."))
     if p["attempts"]:
-        answers = "、".join(f"{k} {n} 次" for k, n in sorted(p["answers"].items()))
+        answers = "、".join(f"{ANSWERS.get(k, k)}（{k}）{n} 次" for k, n in sorted(p["answers"].items()))
         out.append((f"刷评：窗口和取号机共尝试代替群众评价 {p['attempts']} 次，大厅接受了 {summary['forged_ratings_accepted']} 次"
                     f"（大厅的答复：{answers}）。评价只能由群众本人作出。",
                     f"Rating padding: a window and a kiosk tried {p['attempts']} ratings in citizens' stead; the hall "

@@ -108,7 +108,8 @@ def summarize(sc: Scenario, rec: Record, windows: list[int], wall_seconds: float
 
 def _typed_stops(rec: Record) -> list[int]:
     """For each KIOSK_BURST refusal of a typed-numbers scalper: how many tickets that run had got first."""
-    events = sorted([(t.issued_at, "ticket") for t in rec.tickets.values() if t.visit.strategy == "typed_numbers"]
+    # both in the planned order the kiosks play them: a kiosk running behind would mix actual and planned times
+    events = sorted([(t.visit.at, "ticket") for t in rec.tickets.values() if t.visit.strategy == "typed_numbers"]
                     + [(v.at, "stop") for v, c in rec.refusals if v.strategy == "typed_numbers" and c == "KIOSK_BURST"])
     stops, run = [], 0
     for _, kind in events:
