@@ -43,7 +43,7 @@ class Insiders:
         self.held: list[str] = []
         self.moved = 0  # a hoarder stopped at one kiosk walks on to the next
         self.padding: Counter[str] = Counter()  # each forged rating's answer (ACCEPTED: the hall took it)
-        self.padded: set[tuple[int, str, str]] = set()
+        self.padded: set[tuple[str, str, str]] = set()  # (device token, what, ticket): each forgery tried once
         self.keypad_minutes = 10
         self._lock = threading.Lock()
         self._strangers = 0
@@ -143,9 +143,9 @@ class Insiders:
 
     def _forge(self, key: tuple[str, str], token: str, body: dict[str, Any]) -> None:
         with self._lock:
-            if (id(token), *key) in self.padded:
+            if (token, *key) in self.padded:
                 return
-            self.padded.add((id(token), *key))
+            self.padded.add((token, *key))
         status, reply = self.r.api.call("POST", "/api/v1/ratings", token, body)
         outcome = "ACCEPTED" if status in (200, 201) else str(reply.get("error", {}).get("code", f"HTTP_{status}"))
         with self._lock:
