@@ -89,31 +89,62 @@ def _request_length(buf: bytes) -> int | None:
     return FIXED_LENGTHS.get(fn)
 
 
-def take_request(buf: bytearray) -> Request | None:
-    """Take one valid request off the front of ``buf``; skip garbage byte by byte (resync)."""
-    while buf:
-        need = _request_length(bytes(buf))
-        if need is None or (need and need > 260):
-            del buf[0]
-            continue
-        if need == 0 or len(buf) < need:
+def _frame_at(data: bytes, start: int) -> int | None:
+    """The length of a complete, CRC-valid request at ``data[start]``; 0 while more bytes could still make one;
+    None when none starts there."""
+    need = _request_length(data[start:])
+    if need is None or need > 260:
+        return None
+    if need == 0 or len(data) - start < need:
+        return 0
+    return need if crc_ok(data[start:start + need]) else None
+
+
+def _overtaken(data: bytes, start: int, length: int) -> bool:
+    """Another valid request starts inside this one and reaches at least as far. Noise before a request can
+    make, with the request's first bytes, a short frame whose CRC happens to hold (1 in 65536 per position):
+    that frame ends inside the request, and the request, which reaches the end, is the one that was sent."""
+    for k in range(start + 1, start + length):
+        other = _frame_at(data, k)
+        if other and k + other >= start + length:
+            return True
+    return False
+
+
+def take_request(buf: bytearray, at_gap: bool = False) -> Request | None:
+    """Take one valid request off the front of ``buf``; skip garbage byte by byte (resync).
+
+    Modbus RTU frames are delimited by silence (3.5 characters). ``at_gap``: the line has been silent since
+    the last byte of ``buf``, so a request still short of its length never will be one, and whatever cannot
+    be a request is dropped; without it, a possible request's beginning waits for more bytes. A CRC-valid
+    frame is taken only when no longer one overtakes it (``_overtaken``), so that noise cannot swallow a
+    real request; a receiver that waits for the silence (the simulator) sees the whole burst at once."""
+    data = bytes(buf)
+    start = 0
+    while start < len(data):
+        length = _frame_at(data, start)
+        if length == 0 and not at_gap:
+            del buf[:start]
             return None
-        frame = bytes(buf[:need])
-        if not crc_ok(frame):
-            del buf[0]
-            continue
-        del buf[:need]
-        address, fn = frame[0], frame[1]
-        if fn not in (READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE):
-            return Request(address, fn, 0, 0)  # a standard function this device does not support
-        start, second = struct.unpack(">HH", frame[2:6])
-        if fn == WRITE_MULTIPLE:
-            values = struct.unpack(f">{second}H", frame[7:7 + 2 * second]) if frame[6] == 2 * second else ()
-            return Request(address, fn, start, second, tuple(values))
-        if fn == WRITE_SINGLE:
-            return Request(address, fn, start, 1, (second,))
-        return Request(address, fn, start, second)
+        if length and not _overtaken(data, start, length):
+            del buf[:start + length]
+            return _decode(data[start:start + length])
+        start += 1
+    buf.clear()
     return None
+
+
+def _decode(frame: bytes) -> Request:
+    address, fn = frame[0], frame[1]
+    if fn not in (READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE):
+        return Request(address, fn, 0, 0)  # a standard function this device does not support
+    start, second = struct.unpack(">HH", frame[2:6])
+    if fn == WRITE_MULTIPLE:
+        values = struct.unpack(f">{second}H", frame[7:7 + 2 * second]) if frame[6] == 2 * second else ()
+        return Request(address, fn, start, second, tuple(values))
+    if fn == WRITE_SINGLE:
+        return Request(address, fn, start, 1, (second,))
+    return Request(address, fn, start, second)
 
 
 # -- responses (device → host) -----------------------------------------------------------

@@ -50,6 +50,9 @@ class PtyDevice:
     answers on the same line. Subclasses say what they do with the bytes (``received``) and,
     if they have a clock of their own, what happens as time passes (``tick``)."""
 
+    gap = 0.0
+    """Seconds of silence that end a frame on this line (Modbus RTU: 3.5 characters); 0: not framed by silence."""
+
     def __init__(self, name: str) -> None:
         self.link = PtyLink()
         self.path = self.link.path
@@ -78,10 +81,18 @@ class PtyDevice:
     def received(self, chunk: bytes, now: float) -> None:
         raise NotImplementedError
 
+    def silence(self, now: float) -> None:
+        """The line has been quiet for ``gap`` seconds after bytes came: what came is complete."""
+
     def _serve(self) -> None:
+        heard = False  # bytes came and no silence has followed them yet
         while not self._stop.is_set():
-            chunk = self.link.read(0.05)
+            chunk = self.link.read(self.gap if heard and self.gap else 0.05)
             now = time.monotonic()
             self.tick(now)
             if chunk:
                 self.received(chunk, now)
+                heard = True
+            elif heard:
+                heard = False
+                self.silence(now)

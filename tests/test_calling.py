@@ -206,7 +206,8 @@ def test_finish_produces_a_rating_request_and_one_rating_per_service(hall: Hall)
     assert request["ticket"] == number and request["window"] == 2 and request["clerk_name"] == "李四"
     status, body = hall.do("rate", {"ticket": number, "level": 5, "source": "keypad"}, device=hall.counter)
     assert status == 201 and body["rating"]["label"] == "非常满意" and body["rating"]["followup"] is None
-    status, body = hall.do("rate", {"ticket": number, "level": 1, "source": "kiosk"})
+    qr = hall.svc.get_ticket(hall.now, number)["ticket"]["qr"]
+    status, body = hall.do("rate", {"ticket": qr, "level": 1, "source": "kiosk"})
     assert status == 409 and body["error"]["code"] == "RATING_EXISTS"
     for bad in ({"level": 6}, {"level": 0}, {"level": "5"}, {"level": True}):
         assert hall.do("rate", {"ticket": number, "source": "keypad", **bad})[1]["error"]["code"] == "LEVEL_INVALID"

@@ -111,3 +111,22 @@ def test_every_limit_refusal_names_its_numbers_and_what_to_do() -> None:
         limits.check_kiosk_burst(rules, {"a", "b", "c", "d"}, "e")
     assert caught.value.code == "KIOSK_BURST" and "10 分钟" in caught.value.message and "4 位" in caught.value.message
     limits.check_kiosk_burst(Limits(kiosk_burst=None), {"a", "b", "c", "d", "e"}, "f")  # staff-operated kiosks
+    # while the kiosk's burst lasts, typed entry stays paused however few numbers are left in the window
+    with pytest.raises(DomainError):
+        limits.check_kiosk_burst(rules, {"a"}, "e", paused=True)
+    limits.check_kiosk_burst(rules, {"a"}, "a", paused=True)  # a person already seen is still fine
+
+
+@pytest.mark.parametrize(("read", "genuine"), [(codes.read_ticket_qr, TICKET), (codes.read_appointment_qr, APPT),
+                                               (codes.read_matter_qr, MATTER)], ids=["HT1", "HA1", "HM1"])
+def test_every_character_of_a_genuine_signature_counts(read: Callable[..., object], genuine: str) -> None:
+    """The signature is compared in full: any one character changed, the last included, is a forgery, and so
+    is a signature one character short or long (the mutation report found a prefix comparison surviving)."""
+    read(KEY, HALL, genuine)
+    body, sig = genuine.rsplit(":", 1)
+    altered = [f"{body}:{sig[:i]}{'B' if sig[i] == 'A' else 'A'}{sig[i + 1:]}" for i in range(len(sig))]
+    for text in [*altered, f"{body}:{sig[:-1]}", f"{body}:{sig}A", f"{body}:"]:
+        with pytest.raises(DomainError) as caught:
+            read(KEY, HALL, text)
+        assert caught.value.details["reason"] == "signature", text
+    assert altered[-1][-1] != genuine[-1]

@@ -77,10 +77,33 @@ def test_the_holiday_brings_three_times_the_crowd() -> None:
     ({"drill__date": "tomorrow"}, "drill.date"),
     ({"citizens__no_show": 1.5}, "citizens.no_show"),
     ({"arrivals__09:00": "many"}, "arrivals"),
+    ({"citizens__keypad": 2}, "citizens.keypad"),
 ])
 def test_a_bad_scenario_names_the_key(change: dict[str, object], words: str) -> None:
     with pytest.raises(ScenarioInvalid, match=words.replace(".", r"\.")):
         parse_scenario(scenario("monday", **change), codes())
+
+
+def test_insiders_are_part_of_the_scenario_vocabulary() -> None:
+    config = load_config(DEFAULT_CONFIG)
+    doc = scenario("busy_morning")
+    sc = parse_scenario(doc, codes())
+    assert {i.kind for i in sc.insiders} == {"slot_hoarder", "rating_padder"}
+    visits = plan_day(sc, list(config.calendar.periods(sc.day)), TZ, seed=1)
+    hoarder = [v for v in visits if v.strategy == "slot_hoarder"]
+    assert len(hoarder) == 12 and {v.entry for v in hoarder} == {"typed"} and {v.business for v in hoarder} == {"D"}
+    assert all(v.buyer is not None and v.buyer.id_number != v.person.id_number for v in hoarder)
+    assert 0.75 < sum(v.keypad for v in visits) / len(visits) < 0.95  # some leave before the keypad asks
+    # who presses the keypad is drawn apart: the day itself is the same whatever the rating shares
+    keys = [(v.at, v.person.id_number) for v in visits]
+    doc["citizens"]["keypad"] = 0.5  # type: ignore[index]
+    again = plan_day(parse_scenario(doc, codes()), list(config.calendar.periods(sc.day)), TZ, seed=1)
+    assert [(v.at, v.person.id_number) for v in again] == keys
+    for bad, words in (({"kind": "mole"}, "insiders\\[0\\].kind"), ({"kind": "slot_hoarder", "business": "Z"},
+                                                                    "insiders\\[0\\].business"),
+                       ({"kind": "rating_padder", "windwo": 1}, "windwo")):
+        with pytest.raises(ScenarioInvalid, match=words):
+            parse_scenario({**doc, "insiders": [bad]}, codes())
 
 
 def test_what_if_settings_go_into_a_copy_of_the_config(tmp_path: Path) -> None:
@@ -124,6 +147,13 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
 
     assert s["honest_refused"] == {}, s["honest_refused"]
     assert s["scalper_served"] == 0
+    # the insiders: the hoarder got into the full day's bookings, but none a buyer could use; no padded rating
+    assert s["hoarded_slots"] == 0 and s["forged_ratings_accepted"] == 0
+    hoarder, padder = s["insiders"]["slot_hoarder"], s["insiders"]["rating_padder"]
+    assert hoarder["attempts"] == 12 and hoarder["bookings"] >= 1 and hoarder["bookings_on_hold"] == hoarder["bookings"]
+    assert padder["attempts"] > 50 and set(padder["answers"]) <= {"RATING_NOT_YOURS", "RATING_NEEDS_SLIP",
+                                                                  "RATING_CLOSED", "RATING_EXISTS"}
+    assert sum(s["ratings"].values()) > 30  # the citizens' own ratings, keypad and phone, were taken
     assert s["issued"] > 100 and s["served"] > 30
     assert s["last_issued_at"] >= "11:40"  # tickets were issued until the end of the morning, never stopped early
     # the typed-numbers scalper gets a few tickets at most before each kiosk stops typed entry
@@ -144,6 +174,8 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
     assert charts == ["flow.png", "queue.png", "refusals.png", "scalpers.png", "waits.png"]
     dom = browser_screenshot((report / "report.html").as_uri(), report / "report-screenshot.png")
     assert "大厅演练报告" in dom and "没有市民被拒之门外" in dom
+    assert "没有可转卖的囤积号源" in dom and "没有一条代评被接受" in dom
+    assert "买号者凭凭条和号码能用的预约号源为 0 个" in dom and "大厅接受了 0 次" in dom
     assert all(f'src="{c}"' in dom for c in charts)
 
 

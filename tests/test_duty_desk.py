@@ -24,7 +24,7 @@ def test_a_window_at_a_glance(hall: Hall) -> None:
     hall.at(2, "finish")
     hall.do("rate", {"ticket": first, "level": 4, "source": "keypad"}, device=hall.counter)
     today = hall.svc.window_summary(hall.now, 2)["today"]
-    assert today == {"served": 1, "ratings": {"4": 1}, "rated": 1, "average": 4.0}
+    assert today == {"served": 1, "ratings": {"4": 1}, "rated": 1, "average": 4.0, "overturned": 0}
     # the same person back the next day for the same business: the clerk is warned before a second notice
     hall.now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
     second = hall.number("B", 1)

@@ -118,9 +118,11 @@ def test_kiosk_burst_stops_typed_numbers_but_never_cards(hall: Hall) -> None:
     # card entry at the same kiosk keeps working, and so does a typed number already seen
     assert hall.issue("B", card(100))[0] == 201
     assert hall.issue("D", typed(0))[0] == 201
-    # another kiosk is not affected; the window slides
+    # another kiosk is not affected; typed entry here stays paused for the burst's minutes, then resumes
     assert hall.issue("B", typed(102), device=Device(9, "kiosk-2", "kiosk"))[0] == 201
-    hall.tick(burst.minutes + 1)
+    hall.tick(burst.minutes - 1)  # the first typed numbers have left the window, but the pause holds
+    assert hall.issue("D", typed(104))[1]["error"]["code"] == "KIOSK_BURST"
+    hall.tick(2)
     assert hall.issue("D", typed(103))[0] == 201
 
 
@@ -130,6 +132,21 @@ def test_a_morning_crowd_laying_cards_is_never_refused(hall: Hall) -> None:
         status, body = hall.issue("ABCDEFGHJK"[i % 10], card(i), accept_wait=True)
         assert status in (200, 201), body
         hall.tick(0.5)
+
+
+def test_cards_laid_at_a_kiosk_never_count_toward_its_typed_burst(hall: Hall) -> None:
+    """An honest morning of cards (a new person every 30 s) and then people who type: the typed ones are
+    counted alone, so the kiosk takes as many typed numbers after the cards as the burst allows."""
+    burst = hall.config.limits.kiosk_burst
+    assert burst is not None
+    for i in range(3 * burst.identities):
+        assert hall.issue("ABCDEFGHJK"[i % 10], card(i), accept_wait=True)[0] == 201
+        hall.tick(0.5)
+    for i in range(burst.identities):  # within the same window of minutes as the cards
+        status, body = hall.issue("ABCDEFGHJK"[i % 10], typed(500 + i), accept_wait=True)
+        assert status == 201, body
+    assert hall.issue("B", typed(600), accept_wait=True)[1]["error"]["code"] == "KIOSK_BURST"
+    assert next(e for e in hall.events() if e["type"] == "kiosk.burst")["payload"]["identities"] == burst.identities
 
 
 def test_identity_source_must_be_known(hall: Hall) -> None:
@@ -228,6 +245,26 @@ def test_appointment_check_in_window_and_forgery(hall: Hall) -> None:
     hall.now = datetime(2026, 11, 23, 10, 20, tzinfo=TZ)
     status, body = hall.do("check_in", {"code": code})
     assert status == 201 and body["ticket"]["priority"] == "appointment"
+
+
+def test_check_in_opens_exactly_its_early_minutes_before_the_slot(hall: Hall) -> None:
+    """Both edges of the check-in window, to the second: not one slot (or one minute) earlier, not later."""
+    early, late = hall.config.booking.checkin_early_minutes, hall.config.booking.checkin_late_minutes
+    start = datetime(2026, 11, 23, 11, 0, tzinfo=TZ)
+    status, body = hall.do("create_appointment", {
+        "business": "D", "slot_start": start.isoformat(), "slot_end": (start + timedelta(minutes=30)).isoformat(),
+        "identity": person(8)}, device=hall.supervisor)
+    code = body["appointment"]["code"]
+    for before in (timedelta(minutes=early + hall.config.booking.slot_minutes), timedelta(minutes=early + 1),
+                   timedelta(minutes=early, seconds=1)):
+        hall.now = start - before
+        status, body = hall.do("check_in", {"code": code})
+        assert status == 409 and body["error"]["code"] == "CHECKIN_TOO_EARLY", before
+        assert body["error"]["opens_at"].startswith(f"2026-11-23T{(start - timedelta(minutes=early)):%H:%M}:00")
+    hall.now = start + timedelta(minutes=late, seconds=1)
+    assert hall.do("check_in", {"code": code})[1]["error"]["code"] == "CHECKIN_TOO_LATE"
+    hall.now = start - timedelta(minutes=early)  # the first instant it opens
+    assert hall.do("check_in", {"code": code})[0] == 201
 
 
 def test_reprint_needs_the_holder(hall: Hall) -> None:

@@ -19,11 +19,13 @@ from tests.helpers import KIOSK_BIN, ROOT
 SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing", "05-ticket",
            "06-refused-same-business", "07-identify-printer-warning", "08-ticket-not-printed",
            "09-home-english-large", "10-queue-status", "11-expired-card", "12-hall-unreachable",
-           "13-checkin-scan", "14-checkin-ticket", "15-rate-scan", "16-rate-faces", "17-rate-reasons",
+           "13-checkin-scan", "14-checkin-ticket", "14b-checkin-card", "14c-checkin-held-checked", "15-rate-scan",
+           "16-rate-faces", "17-rate-reasons",
            "18-rate-thanks", "19-enquiry", "20-enquiry-fees", "21-not-sure-question", "22-not-sure-followup",
            "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
            "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
-           "32-report-filled", "33-report-receipt", "34-rate-type-number", "35-rate-typed-faces", "36-hall-guide",
+           "32-report-filled", "33-report-receipt", "34-rate-type-number", "34b-rate-card", "35-rate-typed-faces",
+           "35b-rate-typed-thanks", "36-hall-guide",
            "37-case-number", "38-case-progress", "39-report-status-by-scan", "40-elderly-home",
            "41-elderly-business", "42-high-contrast-home", "43-high-contrast-enquiry", "44-report-handwriting"]
 
@@ -61,6 +63,8 @@ def test_what_the_citizen_sees(tour: Path) -> None:
     assert "演示身份证 Demo ID：吉**喆" in joined["03-identify"]  # sample cards, names masked
     assert "预约二维码" in joined["13-checkin-scan"]
     assert "D002" in joined["14-checkin-ticket"] and "预约签到" in joined["14-checkin-ticket"]
+    assert "请刷预约人本人的身份证" in joined["14b-checkin-card"]  # a booking on hold: the holder's card
+    assert "还没到签到时间" in joined["14c-checkin-held-checked"]
     assert "B001" in joined["16-rate-faces"] and "非常不满意" in joined["16-rate-faces"]
     assert "等候时间太长" in joined["17-rate-reasons"]
     assert "您的评价已记录" in joined["18-rate-thanks"] and "2026-11-30" in joined["18-rate-thanks"]
@@ -83,7 +87,8 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     assert "1101**********0074" in joined["26-agent-principals"]
     assert "G001" in joined["27-agent-ticket"] and "代办人 " in joined["27-agent-ticket"]
     # over capacity: an offer, not a refusal; accepting it prints a booking slip
-    assert "11月24日 09:00–09:30" in joined["28-booking-offer"] and "仍要今天排队" in joined["28-booking-offer"]
+    # (the four bookings typed before the burst at 14b hold the 09:00 slot, on hold but held)
+    assert "11月24日 09:30–10:00" in joined["28-booking-offer"] and "仍要今天排队" in joined["28-booking-offer"]
     assert "预约成功" in joined["29-booking-slip"] and "请取走预约凭条" in joined["29-booking-slip"]
     # 办不成事: category, pinyin with candidates, phone and ticket, a receipt with its number
     assert "材料要求不清或反复补材料" in joined["30-report-category"]
@@ -92,6 +97,8 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     assert "M20261123-001" in joined["33-report-receipt"] and "请取走回执" in joined["33-report-receipt"]
     # rating by typed number; cases followed with the applicant's own card; the hall guide
     assert "输入排队号评价" in joined["34-rate-type-number"] and "G001" in joined["35-rate-typed-faces"]
+    assert "请刷本人身份证" in joined["34b-rate-card"]  # a typed number alone cannot rate: the holder's card
+    assert "您的评价已记录" in joined["35b-rate-typed-thanks"]
     assert "4号窗口" in joined["36-hall-guide"] and "查封登记" in joined["36-hall-guide"]
     assert "202611230001" in joined["37-case-number"]
     assert "审核中" in joined["38-case-progress"] and "2026-11-30" in joined["38-case-progress"]

@@ -58,17 +58,48 @@ def test_take_request_resyncs_after_garbage() -> None:
     assert modbus.take_request(buf) is None
 
 
+def drain(buf: bytearray, at_gap: bool) -> list[modbus.Request]:
+    found = []
+    while (req := modbus.take_request(buf, at_gap=at_gap)) is not None:
+        found.append(req)
+    return found
+
+
+POLL = modbus.Request(1, modbus.READ_INPUT, 0, 7)
+
+
+def test_noise_that_makes_a_crc_valid_frame_with_the_polls_first_bytes_does_not_swallow_the_poll() -> None:
+    """Hypothesis's find: `31 03` and the poll's `01 04 00 00` carry a valid CRC (`00 07`); the poll survives."""
+    burst = bytes.fromhex("31 03") + p.poll_request(1)
+    assert modbus.crc_ok(burst[:8])  # the bogus frame really is CRC-valid
+    assert drain(bytearray(burst), at_gap=True) == [POLL]
+    assert drain(bytearray(burst), at_gap=False) == [POLL]  # whole in the buffer: the longer frame wins too
+
+
+def test_a_request_cut_short_by_silence_is_dropped_and_the_next_one_read() -> None:
+    buf = bytearray(p.poll_request(1)[:5])
+    assert modbus.take_request(buf) is None and len(buf) == 5  # without the silence: more may come
+    assert modbus.take_request(buf, at_gap=True) is None and buf == bytearray()  # the silence says it will not
+    # an announced long write that never comes does not hold back the poll behind it once the line goes quiet
+    buf = bytearray(bytes.fromhex("01 10 00 00 00 20 40") + p.poll_request(1))
+    assert drain(buf, at_gap=False) == []
+    assert drain(buf, at_gap=True) == [POLL]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=80), st.integers(0, 60))
 def test_parsers_survive_random_and_truncated_input(noise: bytes, cut: int) -> None:
+    """Whatever noise comes before a poll on the line, the burst read up to the silence yields the poll, last:
+    a frame made of noise and the poll's first bytes ends inside the poll and gives way to it. (It holds for
+    every frame no proper suffix of which is a valid request, as for every frame the host sends.)"""
     for fn, count in ((modbus.READ_INPUT, 7), (modbus.WRITE_SINGLE, 0)):
         try:
             modbus.parse_response(noise[:cut], 1, fn, count)
         except ProtocolError:
             pass
-    buf = bytearray(noise + p.poll_request(1))
-    found = []
-    while (req := modbus.take_request(buf)) is not None:
-        found.append(req)
-    assert modbus.Request(1, modbus.READ_INPUT, 0, 7) in found or len(noise) > 0
-    assert found[-1] == modbus.Request(1, modbus.READ_INPUT, 0, 7) if found else True
+    frame = p.poll_request(1)
+    assert all(not modbus.take_request(bytearray(frame[k:]), at_gap=True) for k in range(1, len(frame)))
+    buf = bytearray(noise + frame)
+    found = drain(buf, at_gap=True)
+    assert found and found[-1] == POLL
+    assert buf == bytearray()  # the silence leaves nothing behind

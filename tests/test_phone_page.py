@@ -138,9 +138,87 @@ def test_a_new_page_is_answered_at_once_and_a_following_one_every_few_seconds(ha
     first = requests.get(f"{hall.url}/q/status", params={"c": code}, timeout=10)
     assert first.elapsed.total_seconds() < 2
     body = first.json()
-    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "window", "seq", "at"}
+    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "window", "seq", "at", "rating"}
+    assert body["rating"] == {"open": False, "rated": False, "level": None, "closes_at": None,
+                              "last_day": None}  # not served yet
     issue(kiosk, 2)  # the hall moves on while the page waits
     following = requests.get(f"{hall.url}/q/status", params={"c": code, "after": body["seq"], "wait": 20},
                              timeout=30)
     assert MIN_GAP <= following.elapsed.total_seconds() < MIN_GAP * 1.6 + 2
     assert following.json()["seq"] > body["seq"]
+
+
+def luminance(css: str) -> float:
+    r, g, b = (int(x) / 255 for x in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+SPY = ("window.__spoken = []; speechSynthesis.speak = u => window.__spoken.push([u.text, u.lang]); "
+       "speechSynthesis.cancel = () => {}; true")
+
+
+def test_a_finished_service_turns_the_page_into_five_large_spoken_faces(hall: HallProcess) -> None:
+    """一次一评 on the phone: once served, the page offers the five faces (large, high contrast, read aloud in
+    Mandarin), then the reasons for a bad rating; the rating reaches the hall once, and the page thanks."""
+    kiosk = hall.client("kiosk-1")
+    mine = issue(kiosk, 3)
+    counter = hall.client("counter-1")
+    session = counter.post("/api/v1/windows/2/login", {"clerk_id": "7", "pin": "1234"}).json()["session"]
+    window = hall.client("counter-1", session)
+    assert window.post("/api/v1/windows/2/call-next").json()["ticket"]["number"] == mine["number"]
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser = Browser(*PHONE)
+    try:
+        browser.goto(str(mine["qr"]))
+        browser.wait_for("document.getElementById('alert').className === 'called'")
+        assert browser.eval("document.getElementById('rate').hidden") is True  # not before the service is done
+        browser.eval(SPY)
+        window.post("/api/v1/windows/2/finish")  # the citizen walks out before the keypad asks
+        browser.wait_for("document.querySelectorAll('#rate .face').length === 5", timeout=30)
+        page = browser.html()
+        assert "请为本次服务评价" in page and "非常满意" in page and "非常不满意" in page
+        assert "11月24日当天结束前都可以评价" in page  # the next working day after Monday 23 November
+        assert make_id("19800101", 3) not in page and "1101" not in page  # never an identity
+        faces = browser.eval("[...document.querySelectorAll('#rate .face')].map(b => { const s = getComputedStyle(b), "
+                             "r = b.getBoundingClientRect(); return [r.width, r.height, parseFloat(s.fontSize), "
+                             "s.color, s.backgroundColor]; })")
+        for width, height, size, fg, bg in faces:
+            assert width >= 300 and height >= 64 and size >= 28  # a thumb's target, text read without glasses
+            assert contrast(fg, bg) >= 7, (fg, bg)  # WCAG AAA
+        browser.screenshot(ARTEFACTS / "6-rate-faces.png")
+        browser.eval("document.getElementById('speak').click(); true")
+        spoken = browser.eval("window.__spoken")
+        assert spoken[-1][1] == "zh-CN" and spoken[-1][0].startswith("请为本次服务评价") and "非常满意" in spoken[-1][0]
+        browser.eval("document.querySelector('#rate .face[data-level=\"2\"]').click(); true")
+        browser.wait_for("!document.getElementById('reasons').hidden")
+        shown = "[...document.querySelectorAll('#rate .face')].filter(b => b.getClientRects().length > 0)"
+        assert browser.eval(f"{shown}.map(b => b.dataset.level)") == ["2"]  # the choice stays, with its reasons
+        assert "请选择不满意的原因" in browser.eval("window.__spoken")[-1][0]
+        browser.eval("document.querySelector('#reasons .chip').click(); true")
+        assert browser.eval("document.querySelector('#reasons .chip').getAttribute('aria-pressed')") == "true"
+        browser.screenshot(ARTEFACTS / "7-rate-reasons.png")
+        browser.eval("document.getElementById('send').click(); true")
+        browser.wait_for("document.getElementById('thanks') !== null")
+        assert "不满意" in browser.eval("document.getElementById('thanks').textContent")
+        assert browser.eval("window.__spoken")[-1][0] == "感谢您的评价。"
+        browser.screenshot(ARTEFACTS / "8-rate-thanks.png")
+        browser.goto(str(mine["qr"]))  # opened again: rated once, so thanks and no faces
+        browser.wait_for("document.getElementById('thanks') !== null")
+        assert browser.eval("document.querySelectorAll('#rate .face').length") == 0
+    finally:
+        browser.close()
+    code = codes.code_of(str(mine["qr"]))
+    again = requests.post(f"{hall.url}/q/rating", json={"c": code, "level": 5}, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "RATING_EXISTS"
+    forged = requests.post(f"{hall.url}/q/rating", json={"c": code[:-1] + "A", "level": 5}, timeout=10)
+    assert forged.status_code == 422 and forged.json()["error"]["code"] == "QR_INVALID"
+    keypad = window.post("/api/v1/ratings", {"ticket": mine["number"], "level": 5, "source": "keypad"})
+    assert keypad.status_code == 409 and keypad.json()["error"]["code"] == "RATING_EXISTS"  # one per service
+    status = requests.get(f"{hall.url}/q/status", params={"c": code}, timeout=10).json()
+    assert status["rating"]["rated"] is True and status["rating"]["level"] == 2

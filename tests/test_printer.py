@@ -236,7 +236,8 @@ def test_the_catalog_tells_screens_the_halls_own_rules(tmp_path: Path) -> None:
 
     hall = Hall(tmp_path, example_config(booking={"checkin_early_minutes": 45, "checkin_late_minutes": 10}))
     rules = hall.svc.catalog()["rules"]
-    assert rules == {"checkin_early_minutes": 45, "checkin_late_minutes": 10, "bad_rating_at_most": 2}
+    assert rules == {"checkin_early_minutes": 45, "checkin_late_minutes": 10, "bad_rating_at_most": 2,
+                     "rating_keypad_minutes": 10, "rating_late_days": 1}
     hall.close()
 
 

@@ -15,6 +15,7 @@ from kiosk.hall.api import create_app
 from kiosk.hall.requests import (
     IssueTicket,
     Login,
+    PhoneRate,
     Rate,
     Transfer,
     object_schema,
@@ -30,7 +31,8 @@ RAW_ID = "11010519491231002X"
     (Rate, {"level": 6}, "LEVEL_INVALID"),
     (Rate, {"level": True}, "LEVEL_INVALID"),
     (Rate, {"level": "5"}, "LEVEL_INVALID"),
-    (Rate, {"source": "phone"}, "SOURCE_INVALID"),
+    (Rate, {"source": "fax"}, "SOURCE_INVALID"),
+    (PhoneRate, {"level": 0}, "LEVEL_INVALID"),
     (Rate, {"reasons": ["a"] * 11}, "BAD_REQUEST"),
     (Rate, {"reasons": [1]}, "BAD_REQUEST"),
     (IssueTicket, {"business": 5}, "UNKNOWN_BUSINESS"),

@@ -120,6 +120,10 @@ def test_the_duty_desk_alone_with_its_demo_morning() -> None:
     assert "新的办不成事反映 M20261123-002" in t["05-new-report-alert"]
     assert "kiosk-2" in t["05b-kiosk-burst-alert"] and "疑似代他人占号" in t["05b-kiosk-burst-alert"]
     assert "【逾期】2026-11-13" in t["06-followups"]
+    # 申诉复核 of today's bad rating: a reason is required, then appealed, then overturned (kept, marked)
+    assert "原因" in t["07a-appeal-needs-reason"]
+    assert "申诉中" in t["07b-rating-appealed"]
+    assert "申诉复核已撤销" in t["07c-rating-overturned"]
     assert "原因" in t["10-reason-required"] and "5号窗口临时加办 B" in t["11-temporary-window"]
     assert "延时服务到 18:30" in t["12-hours-extended"]
     assert list((ARTEFACTS / "duty" / "sounds").glob("chime-*.wav"))  # the new report chimed

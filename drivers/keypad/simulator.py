@@ -115,8 +115,9 @@ class KeypadBusSimulator(PtyDevice):
     """Serves every simulated keypad on one line; ``path`` is what the host opens."""
 
     def __init__(self, addresses: list[int] | tuple[int, ...] = (1,), faults: Faults | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, gap: float = 0.004) -> None:
         super().__init__("keypad-sim")
+        self.gap = gap  # 3.5 characters at 9600 baud: a request is what came before the silence
         self._buf = bytearray()
         self.keypads = {a: SimulatedKeypad(a) for a in addresses}
         self.faults = faults or Faults()
@@ -138,7 +139,11 @@ class KeypadBusSimulator(PtyDevice):
 
     def received(self, chunk: bytes, now: float) -> None:
         self._buf += chunk
-        while (request := modbus.take_request(self._buf)) is not None:
+
+    def silence(self, now: float) -> None:
+        """Modbus RTU frames end in silence: the burst is read whole, so that noise before a request cannot
+        make a frame of the request's first bytes and swallow it (modbus.take_request)."""
+        while (request := modbus.take_request(self._buf, at_gap=True)) is not None:
             self.requests_seen += 1
             self._reply(request, now)
 

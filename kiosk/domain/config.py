@@ -102,6 +102,8 @@ class BookingRules:
 class RatingRules:
     followup_days: int = 5
     callback_sample_percent: int = 5
+    keypad_minutes: int = 10  # a keypad press counts within this of the finish (by the press's own time)
+    late_days: int = 1  # the phone and kiosks take a rating until the end of this many working days after
 
 
 @dataclass(frozen=True)
@@ -525,6 +527,8 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
         followup_days=r.int_(ra, "followup_days", "ratings.followup_days", dr.followup_days, 1, 60),
         callback_sample_percent=r.int_(ra, "callback_sample_percent", "ratings.callback_sample_percent",
                                        dr.callback_sample_percent, 0, 100),
+        keypad_minutes=r.int_(ra, "keypad_minutes", "ratings.keypad_minutes", dr.keypad_minutes, 1, 120),
+        late_days=r.int_(ra, "late_days", "ratings.late_days", dr.late_days, 0, 10),
     )
     ma = r.table(doc, "matters", "matters")
     r.known(ma, "matters", [f.name for f in fields(MatterRules)])

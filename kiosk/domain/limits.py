@@ -74,12 +74,14 @@ def check_agent(limits: Limits, facts: AgentFacts, principals: list[str]) -> Non
                    limit=limits.agent_principals_per_day)
 
 
-def check_kiosk_burst(limits: Limits, recent_typed: set[str], holder: str) -> None:
-    """``recent_typed``: the distinct identities typed at this kiosk within the burst window."""
+def check_kiosk_burst(limits: Limits, recent_typed: set[str], holder: str, paused: bool = False) -> None:
+    """``recent_typed``: the distinct identities typed at this kiosk within the burst window. ``paused``: the
+    kiosk burst within the last ``minutes``: typed entry stays paused for them (not only until the oldest typed
+    number ages out of the window), so that someone typing on and on gets no more than the first few."""
     burst = limits.kiosk_burst
     if burst is None or holder in recent_typed:
         return
-    if len(recent_typed) >= burst.identities:
+    if paused or len(recent_typed) >= burst.identities:
         raise fail("KIOSK_BURST",
                    f"本机在 {burst.minutes} 分钟内已手工输入 {len(recent_typed)} 位不同人的身份证号，暂停手工输入取号。"
                    "请将本人身份证放在读卡区取号（刷证不受影响），或到服务台由工作人员协助。",

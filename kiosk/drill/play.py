@@ -219,6 +219,7 @@ def run_drill(scenario_path: Path, report: Path, config_path: Path, speed: float
         followups = len(fu.get("followups", [])) if status == 200 else 0
         summary = summarize(sc, rec, windows, wall, api.latencies, bursts, followups,
                             applied, seed, clock.speed)
+        summary.update(runner.insiders.summary())
         summary["hall_errors"] = dict(api.errors)
         write_report(report, sc, rec, summary)
         return summary

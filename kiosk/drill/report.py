@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.drill.insiders import describe
 from kiosk.drill.runner import Record
 from kiosk.drill.scenario import Scenario
 
@@ -57,8 +58,9 @@ def summarize(sc: Scenario, rec: Record, windows: list[int], wall_seconds: float
         if v.kind == "scalper" and v.strategy:
             strategies[v.strategy]["attempts"] += 1
             strategies[v.strategy]["refused"][code] += 1
-    for t in scalper_tickets:
-        st = strategies[t.visit.strategy or ""]
+    for t in scalper_tickets:  # a slot hoarder's ticket, on a day not yet full, is a scalper's too
+        st = strategies.setdefault(t.visit.strategy or "", {"attempts": 0, "tickets": 0, "served": 0,
+                                                             "refused": Counter(), "mismatch_at_window": 0})
         st["attempts"] += 1
         st["tickets"] += 1
         st["served"] += t.outcome == "served"
@@ -106,7 +108,8 @@ def summarize(sc: Scenario, rec: Record, windows: list[int], wall_seconds: float
 
 def _typed_stops(rec: Record) -> list[int]:
     """For each KIOSK_BURST refusal of a typed-numbers scalper: how many tickets that run had got first."""
-    events = sorted([(t.issued_at, "ticket") for t in rec.tickets.values() if t.visit.strategy == "typed_numbers"]
+    # both in the planned order the kiosks play them: a kiosk running behind would mix actual and planned times
+    events = sorted([(t.visit.at, "ticket") for t in rec.tickets.values() if t.visit.strategy == "typed_numbers"]
                     + [(v.at, "stop") for v, c in rec.refusals if v.strategy == "typed_numbers" and c == "KIOSK_BURST"])
     stops, run = [], 0
     for _, kind in events:
@@ -223,11 +226,13 @@ def write_report(out: Path, sc: Scenario, rec: Record, summary: dict[str, Any]) 
     made = charts(out, sc, rec, summary)
     e = html.escape
     refused = summary["honest_refused"]
-    verdict_ok = not refused and summary["scalper_served"] == 0
-    verdict = ("✓ 没有市民被拒之门外，黄牛未能办成一件业务。" if verdict_ok else
-               "✗ 有市民被拒，或黄牛办成了业务：请看下面的原因。") + \
-        (" No honest citizen was refused and no scalper was served." if verdict_ok else
-         " An honest citizen was refused, or a scalper was served: see below.")
+    gamed = summary.get("hoarded_slots", 0) + summary.get("forged_ratings_accepted", 0)
+    verdict_ok = not refused and summary["scalper_served"] == 0 and gamed == 0
+    verdict = ("✓ 没有市民被拒之门外，黄牛未能办成一件业务，没有可转卖的囤积号源，没有一条代评被接受。" if verdict_ok else
+               "✗ 有市民被拒，或黄牛办成了业务，或有囤积号源、代评被接受：请看下面的原因。") + \
+        (" No honest citizen was refused, no scalper was served, no slot was hoarded and no forged rating taken."
+         if verdict_ok else " An honest citizen was refused, a scalper served, a slot hoarded or a forged rating "
+         "taken: see below.")
     rows = [
         ("到达取号机的人次", "arrivals at the kiosks", summary["arrivals"]),
         ("发出号票", "tickets issued", summary["issued"]),
@@ -242,6 +247,8 @@ def write_report(out: Path, sc: Scenario, rec: Record, summary: dict[str, Any]) 
          f"{summary['scalper_attempts']} / {summary['scalper_tickets']} / {summary['scalper_served']}"),
         ("窗口人证不符", "identity mismatches at windows", summary["identity_mismatches"]),
         ("值班台收到的取号机告警", "kiosk-burst alerts to the duty desk", summary["burst_alerts"]),
+        ("买号者可用的囤积号源", "hoarded slots a buyer could use", summary.get("hoarded_slots", 0)),
+        ("被接受的代评（刷评）", "forged ratings accepted", summary.get("forged_ratings_accepted", 0)),
         ("最长排队（全厅）", "longest queue (whole hall)", summary["longest_queue"]),
         ("差评跟进 / 办不成事反映", "bad-rating follow-ups / matters",
          f"{summary['followups_opened']} / {summary['matters']}"),
@@ -257,6 +264,7 @@ def write_report(out: Path, sc: Scenario, rec: Record, summary: dict[str, Any]) 
         or "<li>无 / none</li>"
     settings = "".join(f"<li><code>{e(k)} = {e(json.dumps(v, ensure_ascii=False))}</code></li>"
                        for k, v in summary["settings"].items()) or "<li>发布配置 / the shipped configuration</li>"
+    insiders = "".join(f'<p class="insider">{e(zh)}<br><small>{e(en)}</small></p>' for zh, en in describe(summary))
     figures = "".join(f'<figure><img src="{e(name)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption></figure>'
                       for name, caption in made)
     page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -274,6 +282,7 @@ th small{{color:#666;font-weight:normal}} figure{{margin:18px 0}} img{{max-width
 <p class="verdict">{e(verdict)}</p>
 <h2>本次演练的设置 Settings tried</h2><ul>{settings}</ul>
 <h2>一天的结果 The day in numbers</h2><table>{table}</table>
+<h2>内部人的尝试 What the insiders tried</h2>{insiders}
 <h2>市民被拒原因 Why honest citizens were refused</h2><ul>{refused_rows}</ul>
 <h2>等候时间（分钟） Waiting minutes per business</h2>
 <table><tr><th>业务</th><th>已叫号人数 called</th><th>中位数 p50</th><th>p90</th><th>最长 max</th>

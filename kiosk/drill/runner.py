@@ -20,6 +20,8 @@ from typing import Any
 
 import requests
 
+from kiosk.domain.codes import code_of
+from kiosk.drill.insiders import Insiders
 from kiosk.drill.scenario import Scenario, Visit
 
 
@@ -104,6 +106,8 @@ class TicketLog:
     finished_at: datetime | None = None
     window: int | None = None
     outcome: str = "waiting"  # waiting, served, no_show, mismatch
+    qr: str = ""  # the slip's QR (the phone page's code)
+    rating_done: bool = False  # the citizen has rated, or left without
 
 
 @dataclass
@@ -133,6 +137,7 @@ class DayRunner:
         self.periods, self.clock, self.windows, self.progress = periods, clock, windows, progress
         self.record = Record()
         self.stop = threading.Event()
+        self.insiders = Insiders(self)
         self.arrivals_done = threading.Event()
         self.materials: dict[str, list[str]] = {}
         self.categories: list[str] = []
@@ -154,13 +159,17 @@ class DayRunner:
         threads += [threading.Thread(target=self._guard(self._window_player(w)), name=f"window-{w}")
                     for w in self.windows]
         sampler = threading.Thread(target=self._guard(self._sample), name="sampler", daemon=True)
-        for t in threads:
+        padders = self.insiders.threads()
+        for t in [*threads, *padders]:
             t.start()
         sampler.start()
         for t in threads:
             t.join()
         self.stop.set()
+        for t in padders:
+            t.join()
         sampler.join(5)
+        self.insiders.finish()
         return self.record
 
     def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
@@ -196,6 +205,9 @@ class DayRunner:
                 self.record.arrivals.append(self.clock.now())
             if v.kind == "appointment" and i in self.appointment_codes:
                 self._check_in(v, self.appointment_codes[i])
+                continue
+            if v.strategy == "slot_hoarder":
+                self.insiders.hoard(v)
                 continue
             if v.kind == "scalper" and v.strategy == "typed_numbers":
                 v.kiosk = (v.kiosk - 1 + moved) % len(self.tokens.kiosks) + 1
@@ -252,7 +264,8 @@ class DayRunner:
 
     def _issued(self, v: Visit, ticket: dict[str, Any]) -> None:
         with self.record.lock:
-            self.record.tickets[ticket["number"]] = TicketLog(v, ticket["number"], self.clock.now())
+            self.record.tickets[ticket["number"]] = TicketLog(v, ticket["number"], self.clock.now(),
+                                                             qr=str(ticket.get("qr", "")))
 
     # -- windows -----------------------------------------------------------------------------------------------
     def _window_open(self, w: int, at: datetime) -> bool:
@@ -357,8 +370,13 @@ class DayRunner:
         self.clock.sleep(v.service_minutes / 2, self.stop)
         self.api.call("POST", f"/api/v1/windows/{w}/finish", token, {"accepted": v.accepted}, session)
         log.finished_at, log.outcome = self.clock.now(), "served"
-        status, _ = self.api.call("POST", "/api/v1/ratings", token,
-                                  {"ticket": number, "level": v.rating, "source": "keypad"}, session)
+        status = 0  # the keypad, or later the phone page; or the citizen left without rating
+        if v.keypad:
+            status, _ = self.api.call("POST", "/api/v1/ratings", token,
+                                      {"ticket": number, "level": v.rating, "source": "keypad"}, session)
+        elif v.phone and log.qr:
+            status, _ = self.api.call("POST", "/q/rating", "", {"c": code_of(log.qr), "level": v.rating})
+        log.rating_done = True
         with self.record.lock:
             self.record.window_busy[w] += (log.finished_at - log.started_at).total_seconds() / 60
             if status in (200, 201):

@@ -19,6 +19,7 @@ from kiosk.domain.errors import KioskError
 from kiosk.domain.identity import check_char
 
 STRATEGIES = ("typed_numbers", "lent_card", "resold_ticket", "agent_over_limit")
+INSIDERS = ("slot_hoarder", "rating_padder")  # kiosk/drill/insiders.py plays them
 ENTRIES = ("card", "typed", "qr")
 
 
@@ -33,6 +34,22 @@ class Scalper:
     count: int
     every_minutes: float
     kiosk: int
+
+
+@dataclass(frozen=True)
+class Insider:
+    """Someone gaming the hall's figures from inside its processes. ``slot_hoarder``: types bought ID numbers
+    at ``kiosk`` on a full day and accepts every booking offer, ``count`` numbers ``every_minutes`` apart.
+    ``rating_padder``: the counter at ``window`` rates its own and other windows' services, and ``kiosk`` rates
+    strangers' tickets by their numbers, ``count`` rounds ``every_minutes`` apart."""
+
+    kind: str
+    at: time
+    count: int
+    every_minutes: float
+    kiosk: int
+    window: int
+    business: str | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,9 @@ class Scenario:
     window_hours: dict[int, tuple[tuple[time, time], ...]]  # windows open only in these spans
     serve_after_close_minutes: int
     scalpers: tuple[Scalper, ...] = ()
+    insiders: tuple[Insider, ...] = ()
+    keypad: float = 1.0  # citizens who press the window's keypad; the others leave before it asks
+    phone: float = 0.0  # of those who left, the share who rate later on the phone page
 
 
 @dataclass
@@ -95,6 +115,8 @@ class Visit:
     notice: bool = False
     accepted: bool = True
     rating: int = 5
+    keypad: bool = True  # presses the window's keypad after the service
+    phone: bool = False  # else rates on the phone page (一次一评 for someone who left before the keypad asked)
     report_matter: bool = False
     book_if_offered: bool = False
     strategy: str | None = None          # scalpers: how they try
@@ -132,20 +154,23 @@ def _weights(doc: Any, key: str) -> dict[str, float]:
 
 KNOWN = {
     "": ("drill", "arrivals", "mix", "service_minutes", "entry", "citizens", "ratings", "appointments", "windows",
-         "scalpers"),
+         "scalpers", "insiders"),
     "drill": ("name", "description", "date", "start", "until", "kiosks", "serve_after_close_minutes"),
     "citizens": ("no_show", "elderly", "disabled", "military", "agent", "agent_principals", "notice", "accepted",
-                 "report_matter", "book_when_offered"),
+                 "report_matter", "book_when_offered", "keypad", "phone"),
     "appointments": ("count",),
     "windows": ("closed", "hours"),
     "scalpers": ("strategy", "at", "count", "every_minutes", "kiosk"),
+    "insiders": ("kind", "at", "count", "every_minutes", "kiosk", "window", "business"),
 }
 
 
 def _unknown_keys(doc: dict[str, Any]) -> None:
     """A misspelt key would silently play another day than the one meant: name it, with the nearest key."""
-    tables: list[tuple[str, Any]] = [("", doc)] + [(k, doc.get(k)) for k in KNOWN if k and k != "scalpers"]
-    tables += [("scalpers", item) for item in doc.get("scalpers", []) if isinstance(item, dict)]
+    tables: list[tuple[str, Any]] = [("", doc)] + [(k, doc.get(k)) for k in KNOWN
+                                                   if k and k not in ("scalpers", "insiders")]
+    tables += [(name, item) for name in ("scalpers", "insiders") for item in doc.get(name, [])
+               if isinstance(item, dict)]
     for name, table in tables:
         if not isinstance(table, dict):
             continue
@@ -190,7 +215,8 @@ def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario
         raise ScenarioInvalid("citizens: 应为表 / expected a table")
     share = {k: _num(people, k, d, 0, 1, "citizens.") for k, d in (
         ("no_show", 0.03), ("elderly", 0.1), ("disabled", 0.01), ("military", 0.01), ("agent", 0.04),
-        ("notice", 0.15), ("accepted", 0.9), ("report_matter", 0.02), ("book_when_offered", 0.5))}
+        ("notice", 0.15), ("accepted", 0.9), ("report_matter", 0.02), ("book_when_offered", 0.5), ("keypad", 1.0),
+        ("phone", 0.0))}
     span = people.get("agent_principals", [1, 3])
     if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) and 1 <= v <= 20 for v in span)
             and span[0] <= span[1]):
@@ -218,6 +244,7 @@ def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario
                                 _num(raw, "every_minutes", 0.7, 0.05, 120, f"scalpers[{i}]."),
                                 int(_num(raw, "kiosk", 1, 1, 50, f"scalpers[{i}]."))))
     until = drill.get("until")
+    insiders = _insiders(doc.get("insiders", []), businesses)
     return Scenario(
         name=str(drill.get("name", "drill")), description=str(drill.get("description", "")), day=day,
         start=_time(drill.get("start", "08:30"), "drill.start"),
@@ -230,7 +257,29 @@ def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario
         appointments=int(_num(doc.get("appointments", {}), "count", 0, 0, 10000, "appointments.")),
         closed_windows=tuple(closed), window_hours=hours,
         serve_after_close_minutes=int(_num(drill, "serve_after_close_minutes", 90, 0, 600, "drill.")),
-        scalpers=tuple(scalpers))
+        scalpers=tuple(scalpers), insiders=insiders, keypad=share["keypad"], phone=share["phone"])
+
+
+def _insiders(raw: Any, businesses: tuple[str, ...]) -> tuple[Insider, ...]:
+    if not isinstance(raw, list):
+        raise ScenarioInvalid("insiders: 应为 [[insiders]] 表的列表 / expected [[insiders]] tables")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"insiders[{i}]."
+        if not isinstance(item, dict):
+            raise ScenarioInvalid(f"insiders[{i}]: 应为表 / expected a table")
+        kind = item.get("kind")
+        if kind not in INSIDERS:
+            raise ScenarioInvalid(f"{where}kind: 应为 {INSIDERS} 之一 / one of {INSIDERS}, got {kind!r}")
+        business = item.get("business")
+        if business is not None and business not in businesses:
+            raise ScenarioInvalid(f"{where}business: 没有这项业务 / unknown business {business!r}")
+        out.append(Insider(kind, _time(item.get("at", "10:00"), f"{where}at"),
+                           int(_num(item, "count", 12, 1, 1000, where)),
+                           _num(item, "every_minutes", 0.5, 0.05, 240, where),
+                           int(_num(item, "kiosk", 1, 1, 50, where)), int(_num(item, "window", 1, 1, 99, where)),
+                           business))
+    return tuple(out)
 
 
 class People:
@@ -317,6 +366,15 @@ def plan_day(sc: Scenario, periods: list[tuple[datetime, datetime]], tz: ZoneInf
 
     for scalper in sc.scalpers:
         visits += _scalper_visits(sc, scalper, people, rng, tz, service)
+    for insider in sc.insiders:
+        if insider.kind == "slot_hoarder":  # the rating padder is no kiosk visit: it plays from the start
+            visits += _hoarder_visits(sc, insider, people, rng, tz)
+    # who presses the keypad and who rates on the phone: a stream of its own, so that a scenario's day is the
+    # same whatever its rating shares
+    raters = random.Random(seed * 7919 + 13)
+    for v in visits:
+        v.keypad = raters.random() < sc.keypad
+        v.phone = not v.keypad and raters.random() < sc.phone
     visits.sort(key=lambda v: v.at)
     return [v for v in visits if v.at < stop]
 
@@ -343,3 +401,13 @@ def _scalper_visits(sc: Scenario, s: Scalper, people: People, rng: random.Random
             visit.principals = [people.make() for _ in range(2)]
         out.append(visit)
     return out
+
+
+def _hoarder_visits(sc: Scenario, h: Insider, people: People, rng: random.Random, tz: ZoneInfo) -> list[Visit]:
+    """A slot hoarder types one bought number after another (a scalper's visits, strategy ``slot_hoarder``);
+    each booking got is sold to a buyer, who comes with the slip and the number typed, never with the card."""
+    at = datetime.combine(sc.day, h.at, tz)
+    business = h.business or max(sc.mix, key=lambda b: sc.mix[b])
+    return [Visit(at=at + timedelta(minutes=i * h.every_minutes * rng.uniform(0.8, 1.2)), kind="scalper",
+                  business=business, person=people.make(), entry="typed", kiosk=h.kiosk, strategy="slot_hoarder",
+                  buyer=people.make(), rating=5) for i in range(h.count)]

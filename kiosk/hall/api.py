@@ -22,9 +22,10 @@ from fastapi.responses import Response
 from kiosk import __version__
 from kiosk.clock import HallClock
 from kiosk.domain.errors import DomainError, bad_request, fail
-from kiosk.hall import phone
+from kiosk.hall import phone, phone_rating
 from kiosk.hall.requests import (
     AcceptBooking,
+    AppealRating,
     AtWindow,
     Blocklist,
     CallStaff,
@@ -33,6 +34,7 @@ from kiosk.hall.requests import (
     CheckIn,
     CloseFollowup,
     CreateAppointment,
+    DecideAppeal,
     Empty,
     ExtendHours,
     FeeQuote,
@@ -176,6 +178,7 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
     """``escalate_every``: hall seconds between rounds that escalate overdue matters and follow-ups."""
     notifier = Notifier()
     service.store.on_commit(notifier.notify)
+    service.up_since = clock.now()  # a keypad press made after this reaches the hall at once, or not at all
     system = Device(0, "hall", "supervisor")
 
     async def escalate_loop() -> None:
@@ -415,6 +418,10 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
          "A window takes on more businesses today (recorded)")
     post("/api/v1/followups/{number}/close", ("supervisor",), service.op_close_followup, CloseFollowup,
          "Close a bad rating's follow-up with what was done")
+    post("/api/v1/ratings/{day}/{number}/appeal", ("supervisor",), service.op_appeal_rating, AppealRating,
+         "申诉复核: mark a bad rating appealed, with the reason (audited, sent to the ledger)")
+    post("/api/v1/ratings/{day}/{number}/decision", ("supervisor",), service.op_decide_appeal, DecideAppeal,
+         "申诉复核: an appealed rating upheld or overturned, with the finding (an overturned one leaves the counts)")
 
     @app.get("/api/v1/followups", summary="Bad-rating follow-ups, overdue first")
     def followups(request: Request) -> Response:
@@ -422,5 +429,6 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         return json_response(200, {"followups": service.followups()})
 
     phone.mount(app, service, clock, notifier)
-    publish(app, public=("/health", "/q", "/q/status", "/api/v1/devices/enroll"), extra=QUERY_PARAMS)
+    phone_rating.mount(app, service, clock, body_of)
+    publish(app, public=("/health", "/q", "/q/status", "/q/rating", "/api/v1/devices/enroll"), extra=QUERY_PARAMS)
     return app

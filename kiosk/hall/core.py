@@ -95,6 +95,7 @@ class HallCore:
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
+        self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
 
     # -- time -------------------------------------------------------------
     def iso(self, now: datetime) -> str:

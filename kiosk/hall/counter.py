@@ -429,9 +429,10 @@ class Counter(Casework):
             raise self._mismatch_unresolved(row)
         at = self.iso(call.now)
         started = row["started_epoch"] or call.now.timestamp()
+        # who finished it: only this counter's keypad may rate the service (hall-api.md, ratings)
         tx.execute("UPDATE tickets SET state='done', finished_at=?, finished_epoch=?, started_epoch=?, "
-                   "started_at=COALESCE(started_at, ?), identity_checked=COALESCE(identity_checked, 0) "
-                   "WHERE id=?", (at, call.now.timestamp(), started, at, row["id"]))
+                   "started_at=COALESCE(started_at, ?), identity_checked=COALESCE(identity_checked, 0), "
+                   "finished_device=? WHERE id=?", (at, call.now.timestamp(), started, at, call.device.id, row["id"]))
         tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
         minutes = round((call.now.timestamp() - started) / 60, 1)
         tx.emit("service.finished", at, call.device.name,
@@ -442,8 +443,10 @@ class Counter(Casework):
         return 200, {"ticket": self.ticket_view(tx.conn, row) | {"state": "done"}, "case": case,
                      "rating_request": {"ticket": row["number"], "window": window, "clerk_id": clerk,
                                         "clerk_name": clerk_row["name"] if clerk_row else "",
-                                        "business": row["business"], "levels": RATING_LEVELS,
-                                        "expires_at": self.iso(call.now + timedelta(minutes=30))}}
+                                        "business": row["business"], "levels": RATING_LEVELS, "day": row["day"],
+                                        "finished_at": at,  # the window PC times the press from here
+                                        "expires_at": self.iso(call.now + timedelta(
+                                            minutes=self.config.ratings.keypad_minutes))}}
 
 
     def op_pause(self, tx: Tx, call: Call, req: WindowReason) -> Reply:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.domain import codes, matters, ratings
-from kiosk.domain.errors import bad_request, fail
+from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.domain.text import clean_text, mask_phone, valid_phone
 from kiosk.hall.core import (
     RATING_LEVELS,
@@ -19,40 +19,145 @@ from kiosk.hall.core import (
     required_reason,
 )
 from kiosk.hall.counter import Counter
-from kiosk.hall.requests import CallStaff, Empty, Rate, ReportMatter, TransitionMatter
+from kiosk.hall.requests import CallStaff, Empty, PhoneRate, Rate, ReportMatter, TransitionMatter
 from kiosk.store.db import Tx
 
 
 class Feedback(Counter):
-    # -- ratings ----------------------------------------------------------------------
+    # -- ratings: only from the citizen (hall-api.md) ---------------------------------------
     def op_rate(self, tx: Tx, call: Call, req: Rate) -> Reply:
-        now = call.now
-        day = self.day(now).isoformat()
-        ref = req.ticket
-        if isinstance(ref, str) and codes.code_of(ref).startswith(codes.TICKET_TAG + ":"):
-            ref = self.todays_code(now, ref).number
-        level = req.level
+        level = self._level(req.level)
+        source = req.source
+        if source not in ratings.CHANNELS:
+            raise fail("SOURCE_INVALID")
+        reasons = self._reasons(req.reasons)
+        try:
+            ratings.check_channel(call.device.role, source)
+            if source == "keypad":
+                row, pressed = self._keypad_rated(tx, call, req)
+            else:
+                row, pressed = self._slip_rated(tx, call, req), None
+        except DomainError as refusal:
+            if refusal.code not in ("RATING_NOT_YOURS", "RATING_NEEDS_SLIP"):
+                raise
+            # someone rating a service that is not theirs to rate: kept for the duty desk, like a limit hit
+            number = req.ticket if isinstance(req.ticket, str) and len(req.ticket) <= 12 else None
+            self._audit(tx, call, "rating_refused", None, None, number, None, {"code": refusal.code, "source": source})
+            tx.emit("rating.refused", self.iso(call.now), call.device.name,
+                    {"number": number, "day": self.day(call.now).isoformat(), "code": refusal.code, "source": source})
+            return refusal.status, refusal.body()
+        return self._record_rating(tx, call, row, level, source, reasons, pressed)
+
+    def op_rate_phone(self, tx: Tx, call: Call, req: PhoneRate) -> Reply:
+        """POST /q/rating: the slip's signed code is the citizen's proof, until the late window closes."""
+        level = self._level(req.level)
+        reasons = self._reasons(req.reasons)
+        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, req.c)
+        row = self._coded_row(tx.conn, code)
+        self._still_ratable(tx, row, call.now)
+        return self._record_rating(tx, call, row, level, "phone", reasons, None)
+
+    @staticmethod
+    def _level(level: object) -> int:
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
             raise fail("LEVEL_INVALID")
-        source = req.source
-        if source not in ("keypad", "kiosk"):
-            raise fail("SOURCE_INVALID")
-        reasons = req.reasons or []
+        return level
+
+    @staticmethod
+    def _reasons(raw: object) -> list[str]:
+        reasons = raw or []
         if not isinstance(reasons, list) or len(reasons) > 10:
             raise bad_request("reasons 应为文本列表", "reasons must be a list of strings")
-        reasons = [r for r in (clean_text(x, 200) for x in reasons) if r]
-        row = self._ticket_row(tx.conn, day, ref)
-        if tx.one("SELECT 1 FROM ratings WHERE ticket_id=?", (row["id"],)) is not None:
-            raise fail("RATING_EXISTS")
+        return [r for r in (clean_text(x, 200) for x in reasons) if r]
+
+    def _keypad_rated(self, tx: Tx, call: Call, req: Rate) -> tuple[sqlite3.Row, datetime]:
+        """The window's keypad: only the counter that finished the service, for a press made within
+        ``keypad_minutes`` of the finish by the press's own time (kept on the window PC while the hall was down,
+        it still counts: it names its day by that time, as ticket numbers start again every day)."""
+        now = call.now
+        pressed = self._press_time(req.pressed_at) if req.pressed_at is not None else now
+        ref = req.ticket
+        if isinstance(ref, str) and codes.code_of(ref).startswith(codes.TICKET_TAG + ":"):
+            row = self._coded_row(tx.conn, codes.read_ticket_qr(self.code_key, self.config.hall_id, ref))
+        else:
+            row = self._ticket_row(tx.conn, self.day(min(pressed, now)).isoformat(), ref)
         if row["state"] != "done":
             raise fail("NOT_RATABLE", state=row["state"])
+        if row["finished_device"] != call.device.id:
+            raise fail("RATING_NOT_YOURS", "只有为这位群众办结业务的窗口评价器才能提交这次服务的评价。",
+                       "Only the keypad of the window that finished this service can rate it.")
+        self._not_rated(tx, row)
+        finished = datetime.fromtimestamp(row["finished_epoch"], self.config.calendar.tz)
+        counted = ratings.check_press(finished, pressed, now, self.config.ratings.keypad_minutes, self.up_since)
+        ratings.check_open(now, self._rating_closes(row))
+        return row, counted
+
+    def _slip_rated(self, tx: Tx, call: Call, req: Rate) -> sqlite3.Row:
+        """A kiosk: the slip's signed code, or today's ticket number with the holder's own identity."""
+        ref = req.ticket
+        if isinstance(ref, str) and codes.code_of(ref).startswith(codes.TICKET_TAG + ":"):
+            row = self._coded_row(tx.conn, codes.read_ticket_qr(self.code_key, self.config.hall_id, ref))
+        elif req.identity is None:
+            raise fail("RATING_NEEDS_SLIP")
+        else:
+            person = self.identity(req.identity, call.now)
+            row = self._ticket_row(tx.conn, self.day(call.now).isoformat(), ref)
+            principals = {r[0] for r in tx.all("SELECT principal_hash FROM ticket_principals WHERE ticket_id=?",
+                                               (row["id"],))}
+            if not self._same_holder(person, row["holder_hash"]) and person.hash not in principals:
+                raise fail("RATING_NOT_YOURS", "这张号不是您本人的，只能评价本人办理的业务。",
+                           "This ticket is not yours: you can rate only a service you were given.")
+        self._still_ratable(tx, row, call.now)
+        return row
+
+    def _coded_row(self, conn: sqlite3.Connection, code: codes.TicketCode) -> sqlite3.Row:
+        row: sqlite3.Row | None = conn.execute("SELECT * FROM tickets WHERE day=? AND number=?",
+                                               (code.day.isoformat(), code.number)).fetchone()
+        if row is None:
+            raise codes.qr_invalid("查无此票", "no such ticket", "unknown")
+        return row
+
+    def _still_ratable(self, tx: Tx, row: sqlite3.Row, now: datetime) -> None:
+        if row["state"] != "done":
+            raise fail("NOT_RATABLE", state=row["state"])
+        self._not_rated(tx, row)
+        ratings.check_open(now, self._rating_closes(row))
+
+    @staticmethod
+    def _not_rated(tx: Tx, row: sqlite3.Row) -> None:
+        if tx.one("SELECT 1 FROM ratings WHERE ticket_id=?", (row["id"],)) is not None:
+            raise fail("RATING_EXISTS")
+
+    def _rating_closes(self, row: sqlite3.Row) -> datetime:
+        """The end of the ``late_days``-th working day after the service's day: the last moment any channel
+        takes its rating (the phone's 一次一评 for someone who left before the keypad asked)."""
+        cal = self.config.calendar
+        last = cal.add_working_days(date.fromisoformat(row["day"]), self.config.ratings.late_days, strict=False)
+        return ratings.rating_closes(last, cal.tz)
+
+    @staticmethod
+    def _press_time(text: str) -> datetime:
+        try:
+            pressed = datetime.fromisoformat(text)
+        except ValueError:
+            pressed = None
+        if pressed is None or pressed.tzinfo is None:
+            raise fail("PRESS_TIME_INVALID", "pressed_at 应为带时区的 ISO 8601 时间。",
+                       "pressed_at must be ISO 8601 with an offset.")
+        return pressed
+
+    def _record_rating(self, tx: Tx, call: Call, row: sqlite3.Row, level: int, source: str, reasons: list[str],
+                       pressed: datetime | None) -> Reply:
+        now = call.now
+        day = row["day"]  # a rating is known by (hall, day, number) in the hall and the ledger alike
         digest = hashlib.sha256(f"{self.config.hall_id}:{day}:{row['number']}".encode()).digest()
         sample = matters.callback_sampled(digest, self.config.ratings.callback_sample_percent)
         at = self.iso(now)
         cur = tx.execute("INSERT INTO ratings (ticket_id, level, source, reasons, at, day, window, clerk_id, business,"
-                         " callback_sample) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         " callback_sample, device, pressed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                          (row["id"], level, source, json.dumps(reasons, ensure_ascii=False), at, day, row["window"],
-                          row["clerk_id"], row["business"], int(sample)))
+                          row["clerk_id"], row["business"], int(sample), call.device.name,
+                          self.iso(pressed) if pressed is not None else None))
         followup = None
         if ratings.is_bad(level):
             deadline = self.deadline(tx, now, self.day(now), self.config.ratings.followup_days)
@@ -66,6 +171,28 @@ class Feedback(Counter):
                  "followup_deadline": followup["deadline"] if followup else None})
         return 201, {"rating": {"ticket": row["number"], "level": level, "label": RATING_LEVELS[str(level)],
                                 "source": source, "at": at, "followup": followup, "callback_sample": sample}}
+
+    # -- the phone page's view of a ticket, with its rating ------------------------------------
+    def phone_view(self, now: datetime, scanned: str) -> dict[str, Any]:
+        """What /q shows: today's ticket as the queue page has it, or an earlier day's finished service while
+        its rating is still open; with what the rating offers. QR_INVALID for anything else (one "not found")."""
+        code = codes.read_ticket_qr(self.code_key, self.config.hall_id, scanned)
+        conn = self.store.reader()
+        row = self._coded_row(conn, code)
+        rated = conn.execute("SELECT level FROM ratings WHERE ticket_id=?", (row["id"],)).fetchone()
+        closes = self._rating_closes(row) if row["state"] == "done" else None
+        rating = {"open": closes is not None and rated is None and now < closes, "rated": rated is not None,
+                  "level": rated["level"] if rated is not None else None,
+                  "closes_at": self.iso(closes) if closes is not None else None,
+                  "last_day": (closes - timedelta(days=1)).date().isoformat() if closes is not None else None}
+        if code.day == self.day(now):
+            return self.phone_status(now, scanned) | {"rating": rating}
+        if closes is None or now >= closes:
+            raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
+        business = self.config.business(row["business"])
+        return {"number": row["number"], "business": business.name if business else row["business"],
+                "state": row["state"], "ahead": 0, "expected_wait_min": 0, "window": None,
+                "seq": self.store.last_seq(), "at": self.iso(now), "rating": rating}
 
     # -- unresolved matters ("办不成事") ---------------------------------------------------
     def op_report_matter(self, tx: Tx, call: Call, req: ReportMatter) -> Reply:

@@ -8,7 +8,7 @@ import math
 import secrets
 import sqlite3
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from kiosk.domain import codes, limits, queue
@@ -46,11 +46,16 @@ class Issuing(Capacity):
                      (business, day, who))
         ns = tx.one("SELECT COUNT(*), MAX(at_epoch) FROM no_shows WHERE day=? AND holder_hash=?", (day, who))
         block = tx.one("SELECT reason FROM blocklist WHERE holder_hash=?", (who,))
-        assert own is not None and via is not None and ns is not None
+        # an open on-site booking for this day is a place in this day's queue, as a ticket is
+        start = datetime.combine(date.fromisoformat(day), time(0), self.config.calendar.tz)
+        booked = tx.one("SELECT COUNT(*), SUM(business=?) FROM bookings WHERE holder_hash=? AND state='booked' "
+                        "AND slot_start>=? AND slot_start<?",
+                        (business, who, start.timestamp(), (start + timedelta(days=1)).timestamp()))
+        assert own is not None and via is not None and ns is not None and booked is not None
         last = (datetime.fromtimestamp(ns[1], tz=self.config.calendar.tz) if ns[1] is not None else None)
         return limits.PersonFacts(
-            tickets_today=int(own[0]) + int(via[0]),
-            tickets_in_business=int(own[1] or 0) + int(via[1] or 0),
+            tickets_today=int(own[0]) + int(via[0]) + int(booked[0]),
+            tickets_in_business=int(own[1] or 0) + int(via[1] or 0) + int(booked[1] or 0),
             no_shows_today=int(ns[0]),
             last_no_show_at=last,
             blocklist_reason=block["reason"] if block else None,
@@ -122,7 +127,7 @@ class Issuing(Capacity):
         remaining = self.remaining_minutes(tx.conn, now)
         over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
         if self.config.booking.offers and req.accept_wait is not True and over:
-            offer = self._offer(tx, call, business, holder, now)
+            offer = self._offer(tx, call, business, holder, now) if not principals else None
             if offer is not None:
                 return 200, offer
         # the new ticket is the last of its business, so everyone waiting is before it
@@ -134,23 +139,41 @@ class Issuing(Capacity):
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
                                                    "walk_in", None, estimate)}
 
-    def _check_burst(self, tx: Tx, call: Call, holder: Identity) -> None:
+    def _check_burst(self, tx: Tx, call: Call, holder: Identity, entry: str | None = None) -> None:
         """Only identities *typed* at one kiosk count: a crowd laying its own cards is never slowed down,
-        while someone typing other people's numbers to hold places for sale is stopped within a few tickets."""
+        while someone typing other people's numbers to hold places for sale is stopped within a few tickets.
+        Every path to a place counts alike: tickets, booking offers asked for and bookings taken (hall-api.md),
+        so that a full day's offers are no way around it."""
         burst = self.config.limits.kiosk_burst
-        if call.device.role != "kiosk" or burst is None or holder.source != "typed":
+        if call.device.role != "kiosk" or burst is None or (entry or holder.source) != "typed":
             return
         since = call.now.timestamp() - burst.minutes * 60
+        device = call.device.name
         recent = {r[0] for r in tx.all(
-            "SELECT DISTINCT holder_hash FROM tickets WHERE device=? AND issued_epoch>=? AND entry='typed'",
-            (call.device.name, since))}
-        limits.check_kiosk_burst(self.config.limits, recent, holder.hash)
+            "SELECT holder_hash FROM tickets WHERE device=? AND issued_epoch>=? AND entry='typed' "
+            "UNION SELECT holder_hash FROM offers WHERE device=? AND created_epoch>=? AND entry='typed' "
+            "UNION SELECT holder_hash FROM bookings WHERE device=? AND created_epoch>=? AND entry='typed'",
+            (device, since, device, since, device, since))}
+        paused = tx.one("SELECT 1 FROM kiosk_bursts WHERE device=? AND started_epoch>=?", (device, since))
+        limits.check_kiosk_burst(self.config.limits, recent, holder.hash, paused is not None)
 
-    def _record_burst(self, tx: Tx, call: Call, day: str) -> None:
-        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count."""
+    def _record_burst(self, tx: Tx, call: Call, day: str, via: str = "ticket") -> None:
+        """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count.
+
+        The burst also says who typed the numbers before it: the typed bookings and offers of this kiosk in the
+        burst's minutes are put on hold, to be checked in only with the holder's own ID card. A person who typed
+        their own number has the card; someone who typed other people's numbers to sell their slots has not."""
         burst = self.config.limits.kiosk_burst
         assert burst is not None
         since = call.now.timestamp() - burst.minutes * 60
+        device = call.device.name
+        tx.execute("UPDATE offers SET held=1 WHERE device=? AND created_epoch>=? AND entry='typed'", (device, since))
+        held = tx.execute(
+            "UPDATE bookings SET held=1 WHERE state='booked' AND entry='typed' AND held=0 AND ((device=? AND "
+            "created_epoch>=?) OR offer_id IN (SELECT id FROM offers WHERE device=? AND created_epoch>=? AND "
+            "entry='typed'))", (device, since, device, since)).rowcount
+        if held:
+            self._audit(tx, call, "bookings_held", None, None, None, None, {"bookings": held, "via": via})
         row = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
                      (call.device.name, since))
         if row is not None:
@@ -159,7 +182,8 @@ class Issuing(Capacity):
         tx.execute("INSERT INTO kiosk_bursts (device, day, started_epoch) VALUES (?,?,?)",
                    (call.device.name, day, call.now.timestamp()))
         tx.emit("kiosk.burst", self.iso(call.now), call.device.name, {
-            "device": call.device.name, "day": day, "identities": burst.identities, "minutes": burst.minutes})
+            "device": call.device.name, "day": day, "identities": burst.identities, "minutes": burst.minutes,
+            "via": via, "bookings_held": held})
 
     def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
                        principals: list[Identity], priority: str | None, channel: str,
@@ -276,9 +300,9 @@ class Issuing(Capacity):
                         offer_id = secrets.token_hex(8)
                         expires = now + timedelta(minutes=rules.offer_valid_minutes)
                         tx.execute("INSERT INTO offers (id, business, holder_hash, slot_start, slot_end, "
-                                   "expires_epoch) VALUES (?,?,?,?,?,?)",
+                                   "expires_epoch, device, entry, created_epoch) VALUES (?,?,?,?,?,?,?,?,?)",
                                    (offer_id, business.code, holder.hash, start.timestamp(), end.timestamp(),
-                                    expires.timestamp()))
+                                    expires.timestamp(), call.device.name, holder.source, now.timestamp()))
                         tx.emit("booking.offered", self.iso(now), call.device.name, {
                             "offer_id": offer_id, "business": business.code, "holder": holder.hash,
                             "slot_start": self.iso(start), "slot_end": self.iso(end)})

@@ -2,7 +2,8 @@
 holding the ticket's signed code, without a login.
 
 It shows only the number, the business, people ahead, the expected wait and, once called, the window:
-never an identity. It follows the hall's own event feed: the status endpoint is a long poll that answers
+never an identity; once the service is done, the rating (kiosk/hall/phone_rating.py), also on the next
+working day. It follows the hall's own event feed: the status endpoint is a long poll that answers
 when the hall has committed something new (the display board's feed), but at most once every
 ``MIN_GAP`` seconds per phone, so that 500 phones in a busy hall cost the hall little. Any code that is
 not today's ticket of this hall (forged, altered, foreign, another day's) gets the same "not found".
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.clock import HallClock
 from kiosk.domain.errors import DomainError
+from kiosk.hall.phone_rating import PAGE_PART
 from kiosk.hall.service import HallService
 from kiosk.httpserve import error_response, json_response
 
@@ -41,7 +43,7 @@ def mount(app: FastAPI, service: HallService, clock: HallClock, notifier: Waiter
         if len(code) > 200:
             return None
         try:
-            return service.phone_status(clock.now(), code)
+            return service.phone_view(clock.now(), code)  # with the rating once the service is done
         except DomainError:
             return None
 
@@ -105,6 +107,7 @@ main{padding:20px}
 <div class="row" id="waiting"><div class="box">前面还有<b id="ahead">—</b>人</div>
 <div class="box">预计等候<b id="wait">—</b>分钟</div></div>
 <p id="state"></p>
+<section id="rate" hidden aria-live="polite"></section>
 <p id="note">本页自动更新，不显示任何个人信息。叫号以大厅叫号屏和语音为准；过号请重新取号。<br>
 Updates by itself; shows nothing personal. The hall's display and voice call are what count.</p>
 </main><script>
@@ -143,6 +146,7 @@ function show(s) {
     nudge("soon");
   } else { alert.className = ""; alert.textContent = ""; }
   document.title = s.number + " · " + (STATES[s.state] || s.state).split(" ")[0];
+  rate(s);
 }
 async function follow() {
   for (;;) {
@@ -155,4 +159,4 @@ async function follow() {
   }
 }
 follow();
-</script></body></html>"""
+</script>""" + PAGE_PART + "</body></html>"

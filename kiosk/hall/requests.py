@@ -264,10 +264,40 @@ class FeeQuote:
 
 @dataclass(frozen=True, kw_only=True)
 class Rate:
-    ticket: str | None = wire("TICKET_NOT_FOUND", required=True, doc="a ticket number or the slip's QR text")
+    ticket: str | None = wire("TICKET_NOT_FOUND", required=True,
+                              doc="the slip's QR text; a ticket number only from the keypad, or with the holder's identity")
     level: int | None = wire("LEVEL_INVALID", required=True, minimum=1, maximum=5)
-    source: Literal["keypad", "kiosk"] | None = wire("SOURCE_INVALID", required=True)
+    source: Literal["keypad", "kiosk", "phone"] | None = wire("SOURCE_INVALID", required=True,
+                                                               doc="the channel: the sending device's own")
     reasons: list[str] | None = wire(max_items=10)
+    identity: RawIdentity | None = wire("ID_INVALID", doc="kiosk: the holder's identity, with a ticket number")
+    pressed_at: str | None = wire("PRESS_TIME_INVALID",
+                                  doc="keypad: when the citizen pressed (ISO 8601 with offset, hall time)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhoneRate:
+    c: str | None = wire("QR_INVALID", required=True, doc="the slip's signed code")
+    level: int | None = wire("LEVEL_INVALID", required=True, minimum=1, maximum=5)
+    reasons: list[str] | None = wire(max_items=10)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppealRating:
+    day: str = path("the rating's business day, YYYY-MM-DD")
+    number: str = path("the rated ticket's number")
+    reason: str | None = wire("REASON_REQUIRED", required=True, doc="why it is appealed (recorded)")
+    by: str | None = wire(doc="who acted (the duty desk's name by default)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideAppeal:
+    day: str = path("the rating's business day, YYYY-MM-DD")
+    number: str = path("the rated ticket's number")
+    outcome: Literal["upheld", "overturned"] | None = wire("APPEAL_INVALID", required=True,
+                                                           doc="upheld: the rating stands; overturned: it leaves the counts")
+    reason: str | None = wire("REASON_REQUIRED", required=True, doc="the finding (recorded)")
+    by: str | None = wire(doc="who decided (the duty desk's name by default)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,7 @@
 """The hall service: every operation of the hall, one room per responsibility.
 
 The operations live in modules by what they are about, each building on the ones before it
-(core → capacity → issuing → booking → casework → counter → feedback → supervision); HallService is all
+(core → capacity → issuing → booking → casework → counter → feedback → appeals → supervision); HallService is all
 of them, so the API, the CLI, the demo, the drill and the tests call one object as before.
 """
 

@@ -11,17 +11,17 @@ from typing import Any
 from kiosk.domain import queue, ratings
 from kiosk.domain.catalog import quote_fee, yuan
 from kiosk.domain.errors import DomainError, fail
+from kiosk.hall.appeals import Appeals
 from kiosk.hall.core import (
     Call,
     Reply,
     required_reason,
 )
-from kiosk.hall.feedback import Feedback
 from kiosk.hall.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary
 from kiosk.store.db import Tx
 
 
-class Supervision(Feedback):
+class Supervision(Appeals):
     # -- blocklist ---------------------------------------------------------------------
     def op_blocklist_add(self, tx: Tx, call: Call, req: Blocklist) -> Reply:
         person = self.identity(req.identity, call.now)
@@ -83,7 +83,7 @@ class Supervision(Feedback):
         row = tx.one("SELECT * FROM followups WHERE id=?", (int(fid) if str(fid).isdigit() else -1,))
         if row is None:
             raise fail("FOLLOWUP_NOT_FOUND")
-        if row["status"] == "closed":
+        if row["status"] in ("closed", "overturned"):
             raise fail("FOLLOWUP_CLOSED")
         note = required_reason(req.note)
         at = self.iso(call.now)
@@ -130,15 +130,20 @@ class Supervision(Feedback):
                                          f"AND business IN ({marks}) ORDER BY id LIMIT 50", (day, *served))]
         done = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND window=? AND state='done'",
                             (day, window)).fetchone()[0]
+        # an overturned rating (申诉复核) stays on record but leaves the counts
         levels = {str(r[0]): r[1] for r in conn.execute(
-            "SELECT level, COUNT(*) FROM ratings WHERE day=? AND window=? GROUP BY level", (day, window))}
+            "SELECT level, COUNT(*) FROM ratings WHERE day=? AND window=? AND appeal!='overturned' GROUP BY level",
+            (day, window))}
+        overturned = conn.execute("SELECT COUNT(*) FROM ratings WHERE day=? AND window=? AND appeal='overturned'",
+                                  (day, window)).fetchone()[0]
         count = sum(levels.values())
         average = round(sum(int(k) * v for k, v in levels.items()) / count, 2) if count else None
         return {"window": {"number": window, "name": w.name, "businesses": list(served), "state": state,
                            "pause_reason": row["pause_reason"] if today else None,
                            "clerk_id": clerk["id"] if clerk else None, "clerk_name": clerk["name"] if clerk else None},
                 "current": current, "waiting": waiting, "waiting_tickets": tickets,
-                "today": {"served": done, "ratings": levels, "rated": count, "average": average}}
+                "today": {"served": done, "ratings": levels, "rated": count, "average": average,
+                          "overturned": overturned}}
 
     def matters(self, now: datetime, open_only: bool) -> list[dict[str, Any]]:
         conn = self.store.reader()
@@ -171,7 +176,9 @@ class Supervision(Feedback):
                 # what screens and slips tell citizens, from the hall's own rules (never a copy in a screen)
                 "rules": {"checkin_early_minutes": self.config.booking.checkin_early_minutes,
                           "checkin_late_minutes": self.config.booking.checkin_late_minutes,
-                          "bad_rating_at_most": ratings.BAD_AT_MOST}}
+                          "bad_rating_at_most": ratings.BAD_AT_MOST,
+                          "rating_keypad_minutes": self.config.ratings.keypad_minutes,
+                          "rating_late_days": self.config.ratings.late_days}}
 
     def fee_quote(self, req: FeeQuote) -> dict[str, Any]:
         business = self.business_or_fail(req.business)
@@ -252,12 +259,13 @@ class Supervision(Feedback):
 
     def followups(self) -> list[dict[str, Any]]:
         rows = self.store.reader().execute(
-            "SELECT f.*, r.level, r.window, r.clerk_id, r.business FROM followups f JOIN ratings r "
-            "ON r.id=f.rating_id ORDER BY f.status='closed', f.status='overdue' DESC, f.deadline").fetchall()
+            "SELECT f.*, r.level, r.window, r.clerk_id, r.business, r.appeal FROM followups f JOIN ratings r "
+            "ON r.id=f.rating_id ORDER BY f.status IN ('closed','overturned'), f.status='overdue' DESC, "
+            "f.deadline").fetchall()
         return [{"id": r["id"], "ticket": r["ticket"], "day": r["day"], "level": r["level"], "window": r["window"],
                  "clerk_id": r["clerk_id"], "business": r["business"], "deadline": r["deadline"],
-                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"], "note": r["note"]}
-                for r in rows]
+                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"], "note": r["note"],
+                 "appeal": r["appeal"]} for r in rows]
 
     def outbox_pending(self) -> int:
         return self.store.pending()

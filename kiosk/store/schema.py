@@ -151,4 +151,34 @@ MIGRATIONS: list[str] = [
     CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
         created_at TEXT NOT NULL, expires_epoch REAL NOT NULL, used_at TEXT);
     """,
+    # 8: ratings only from the citizen: which counter device finished each service (only its keypad may rate
+    #    it), when a keypad press was made and which device delivered a rating; the appeal (申诉复核) of a bad
+    #    rating and each of its steps
+    """
+    ALTER TABLE tickets ADD COLUMN finished_device INTEGER;
+    ALTER TABLE ratings ADD COLUMN device TEXT;
+    ALTER TABLE ratings ADD COLUMN pressed_at TEXT;
+    ALTER TABLE ratings ADD COLUMN appeal TEXT NOT NULL DEFAULT 'none';
+    CREATE INDEX ratings_day ON ratings (day, window);
+    CREATE TABLE rating_appeals (id INTEGER PRIMARY KEY, rating_id INTEGER NOT NULL, step TEXT NOT NULL,
+        reason TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX rating_appeals_rating ON rating_appeals (rating_id);
+    """,
+    # 9: bookings under the ticket rules: which kiosk made an offer or took a booking and how the identity was
+    #    captured there, so that typed identities count toward the kiosk's burst across tickets and bookings;
+    #    and the typed bookings a burst puts on hold (checked in only with the holder's own card)
+    """
+    ALTER TABLE offers ADD COLUMN device TEXT;
+    ALTER TABLE offers ADD COLUMN entry TEXT;
+    ALTER TABLE offers ADD COLUMN created_epoch REAL;
+    ALTER TABLE offers ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX offers_device ON offers (device, created_epoch);
+    ALTER TABLE bookings ADD COLUMN device TEXT;
+    ALTER TABLE bookings ADD COLUMN entry TEXT;
+    ALTER TABLE bookings ADD COLUMN created_epoch REAL;
+    ALTER TABLE bookings ADD COLUMN offer_id TEXT;
+    ALTER TABLE bookings ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX bookings_device ON bookings (device, created_epoch);
+    CREATE INDEX bookings_holder ON bookings (holder_hash, business, state);
+    """,
 ]

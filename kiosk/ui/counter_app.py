@@ -401,7 +401,8 @@ class CounterApp(HallApp):
         if self.devices.keypad is None or self.keypad_address is None or not self.keypad_online:
             self._keypad_down(case_text)
             return
-        self.relay.asked(self.keypad_address, request["ticket"])  # before the keypad asks: the press is this ticket's
+        # before the keypad asks: the press is this ticket's, timed from the hall's finish
+        self.relay.asked(self.keypad_address, request["ticket"], request.get("finished_at"))
         self.devices.keypad.please_rate(self.keypad_address, request["clerk_name"], self._clerk_number(), self.window)
         self._back(f"{request['ticket']} 已办结。{case_text}请群众在评价器上评价……")
 

@@ -1,5 +1,6 @@
 """The duty desk (值班台): new 办不成事 reports arrive at once (banner and chime) and are followed to
-closure; today's bad ratings with their follow-up against the deadline; the audit list of every
+closure; today's bad ratings with their follow-up against the deadline, and their 申诉复核 (appealed, then
+upheld or overturned, each with its reason); a device rating what is not its own; the audit list of every
 exception with who, when and why; the hall's load, and the decisions a surge calls for (a temporary
 window, longer hours), which the hall records.
 """
@@ -16,7 +17,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.domain.labels import EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
+from kiosk.domain.labels import APPEAL_STATES, EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
 from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.fitting import keep_fitting
@@ -34,6 +35,7 @@ class MattersScreen(Screen):
 
 class FollowupsScreen(Screen):
     selected = StringProperty("")
+    appeal = StringProperty("")  # the selected bad rating's 申诉复核: none, appealed, upheld, overturned
 
 
 class AuditScreen(Screen):
@@ -122,6 +124,9 @@ class DutyApp(HallApp):
                            f"{event['at'][11:16]}")
             elif kind == "rating.recorded" and payload.get("bad"):
                 self.alert(f"差评：{payload['number']}（{payload['window']}号窗口），{event['at'][11:16]}，请跟进")
+            elif kind == "rating.refused":
+                self.alert(f"{event['device']} 试图评价不是本人办理的业务（{payload.get('number') or '扫码'}），"
+                           f"评价只能由群众本人作出，请前往查看（{event['at'][11:16]}）")
             elif kind == "kiosk.burst":
                 self.alert(f"{event['device']} 短时间内手工输入多个不同身份证号取号，已暂停该机手工输入，"
                            f"疑似代他人占号，请前往查看（{event['at'][11:16]}）")
@@ -220,7 +225,7 @@ class DutyApp(HallApp):
         if not reply.ok:
             return
         self.followups = reply.body["followups"]
-        pending = [f for f in self.followups if f["status"] != "closed"]
+        pending = [f for f in self.followups if f["status"] not in ("closed", "overturned")]
         self.counts["followups"] = len(pending)
         self._tabs()
         screen = self.root.get_screen("followups")
@@ -228,13 +233,14 @@ class DutyApp(HallApp):
         rows.clear_widgets()
         for f in self.followups:
             overdue = f["status"] == "overdue"
+            appeal = APPEAL_STATES.get(f.get("appeal", "none"), "") if f["status"] != "overturned" else ""
             text = (f"{'【逾期】' if overdue else ''}{f['day']} {f['ticket']}　{RATING_LEVELS.get(f['level'], f['level'])}　"
                     f"{f['window']}号窗口 工号 {f['clerk_id']}　截止 {f['deadline']}　{FOLLOWUP_STATUS.get(f['status'], '')}"
-                    + (f"\n{f['note']}" if f.get("note") else ""))
+                    + (f"　{appeal}" if appeal else "") + (f"\n{f['note']}" if f.get("note") else ""))
             selected = str(f["id"]) == screen.selected
             button = Button(text=text, font_size="18sp", halign="left", background_normal="",
                             background_color=(0.95, 0.6, 0.1, 1) if selected else (0.8, 0.2, 0.15, 1) if overdue
-                            else (0.5, 0.52, 0.56, 1) if f["status"] == "closed" else (0.08, 0.36, 0.72, 1))
+                            else (0.5, 0.52, 0.56, 1) if f["status"] in ("closed", "overturned") else (0.08, 0.36, 0.72, 1))
             button.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
             button.followup = str(f["id"])
             button.bind(on_release=lambda b: self.select_followup(b.followup))
@@ -243,8 +249,37 @@ class DutyApp(HallApp):
     def select_followup(self, fid: str) -> None:
         screen = self.root.get_screen("followups")
         f = next((x for x in self.followups if str(x["id"]) == fid), None)
-        screen.selected = fid if f is not None and f["status"] != "closed" else ""
+        open_ = f is not None and f["status"] not in ("closed", "overturned")
+        screen.selected = fid if open_ else ""
+        screen.appeal = f.get("appeal", "none") if f is not None and open_ else ""
         self._followups(Reply(200, {"followups": self.followups}))
+
+    def appeal_rating(self) -> None:
+        """申诉复核: the selected bad rating is appealed, with the reason typed in the note field."""
+        self._appeal_step("appeal", {"reason": self.root.get_screen("followups").ids.note.text})
+
+    def decide_appeal(self, outcome: str) -> None:
+        """The appealed rating upheld (it stands) or overturned (it leaves the counts), with the finding."""
+        self._appeal_step("decision", {"outcome": outcome, "reason": self.root.get_screen("followups").ids.note.text})
+
+    def _appeal_step(self, step: str, body: dict[str, Any]) -> None:
+        screen = self.root.get_screen("followups")
+        f = next((x for x in self.followups if str(x["id"]) == screen.selected), None)
+        if f is None:
+            return
+
+        def done(reply: Reply) -> None:
+            if reply.ok:
+                screen.ids.note.text = ""
+                self.banner = ""  # an earlier refusal no longer stands
+                screen.appeal = reply.body["rating"]["appeal"]
+                if screen.appeal == "overturned":
+                    screen.selected, screen.appeal = "", ""
+                self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
+            else:
+                self.banner = reply.error.get("message", "")
+
+        self.ask(lambda: self.client.post(f"/api/v1/ratings/{f['day']}/{f['ticket']}/{step}", body), done)
 
     def close_followup(self) -> None:
         screen = self.root.get_screen("followups")
@@ -252,7 +287,7 @@ class DutyApp(HallApp):
 
         def done(reply: Reply) -> None:
             if reply.ok:
-                screen.selected, screen.ids.note.text = "", ""
+                screen.selected, screen.appeal, screen.ids.note.text = "", "", ""
                 self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
             else:
                 self.banner = reply.error.get("message", "")

@@ -17,6 +17,7 @@ from kiosk.domain.errors import DomainError
 from kiosk.hall.api import create_app
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.requests import (
+    AcceptBooking,
     AtWindow,
     CallTicket,
     CaseProgress,
@@ -159,6 +160,29 @@ class EmbeddedHall:
                                          IssueTicket(business="Q", identity=identity, accept_wait=True))
             if status == 409:
                 return
+
+    def held_booking(self, holder: str, kiosk: str = "kiosk-2") -> str:
+        """A full day for K, and someone typing numbers at one kiosk to book its slots, ``holder``'s first,
+        until the kiosk bursts: the typed bookings are on hold (checked in with the holder's card only).
+        Returns the QR text of ``holder``'s booking."""
+        from kiosk.domain.identity import check_char
+        from kiosk.hall.service import Call, Device
+
+        self.crowd("K", 40)
+        device = Device(0, kiosk, "kiosk")
+        burst = self.service.config.limits.kiosk_burst
+        numbers = [holder] + [f"{p}{check_char(p)}" for p in (f"370203{1960 + i}0707{i:03d}" for i in range(9))]
+        code = ""
+        for number in numbers[:(burst.identities if burst else 0) + 1]:
+            identity = {"id_number": number, "name": "", "source": "typed"}
+            status, body = self.service.run(self.service.op_issue, Call(device, self.clock.now()),
+                                            IssueTicket(business="K", identity=identity))
+            if status != 200:
+                break  # the burst: typed entry paused here, the bookings before it held
+            _, booked = self.service.run(self.service.op_accept_booking, Call(device, self.clock.now()),
+                                         AcceptBooking(offer_id=body["booking_offer"]["offer_id"], identity=identity))
+            code = code or str(booked["booking"]["code"])
+        return code
 
     def crowd(self, business: str, people: int, now: datetime | None = None) -> list[str]:
         """Other citizens take tickets at another kiosk; their numbers."""

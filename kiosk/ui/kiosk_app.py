@@ -90,11 +90,12 @@ class KioskApp(HallApp):
         self.title = "不动产登记 自助取号"
         # the flows, wired where one leads into another
         self.ticket = TicketFlow(self)
-        self.rating = RatingFlow(self)
-        self.entry = EntryFlow(self, on_ticket=self.rating.rate_if_done, on_case=lambda n: self.enquiry.case_typed(n))
+        self.rating = RatingFlow(self, identify=lambda then: self.ticket.identify("rate", then=then))
+        self.entry = EntryFlow(self, on_ticket=self.rating.typed_ticket, on_case=lambda n: self.enquiry.case_typed(n))
         self.enquiry = EnquiryFlow(self, start_case=lambda: self.entry.start("case"),
                                    identify=lambda then: self.ticket.identify("case", then=then))
-        self.scan = ScanFlow(self, on_ticket=self.ticket.issued, on_rate=self.rating.rate_if_done)
+        self.scan = ScanFlow(self, on_ticket=self.ticket.issued, on_rate=self.rating.rate_if_done,
+                             identify=lambda then: self.ticket.identify("checkin", then=then))
         self.report = ReportFlow(self)
         self.flows: list[Flow] = [self.ticket, self.scan, self.rating, self.entry, self.enquiry, self.report]
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,13 @@ from kiosk.ui.client import HallClient, HallUnreachable, Reply
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS asks (
     id INTEGER PRIMARY KEY, address INTEGER NOT NULL, ticket TEXT NOT NULL, asked_at REAL NOT NULL,
-    seq INTEGER, level INTEGER, pressed_at REAL, state TEXT NOT NULL DEFAULT 'asked'
+    seq INTEGER, level INTEGER, pressed_at REAL, state TEXT NOT NULL DEFAULT 'asked', finished_at TEXT
 );
 CREATE INDEX IF NOT EXISTS asks_address ON asks (address, state, id);
 """
+# finished_at: the hall's time of the finish (from its answer); the press is sent as that time plus the seconds
+# this PC counted from the ask to the press, so that the hall judges it by when it was made, in its own time,
+# whatever this PC's clock says and however long the press waited here
 # asked → pressed (on disk, not yet in the hall) → stored | refused (final; the keypad is acknowledged)
 #       → expired (the rating timed out without a press)
 KEEP_SECONDS = 24 * 3600
@@ -51,6 +55,8 @@ class RatingRelay:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a press written here survives a power cut
         self._db.executescript(SCHEMA)
+        if "finished_at" not in {r[1] for r in self._db.execute("PRAGMA table_info(asks)")}:
+            self._db.execute("ALTER TABLE asks ADD COLUMN finished_at TEXT")  # a file from before press times
         self._lock = threading.Lock()
         self.client = client
         self.acknowledge = acknowledge
@@ -62,13 +68,14 @@ class RatingRelay:
     def close(self) -> None:
         self._db.close()
 
-    def asked(self, address: int, ticket: str) -> None:
+    def asked(self, address: int, ticket: str, finished_at: str | None = None) -> None:
         """Before the keypad is told to ask: the press that comes next belongs to this ticket. Arming the keypad
-        again ends any earlier ask that got no press (the keypad takes one press per please-rate)."""
+        again ends any earlier ask that got no press (the keypad takes one press per please-rate).
+        ``finished_at``: the hall's time of the finish, as its answer gave it."""
         with self._lock:
             self._db.execute("UPDATE asks SET state='expired' WHERE address=? AND state='asked'", (address,))
-            self._db.execute("INSERT INTO asks (address, ticket, asked_at) VALUES (?,?,?)",
-                             (address, ticket, self.clock()))
+            self._db.execute("INSERT INTO asks (address, ticket, asked_at, finished_at) VALUES (?,?,?,?)",
+                             (address, ticket, self.clock(), finished_at))
 
     def timed_out(self, address: int) -> None:
         with self._lock:
@@ -94,6 +101,15 @@ class RatingRelay:
                                      (newer_ask,)).fetchone()
         return Pending(*found)
 
+    def pressed_at(self, p: Pending) -> str | None:
+        """The press in the hall's time: the finish the hall reported, plus what this PC counted since."""
+        with self._lock:
+            row = self._db.execute("SELECT finished_at, pressed_at - asked_at FROM asks WHERE id=?", (p.id,)).fetchone()
+        if row is None or not row[0] or row[1] is None:
+            return None
+        finished = datetime.fromisoformat(row[0])
+        return (finished + timedelta(seconds=max(0.0, float(row[1])))).isoformat(timespec="milliseconds")
+
     def unsent(self) -> list[Pending]:
         with self._lock:
             rows = self._db.execute("SELECT id, address, ticket, seq, level, state FROM asks WHERE state='pressed' "
@@ -107,6 +123,9 @@ class RatingRelay:
             self.acknowledge(p.address, p.seq)  # stored before a restart; the acknowledgement was lost
             return p.state, None
         body: dict[str, Any] = {"ticket": p.ticket, "level": p.level, "source": "keypad"}
+        pressed = self.pressed_at(p)
+        if pressed is not None:
+            body["pressed_at"] = pressed
         try:
             reply = self.client.post("/api/v1/ratings", body, idempotency_key=f"keypad-rating-{p.ticket}")
         except HallUnreachable:

@@ -1,21 +1,25 @@
 """Rating a finished service at the kiosk (the window's keypad is the usual way): five faces, and for a
-bad rating the reasons, which open a follow-up the duty desk must close."""
+bad rating the reasons, which open a follow-up the duty desk must close.
+
+Only the citizen rates (hall-api.md): the slip's scanned QR is their proof; a ticket number typed on the
+keys is not, so the flow then asks for the holder's ID card, which goes with the rating (memory only)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.properties import StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
-from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN
+from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN, RATING_REASONS
 from kiosk.domain.ratings import BAD_AT_MOST
 from kiosk.ui.client import Reply
 from kiosk.ui.flows.shell import Shell
 from kiosk.ui.palette import paint, paint_face
 
-REASONS = ("等候时间太长", "服务态度不好", "反复要求补材料", "办理效率低")
+REASONS = RATING_REASONS
 
 
 class RateScreen(Screen):
@@ -23,9 +27,10 @@ class RateScreen(Screen):
 
 
 class RatingFlow:
-    def __init__(self, app: Shell) -> None:
+    def __init__(self, app: Shell, identify: Callable[[Callable[[dict[str, str]], None]], None]) -> None:
         self.app = app
-        self.rating: dict[str, Any] = {}
+        self.identify = identify  # the identify screen, for the holder of a typed ticket number
+        self.rating: dict[str, Any] = {}  # the ticket (its signed code, or its number and the holder's identity)
 
     def build(self, root: Any) -> None:
         faces = root.get_screen("rate").ids.faces
@@ -40,17 +45,27 @@ class RatingFlow:
     def reset(self) -> None:
         self.rating = {}
 
-    def rate_if_done(self, ticket: dict[str, Any]) -> None:
-        """A ticket found by its QR or its typed number: rated once its service has ended."""
+    def _done(self, ticket: dict[str, Any]) -> bool:
         app = self.app
         if ticket["state"] != "done":
             app.show_message(app.tr("暂不能评价", "Not yet"), "这个号的服务还没有结束，办结后再来评价。",
                              "The service of this ticket has not finished yet.")
-        else:
-            self.rate_ticket(ticket["number"])
+            return False
+        return True
 
-    def rate_ticket(self, number: str) -> None:
-        self.rating = {"ticket": number, "level": 0, "reasons": []}
+    def rate_if_done(self, ticket: dict[str, Any]) -> None:
+        """A ticket found by its scanned QR: the slip's signed code goes with the rating."""
+        if self._done(ticket):
+            self.rate_ticket(ticket["number"], {"ticket": ticket["qr"]})
+
+    def typed_ticket(self, ticket: dict[str, Any]) -> None:
+        """A typed number proves nothing: the holder lays their ID card first (RATING_NEEDS_SLIP otherwise)."""
+        if self._done(ticket):
+            number = ticket["number"]
+            self.identify(lambda identity: self.rate_ticket(number, {"ticket": number, "identity": identity}))
+
+    def rate_ticket(self, number: str, proof: dict[str, Any]) -> None:
+        self.rating = {**proof, "number": number, "level": 0, "reasons": []}
         screen = self.app.root.get_screen("rate")
         screen.ticket = number
         screen.ids.reasons.clear_widgets()
@@ -84,8 +99,11 @@ class RatingFlow:
         app = self.app
         body = {"ticket": self.rating["ticket"], "level": self.rating["level"], "source": "kiosk",
                 "reasons": list(self.rating["reasons"])}
+        if self.rating.get("identity"):
+            body["identity"] = self.rating["identity"]
 
         def done(reply: Reply) -> None:
+            self.rating = {}  # the holder's identity is not kept past the answer
             if reply.ok:
                 followup = reply.body["rating"].get("followup")
                 extra = f"\n我们会在 {followup['deadline']} 前核实整改并回访。" if followup else ""

@@ -31,10 +31,12 @@ class ScanScreen(Screen):
 
 class ScanFlow:
     def __init__(self, app: Shell, on_ticket: Callable[[dict[str, Any]], None],
-                 on_rate: Callable[[dict[str, Any]], None]) -> None:
+                 on_rate: Callable[[dict[str, Any]], None],
+                 identify: Callable[[Callable[[dict[str, str]], None]], None] | None = None) -> None:
         self.app = app
         self.on_ticket = on_ticket  # a checked-in appointment's ticket, to show and print
         self.on_rate = on_rate  # a scanned ticket, to rate once its service is done
+        self.identify = identify  # a booking on hold is checked in with the holder's own card
         self.scanning = False  # the scanner is being asked
         self.flush = False
         self.hid = ""  # characters typed by a USB-HID (keyboard-wedge) scanner, until its Enter
@@ -126,7 +128,9 @@ class ScanFlow:
 
         def done(reply: Reply) -> None:
             app.busy = False
-            if not reply.ok:
+            if checkin and reply.error.get("code") == "CARD_REQUIRED" and self.identify is not None:
+                self.identify(lambda identity: self.check_in_with(code, identity))  # the holder lays the card
+            elif not reply.ok:
                 app.refused("未能识别", "Not accepted", reply)
             elif checkin:
                 self.on_ticket(reply.body["ticket"])
@@ -134,6 +138,19 @@ class ScanFlow:
                 self.on_rate(reply.body["ticket"])
 
         app.ask(lambda: app.client.post(path, body), done)
+
+    def check_in_with(self, code: str, identity: dict[str, str]) -> None:
+        app = self.app
+        app.busy = True
+
+        def done(reply: Reply) -> None:
+            app.busy = False
+            if reply.ok:
+                self.on_ticket(reply.body["ticket"])
+            else:
+                app.refused("未能签到", "Not checked in", reply)
+
+        app.ask(lambda: app.client.post("/api/v1/appointments/check-in", {"code": code, "identity": identity}), done)
 
     def _show_matter(self, reply: Reply) -> None:
         app = self.app

@@ -1,6 +1,7 @@
 """Taking a ticket: choose the business (or let two questions choose it), identify by card, typed number
 or an agent's and principals' IDs, and get the ticket on paper; when today is over capacity, the on-site
-booking offer. The identify screen also serves the case enquiry (``identify("case", then=…)``).
+booking offer. The identify screen also serves the case enquiry and a rating by typed number
+(``identify("case" | "rate", then=…)``).
 
 Raw ID numbers live only here, in memory, for the current action: ``reset()`` wipes them.
 """
@@ -38,7 +39,7 @@ class BusinessScreen(Screen):
 class IdentifyScreen(Screen):
     business_name = StringProperty("")
     heading = StringProperty("")
-    purpose = StringProperty("ticket")  # ticket | agent | principal | case
+    purpose = StringProperty("ticket")  # ticket | agent | principal | case | rate | checkin
     masked = StringProperty("")
     warning = StringProperty("")
 
@@ -159,7 +160,7 @@ class TicketFlow:
         screen.purpose = purpose
         if then is not None:
             self.then = then
-        name = self.business["name"] if self.business and purpose != "case" else ""
+        name = self.business["name"] if self.business and purpose not in ("case", "rate", "checkin") else ""
         screen.business_name = name
         screen.heading = {
             "ticket": app.tr(f"请确认身份：{name}", f"Identify yourself: {name}"),
@@ -167,6 +168,9 @@ class TicketFlow:
             "principal": app.tr(f"请录入第 {len(self.principals) + 1} 位被代办人（当事人）身份",
                                 f"Identify person {len(self.principals) + 1} you represent"),
             "case": app.tr("办件进度：请确认您是办件的申请人", "Case progress: identify yourself as the applicant"),
+            "rate": app.tr("服务评价：请刷本人身份证，确认是您办理的业务",
+                           "Rating: lay your own ID card; only your own service can be rated"),
+            "checkin": app.tr("预约签到：请刷预约人本人的身份证", "Check-in: lay the ID card of the person booked"),
         }[purpose]
         self.typed = ""
         screen.masked = ""
@@ -188,7 +192,7 @@ class TicketFlow:
             if all(p["id_number"] != identity["id_number"] for p in self.principals):
                 self.principals.append(identity)
             self._principals_added()
-        elif purpose == "case":
+        elif purpose in ("case", "rate", "checkin"):
             if self.then is not None:
                 self.then(identity)
         else:

@@ -38,6 +38,17 @@ def steps(app: DutyApp) -> Iterator[TourStep]:
     followups.ids.note.text = "已核实：窗口解释不清；已整改并电话回访"
     app.press(followups.ids.close)
     yield "07-followup-closed", lambda: any(f["status"] == "closed" for f in app.followups)
+    pending = [f for f in app.followups if f["status"] == "opened"]
+    if pending:  # 申诉复核 of a bad rating still open: appealed, then overturned, each with its reason
+        app.select_followup(str(pending[0]["id"]))
+        app.press(followups.ids.appeal)  # no reason yet: refused, nothing recorded
+        yield "07a-appeal-needs-reason", lambda: "原因" in app.banner
+        followups.ids.note.text = "窗口申诉：群众误按，现场已当面说明"
+        app.press(followups.ids.appeal)
+        yield "07b-rating-appealed", lambda: followups.appeal == "appealed"
+        followups.ids.note.text = "调取录像核实为误按，撤销差评"
+        app.press(followups.ids.overturn)
+        yield "07c-rating-overturned", lambda: any(f.get("appeal") == "overturned" for f in app.followups)
     app.press(followups.ids.tabs.ids.tab_audit)
     yield "08-audit", lambda: app.root.current == "audit"
     app.press(app.root.get_screen("audit").ids.tabs.ids.tab_load)

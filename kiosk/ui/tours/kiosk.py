@@ -86,6 +86,21 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
         sims["scanner"].scan(app.demo.sample_appointment("D"))
         yield "14-checkin-ticket", lambda: app.root.current == "ticket" and not app.busy
         _phone_away(app)
+        # a booking someone typed just before the kiosk burst is checked in with the holder's own card
+        from drivers.idcard.simulator import SAMPLE_CARDS
+
+        held = app.demo.held_booking(SAMPLE_CARDS["elder"].id_number)
+        app.go_home()
+        yield "_home-held", lambda: app.root.current == "home"
+        app.press(app.root.get_screen("home").ids.checkin)
+        yield "_checkin-held", lambda: app.root.current == "scan"
+        sims["scanner"].scan(held)
+        yield "14b-checkin-card", lambda: app.root.get_screen("identify").purpose == "checkin"
+        _phone_away(app)
+        sims["idcard"].place("elder")
+        yield "14c-checkin-held-checked", lambda: app.root.current == "message" and "签到时间" in \
+            app.root.get_screen("message").message  # the card was taken: only the slot's time is left to wait for
+        sims["idcard"].remove()
         first = first_ticket
         case = app.demo.serve(first["number"], accepted=True)  # the application is accepted: a case opens
         assert case is not None
@@ -222,7 +237,13 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     for ch in agent_ticket["number"]:
         app.press(entry_keys[ch])
     app.press(entry_keys["确认 OK"])
+    # a typed number is no proof: the holder (here the agent, 王奶奶) lays the ID card
+    yield "34b-rate-card", lambda: app.root.get_screen("identify").purpose == "rate"
+    sims["idcard"].place("elder")
     yield "35-rate-typed-faces", lambda: app.root.current == "rate"
+    sims["idcard"].remove()
+    app.press(next(b for b in app.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 5))
+    yield "35b-rate-typed-thanks", lambda: app.root.current == "message" and "您的评价已记录" in message.message
     app.go_home()
     yield "_home-enquiry", lambda: app.root.current == "home"
     app.press(app.root.get_screen("home").ids.enquiry)
