@@ -161,7 +161,10 @@ def command(plan: Plan) -> list[str]:
         args += ["--window", str(plan.window)]
     if plan.ca:
         args += ["--ca", "/etc/kiosk/hall-ca.pem"]
-    if plan.hall.startswith("http://"):  # the technician allowed it at provisioning (--insecure): the app must too
+    from kiosk.urls import check_url
+
+    hall = check_url(plan.hall, insecure=True)
+    if hall.scheme == "http" and not hall.loopback:  # allowed at provisioning (--insecure): the app must be told too
         args += ["--insecure"]
     return args
 

@@ -37,6 +37,14 @@ def answer(s: socket.socket) -> bytes:
 
 
 @pytest.fixture
+def plain_ledger(tmp_path: Path) -> Iterator[LedgerProcess]:
+    process = LedgerProcess(f"sqlite:///{tmp_path / 'ledger' / 'ledger.db'}")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[LedgerProcess]:
     process = LedgerProcess(f"sqlite:///{tmp_path / 'ledger' / 'ledger.db'}")
     process.extra_args = ["--body-timeout", "1", "--header-timeout", "2"]
@@ -54,8 +62,10 @@ def ledger_workers(tmp_path: Path) -> Iterator[LedgerProcess]:
     process.stop()
 
 
-def test_the_ledgers_sign_in_refuses_a_huge_body_from_its_length_before_reading_it(ledger: LedgerProcess) -> None:
+def test_the_ledgers_sign_in_refuses_a_huge_body_from_its_length_before_reading_it(plain_ledger: LedgerProcess
+                                                                                  ) -> None:
     """A 1 GB Content-Length used to be waited for (and 200 MB read whole): 413 at once, nothing read."""
+    ledger = plain_ledger
     with connect(ledger.port) as s:
         s.sendall(LOGIN_HEAD % (1 << 30) + b"login=a&password=")
         reply = answer(s)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from kiosk.domain.identity import check_char, make_identity
-from kiosk.domain.text import clean_text, normal_phone, scrub
+from kiosk.domain.text import clean_text, scrub
 from tests.helpers import KIOSK_BIN, MONDAY_10, ROOT, Hall, HallProcess, make_id, person
 from tests.test_sync import LedgerProcess, last_line, register
 
@@ -87,6 +87,8 @@ def test_a_contact_that_is_an_id_number_is_refused(hall: Hall, contact: str) -> 
 
 
 def test_a_full_width_phone_number_is_a_phone_number() -> None:
+    from kiosk.domain.text import normal_phone
+
     assert normal_phone("１３８ ００１３ ８０００") == "138 0013 8000"
 
 
