@@ -79,7 +79,13 @@ def test_the_queue_shows_a_board_the_duty_desks_decisions_without_their_reasons(
     duty = server.client("supervisor-1")
     r = duty.post("/api/v1/windows/4/open-temporary", {"businesses": ["B"], "reason": "张三投诉排队太久"})
     assert r.status_code in (200, 201), r.text
+    session = server.client("counter-1").post("/api/v1/windows/2/login", {"clerk_id": "7", "pin": "1234"})
+    assert session.status_code == 200
     for name in ("display-1", "kiosk-1"):
         queue = server.client(name).get("/api/v1/queue").json()
         assert queue["decisions"] and "张三" not in str(queue) and "reason" not in queue["decisions"][0]
+        assert next(w for w in queue["windows"] if w["number"] == 2)["state"] == "open"
+        assert all("clerk_id" not in w for w in queue["windows"])  # who works where is the staff's business
+    assert next(w for w in server.client("counter-1").get("/api/v1/queue").json()["windows"]
+                if w["number"] == 2)["clerk_id"] == "7"
     assert "张三投诉" in str(duty.get("/api/v1/queue").json()["decisions"])

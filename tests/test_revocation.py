@@ -48,6 +48,14 @@ def test_a_token_revoked_by_hand_in_the_database_stops_working_too(server: HallP
     assert board.get("/api/v1/queue").status_code == 401
 
 
+def test_revoking_a_name_also_spends_its_unused_enrolment_code(server: HallProcess) -> None:
+    out = server.cli("devices", "enroll", "--role", "kiosk", "--name", "kiosk-7", "--code")
+    code = out.stdout.strip().splitlines()[-1]
+    assert server.cli("devices", "revoke", "--name", "kiosk-7").returncode == 0
+    r = requests.post(server.url + "/api/v1/devices/enroll", json={"code": code}, timeout=10)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ENROLL_CODE_INVALID"
+
+
 def test_a_device_revoked_while_the_hall_is_down_is_refused_when_it_starts(tmp_path: Path) -> None:
     hall = HallProcess(tmp_path / "data")
     hall.enroll("kiosk", "kiosk-1")

@@ -88,7 +88,8 @@ class DeviceAdmin(HallCore):
                  "revoked": bool(r["revoked"]), "revoked_at": r["revoked_at"]} for r in rows]
 
     def revoke_devices(self, name: str, now: datetime) -> int:
-        """Withdraw every live token enrolled under ``name``; how many. The trigger on devices moves the
+        """Withdraw every live token enrolled under ``name``, and every unused enrolment code printed for it; how
+        many. The trigger on devices moves the
         generation on in this same transaction; publishing it then makes a running hall refuse the tokens
         from its next request."""
         at = self.iso(now)
@@ -98,7 +99,11 @@ class DeviceAdmin(HallCore):
             for row in rows:
                 tx.execute("UPDATE devices SET revoked=1, revoked_at=? WHERE id=?", (at, row["id"]))
                 tx.emit("device.revoked", at, None, {"name": name, "role": row["role"], "device_id": row["id"]})
-            return len(rows), stored_generation(tx.conn)
+            # a one-time code printed for this name and not yet used would make a new live token of it: spent too
+            codes = tx.execute("UPDATE enroll_codes SET used_at=? WHERE name=? AND used_at IS NULL", (at, name)).rowcount
+            if codes:
+                tx.emit("device.revoked", at, None, {"name": name, "unused_codes": codes})
+            return len(rows) + codes, stored_generation(tx.conn)
 
         count, generation = self.store.write(change)
         self.device_generation.publish(generation)

@@ -36,10 +36,11 @@ def ticket_read(role: str, ticket: dict[str, Any], scanned: bool = False) -> dic
 
 
 def queue_read(role: str, status: dict[str, Any]) -> dict[str, Any]:
-    """The queue: a kiosk or a board sees the duty desk's decisions (a window opened, longer hours), not the
-    reasons given for them or who gave them."""
+    """The queue: a kiosk or a board sees the windows and the duty desk's decisions (a window opened, longer
+    hours), not who works at a window, nor the reasons given for a decision or who gave them."""
     if role not in PUBLIC_ROLES:
         return status
     decisions = [{key: value for key, value in d.items() if key not in ("reason", "device")}
                  for d in status.get("decisions", [])]
-    return {**status, "decisions": decisions}
+    windows = [{key: value for key, value in w.items() if key != "clerk_id"} for w in status.get("windows", [])]
+    return {**status, "decisions": decisions, "windows": windows}

@@ -16,9 +16,11 @@ from __future__ import annotations
 import mmap
 import os
 import sqlite3
+import struct
 from pathlib import Path
 
 SIZE = 8
+_READ = struct.Struct("<Q").unpack_from
 
 
 def generation_file(db_path: Path) -> Path:
@@ -44,7 +46,8 @@ class Generation:
             os.close(fd)
 
     def current(self) -> int:
-        return int.from_bytes(self._map[:SIZE], "little")
+        value: int = _READ(self._map, 0)[0]
+        return value
 
     def publish(self, value: int) -> None:
         """Make ``value`` the generation every process mapping the file sees (one aligned 8-byte write)."""
@@ -52,7 +55,7 @@ class Generation:
             return
         fd = os.open(self.path, os.O_WRONLY)
         try:
-            os.pwrite(fd, value.to_bytes(SIZE, "little"), 0)
+            os.pwrite(fd, struct.pack("<Q", value), 0)
         finally:
             os.close(fd)
 
