@@ -133,7 +133,8 @@ def cmd_devices_revoke(args: argparse.Namespace) -> int:
         service.store.close()
     if count == 0:
         return _fail(f"没有名为 {args.name} 的有效设备（kiosk devices list 可查）/ no live device named {args.name}", 1)
-    print(f"已撤销 revoked: {args.name}（{count} 个令牌 token{'s' if count > 1 else ''}），立即生效 effective at once")
+    print(f"已撤销 revoked: {args.name}（{count} 个令牌或未用的登记码 token(s) or unused code(s)），"
+          "立即生效 effective at once")
     return 0
 
 

@@ -18,14 +18,13 @@ from kiosk.hall.core import (
     ROLES,
     WAITING,
     Call,
-    Device,
     Reply,
     check_pin,
     hash_pin,
     required_reason,
     token_hash,
 )
-from kiosk.hall.credentials import PinFailures, enrol_refusal, record_enrol_failure
+from kiosk.hall.credentials import PinFailures, dummy_pin, enrol_refusal, record_enrol_failure
 from kiosk.hall.requests import AtWindow, CallTicket, Finish, Login, Notice, StartService, Transfer, WindowReason
 from kiosk.passwords import new_secret
 from kiosk.store.db import Tx
@@ -40,24 +39,6 @@ def normal_code(code: object) -> str:
 
 class Counter(Casework):
     # -- devices, clerks ------------------------------------------------------
-    def device_for_token(self, token: str) -> Device | None:
-        """The device a token stands for. A device once found is remembered for as long as the devices'
-        generation stays the same (a read of shared memory, kiosk/hall/revocation.py): a revocation, by command
-        or by hand, ends it from the next request on."""
-        th = token_hash(token)
-        generation = self.device_generation.current()
-        known = self._devices.get(th)
-        if known is not None and known[1] == generation:
-            return known[0]
-        row = self.store.reader().execute(
-            "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
-        if row is None:
-            self._devices.pop(th, None)
-            return None
-        device = Device(row["id"], row["name"], row["role"])
-        self._devices[th] = (device, generation)  # the generation read before the row: never newer than it
-        return device
-
     @staticmethod
     def _known_role(role: str) -> None:
         if role not in ROLES:
@@ -135,14 +116,6 @@ class Counter(Casework):
         self.store.write(change)
 
 
-    def _dummy_pin(self) -> str:
-        """A peppered hash no PIN matches, made once: what a PIN is checked against for an unknown clerk id."""
-        if self._dummy is None:
-            self._dummy = hash_pin(new_secret(8), self.pin_pepper)
-        return self._dummy
-
-    _dummy: str | None = None
-
     # -- windows: sessions ----------------------------------------------------------
     def _window(self, tx: Tx, number: int, day: str) -> sqlite3.Row:
         if self.config.window(number) is None:
@@ -163,7 +136,8 @@ class Counter(Casework):
             raise bad_request("需要工号 clerk_id 和 PIN", "clerk_id and pin are required")
         row = self.store.reader().execute("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,)).fetchone()
         # the same scrypt work whether the clerk exists or not (slow hash off the writer)
-        matches = check_pin(str(pin), row["pin_hash"] if row is not None else self._dummy_pin(), self.pin_pepper)
+        matches = check_pin(str(pin), row["pin_hash"] if row is not None else dummy_pin(self.pin_pepper),
+                            self.pin_pepper)
         pin_ok = row is not None and matches
 
         def op(tx: Tx, call: Call, req: Login) -> Reply:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import sqlite3
@@ -18,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain.errors import DomainError, fail
-from kiosk.hall.core import HallCore
+from kiosk.hall.core import Device, HallCore, hash_pin, token_hash
 from kiosk.hall.revocation import stored_generation
+from kiosk.passwords import new_secret
 from kiosk.store.db import Tx
 
 ENROLL_WINDOW = timedelta(minutes=15)
@@ -78,8 +80,32 @@ class PinFailures:
                             (self.key, failures, locked_until))
 
 
+@functools.cache
+def dummy_pin(pepper: bytes) -> str:
+    """A peppered hash no PIN matches, made once: what a PIN is checked against for an unknown clerk id."""
+    return hash_pin(new_secret(8), pepper)
+
+
 class DeviceAdmin(HallCore):
-    """The technician's view of the hall's devices: the list, and withdrawing a token."""
+    """The technician's view of the hall's devices (the list, withdrawing a token), and recognising a token."""
+
+    def device_for_token(self, token: str) -> Device | None:
+        """The device a token stands for. A device once found is remembered for as long as the devices'
+        generation stays the same (a read of shared memory, kiosk/hall/revocation.py): a revocation, by command
+        or by hand, ends it from the next request on."""
+        th = token_hash(token)
+        generation = self.device_generation.current()
+        known = self._devices.get(th)
+        if known is not None and known[1] == generation:
+            return known[0]
+        row = self.store.reader().execute(
+            "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
+        if row is None:
+            self._devices.pop(th, None)
+            return None
+        device = Device(row["id"], row["name"], row["role"])
+        self._devices[th] = (device, generation)  # the generation read before the row: never newer than it
+        return device
 
     def list_devices(self) -> list[dict[str, Any]]:
         rows = self.store.reader().execute(
@@ -89,9 +115,8 @@ class DeviceAdmin(HallCore):
 
     def revoke_devices(self, name: str, now: datetime) -> int:
         """Withdraw every live token enrolled under ``name``, and every unused enrolment code printed for it; how
-        many. The trigger on devices moves the
-        generation on in this same transaction; publishing it then makes a running hall refuse the tokens
-        from its next request."""
+        many. The trigger on devices moves the generation on in this same transaction; publishing it then makes a
+        running hall refuse the tokens from its next request."""
         at = self.iso(now)
 
         def change(tx: Tx) -> tuple[int, int]:
