@@ -147,7 +147,10 @@ class GuardedProtocol(HttpToolsProtocol):
     phase = "new"  # idle | headers | body | active | closed
     since = 0.0
     sheddable = False
+    # one timer per connection, moved lazily: a request on a busy connection changes a float, not the timer
+    _deadline: float | None = None  # by when the connection must have made progress, or None (nothing due)
     _timer: asyncio.TimerHandle | None = None
+    _timer_at = 0.0
     _body_deadline = 0.0
 
     # -- the connection -----------------------------------------------------------------------------------
@@ -162,10 +165,10 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         self.registry.add(self)
         self._enter("idle")
-        self._arm(self.limits.header_timeout)  # the first request's headers are due from the connection on
+        self._due(self.since + self.limits.header_timeout)  # the first request's headers are due from here on
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._stop_timer()
         self.phase = "closed"
         self.registry.remove(self)
         super().connection_lost(exc)
@@ -176,7 +179,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def evict(self) -> None:
         self.registry.remove(self)
         self.phase = "closed"
-        self._disarm()
+        self._stop_timer()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
@@ -188,15 +191,15 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._enter("headers")
-        if self._timer is None:
-            self._arm(self.limits.header_timeout)
+        if self._deadline is None:  # a new connection's first request keeps the deadline it had from the start
+            self._due(self.since + self.limits.header_timeout)
 
     def data_received(self, data: bytes) -> None:
         if self.phase != "closed":  # the rest of a refused request is not parsed
             super().data_received(data)
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._due(None)
         length, chunked = self._body_announced()
         if length > self.limits.max_body:  # refused from its Content-Length: not a byte of it is read
             self.transport.write(_raw_error(413, "BODY_TOO_LARGE"))
@@ -208,9 +211,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self.sheddable = str(self.scope.get("path", "")) in self.limits.sheddable
         if length or chunked:
             self._enter("body")
-            self._body_deadline = self.loop.time() + self.limits.body_timeout + (
+            self._body_deadline = self.since + self.limits.body_timeout + (
                 (length if length else 1 << 20) / self.limits.body_min_rate)
-            self._arm_body()
+            self._body_due()
         else:
             self._enter("active")
 
@@ -219,20 +222,20 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         super().on_body(body)
         if self.phase == "body":
-            self._arm_body()
+            self._body_due()
 
     def on_message_complete(self) -> None:
         if self.phase == "closed":
             return
         super().on_message_complete()
         if self.phase == "body":
-            self._disarm()
+            self._due(None)
             self._enter("active")
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self.phase in ("active", "body"):
-            self._disarm()
+            self._due(None)
             self._enter("idle")  # uvicorn's keep-alive timeout runs from here
 
     def _body_announced(self) -> tuple[int, bool]:
@@ -245,23 +248,36 @@ class GuardedProtocol(HttpToolsProtocol):
         return length, chunked
 
     # -- timers ---------------------------------------------------------------------------------------------------
-    def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(seconds, self._too_slow)
+    def _due(self, at: float | None) -> None:
+        """Progress is due by ``at`` (loop time), or nothing is due (None). The timer is only ever brought
+        forward here; one that fires before the deadline moves itself on (``_check``)."""
+        self._deadline = at
+        if at is not None and (self._timer is None or self._timer_at > at):
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = at
+            self._timer = self.loop.call_at(at, self._check)
 
-    def _arm_body(self) -> None:
-        left = self._body_deadline - self.loop.time()
-        self._arm(max(0.0, min(self.limits.body_timeout, left)))
+    def _body_due(self) -> None:
+        """A body's next bytes are due within body_timeout, and the whole of it by its overall deadline."""
+        self._due(min(self.loop.time() + self.limits.body_timeout, self._body_deadline))
 
-    def _disarm(self) -> None:
+    def _check(self) -> None:
+        self._timer = None
+        if self._deadline is None or self.phase == "closed":
+            return
+        if self.loop.time() < self._deadline:  # progress was made meanwhile: wait for the new deadline
+            self._timer_at = self._deadline
+            self._timer = self.loop.call_at(self._deadline, self._check)
+            return
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _stop_timer(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    def _too_slow(self) -> None:
-        self._timer = None
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:

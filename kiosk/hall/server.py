@@ -66,7 +66,10 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
           f"(data {data.resolve()}, clock {service.iso(clock.now())}"
           f"{f', speed ×{factor:g}' if factor != 1 else ''})", flush=True)
     try:
-        guard = dataclasses.replace(limits or Limits(), header_timeout=header_timeout, max_body=MAX_BODY)
+        # keep-alive as before (30 s: a kiosk between two citizens keeps its connection); an idle connection
+        # makes way for a new one when a cap is reached, so a longer keep-alive costs no kiosk its ticket
+        guard = dataclasses.replace(limits or Limits(), header_timeout=header_timeout, max_body=MAX_BODY,
+                                    keep_alive=30.0)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, loop="uvloop",
                     timeout_graceful_shutdown=3,  # long polls (displays, phones) do not hold a restart for 25 s
                     **run_options(guard), **tls)
