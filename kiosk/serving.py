@@ -99,11 +99,15 @@ def _raw_error(status: int, code: str) -> bytes:
 
 
 class Registry:
-    """This process's open connections, all and by client address."""
+    """This process's open connections, all and by client address; and, in the order they came to hold nothing
+    (idle, then sending headers or a body, or waiting in a long poll), those that may make way: the first of these
+    is the oldest, found without a scan, since a flood makes room at every new connection."""
 
     def __init__(self) -> None:
         self.all: dict[GuardedProtocol, None] = {}
         self.by_client: dict[str, dict[GuardedProtocol, None]] = {}
+        self.idle: dict[GuardedProtocol, None] = {}
+        self.idle_by_client: dict[str, dict[GuardedProtocol, None]] = {}
 
     def add(self, conn: GuardedProtocol) -> None:
         self.all[conn] = None
@@ -111,31 +115,49 @@ class Registry:
 
     def remove(self, conn: GuardedProtocol) -> None:
         self.all.pop(conn, None)
-        mine = self.by_client.get(conn.address)
+        self.idle.pop(conn, None)
+        self._drop(self.by_client, conn)
+        self._drop(self.idle_by_client, conn)
+
+    def holds(self, conn: GuardedProtocol, nothing: bool) -> None:
+        """``conn`` holds nothing from now (it goes last in the order), or it serves a request. On every request's
+        path: plain dict operations, an address's empty table is left for ``remove`` to clear."""
+        mine = self.idle_by_client.get(conn.address)
+        if not nothing:
+            self.idle.pop(conn, None)
+            if mine is not None:
+                mine.pop(conn, None)
+            return
+        if conn not in self.all:
+            return
+        self.idle.pop(conn, None)
+        self.idle[conn] = None
+        if mine is None:
+            mine = self.idle_by_client[conn.address] = {}
+        else:
+            mine.pop(conn, None)
+        mine[conn] = None
+
+    @staticmethod
+    def _drop(table: dict[str, dict[GuardedProtocol, None]], conn: GuardedProtocol) -> None:
+        mine = table.get(conn.address)
         if mine is not None:
             mine.pop(conn, None)
             if not mine:
-                del self.by_client[conn.address]
-
-    @staticmethod
-    def _oldest_idle(conns: dict[GuardedProtocol, None]) -> GuardedProtocol | None:
-        idle = [c for c in conns if c.holds_nothing()]
-        return min(idle, key=lambda c: c.since) if idle else None
+                del table[conn.address]
 
     def make_room(self, conn: GuardedProtocol, limits: Limits) -> str | None:
         """Room for ``conn``, by closing the oldest connection that holds nothing (its own address's first); or
         the refusal's code when every connection in the way is serving a request."""
-        mine = self.by_client.get(conn.address, {})
-        if len(mine) >= limits.max_per_client:
-            victim = self._oldest_idle(mine)
-            if victim is None:
+        if len(self.by_client.get(conn.address, ())) >= limits.max_per_client:
+            mine = self.idle_by_client.get(conn.address)
+            if not mine:
                 return "TOO_MANY_CONNECTIONS"
-            victim.evict()
+            next(iter(mine)).evict()
         if len(self.all) >= limits.max_connections:
-            victim = self._oldest_idle(self.all)
-            if victim is None:
+            if not self.idle:
                 return "SERVER_BUSY"
-            victim.evict()
+            next(iter(self.idle)).evict()
         return None
 
 
@@ -147,6 +169,7 @@ class GuardedProtocol(HttpToolsProtocol):
     phase = "new"  # idle | headers | body | active | closed
     since = 0.0
     sheddable = False
+    _evictable = False
     # one timer per connection, moved lazily: a request on a busy connection changes a float, not the timer
     _deadline: float | None = None  # by when the connection must have made progress, or None (nothing due)
     _timer: asyncio.TimerHandle | None = None
@@ -186,6 +209,10 @@ class GuardedProtocol(HttpToolsProtocol):
     def _enter(self, phase: str) -> None:
         self.phase = phase
         self.since = self.loop.time()
+        evictable = phase != "active" or self.sheddable
+        if evictable is not self._evictable:  # its age as one that may make way runs from when it began to
+            self._evictable = evictable      # hold nothing: a request's headers and body do not make it younger
+            self.registry.holds(self, evictable)
 
     # -- the request ------------------------------------------------------------------------------------------
     def on_message_begin(self) -> None:
