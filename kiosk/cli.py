@@ -51,10 +51,11 @@ def _now(args: argparse.Namespace, config: HallConfig) -> datetime:
 
 def cmd_hall_serve(args: argparse.Namespace) -> int:
     from kiosk.hall.server import serve
+    from kiosk.serving import limits_from_args
 
     config = _config(args.config)
     return serve(config, Path(args.data), args.host, args.port, args.now, args.synchronous, args.speed,
-                 args.header_timeout, args.tls_cert, args.tls_key)
+                 args.header_timeout, args.tls_cert, args.tls_key, limits_from_args(args))
 
 
 def cmd_hall_tls_init(args: argparse.Namespace) -> int:
@@ -104,13 +105,66 @@ def cmd_devices_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clerks_add(args: argparse.Namespace) -> int:
+def cmd_devices_list(args: argparse.Namespace) -> int:
+    """The hall's devices, live and withdrawn (never a token: only their hashes are kept)."""
+    from kiosk.hall.datadir import open_hall
+
+    service = open_hall(_config(args.config), Path(args.data))
+    try:
+        devices = service.list_devices()
+    finally:
+        service.store.close()
+    print(f"{'名称 name':<24} {'角色 role':<12} {'登记 enrolled':<30} 状态 state")
+    for d in devices:
+        state = f"已撤销 revoked {d['revoked_at'] or ''}".strip() if d["revoked"] else "有效 active"
+        print(f"{d['name']:<24} {d['role']:<12} {d['enrolled_at']:<30} {state}")
+    return 0
+
+
+def cmd_devices_revoke(args: argparse.Namespace) -> int:
+    """Withdraw a device's token: refused from the next request on, the hall running or not."""
     from kiosk.hall.datadir import open_hall
 
     config = _config(args.config)
     service = open_hall(config, Path(args.data))
     try:
-        service.add_clerk(args.id, args.name, args.pin, _now(args, config))
+        count = service.revoke_devices(args.name, _now(args, config))
+    finally:
+        service.store.close()
+    if count == 0:
+        return _fail(f"没有名为 {args.name} 的有效设备（kiosk devices list 可查）/ no live device named {args.name}", 1)
+    print(f"已撤销 revoked: {args.name}（{count} 个令牌或未用的登记码 token(s) or unused code(s)），"
+          "立即生效 effective at once")
+    return 0
+
+
+def read_secret(prompt: str, again: str | None = None) -> str:
+    """A secret typed at a prompt (not echoed), or the first line of standard input when it is not a terminal:
+    never from the command line, where `ps` and the shell's history show it to other users."""
+    import getpass
+
+    if sys.stdin.isatty():
+        secret = getpass.getpass(prompt)
+        if again is not None and getpass.getpass(again) != secret:
+            raise SystemExit("两次输入不一致 / the two entries differ")
+        return secret
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_clerks_add(args: argparse.Namespace) -> int:
+    from kiosk.hall.datadir import open_hall
+
+    if args.pin is not None:  # still accepted (outside tools use it); the prompt or stdin is the way
+        print("⚠ --pin 出现在命令行上，本机其他用户可以看到；请改为按提示输入或从标准输入读取 / --pin is visible to "
+              "other users of this machine (ps, shell history): type it at the prompt or pipe it on stdin instead",
+              file=sys.stderr)
+        pin = args.pin
+    else:
+        pin = read_secret("PIN: ", "再输一次 again: ")
+    config = _config(args.config)
+    service = open_hall(config, Path(args.data))
+    try:
+        service.add_clerk(args.id, args.name, pin, _now(args, config))
     finally:
         service.store.close()
     print(f"已添加窗口人员 clerk added: {args.id} {args.name}")
@@ -135,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--header-timeout", type=float, default=10.0,
                        help="seconds a client has to send a request's headers (slow clients are cut off)")
     serve.add_argument("--speed", default="1", help="the hall clock runs this many times faster than real time (drills)")
+    from kiosk.serving import add_limit_options
+
+    add_limit_options(serve)
     serve.add_argument("--tls-cert", help="serve https with this certificate (kiosk hall tls init makes one)")
     serve.add_argument("--tls-key", help="and this private key")
     serve.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"],
@@ -158,16 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--hours", type=int, default=24, help="how long the code stays valid (with --code)")
     enroll.set_defaults(func=cmd_devices_enroll)
 
+    listing = devices.add_parser("list", help="the hall's devices, live and revoked")
+    _common(listing)
+    listing.set_defaults(func=cmd_devices_list)
+    revoke = devices.add_parser("revoke", help="withdraw a device's token (at once, the hall running or not)")
+    _common(revoke)
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=cmd_devices_revoke)
+
     from kiosk.devices_cli import add_parsers
 
     add_parsers(devices)
 
     clerks = sub.add_parser("clerks", help="window clerks").add_subparsers(dest="clerks_cmd", required=True)
-    add = clerks.add_parser("add", help="add or update a clerk (PIN stored hashed)")
+    add = clerks.add_parser("add", help="add or update a clerk; the PIN is asked for (or read from stdin)")
     _common(add)
     add.add_argument("--id", required=True)
     add.add_argument("--name", required=True)
-    add.add_argument("--pin", required=True)
+    add.add_argument("--pin", help="the PIN on the command line (visible to other users: prefer the prompt or stdin)")
     add.set_defaults(func=cmd_clerks_add)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_cmd", required=True)

@@ -1,15 +1,11 @@
 """Serving HTTP to the hall's devices and the province: the plumbing both services share (JSON answers,
-bearer tokens, size-limited bodies, whole numbers from query strings, one set of exception handlers that
-answer in the product's error shape) and uvicorn with a header-read timeout.
-
-uvicorn waits for a request's headers for ever, so 200 clients that each send half a request line
-(slowloris) would hold 200 connections until the process ends. A connection whose headers are not
-complete within ``seconds`` is closed; the keep-alive timeout covers idle connections between requests.
+bearer tokens, size-limited bodies refused from their Content-Length before a byte is read, whole numbers from
+query strings, one set of exception handlers that answer in the product's error shape). What a connection may
+hold (time for headers and bodies, connections per client and in all) is kiosk/serving.py's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -17,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from kiosk.domain.errors import DomainError, fail
@@ -48,7 +44,12 @@ def install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
 
     @app.exception_handler(DomainError)
     async def _refused(_r: Request, exc: DomainError) -> Response:
-        return json_response(exc.status, exc.body())
+        # a body refused for its size is not read: the connection cannot carry another request after it
+        return json_response(exc.status, exc.body(), {"Connection": "close"} if exc.status == 413 else None)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_r: Request, _exc: ClientDisconnect) -> Response:
+        return Response(status_code=400)  # the client left (or was cut off mid-body): nobody to answer
 
     @app.exception_handler(StoreUnavailable)
     async def _store(_r: Request, _exc: StoreUnavailable) -> Response:
@@ -72,45 +73,6 @@ def install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
         log.error("unexpected error on %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
                   exc_info=exc)
         return error_response("INTERNAL")
-
-
-def header_timeout_protocol(seconds: float) -> type[Any]:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # only the serving processes need it
-
-    class HeaderTimeoutProtocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            self._arm()
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm()
-
-        def on_headers_complete(self) -> None:
-            self._disarm()
-            super().on_headers_complete()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(seconds, self._too_slow)
-
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _too_slow(self) -> None:
-            self._header_timer = None
-            if self.transport is not None and not self.transport.is_closing():
-                self.transport.close()
-
-    return HeaderTimeoutProtocol
 
 
 def whole_number(raw: str, lo: int, hi: int) -> int | None:

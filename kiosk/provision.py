@@ -68,11 +68,27 @@ def parse_devices(items: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def redeem(hall: str, code: str, role: str, ca: str | None) -> dict[str, str]:
-    """The terminal's token for the hall's one-time code, or a sentence saying what to do."""
+def checked_hall(url: str, insecure: bool) -> str:
+    """The hall's address as checked (kiosk/urls.py): the code and the token never travel in clear to another
+    machine unless the technician says --insecure."""
+    from kiosk.urls import UrlRefused, check_url
+
     try:
-        reply = requests.post(f"{hall.rstrip('/')}/api/v1/devices/enroll", json={"code": code, "role": role}, timeout=15,
-                              verify=ca or True)
+        return check_url(url, insecure).base()
+    except UrlRefused as exc:
+        raise ProvisionFailed(exc.message) from None
+
+
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{15,199}$")
+
+
+def redeem(hall: str, code: str, role: str, ca: str | None) -> dict[str, str]:
+    """The terminal's token for the hall's one-time code, or a sentence saying what to do. What the hall answers
+    is checked before any of it is written: a token is URL-safe text (never a control character, a space or a
+    leading dash), the name and hall id are one line of text."""
+    try:
+        reply = requests.post(f"{hall}/api/v1/devices/enroll", json={"code": code, "role": role}, timeout=15,
+                              verify=ca or True, allow_redirects=False)
     except requests.RequestException as exc:
         raise ProvisionFailed(f"连不上大厅服务 {hall}：请检查网络和地址 / cannot reach the hall at {hall} "
                               f"({exc.__class__.__name__})") from None
@@ -83,8 +99,32 @@ def redeem(hall: str, code: str, role: str, ca: str | None) -> dict[str, str]:
         except (ValueError, KeyError, TypeError):
             said = f"HTTP {reply.status_code}"
         raise ProvisionFailed(f"登记失败 / enrolment refused: {said}")
-    body: dict[str, str] = reply.json()
-    return body
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("token", "name", "hall")):
+        raise ProvisionFailed("大厅的答复不完整 / the hall's answer lacks the token, name or hall id")
+    if not TOKEN_SHAPE.match(body["token"]):
+        raise ProvisionFailed("大厅发来的令牌含有不允许的字符，未写入 / the token the hall sent has characters a token "
+                              "never has (control characters, spaces, a leading dash): nothing was written")
+    for key in ("name", "hall"):
+        if len(body[key]) > 200 or any(ch < " " or ch == "\x7f" for ch in body[key]):
+            raise ProvisionFailed(f"大厅发来的 {key} 含有控制字符，未写入 / the hall's {key} has control characters: "
+                                  "nothing was written")
+    return {"token": body["token"], "name": body["name"], "hall": body["hall"]}
+
+
+def terminal_toml(plan: Plan, enrolled: dict[str, str]) -> str:
+    """/etc/kiosk/terminal.toml through tomlkit: every value escaped, whatever the hall's answer holds."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("kiosk provision"))
+    for key, value in (("name", enrolled["name"]), ("role", plan.role), ("hall", plan.hall),
+                       ("hall_id", enrolled["hall"])):
+        doc.add(key, value)
+    return tomlkit.dumps(doc)
 
 
 def sysusers(plan: Plan) -> str:
@@ -121,6 +161,11 @@ def command(plan: Plan) -> list[str]:
         args += ["--window", str(plan.window)]
     if plan.ca:
         args += ["--ca", "/etc/kiosk/hall-ca.pem"]
+    from kiosk.urls import check_url
+
+    hall = check_url(plan.hall, insecure=True)
+    if hall.scheme == "http" and not hall.loopback:  # allowed at provisioning (--insecure): the app must be told too
+        args += ["--insecure"]
     return args
 
 
@@ -149,6 +194,8 @@ StandardOutput=journal
 Restart=always
 RestartSec=3
 UtmpIdentifier=tty1
+# open files: the app's connections to the hall, its devices and fonts, well inside systemd's soft default (1024)
+LimitNOFILE=4096
 
 [Install]
 WantedBy=graphical.target
@@ -174,8 +221,7 @@ def provision(plan: Plan, code: str, root: Path, template: str) -> list[Path]:
         write(root, "/etc/sysusers.d/kiosk.conf", sysusers(plan)),
         write(root, "/etc/udev/rules.d/70-kiosk-devices.rules", udev_rules(plan)),
         write(root, "/etc/kiosk/devices.toml", devices_toml(plan, template)),
-        write(root, "/etc/kiosk/terminal.toml", f'# kiosk provision\nname = "{enrolled["name"]}"\nrole = "{plan.role}"\n'
-                                                f'hall = "{plan.hall}"\nhall_id = "{enrolled["hall"]}"\n'),
+        write(root, "/etc/kiosk/terminal.toml", terminal_toml(plan, enrolled)),
         write(root, "/etc/kiosk/token", enrolled["token"] + "\n", 0o600),
         write(root, f"/etc/systemd/system/{UNIT}", unit(plan)),
     ]
@@ -234,7 +280,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         if args.role == "counter" and args.window is None:
             raise ProvisionFailed("窗口终端需要 --window 窗口号 / a counter needs --window N")
         kiosk_bin = args.kiosk_bin or str(Path(sys.executable).with_name("kiosk"))
-        plan = Plan(args.role, args.hall.rstrip("/"), args.user, args.session, args.window,
+        plan = Plan(args.role, checked_hall(args.hall, args.insecure), args.user, args.session, args.window,
                     parse_devices(args.device or []), kiosk_bin, args.ca)
         template = (DEFAULT_CONFIG.parent / "devices.toml").read_text(encoding="utf-8")
         root = Path(args.root)
@@ -270,6 +316,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="cage (Wayland kiosk compositor, the default) or a bare X server")
     p.add_argument("--user", default="kiosk", help="the system user the session runs as")
     p.add_argument("--ca", help="the hall's CA certificate (https with the hall's own CA)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a plain http hall on another machine (the code and the token then travel in clear)")
     p.add_argument("--root", default="/", help="write into this folder instead of / (an image, a test)")
     p.add_argument("--kiosk-bin", help="the kiosk command the service runs (default: this one)")
     p.set_defaults(func=cmd_provision)

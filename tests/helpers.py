@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ class HallProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.tokens: dict[str, str] = {}
         self.extra_args: list[str] = []  # more ``hall serve`` options, such as --speed
+        self.preexec: Callable[[], None] | None = None  # run in the child before it starts (resource limits)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*KIOSK_BIN, *args, "--config", str(self.config), "--data", str(self.data)],
@@ -143,7 +145,8 @@ class HallProcess:
         log = (self.data / "serve.out").open("ab")
         self.proc = subprocess.Popen(
             [*KIOSK_BIN, "hall", "serve", "--config", str(self.config), "--data", str(self.data),
-             "--port", str(self.port), "--now", self.now, *self.extra_args], stdout=log, stderr=log, cwd=ROOT)
+             "--port", str(self.port), "--now", self.now, *self.extra_args], stdout=log, stderr=log, cwd=ROOT,
+            preexec_fn=self.preexec)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

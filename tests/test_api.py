@@ -103,8 +103,10 @@ def test_full_service_over_http(server: HallProcess) -> None:
     duty = server.client("supervisor-1")
     r = duty.post(f"/api/v1/matters/{number}/transition", {"to": "claimed", "note": "领办"})
     assert r.status_code == 200 and r.json()["matter"]["status"] == "claimed"
-    assert kiosk.get(f"/api/v1/matters/{number}").json()["matter"]["history"][-1]["note"] == "领办"
-    assert kiosk.get("/api/v1/matters/M19990101-001").status_code == 404
+    receipt = r.json()["matter"]["qr"]
+    assert kiosk.get(f"/api/v1/matters/{number}?code={receipt}").json()["matter"]["history"][-1]["note"] == "领办"
+    assert kiosk.get(f"/api/v1/matters/{number}").status_code == 403  # the receipt's code, or a supervisor
+    assert duty.get("/api/v1/matters/M19990101-001").status_code == 404
     # the event feed is a verifiable chain
     events = duty.get("/api/v1/events?after=0").json()["events"]
     recompute(events)
@@ -239,13 +241,30 @@ def test_openapi_lists_the_contract(server: HallProcess) -> None:
 def test_events_long_poll_wakes_on_a_new_event(server: HallProcess) -> None:
     import time
 
-    display = server.client("display-1")
-    head = display.get("/api/v1/events?after=0&limit=1000").json()["events"][-1]["seq"]
+    duty = server.client("supervisor-1")
+    head = duty.get("/api/v1/events?after=0&limit=1000").json()["events"][-1]["seq"]
     got: list[Any] = []
-    poller = threading.Thread(target=lambda: got.append(display.get(f"/api/v1/events?after={head}&wait=20")))
+    poller = threading.Thread(target=lambda: got.append(duty.get(f"/api/v1/events?after={head}&wait=20")))
     poller.start()
     time.sleep(0.3)  # let the long poll start waiting; the test asserts content, not timing
     issue(server.client("kiosk-1"), "B", 3)
     poller.join(25)
     events = got[0].json()["events"]
     assert events and events[0]["type"] == "ticket.issued"
+
+
+def test_a_boards_long_poll_waits_through_other_events_for_a_call(server: HallProcess) -> None:
+    import time
+
+    display = server.client("display-1")
+    got: list[Any] = []
+    poller = threading.Thread(target=lambda: got.append(display.get("/api/v1/events?after=0&wait=20")))
+    poller.start()
+    time.sleep(0.3)  # let the long poll start waiting; the test asserts content, not timing
+    issue(server.client("kiosk-1"), "B", 3)  # not a call: the board's poll goes on waiting
+    session = server.client("counter-1").post("/api/v1/windows/2/login", {"clerk_id": "7", "pin": "1234"})
+    server.client("counter-1", session.json()["session"]).post("/api/v1/windows/2/call-next")
+    poller.join(25)
+    events = got[0].json()["events"]
+    assert [e["type"] for e in events] == ["ticket.called"]
+    assert events[0]["payload"] == {"number": "B001", "business": "B", "window": 2}

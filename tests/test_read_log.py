@@ -17,9 +17,10 @@ def test_sensitive_reads_are_logged_for_supervisors_and_the_ledger(server: HallP
     assert clerk.post("/api/v1/windows/2/call-next").json()["ticket"]["number"] == number
     case = clerk.post("/api/v1/windows/2/finish", {"accepted": True}).json()["case"]["number"]
     assert kiosk.post("/api/v1/cases/query", {"case_number": case, "identity": holder}).status_code == 200
-    matter = kiosk.post("/api/v1/matters", {"category": "waiting", "description": "等太久",
-                                            "contact": "13812345678"}).json()["matter"]["number"]
-    assert kiosk.get(f"/api/v1/matters/{matter}").status_code == 200
+    reported = kiosk.post("/api/v1/matters", {"category": "waiting", "description": "等太久",
+                                              "contact": "13812345678"}).json()["matter"]
+    matter = reported["number"]
+    assert kiosk.get(f"/api/v1/matters/{matter}?code={reported['qr']}").status_code == 200  # with the receipt
     assert duty.get("/api/v1/matters").status_code == 200
 
     assert duty.get("/api/v1/audit").status_code == 200  # the list as it stood; this read is logged after it

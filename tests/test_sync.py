@@ -28,6 +28,7 @@ class LedgerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []  # more ``ledger serve`` options, such as --workers
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*KIOSK_BIN, "ledger", *args, "--db", self.db], capture_output=True, text=True,
@@ -35,7 +36,7 @@ class LedgerProcess:
 
     def start(self) -> None:
         self.proc = subprocess.Popen([*KIOSK_BIN, "ledger", "serve", "--db", self.db, "--port", str(self.port),
-                                      "--now", "2026-11-23T18:00:00+08:00"], cwd=ROOT,
+                                      "--now", "2026-11-23T18:00:00+08:00", *self.extra_args], cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

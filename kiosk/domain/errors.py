@@ -68,6 +68,8 @@ CATALOGUE: dict[str, Code] = {
                                  "Describe what happened (up to 1000 characters)."),
     "ENROLL_CODE_INVALID": Code(403, "登记码无效、已用过或已过期，请向大厅管理员重新获取。",
                                 "The enrolment code is wrong, used or expired; ask the hall for a new one."),
+    "ENROLL_LOCKED": Code(429, "登记码输错次数过多，请稍后再试，或联系大厅管理员。",
+                          "Too many wrong enrolment codes; try again later, or ask the hall's administrator."),
     "FOLLOWUP_CLOSED": Code(409, "这条差评已办结。", "This follow-up is already closed."),
     "FOLLOWUP_NOT_FOUND": Code(404, "没有这条差评跟进记录。", "No such follow-up."),
     "FORBIDDEN": Code(403, "只能读取本大厅的数据。", "A hall token reads only its own hall."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,7 +17,7 @@ from kiosk.domain.errors import DomainError, fail
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f<>{}\\]")
 MAX_NAME_LEN = 30
 # how a kiosk captured an identity (hall-api.md): the card reader, the keypad, or an e-ID code.
@@ -34,8 +35,42 @@ def _invalid(why_zh: str, why_en: str) -> DomainError:
                 f"Invalid ID number: {why_en}. Check it and type it again, or place the ID card on the reader.")
 
 
+class _Fold(dict[int, int]):
+    """How a person may type the characters of an ID number, folded to one form, one character for one:
+    any script's decimal digit (full-width ０-９ above all) to its ASCII digit, x/ｘ/Ｘ to X, and every space
+    or dash to a plain space. One character for one, so that a position in the folded text is the same
+    position in the original (text.py masks the original where the folded copy matched)."""
+
+    LIMIT = 4096  # characters remembered; a body of a million different characters does not grow this
+
+    def __missing__(self, code: int) -> int:
+        ch = chr(code)
+        digit = unicodedata.decimal(ch, None)
+        if digit is not None:
+            out = ord("0") + digit
+        elif ch in "xXｘＸ":
+            out = ord("X")
+        elif ch.isspace() or unicodedata.category(ch) == "Pd" or ch == "\u2212":
+            out = ord(" ")
+        else:
+            out = code
+        if len(self) < self.LIMIT:
+            self[code] = out
+        return out
+
+
+FOLD = _Fold()
+
+
+def fold(text: str) -> str:
+    """``text`` with the characters of ID numbers in one form (see _Fold); the same length as ``text``."""
+    return text.translate(FOLD)
+
+
 def normalize_number(raw: str) -> str:
-    return raw.strip().replace(" ", "").upper()
+    """An ID number as stored and hashed, however it was typed: full-width digits, spaces or dashes between
+    groups and a lower-case x all give the same number (and so the same person, for every limit)."""
+    return fold(raw).replace(" ", "")
 
 
 def validate_number(raw: object, today: date) -> str:

@@ -19,9 +19,18 @@ def cmd_drill(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--speed 应为 0 到 10000 之间的数 / --speed must be a number in (0, 10000]: {args.speed}", file=sys.stderr)
         return 2
+    hall = args.hall
+    if hall:  # the drill sends the training hall's device tokens: the same address check as the apps
+        from kiosk.urls import UrlRefused, check_url
+
+        try:
+            hall = check_url(hall, args.insecure).base()
+        except UrlRefused as exc:
+            print(exc.message, file=sys.stderr)
+            return 2
     try:
         summary = run_drill(Path(args.scenario), Path(args.report), Path(args.config), speed, args.seed,
-                            args.set or [], args.hall, Path(args.tokens) if args.tokens else None,
+                            args.set or [], hall, Path(args.tokens) if args.tokens else None,
                             Path(args.keep) if args.keep else None)
     except DrillError as exc:
         print(f"✗ {exc}", file=sys.stderr)
@@ -47,5 +56,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                             "scenario.windows.closed=[3] (repeatable)")
     drill.add_argument("--hall", help="play against a running hall at this URL instead of an own one")
     drill.add_argument("--tokens", help="with --hall: JSON with the drill devices' tokens and clerks")
+    drill.add_argument("--insecure", action="store_true", help="with --hall: allow plain http to another machine")
     drill.add_argument("--keep", help="keep the drill's hall (config copy, data, log) in this folder")
     drill.set_defaults(func=cmd_drill)

@@ -21,8 +21,10 @@ from fastapi.responses import Response
 
 from kiosk import __version__
 from kiosk.clock import HallClock
+from kiosk.domain import codes
 from kiosk.domain.errors import DomainError, bad_request, fail
-from kiosk.hall import phone, phone_rating
+from kiosk.domain.text import scrub
+from kiosk.hall import phone, phone_rating, readers
 from kiosk.hall.requests import (
     AcceptBooking,
     AppealRating,
@@ -171,6 +173,7 @@ QUERY_PARAMS = {
                                  ("limit", {"type": "integer", "minimum": 1, "description": "at most 1000 a page"})),
     "GET /api/v1/audit": _query(("day", {"type": "string", "format": "date"}), ("kind", STR)),
     "GET /api/v1/matters": _query(("open", {"enum": ["0", "1"]})),
+    "GET /api/v1/matters/{number}": _query(("code", {"type": "string", "description": "the receipt's signed code"})),
 }
 
 
@@ -189,11 +192,22 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
                 log.exception("escalation round failed")
             await asyncio.sleep(clock.real_seconds(escalate_every))  # hall time: a drill escalates at its own pace
 
+    async def revocation_loop() -> None:
+        """A device row changed by hand (no command to publish it) is seen within a second (hall/revocation.py)."""
+        while True:
+            try:
+                service.device_generation.sync(service.store.reader())
+            except Exception:  # logged; the next round tries again
+                log.exception("device generation check failed")
+            await asyncio.sleep(1.0)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         notifier.bind()
         escalator = asyncio.create_task(escalate_loop()) if escalate_every > 0 else None
+        revocations = asyncio.create_task(revocation_loop())
         yield
+        revocations.cancel()
         if escalator is not None:
             escalator.cancel()
 
@@ -271,8 +285,9 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
               openapi_extra=request_body(RedeemCode))
     async def redeem(request: Request) -> Response:
         req = await request_of(request, RedeemCode)
+        client = request.client.host if request.client else ""
         reply = await asyncio.get_running_loop().run_in_executor(None, service.redeem_code, req.code or "",
-                                                                 clock.now(), req.role)
+                                                                 clock.now(), req.role, client)
         return json_response(201, reply)
 
     # -- any device --------------------------------------------------------------
@@ -283,21 +298,23 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     @app.get("/api/v1/queue", summary="Waiting per business, windows and recent calls")
     def queue_status(request: Request) -> Response:
-        device_of(request, ANY)
-        return json_response(200, service.queue_status(clock.now()))
+        device = device_of(request, ANY)
+        return json_response(200, readers.queue_read(device.role, service.queue_status(clock.now())))
 
     @app.get("/api/v1/tickets/{number}", summary="A ticket's state, position and expected wait")
     def get_ticket(request: Request, number: str) -> Response:
-        device_of(request, ANY)
+        device = device_of(request, ANY)
         if number == "verify":
             return post_only()
-        return json_response(200, service.get_ticket(clock.now(), number))
+        found = service.get_ticket(clock.now(), number)
+        return json_response(200, {"ticket": readers.ticket_read(device.role, found["ticket"])})
 
     @app.post("/api/v1/tickets/verify", summary="Check a scanned ticket QR", openapi_extra=request_body(VerifyQr))
     async def verify(request: Request) -> Response:
-        device_of(request, ANY)
+        device = device_of(request, ANY)
         req = await request_of(request, VerifyQr)
-        return json_response(200, service.verify_qr(clock.now(), req.qr))
+        found = service.verify_qr(clock.now(), req.qr)
+        return json_response(200, {"ticket": readers.ticket_read(device.role, found["ticket"], scanned=True)})
 
     @app.post("/api/v1/matters/verify", summary="A scanned 办不成事 receipt QR: the report's progress",
               openapi_extra=request_body(VerifyQr))
@@ -306,11 +323,18 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         req = await request_of(request, VerifyQr)
         return json_response(200, service.verify_matter_qr(clock.now(), req.qr))
 
-    @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter")
-    def get_matter(request: Request, number: str) -> Response:
+    @app.get("/api/v1/matters/{number}", summary="Status and history of one unresolved matter (a supervisor, or "
+                                                 "any device with the receipt's signed code: ?code=)")
+    def get_matter(request: Request, number: str, code: str = "") -> Response:
         device = device_of(request, ANY)
         if number == "verify":
             return post_only()
+        if device.role != "supervisor":  # a matter is the reporter's: read with the receipt they were given
+            if not code:
+                raise fail("FORBIDDEN", "查看问题进度需要回执上的二维码（扫码查询）。",
+                           "Reading a matter needs its receipt's code (scan the receipt).", role=device.role)
+            if codes.read_matter_qr(service.code_key, service.config.hall_id, codes.code_of(code)) != number[:40]:
+                raise fail("FORBIDDEN", "回执二维码与问题编号不符。", "The receipt's code is for another matter.")
         found = service.get_matter(clock.now(), number)
         if found["matter"].get("contact_masked"):
             service.log_read(call_of(request, device), "matter", {"matter": found["matter"]["number"]})
@@ -377,17 +401,21 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
 
     @app.get("/api/v1/events", summary="Events after a sequence number (long-poll with wait)")
     async def events(request: Request, after: str = "0", wait: str = "0", limit: str = "500") -> Response:
-        device_of(request, ("display", "supervisor"))
+        device = device_of(request, ("display", "supervisor"))
+        board = device.role == "display"  # calls only (readers.DISPLAY_EVENTS), cut to number, business, window
+        types = readers.DISPLAY_EVENTS if board else None
         after_n = query_int(after, "after", 0, 2**62)
         limit_n = min(query_int(limit, "limit", 1, 10**9), 1000)  # a page is at most 1000, whatever is asked
         if not re.fullmatch(r"\d{1,2}(\.\d{1,3})?", wait) or float(wait) > 60:
             raise bad_request("wait 应为 0 到 60 秒", "wait must be 0 to 60 seconds")
         wait_s = float(wait)
-        found = service.events(after_n, limit_n)
-        if not found and wait_s > 0:
-            await notifier.wait(wait_s)
-            found = service.events(after_n, limit_n)
-        return json_response(200, {"events": found})
+        found = service.events(after_n, limit_n, types)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while not found and (left := deadline - loop.time()) > 0:  # a board waits through events not for it
+            await notifier.wait(left)
+            found = service.events(after_n, limit_n, types)
+        return json_response(200, {"events": [readers.display_event(e) for e in found] if board else found})
 
     @app.get("/api/v1/audit", summary="Out-of-order calls, identity mismatches, transfers, overrides")
     def audit(request: Request, day: str | None = None, kind: str | None = None) -> Response:
@@ -395,7 +423,8 @@ def create_app(service: HallService, clock: HallClock, escalate_every: float = 6
         if day is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
             raise bad_request("day 应为日期，如 2026-11-23", "day must be a date such as 2026-11-23")
         entries = service.audit(day, kind)  # as it stood: this read is logged after
-        service.log_read(call_of(request, device), "audit_list", {"filter_day": day, "filter_kind": kind})
+        service.log_read(call_of(request, device), "audit_list",
+                         {"filter_day": day, "filter_kind": scrub(kind[:60]) if kind else kind})
         return json_response(200, {"audit": entries, "entries": entries})
 
     @app.get("/api/v1/windows/{window}/summary", summary="A window at a glance: current ticket, waiting, today")

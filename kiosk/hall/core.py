@@ -29,7 +29,8 @@ from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
 from kiosk.hall.requests import R
-from kiosk.passwords import COST, check_secret, hash_secret
+from kiosk.hall.revocation import Generation, generation_file
+from kiosk.passwords import COST, check_peppered, hash_peppered, pepper_hash
 from kiosk.store.db import Store, Tx
 
 log = logging.getLogger("kiosk.hall")
@@ -66,12 +67,12 @@ def token_hash(token: str) -> str:
 PIN_COST = COST
 
 
-def hash_pin(pin: str, salt: bytes | None = None, cost: int | None = None) -> str:
-    return hash_secret(pin, salt, cost)
+def hash_pin(pin: str, pepper: bytes, salt: bytes | None = None, cost: int | None = None) -> str:
+    return hash_peppered(pin, pepper, salt, cost or PIN_COST)
 
 
-def check_pin(pin: str, stored: str) -> bool:
-    return check_secret(pin, stored)
+def check_pin(pin: str, stored: str, pepper: bytes) -> bool:
+    return check_peppered(pin, stored, pepper)
 
 
 def required_reason(text: str | None) -> str:
@@ -91,11 +92,29 @@ class HallCore:
         # hall, so that the ledger can see one identity taking tickets in several halls; else the hall's own
         self.id_key = identity_key or derive_key(master_key, "identity")
         self.code_key = derive_key(master_key, "codes")
-        self._devices: dict[str, Device] = {}
+        self.pin_pepper = derive_key(master_key, "pin-pepper")  # in no table: a copy of hall.db is not enough
+        self.device_generation = Generation(generation_file(store.path))
+        self.device_generation.sync(store.reader())
+        self._devices: dict[str, tuple[Device, int]] = {}  # token hash → (device, the generation it was read at)
+        self._pepper_old_pins()
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
+
+    def _pepper_old_pins(self) -> None:
+        """PINs hashed before the hall had a pepper are upgraded in place, without the PINs: the new hash is the
+        HMAC of the old digest (kiosk.passwords.pepper_hash), so every clerk's PIN keeps working."""
+        old = self.store.reader().execute("SELECT id, pin_hash FROM clerks WHERE pin_hash LIKE 'scrypt$%'").fetchall()
+        if not old:
+            return
+
+        def change(tx: Tx) -> None:
+            for row in old:
+                tx.execute("UPDATE clerks SET pin_hash=? WHERE id=? AND pin_hash=?",
+                           (pepper_hash(row["pin_hash"], self.pin_pepper), row["id"], row["pin_hash"]))
+
+        self.store.write(change)
 
     # -- time -------------------------------------------------------------
     def iso(self, now: datetime) -> str:

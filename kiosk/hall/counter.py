@@ -11,21 +11,22 @@ from typing import Any
 
 from kiosk.domain import matters, queue
 from kiosk.domain.errors import DomainError, bad_request, fail
-from kiosk.domain.text import clean_text
+from kiosk.domain.text import clean_text, has_id_number
 from kiosk.hall.casework import Casework
 from kiosk.hall.core import (
     RATING_LEVELS,
     ROLES,
     WAITING,
     Call,
-    Device,
     Reply,
     check_pin,
     hash_pin,
     required_reason,
     token_hash,
 )
+from kiosk.hall.credentials import PinFailures, dummy_pin, enrol_refusal, record_enrol_failure
 from kiosk.hall.requests import AtWindow, CallTicket, Finish, Login, Notice, StartService, Transfer, WindowReason
+from kiosk.passwords import new_secret
 from kiosk.store.db import Tx
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: nothing to misread on a touchscreen
@@ -38,18 +39,6 @@ def normal_code(code: object) -> str:
 
 class Counter(Casework):
     # -- devices, clerks ------------------------------------------------------
-    def device_for_token(self, token: str) -> Device | None:
-        th = token_hash(token)
-        device = self._devices.get(th)
-        if device is None:
-            row = self.store.reader().execute(
-                "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
-            if row is None:
-                return None
-            device = Device(row["id"], row["name"], row["role"])
-            self._devices[th] = device
-        return device
-
     @staticmethod
     def _known_role(role: str) -> None:
         if role not in ROLES:
@@ -75,16 +64,21 @@ class Counter(Casework):
         self.store.write(change)
         return code
 
-    def redeem_code(self, code: str, now: datetime, role: str | None = None) -> dict[str, str]:
+    def redeem_code(self, code: str, now: datetime, role: str | None = None, client: str = "") -> dict[str, str]:
         """The device's token for a valid, unused, unexpired code, which is then spent. A code asked for as
-        another role is refused and stays valid (the technician picked the wrong --role)."""
-        token = secrets.token_urlsafe(32)
+        another role is refused and stays valid (the technician picked the wrong --role). Wrong codes are
+        counted (kiosk/hall/credentials.py): past the limit every code is refused for a while."""
+        token = new_secret()
 
-        def change(tx: Tx) -> dict[str, str]:
+        def change(tx: Tx) -> dict[str, str] | DomainError:
+            locked = enrol_refusal(tx.conn, client, now)
+            if locked is not None:
+                return locked
             row = tx.one("SELECT * FROM enroll_codes WHERE code_hash=? AND used_at IS NULL AND expires_epoch>?",
                          (token_hash(normal_code(code)), now.timestamp()))
             if row is None:
-                raise fail("ENROLL_CODE_INVALID")
+                record_enrol_failure(tx, client, now, self.iso(now))  # kept: the refusal is the record
+                return fail("ENROLL_CODE_INVALID")
             if role is not None and row["role"] != role:
                 raise fail("ENROLL_CODE_INVALID", f"这个登记码是给 {row['role']} 终端的，不是 {role}。",
                            f"This code is for a {row['role']}, not a {role}.", role=row["role"])
@@ -92,25 +86,31 @@ class Counter(Casework):
             self._add_device(tx, row["name"], row["role"], token, now, via="code")
             return {"token": token, "name": row["name"], "role": row["role"], "hall": self.config.hall_id}
 
-        result: dict[str, str] = self.store.write(change)
+        result: dict[str, str] | DomainError = self.store.write(change)
+        if isinstance(result, DomainError):
+            raise result
         return result
 
     def enroll_device(self, role: str, name: str, now: datetime) -> str:
         self._known_role(role)
-        token = secrets.token_urlsafe(32)
+        token = new_secret()
         self.store.write(lambda tx: self._add_device(tx, name, role, token, now))
         return token
 
     def add_clerk(self, clerk_id: str, name: str, pin: str, now: datetime) -> None:
-        if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        """Add a clerk, or change one's name or PIN. A changed PIN ends the clerk's open window sessions."""
+        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
             raise bad_request("PIN 应为4到12位数字", "the PIN must be 4 to 12 digits")
-        pin_hash = hash_pin(pin)
+        if has_id_number(clerk_id) or has_id_number(name):
+            raise bad_request("工号和姓名中不能含身份证号", "a clerk id or name must not contain an ID number")
+        pin_hash = hash_pin(pin, self.pin_pepper)
 
         def change(tx: Tx) -> None:
             tx.execute(
                 "INSERT INTO clerks (id, name, pin_hash) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET "
                 "name=excluded.name, pin_hash=excluded.pin_hash, failures=0, locked_until=NULL, active=1",
                 (clerk_id, name, pin_hash))
+            tx.execute("UPDATE sessions SET ended=1 WHERE clerk_id=? AND ended=0", (clerk_id,))
             tx.emit("clerk.added", self.iso(now), None, {"clerk_id": clerk_id, "name": name})
 
         self.store.write(change)
@@ -135,7 +135,10 @@ class Counter(Casework):
         if clerk_id is None or pin is None:
             raise bad_request("需要工号 clerk_id 和 PIN", "clerk_id and pin are required")
         row = self.store.reader().execute("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,)).fetchone()
-        pin_ok = row is not None and check_pin(str(pin), row["pin_hash"])  # slow hash off the writer
+        # the same scrypt work whether the clerk exists or not (slow hash off the writer)
+        matches = check_pin(str(pin), row["pin_hash"] if row is not None else dummy_pin(self.pin_pepper),
+                            self.pin_pepper)
+        pin_ok = row is not None and matches
 
         def op(tx: Tx, call: Call, req: Login) -> Reply:
             now = call.now
@@ -143,27 +146,28 @@ class Counter(Casework):
             self._window(tx, window, day)
             clerk = tx.one("SELECT * FROM clerks WHERE id=? AND active=1", (clerk_id,))
             sec = self.config.security
-            if clerk is None:
-                return 401, fail("PIN_INVALID").body()
-            if clerk["locked_until"] and clerk["locked_until"] > self.iso(now):
+            count = PinFailures(tx, clerk_id, clerk is not None, self.pin_pepper)
+            if count.locked_until and count.locked_until > self.iso(now):
                 return 423, fail("CLERK_LOCKED",
-                                 f"PIN 连续输错次数过多，账号已锁定到 {clerk['locked_until'][11:16]}。"
+                                 f"PIN 连续输错次数过多，账号已锁定到 {count.locked_until[11:16]}。"
                                  "请联系值班台。", "Too many wrong PINs; the account is locked. Ask the duty desk.",
-                                 locked_until=clerk["locked_until"]).body()
-            if not pin_ok:
-                failures = clerk["failures"] + 1
+                                 locked_until=count.locked_until).body()
+            if clerk is None or not pin_ok:
+                failures = count.failures + 1
                 locked = None
                 if failures >= sec.pin_max_failures:
                     locked = self.iso(now + timedelta(minutes=sec.pin_lockout_minutes))
                     failures = 0
-                tx.execute("UPDATE clerks SET failures=?, locked_until=? WHERE id=?", (failures, locked, clerk_id))
-                tx.emit("clerk.login_failed", self.iso(now), call.device.name,
-                        {"clerk_id": clerk_id, "window": window, "locked": locked is not None})
+                count.save(failures, locked)
+                tx.emit("clerk.login_failed", self.iso(now), call.device.name,  # an unknown id is not repeated
+                        {"clerk_id": clerk_id if clerk is not None else None, "known": clerk is not None,
+                         "window": window, "locked": locked is not None})
                 if locked:
                     return 423, fail("CLERK_LOCKED", locked_until=locked).body()
                 return 401, fail("PIN_INVALID", f"工号或 PIN 不正确，还可以再试 {sec.pin_max_failures - failures} 次。",
                                  "Wrong clerk id or PIN.", attempts_left=sec.pin_max_failures - failures).body()
-            session = secrets.token_urlsafe(24)
+            assert clerk is not None
+            session = new_secret(24)
             expires = now + timedelta(hours=sec.session_hours)
             tx.execute("UPDATE clerks SET failures=0, locked_until=NULL WHERE id=?", (clerk_id,))
             tx.execute("UPDATE sessions SET ended=1 WHERE window=? AND ended=0", (window,))
@@ -270,7 +274,7 @@ class Counter(Casework):
         tx.execute("UPDATE tickets SET calls=calls+1 WHERE id=?", (row["id"],))
         tx.emit("ticket.recalled", self.iso(call.now), call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"] + 1,
-                 "day": row["day"]})
+                 "day": row["day"], "business": row["business"]})
         return 200, {"ticket": self.view_of(tx, row["id"])}
 
     def op_no_show(self, tx: Tx, call: Call, req: AtWindow) -> Reply:

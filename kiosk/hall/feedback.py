@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk.domain import codes, matters, ratings
 from kiosk.domain.errors import DomainError, bad_request, fail
-from kiosk.domain.text import clean_text, mask_phone, valid_phone
+from kiosk.domain.text import clean_text, has_id_number, mask_phone, normal_phone, scrub
 from kiosk.hall.core import (
     RATING_LEVELS,
     Call,
@@ -210,7 +210,10 @@ class Feedback(Counter):
         contact = req.contact
         if contact in ("", None):
             contact = None
-        elif not isinstance(contact, str) or not valid_phone(contact):
+        elif isinstance(contact, str) and has_id_number(contact):
+            raise fail("CONTACT_INVALID", "联系方式请填写电话号码，不要填写身份证号。",
+                       "The contact is a phone number; do not give an ID number here.")
+        elif not isinstance(contact, str) or (contact := normal_phone(contact)) is None:
             raise fail("CONTACT_INVALID")
         ticket = req.ticket
         ticket = ticket.strip().upper()[:12] if isinstance(ticket, str) and ticket.strip() else None
@@ -234,11 +237,13 @@ class Feedback(Counter):
         if row is None:
             raise fail("MATTER_NOT_FOUND")
         category = self.config.category(row["category"])
-        history = [{"at": h["at"], "status": h["status"], "note": h["note"], "by": h["by"]}
+        # shown through the same mask as they were taken with: a row written before the mask knew a form is
+        # masked on its way out all the same
+        history = [{"at": h["at"], "status": h["status"], "note": scrub(h["note"]), "by": h["by"] and scrub(h["by"])}
                    for h in conn.execute("SELECT * FROM matter_history WHERE number=? ORDER BY id", (number,))]
         overdue = row["status"] in matters.OPEN and self.day(now).isoformat() > row["deadline"]
         return {"number": row["number"], "category": row["category"],
-                "category_name": category.name if category else row["category"], "description": row["description"],
+                "category_name": category.name if category else row["category"], "description": scrub(row["description"]),
                 "contact_masked": row["contact_masked"], "ticket": row["ticket"], "status": row["status"],
                 "opened_at": row["opened_at"], "deadline": row["deadline"], "owner": row["owner"],
                 "overdue": overdue, "escalated": bool(row["escalated"]), "history": history,

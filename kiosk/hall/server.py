@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 import threading
@@ -12,15 +13,15 @@ import uvicorn
 
 from kiosk.clock import HallClock, parse_now, parse_speed
 from kiosk.domain.config import HallConfig
-from kiosk.hall.api import create_app
+from kiosk.hall.api import MAX_BODY, create_app
 from kiosk.hall.datadir import open_hall, setup_logging
-from kiosk.httpserve import header_timeout_protocol
+from kiosk.serving import Limits, run_options
 from kiosk.sync.pusher import Pusher, saved_target
 
 
 def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None = None,
           synchronous: str = "FULL", speed: str | float = 1.0, header_timeout: float = 10.0,
-          tls_cert: str | None = None, tls_key: str | None = None) -> int:
+          tls_cert: str | None = None, tls_key: str | None = None, limits: Limits | None = None) -> int:
     start = None
     try:
         factor = parse_speed(speed)
@@ -41,6 +42,14 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
     stop = threading.Event()
     target = saved_target(data)
     if target is not None:  # registered with a ledger (kiosk sync --ledger … --token … did it once)
+        from kiosk.urls import UrlRefused, check_url
+
+        try:
+            check_url(target["url"], bool(target.get("insecure")))  # a file edited by hand is checked like an argument
+        except UrlRefused as exc:
+            print(f"不同步 not syncing: {exc.message}", file=sys.stderr, flush=True)
+            target = None
+    if target is not None:
         from kiosk.sync.pusher import http_transport
 
         pusher = Pusher(service, target["url"], target["token"], batch=int(target.get("batch", 1000)),
@@ -57,11 +66,13 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
           f"(data {data.resolve()}, clock {service.iso(clock.now())}"
           f"{f', speed ×{factor:g}' if factor != 1 else ''})", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                    http=header_timeout_protocol(header_timeout),
-                    loop="uvloop", timeout_keep_alive=30,
+        # keep-alive as before (30 s: a kiosk between two citizens keeps its connection); an idle connection
+        # makes way for a new one when a cap is reached, so a longer keep-alive costs no kiosk its ticket
+        guard = dataclasses.replace(limits or Limits(), header_timeout=header_timeout, max_body=MAX_BODY,
+                                    keep_alive=30.0)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, loop="uvloop",
                     timeout_graceful_shutdown=3,  # long polls (displays, phones) do not hold a restart for 25 s
-                    **tls)
+                    **run_options(guard), **tls)
     finally:
         stop.set()
         service.store.close()

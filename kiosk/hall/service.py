@@ -20,12 +20,13 @@ from kiosk.hall.core import (
     hash_pin,
     token_hash,
 )
+from kiosk.hall.credentials import DeviceAdmin
 from kiosk.hall.supervision import Supervision
 
 __all__ = ["PIN_COST", "RATING_LEVELS", "ROLES", "WAITING", "Call", "Device",
            "HallService", "Reply", "check_pin", "derive_key", "hash_pin", "token_hash"]
 
 
-class HallService(Supervision):
+class HallService(DeviceAdmin, Supervision):
     """The hall's operations over its configuration, store and keys (see kiosk/hall/core.py)."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from kiosk.domain import queue, ratings
 from kiosk.domain.catalog import quote_fee, yuan
 from kiosk.domain.errors import DomainError, fail
+from kiosk.domain.text import scrub
 from kiosk.hall.appeals import Appeals
 from kiosk.hall.core import (
     Call,
@@ -98,7 +99,7 @@ class Supervision(Appeals):
         tz = self.config.calendar.tz
         return [{"kind": r["kind"], "window": r["window"], "businesses": json.loads(r["businesses"] or "[]"),
                  "until": self.iso(datetime.fromtimestamp(r["until_epoch"], tz)) if r["until_epoch"] else None,
-                 "reason": r["reason"], "at": r["at"], "device": r["device"]}
+                 "reason": scrub(r["reason"]), "at": r["at"], "device": r["device"]}
                 for r in conn.execute("SELECT * FROM decisions WHERE day=? ORDER BY id", (day,))]
 
     # -- reads ---------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class Supervision(Appeals):
         count = sum(levels.values())
         average = round(sum(int(k) * v for k, v in levels.items()) / count, 2) if count else None
         return {"window": {"number": window, "name": w.name, "businesses": list(served), "state": state,
-                           "pause_reason": row["pause_reason"] if today else None,
+                           "pause_reason": scrub(row["pause_reason"] or "") or None if today else None,
                            "clerk_id": clerk["id"] if clerk else None, "clerk_name": clerk["name"] if clerk else None},
                 "current": current, "waiting": waiting, "waiting_tickets": tickets,
                 "today": {"served": done, "ratings": levels, "rated": count, "average": average,
@@ -240,8 +241,8 @@ class Supervision(Appeals):
             return False
         return True
 
-    def events(self, after: int, limit: int) -> list[dict[str, Any]]:
-        return self.store.events_after(after, limit)
+    def events(self, after: int, limit: int, types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        return self.store.events_after(after, limit, types)
 
     def audit(self, day: str | None, kind: str | None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM audit WHERE 1=1"
@@ -254,7 +255,7 @@ class Supervision(Appeals):
             params.append(kind)
         rows = self.store.reader().execute(sql + " ORDER BY id DESC LIMIT 1000", params).fetchall()
         return [{"id": r["id"], "at": r["at"], "kind": r["kind"], "window": r["window"], "clerk_id": r["clerk_id"],
-                 "device": r["device"], "ticket": r["ticket"], "reason": r["reason"],
+                 "device": r["device"], "ticket": r["ticket"], "reason": r["reason"] and scrub(r["reason"]),
                  "detail": json.loads(r["detail"])} for r in rows]
 
     def followups(self) -> list[dict[str, Any]]:
@@ -264,8 +265,8 @@ class Supervision(Appeals):
             "f.deadline").fetchall()
         return [{"id": r["id"], "ticket": r["ticket"], "day": r["day"], "level": r["level"], "window": r["window"],
                  "clerk_id": r["clerk_id"], "business": r["business"], "deadline": r["deadline"],
-                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"], "note": r["note"],
-                 "appeal": r["appeal"]} for r in rows]
+                 "status": r["status"], "opened_at": r["opened_at"], "closed_at": r["closed_at"],
+                 "note": r["note"] and scrub(r["note"]), "appeal": r["appeal"]} for r in rows]
 
     def outbox_pending(self) -> int:
         return self.store.pending()

@@ -57,6 +57,14 @@ MIGRATIONS: list[str] = [
         what TEXT NOT NULL, detail TEXT NOT NULL);
     CREATE INDEX reads_at ON reads (at)
     """,
+    # 3: every credential can be withdrawn (a supervisor token is marked revoked, a hall's token replaced), and
+    #    sign-in failures are counted per login, known or not, under a hash of the login: an unknown login
+    #    locks like a known one, so that the answers cannot tell which logins exist
+    """
+    ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
+    CREATE TABLE sign_in_failures (login_hash TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT)
+    """,
 ]
 
 
@@ -78,7 +86,10 @@ class LedgerDB:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self.kind == "sqlite":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                from kiosk.files import private_database, private_dir
+
+                private_dir(self.path.parent, tighten=False)  # a folder made here is 0700; the file is 0600
+                private_database(self.path)
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")

@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +18,11 @@ from typing import Any
 from kiosk.domain import ledger_rules, signing
 from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.events import GENESIS, verify_chain
+from kiosk.domain.text import has_id_number
 from kiosk.httpserve import whole_number
+from kiosk.ledger import signin
 from kiosk.ledger.db import LedgerDB
-from kiosk.passwords import check_secret, hash_secret
+from kiosk.passwords import check_secret, hash_secret, new_secret
 
 log = logging.getLogger("kiosk.ledger")
 HALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -30,8 +31,6 @@ EXCEPTION_TYPES = {"identity.mismatch", "ticket.transferred", "notice.issued", "
 
 
 USER_LOGIN = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 SESSION_HOURS = 8
 DUMMY_HASH = hash_secret("not a password")
 
@@ -78,7 +77,7 @@ class LedgerService:
             signing.parse_public_key(public_key)
         except (ValueError, AttributeError):
             raise fail("PUBLIC_KEY_INVALID") from None
-        token = secrets.token_urlsafe(32)
+        token = new_secret()
         with self.db.transaction() as conn:
             if self.db.execute(conn, "SELECT 1 FROM halls WHERE id=?", (hall,)).fetchone() is not None:
                 raise fail("HALL_EXISTS", hall=hall)
@@ -91,27 +90,43 @@ class LedgerService:
     def add_token(self, role: str, name: str, now: datetime) -> str:
         if role != "supervisor":
             raise fail("ROLE_INVALID")
-        token = secrets.token_urlsafe(32)
+        token = new_secret()
         with self.db.transaction() as conn:
             self.db.execute(conn, "INSERT INTO tokens (token_hash, role, name, created_at) VALUES (?,?,?,?)",
                             (token_hash(token), role, name, now.isoformat()))
         return token
 
+    def revoke_token(self, name: str, now: datetime) -> int:
+        """Withdraw every live supervisor token of this name; how many. The next request with one is refused."""
+        with self.db.transaction() as conn:
+            return int(self.db.execute(conn, "UPDATE tokens SET revoked_at=? WHERE name=? AND revoked_at IS NULL",
+                                       (now.isoformat(), name)).rowcount)
+
+    def replace_hall_token(self, hall: str) -> str:
+        """A new ledger token for a hall (its old one stops working at once): a leaked hall token is withdrawn
+        by giving the hall a new one (`kiosk sync --token-file` on the hall)."""
+        token = new_secret()
+        with self.db.transaction() as conn:
+            if self.db.execute(conn, "UPDATE halls SET token_hash=? WHERE id=?", (token_hash(token), hall)).rowcount == 0:
+                raise fail("HALL_UNKNOWN", hall=hall)
+        return token
+
     def who(self, token: str | None) -> tuple[str, str] | None:
-        """('hall', id) or ('supervisor', name) for a bearer token; looked up per request, so tokens added by
-        the command line take effect at once."""
+        """('hall', id) or ('supervisor', name) for a bearer token; looked up per request, so tokens added or
+        revoked by the command line take effect at once."""
         if not token:
             return None
         h = token_hash(token)
         row = self.db.one("SELECT id FROM halls WHERE token_hash=?", (h,))
         if row is not None:
             return ("hall", str(row[0]))
-        row = self.db.one("SELECT name FROM tokens WHERE token_hash=? AND role='supervisor'", (h,))
+        row = self.db.one("SELECT name FROM tokens WHERE token_hash=? AND role='supervisor' AND revoked_at IS NULL",
+                          (h,))
         return ("supervisor", str(row[0])) if row is not None else None
 
     # -- people: dashboard accounts and sessions --------------------------------------------------------------
     def add_user(self, login: str, role: str, region: str, password: str, now: datetime) -> None:
-        if not isinstance(login, str) or not USER_LOGIN.match(login):
+        if not isinstance(login, str) or not USER_LOGIN.match(login) or has_id_number(login):
             raise fail("LOGIN_INVALID")
         if role not in ("province", "region"):
             raise fail("ROLE_INVALID", "角色应为 province（省级）或 region（市县）。", "role is province or region.")
@@ -119,38 +134,37 @@ class LedgerService:
             raise fail("REGION_INVALID")
         if len(password) < 10:
             raise fail("PASSWORD_WEAK")
+        pw_hash = hash_secret(password)  # the slow hash before the write lock, never inside it
         with self.db.transaction() as conn:
             self.db.execute(conn, "DELETE FROM users WHERE login=?", (login,))
             self.db.execute(conn, "INSERT INTO users (login, role, region, pw_hash, created_at) VALUES (?,?,?,?,?)",
-                            (login, role, region if role == "region" else "", hash_secret(password), now.isoformat()))
+                            (login, role, region if role == "region" else "", pw_hash, now.isoformat()))
+            # a new password or role ends every open session of the account: a session never outlives the
+            # password it was opened with, nor keeps (or widens to) a role the account no longer has
+            self.db.execute(conn, "DELETE FROM sessions WHERE login=?", (login,))
+
+    def remove_user(self, login: str) -> bool:
+        """Remove an account and end its open sessions at once; False when there is no such account."""
+        with self.db.transaction() as conn:
+            gone = self.db.execute(conn, "DELETE FROM users WHERE login=?", (login,)).rowcount
+            self.db.execute(conn, "DELETE FROM sessions WHERE login=?", (login,))
+        return bool(gone)
 
     def sign_in(self, login: str, password: str, now: datetime) -> tuple[str, str]:
-        """(session token, CSRF token). Repeated failures lock the account for a while; the answer to a wrong
-        login and a wrong password is the same."""
-        wrong = fail("SIGN_IN_FAILED")
-        with self.db.transaction() as conn:
-            row = self.db.execute(conn, "SELECT pw_hash, failures, locked_until FROM users WHERE login=?",
-                                  (login,)).fetchone()
-            if row is None:
-                check_secret(password, DUMMY_HASH)  # the same time as a real check: logins cannot be probed
-                raise wrong
-            if row[2] and row[2] > now.isoformat():
-                raise fail("ACCOUNT_LOCKED", f"多次登录失败，账号已锁定至 {row[2][11:16]}，请稍后再试。",
-                           "Too many failed sign-ins: the account is locked for a while.", locked_until=row[2])
-            if not check_secret(password, str(row[0])):
-                failures = int(row[1]) + 1
-                locked = (now + timedelta(minutes=LOCK_MINUTES)).isoformat() if failures >= MAX_FAILURES else None
-                self.db.execute(conn, "UPDATE users SET failures=?, locked_until=? WHERE login=?",
-                                (0 if locked else failures, locked, login))
-                failed = wrong
-            else:
-                failed = None
-                self.db.execute(conn, "UPDATE users SET failures=0, locked_until=NULL WHERE login=?", (login,))
-                token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-                self.db.execute(conn, "INSERT INTO sessions (token_hash, login, csrf, expires_at) VALUES (?,?,?,?)",
-                                (token_hash(token), login, csrf, (now + timedelta(hours=SESSION_HOURS)).isoformat()))
-        if failed is not None:
-            raise failed
+        """(session token, CSRF token), or SIGN_IN_FAILED / ACCOUNT_LOCKED (kiosk/ledger/signin.py: the attempt is
+        counted under a row lock before the password is checked, and the check runs outside any lock)."""
+        row = self.db.one("SELECT pw_hash FROM users WHERE login=?", (login,)) if isinstance(login, str) else None
+        attempt = signin.reserve(self.db, login, now)  # refuses while locked; counts this try
+        ok = check_secret(password, str(row[0]) if row is not None else DUMMY_HASH)  # the same work either way
+        if row is None or not ok:
+            raise fail("SIGN_IN_FAILED")
+        token, csrf = new_secret(32), new_secret(24)
+        with self.db.transaction() as conn:  # still the same password: it was not changed while we checked
+            if self.db.execute(conn, "SELECT 1 FROM users WHERE login=? AND pw_hash=?", (login, row[0])).fetchone() is None:
+                raise fail("SIGN_IN_FAILED")
+            attempt.succeeded(conn)
+            self.db.execute(conn, "INSERT INTO sessions (token_hash, login, csrf, expires_at) VALUES (?,?,?,?)",
+                            (token_hash(token), login, csrf, (now + timedelta(hours=SESSION_HOURS)).isoformat()))
         return token, csrf
 
     def session(self, token: str | None, now: datetime) -> Viewer | None:

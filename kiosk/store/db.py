@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from kiosk.domain.errors import KioskError
 from kiosk.domain.events import GENESIS, event_hash
+from kiosk.files import private_database
 from kiosk.store.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -35,6 +36,8 @@ class StoreUnavailable(KioskError):
 
 
 def connect(path: Path | str, synchronous: str = "FULL") -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        private_database(Path(path))  # 0600, and so its -wal and -shm (kiosk/files.py)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -140,9 +143,11 @@ class Store:
         return _read_head(self.reader())
 
     # -- the outbox: what sync reads and records, and nothing else of the hall -----------------------
-    def events_after(self, after: int, limit: int) -> list[dict[str, Any]]:
-        """Committed events after ``after``, in order, as the contract shows them."""
-        rows = self.reader().execute("SELECT * FROM events WHERE seq>? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+    def events_after(self, after: int, limit: int, types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Committed events after ``after``, in order, as the contract shows them; only of ``types`` if given."""
+        kinds = f" AND type IN ({','.join('?' * len(types))})" if types else ""
+        rows = self.reader().execute(f"SELECT * FROM events WHERE seq>?{kinds} ORDER BY seq LIMIT ?",
+                                     (after, *(types or ()), limit)).fetchall()
         return [{"seq": r["seq"], "id": r["id"], "type": r["type"], "at": r["at"], "device": r["device"],
                  "payload": json.loads(r["payload"]), "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in rows]
 

@@ -181,4 +181,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX bookings_device ON bookings (device, created_epoch);
     CREATE INDEX bookings_holder ON bookings (holder_hash, business, state);
     """,
+    # 10: credentials can be withdrawn and guessing is bounded. Any change to a device row (a revocation by the
+    #    command, or by hand) moves the devices' generation on in the same transaction, which a running hall
+    #    sees at once (kiosk/hall/revocation.py). Wrong enrolment codes are counted per client, and wrong PINs
+    #    for clerk ids that do not exist are counted like those for real clerks (by a keyed hash of the id,
+    #    never the id typed), so that the answers cannot tell one from the other.
+    """
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('devices_generation', '0');
+    CREATE TRIGGER devices_changed AFTER UPDATE ON devices BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'devices_generation';
+    END;
+    CREATE TRIGGER devices_removed AFTER DELETE ON devices BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'devices_generation';
+    END;
+    ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+    CREATE TABLE enroll_failures (id INTEGER PRIMARY KEY, client TEXT NOT NULL, at_epoch REAL NOT NULL);
+    CREATE INDEX enroll_failures_at ON enroll_failures (at_epoch);
+    CREATE TABLE pin_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT);
+    """,
 ]

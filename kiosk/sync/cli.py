@@ -30,27 +30,31 @@ def cmd_hall_public_key(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.hall.datadir import open_hall
     from kiosk.sync.pusher import Pusher, SyncStopped, http_transport, save_target, saved_target
-    from kiosk.tls import PlainHttpRefused, check_transport, is_loopback
+    from kiosk.urls import UrlRefused, check_url
 
     data = Path(args.data)
     target = saved_target(data) or {}
-    url, token = args.ledger or target.get("url"), args.token or target.get("token")
+    given = read_token(args)
+    if given is not None and not given:
+        return 2
+    url, token = args.ledger or target.get("url"), given or target.get("token")
     ca = args.ca or target.get("ca")
     insecure = bool(args.insecure or target.get("insecure"))
     if url:
-        try:
-            check_transport(url, insecure)
-        except PlainHttpRefused as exc:
-            print(str(exc), file=sys.stderr)
+        try:  # the saved address too: a file edited by hand is checked like an argument
+            checked = check_url(url, insecure)
+        except UrlRefused as exc:
+            print(exc.message, file=sys.stderr)
             return 2
-        if insecure and not is_loopback(url):
+        url = checked.base()  # what was checked is what is connected to
+        if checked.scheme == "http" and not checked.loopback:
             log.warning("syncing to %s over plain http (--insecure)", url)
             print(f"⚠ 明文同步（--insecure）/ plain http sync to {url}", file=sys.stderr)
     if not url or not token:
         print("第一次同步需要 --ledger URL 和 --token TOKEN（kiosk ledger halls add 打印的令牌）/ "
               "the first sync needs --ledger and --token", file=sys.stderr)
         return 2
-    if args.ledger or args.token:
+    if args.ledger or given:
         save_target(data, url, token, args.batch, ca, insecure)  # the hall service's background worker uses it
     service = open_hall(load_config(Path(args.config)), data)
     try:
@@ -77,6 +81,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
         service.store.close()
 
 
+def read_token(args: argparse.Namespace) -> str | None:
+    """--token, or the first line of --token-file (not on the command line, where `ps` shows it); None when
+    neither is given, "" (after saying why) when the file cannot be read or holds no token."""
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            print(f"无法读取令牌文件 cannot read the token file {args.token_file}: {exc.strerror}", file=sys.stderr)
+            return ""
+        if not token or any(ch <= " " for ch in token):
+            print(f"令牌文件应只含一个令牌 the token file must hold one token: {args.token_file}", file=sys.stderr)
+            return ""
+        return token
+    given: str | None = args.token
+    return given
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                 hall: argparse._SubParsersAction[argparse.ArgumentParser],
                 common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -88,7 +109,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common(sync)
     sync.add_argument("--once", action="store_true", help="push everything committed so far, then exit")
     sync.add_argument("--ledger", help="the ledger's URL (remembered in the data directory)")
-    sync.add_argument("--token", help="the hall's ledger token (remembered in the data directory)")
+    token = sync.add_mutually_exclusive_group()
+    token.add_argument("--token", help="the hall's ledger token (remembered in the data directory)")
+    token.add_argument("--token-file", help="read the token from this file (not on the command line, where ps shows it)")
     sync.add_argument("--batch", type=int, default=1000)
     sync.add_argument("--ca", help="verify the ledger's certificate against this CA file (remembered)")
     sync.add_argument("--insecure", action="store_true",

@@ -53,7 +53,8 @@ def http_transport(timeout: float = 30.0, verify: str | bool = True) -> Transpor
     def send(method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
             # verify per request: a session's own setting loses to REQUESTS_CA_BUNDLE in the environment
-            r = session.request(method, url, json=body, headers=headers, timeout=timeout, verify=verify)
+            r = session.request(method, url, json=body, headers=headers, timeout=timeout, verify=verify,
+                                allow_redirects=False)  # a redirect would carry the hall's token elsewhere
         except requests.RequestException as exc:
             raise SyncRetry(f"network: {type(exc).__name__}") from None
         try:
@@ -80,18 +81,19 @@ def saved_target(data: Path) -> dict[str, Any] | None:
 
 def save_target(data: Path, url: str, token: str, batch: int = 1000, ca: str | None = None,
                 insecure: bool = False) -> None:
-    path = data / "secrets" / "ledger.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from kiosk.files import write_private
+
     target = {"url": url.rstrip("/"), "token": token, "batch": batch, "ca": str(Path(ca).resolve()) if ca else None,
               "insecure": insecure}
-    path.write_text(json.dumps(target))
-    path.chmod(0o600)
+    write_private(data / "secrets" / "ledger.json", json.dumps(target).encode())
 
 
 class Pusher:
     def __init__(self, service: HallService, url: str, token: str, batch: int = 1000,
                  transport: Transport | None = None) -> None:
-        self.url = url.rstrip("/")
+        from kiosk.urls import check_url
+
+        self.url = check_url(url, insecure=True).base()  # connect to the address as checked (kiosk/urls.py)
         self.hall = service.config.hall_id
         self.headers = {"Authorization": f"Bearer {token}"}
         self.batch = batch

@@ -134,6 +134,10 @@ class DutyApp(HallApp):
                 self.alert(f"{payload['year']} 年法定节假日尚未配置：办理期限暂按周末推算，请通知技术人员更新节假日数据")
             elif kind == "kiosk.help_requested":
                 self.alert(f"{event['device']} 呼叫工作人员（{payload.get('screen', '')}），请前往")
+            elif kind == "enroll.attempts_exceeded":
+                where = "全厅" if payload.get("scope") == "hall" else f"来自 {payload.get('client', '')}"
+                self.alert(f"终端登记码多次输错（{where}），已暂停登记 {payload.get('minutes', '')} 分钟，"
+                           f"疑似有人猜测登记码，请通知技术人员（{event['at'][11:16]}）")
         if any(e["type"] != "data.read" for e in events):  # its own reads are logged as events: not news
             self.refresh_all()
 

@@ -14,6 +14,7 @@ import uvicorn
 from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
 from kiosk.domain.errors import DomainError
+from kiosk.files import write_private
 from kiosk.hall.api import create_app
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.requests import (
@@ -60,8 +61,7 @@ class EmbeddedHall:
         if path.exists():
             return path.read_text().strip()
         token = self.service.enroll_device(role, f"embedded-{role}", self.clock.now())
-        path.write_text(token)
-        path.chmod(0o600)
+        write_private(path, token.encode())  # 0600 from its first byte (kiosk/files.py)
         return token
 
     def start(self) -> str:

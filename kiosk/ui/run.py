@@ -43,11 +43,18 @@ def run_app(args: argparse.Namespace) -> int:
             print(f"无法读取令牌文件 cannot read the token file {args.token_file}: {exc.strerror}", file=sys.stderr)
             return 2
     if args.hall:
+        from kiosk.urls import UrlRefused, check_url
+
         if not args.token:
-            print("连接大厅服务需要设备令牌：--token（由 kiosk devices enroll 生成）/ --token is required with --hall",
-                  file=sys.stderr)
+            print("连接大厅服务需要设备令牌：--token-file 或 --token（由 kiosk devices enroll 生成）/ "
+                  "--token-file or --token is required with --hall", file=sys.stderr)
             return 2
-        url, token = args.hall, args.token
+        try:
+            url = check_url(args.hall, args.insecure).base()  # the app connects to what was checked
+        except UrlRefused as exc:
+            print(exc.message, file=sys.stderr)
+            return 2
+        token = args.token
     else:
         from kiosk.ui.embedded import EmbeddedHall
 
@@ -142,6 +149,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--token", help=f"this device's token (kiosk devices enroll --role {ROLES[name]})")
         p.add_argument("--token-file", help="read the token from this file (kiosk provision writes /etc/kiosk/token)")
         p.add_argument("--ca", help="the hall's CA file (kiosk devices enroll --ca-out): https is checked against it")
+        p.add_argument("--insecure", action="store_true",
+                       help="allow plain http to a hall on another machine (the token then travels in clear)")
         p.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
         p.add_argument("--devices", default=str(CONFIG_DIR / "devices.toml"), help="this terminal's devices")
         p.add_argument("--data", help="data folder of the embedded hall")
