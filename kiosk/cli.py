@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_config_check)
 
     from kiosk.ledger.cli import add_parsers as add_ledger_parsers
-    from kiosk.sync.cli import add_parsers as add_sync_parsers
+    from kiosk.sync_cli import add_parsers as add_sync_parsers
 
     add_ledger_parsers(sub)
     add_sync_parsers(sub, hall, _common)

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from kiosk.domain import signing
-from kiosk.hall.service import HallService, derive_key
+from kiosk.domain.signing import derive_key
+from kiosk.hall.service import HallService
 from tests.browser import Browser
 from tests.helpers import KIOSK_BIN, ROOT, TZ, Hall, example_config, person
 from tests.test_sync import LedgerProcess, last_line

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.domain import signing
 from kiosk.domain.errors import DomainError
-from kiosk.hall.service import derive_key
+from kiosk.domain.signing import derive_key
 from kiosk.ledger.db import LedgerDB
 from kiosk.ledger.service import LedgerService
 from tests.helpers import TZ, Hall

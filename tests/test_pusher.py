@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kiosk.domain.events import GENESIS
+from kiosk.domain.signing import event_signing_key
 from kiosk.sync.pusher import Backoff, Pusher, SyncRetry, SyncStopped
 from tests.helpers import Hall
 
@@ -37,9 +38,14 @@ class FakeLedger:
         return status, reply
 
 
+def hall_pusher(hall: Hall, url: str, token: str, **options: Any) -> Pusher:
+    """As the CLI wires it: the hall's store as the outbox, its event-signing key."""
+    return Pusher(hall.store, hall.config.hall_id, event_signing_key(hall.svc.master_key), url, token, **options)
+
+
 def pusher(hall: Hall, answers: list[tuple[int, dict[str, Any]]]) -> tuple[Pusher, FakeLedger]:
     ledger = FakeLedger(answers)
-    p = Pusher(hall.svc, "http://ledger.invalid", "token", transport=ledger)
+    p = hall_pusher(hall, "http://ledger.invalid", "token", transport=ledger)
     p.backoff = lambda: Backoff(base=0.001, cap=0.004, rng=random.Random(1))
     return p, ledger
 
@@ -120,7 +126,7 @@ def test_the_ledgers_head_is_checked_against_our_own_chain(tmp_path: Path, head:
                                                            code: str) -> None:
     hall = Hall(tmp_path)
     hall.number("B", 1)
-    p = Pusher(hall.svc, "http://ledger.invalid/", "token", transport=HeadLedger(head))
+    p = hall_pusher(hall, "http://ledger.invalid/", "token", transport=HeadLedger(head))
     with pytest.raises(SyncStopped) as stopped:
         p.learn_head()
     assert stopped.value.code == code and stopped.value.message is not None
@@ -134,7 +140,7 @@ def test_a_head_that_matches_is_where_sync_goes_on(tmp_path: Path) -> None:
     events = hall.events()
     ledger = HeadLedger((200, {"seq": 1, "hash": events[0]["hash"]}))
     ledger.answers = [(200, {"accepted": len(events) - 1, "head_seq": len(events)})]
-    p = Pusher(hall.svc, "http://ledger.invalid", "token", batch=500, transport=ledger)
+    p = hall_pusher(hall, "http://ledger.invalid", "token", batch=500, transport=ledger)
     assert p.learn_head() == 1 and p.synced == 1
     assert p.push_once() == len(events) - 1
     sent = ledger.posts[0]
@@ -144,5 +150,5 @@ def test_a_head_that_matches_is_where_sync_goes_on(tmp_path: Path) -> None:
     stored = hall.store.reader().execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()[0]
     assert int(stored) == len(events)  # remembered across a restart
     with pytest.raises(SyncRetry):
-        Pusher(hall.svc, "http://ledger.invalid", "token", transport=HeadLedger((503, {}))).learn_head()
+        hall_pusher(hall, "http://ledger.invalid", "token", transport=HeadLedger((503, {}))).learn_head()
     hall.close()

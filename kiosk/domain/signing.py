@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -18,6 +20,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 PREFIX = "ed25519:"
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    """One key per purpose from a hall's master key (identity hashes, signed codes, PIN pepper, event signing):
+    none of them can be worked out from another."""
+    return hmac.new(master, purpose.encode(), hashlib.sha256).digest()
+
+
+def event_signing_key(master: bytes) -> Ed25519PrivateKey:
+    """The key a hall signs its sync batches with; the ledger holds its public half."""
+    return private_key(derive_key(master, "event-signing"))
 
 
 def private_key(seed: bytes) -> Ed25519PrivateKey:

@@ -11,7 +11,6 @@ must be remembered (a limit hit, a wrong PIN, an identity mismatch) is committed
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import sqlite3
@@ -27,6 +26,7 @@ from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
+from kiosk.domain.signing import derive_key
 from kiosk.domain.text import clean_text
 from kiosk.hall.requests import R
 from kiosk.hall.revocation import Generation, generation_file
@@ -54,10 +54,6 @@ class Call:
     now: datetime
     session: str | None = None
     idem_key: str | None = None
-
-
-def derive_key(master: bytes, purpose: str) -> bytes:
-    return hmac.new(master, purpose.encode(), hashlib.sha256).digest()
 
 
 def token_hash(token: str) -> str:

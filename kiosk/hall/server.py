@@ -50,10 +50,10 @@ def serve(config: HallConfig, data: Path, host: str, port: int, now: str | None 
             print(f"不同步 not syncing: {exc.message}", file=sys.stderr, flush=True)
             target = None
     if target is not None:
-        from kiosk.sync.pusher import http_transport
+        from kiosk.domain.signing import event_signing_key
 
-        pusher = Pusher(service, target["url"], target["token"], batch=int(target.get("batch", 1000)),
-                        transport=http_transport(verify=target.get("ca") or True))
+        pusher = Pusher(service.store, config.hall_id, event_signing_key(service.master_key), target["url"],
+                        target["token"], batch=int(target.get("batch", 1000)), verify=target.get("ca") or True)
         threading.Thread(target=pusher.run, args=(stop,), name="sync", daemon=True).start()
         print(f"同步到省级账本 syncing to the ledger at {target['url']}", flush=True)
     gc.collect()

@@ -16,7 +16,6 @@ from kiosk.hall.core import (
     Device,
     Reply,
     check_pin,
-    derive_key,
     hash_pin,
     token_hash,
 )
@@ -24,7 +23,7 @@ from kiosk.hall.credentials import DeviceAdmin
 from kiosk.hall.supervision import Supervision
 
 __all__ = ["PIN_COST", "RATING_LEVELS", "ROLES", "WAITING", "Call", "Device",
-           "HallService", "Reply", "check_pin", "derive_key", "hash_pin", "token_hash"]
+           "HallService", "Reply", "check_pin", "hash_pin", "token_hash"]
 
 
 class HallService(DeviceAdmin, Supervision):

@@ -17,17 +17,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.domain import signing
 from kiosk.domain.errors import KioskError
 from kiosk.domain.events import GENESIS
-from kiosk.hall.service import HallService, derive_key
+from kiosk.transport import Transport, http_transport
 
 log = logging.getLogger("kiosk.sync")
-Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, dict[str, Any]]]
+
+
+class Outbox(Protocol):
+    """What sync needs of a hall: its committed events in order, and a place to note what the ledger holds.
+    The hall's store is one (kiosk/store/db.py); sync knows nothing else of the hall."""
+
+    def last_seq(self) -> int: ...
+
+    def events_after(self, after: int, limit: int) -> list[dict[str, Any]]: ...
+
+    def mark_synced(self, seq: int) -> None: ...
 
 
 class SyncRetry(KioskError):
@@ -46,32 +56,9 @@ def is_final(status: int, code: str) -> bool:
     return status in (401, 403, 422) or (status == 409 and code == "CHAIN_FORK")
 
 
-def http_transport(timeout: float = 30.0, verify: str | bool = True) -> Transport:
+def ledger_transport(url: str, verify: str | bool = True) -> Transport:
     """``verify``: a CA file to check the ledger's certificate against (the province's or a test's CA)."""
-    session = requests.Session()
-
-    def send(method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        try:
-            # verify per request: a session's own setting loses to REQUESTS_CA_BUNDLE in the environment
-            r = session.request(method, url, json=body, headers=headers, timeout=timeout, verify=verify,
-                                allow_redirects=False)  # a redirect would carry the hall's token elsewhere
-        except requests.RequestException as exc:
-            raise SyncRetry(f"network: {type(exc).__name__}") from None
-        try:
-            data = r.json()
-        except ValueError:
-            raise SyncRetry(f"HTTP {r.status_code} without JSON") from None
-        return r.status_code, data if isinstance(data, dict) else {}
-
-    return send
-
-
-def signing_key(service: HallService) -> Any:
-    return signing.private_key(derive_key(service.master_key, "event-signing"))
-
-
-def public_key(service: HallService) -> str:
-    return signing.public_key_text(signing_key(service))
+    return http_transport(url, SyncRetry, timeout=30.0, verify=verify)
 
 
 def saved_target(data: Path) -> dict[str, Any] | None:
@@ -89,17 +76,20 @@ def save_target(data: Path, url: str, token: str, batch: int = 1000, ca: str | N
 
 
 class Pusher:
-    def __init__(self, service: HallService, url: str, token: str, batch: int = 1000,
-                 transport: Transport | None = None) -> None:
+    """One hall's outbox to the ledger at ``url``: ``key`` signs each batch (kiosk.domain.signing)."""
+
+    def __init__(self, outbox: Outbox, hall: str, key: Ed25519PrivateKey, url: str, token: str, batch: int = 1000,
+                 verify: str | bool = True, transport: Transport | None = None) -> None:
+        """``verify``: a CA file for the ledger's certificate; ``transport``: a fake in tests."""
         from kiosk.urls import check_url
 
         self.url = check_url(url, insecure=True).base()  # connect to the address as checked (kiosk/urls.py)
-        self.hall = service.config.hall_id
+        self.hall = hall
         self.headers = {"Authorization": f"Bearer {token}"}
         self.batch = batch
-        self.transport = transport or http_transport()
-        self.key = signing_key(service)
-        self.outbox = service.store  # all sync reads and records of the hall: the store's outbox API
+        self.transport = transport or ledger_transport(self.url, verify)
+        self.key = key
+        self.outbox = outbox
         self.synced: int | None = None  # what the ledger holds, as last learned from it
         self.stopped: SyncStopped | None = None
         self.backoff: Callable[[], Backoff] = Backoff  # tests pass a seeded or faster one
@@ -113,7 +103,7 @@ class Pusher:
 
     def learn_head(self) -> int:
         """The ledger's head, checked against our own chain (a different hash there is a fork: final)."""
-        status, body = self.transport("GET", f"{self.url}/api/v1/halls/{self.hall}/head", None, self.headers)
+        status, body = self.transport("GET", f"/api/v1/halls/{self.hall}/head", None, self.headers)
         if status != 200:
             code = body.get("error", {}).get("code", "") if isinstance(body.get("error"), dict) else ""
             if is_final(status, code):
@@ -138,7 +128,7 @@ class Pusher:
         if not events:
             return 0
         body = {"hall": self.hall, "events": events, "signature": signing.sign_batch(self.key, self.hall, events)}
-        status, reply = self.transport("POST", f"{self.url}/api/v1/halls/{self.hall}/batches", body, self.headers)
+        status, reply = self.transport("POST", f"/api/v1/halls/{self.hall}/batches", body, self.headers)
         raw_error = reply.get("error")
         error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
         code = str(error.get("code", ""))

@@ -1,4 +1,5 @@
-"""`kiosk hall public-key` and `kiosk sync`: the hall's side of the ledger (hall-api.md)."""
+"""`kiosk hall public-key` and `kiosk sync`: the hall's side of the ledger (hall-api.md). This is where a
+hall's store and keys are wired to the sync pusher, which knows nothing of the hall but its outbox."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ log = logging.getLogger("kiosk.sync")
 
 
 def cmd_hall_public_key(args: argparse.Namespace) -> int:
+    from kiosk.domain import signing
     from kiosk.hall.datadir import open_hall
-    from kiosk.sync.pusher import public_key
 
     service = open_hall(load_config(Path(args.config)), Path(args.data))
     try:
-        key = public_key(service)
+        key = signing.public_key_text(signing.event_signing_key(service.master_key))
     finally:
         service.store.close()
     print(f"大厅 {service.config.hall_id} 的事件签名公钥 event-signing public key:")
@@ -28,8 +29,9 @@ def cmd_hall_public_key(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from kiosk.domain.signing import event_signing_key
     from kiosk.hall.datadir import open_hall
-    from kiosk.sync.pusher import Pusher, SyncStopped, http_transport, save_target, saved_target
+    from kiosk.sync.pusher import Pusher, SyncStopped, save_target, saved_target
     from kiosk.urls import UrlRefused, check_url
 
     data = Path(args.data)
@@ -58,7 +60,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         save_target(data, url, token, args.batch, ca, insecure)  # the hall service's background worker uses it
     service = open_hall(load_config(Path(args.config)), data)
     try:
-        pusher = Pusher(service, url, token, batch=args.batch, transport=http_transport(verify=ca or True))
+        pusher = Pusher(service.store, service.config.hall_id, event_signing_key(service.master_key), url, token,
+                        batch=args.batch, verify=ca or True)
 
         def progress(done: int, total: int) -> None:
             print(f"\r同步中 syncing {done}/{total}", end="", flush=True)
