@@ -164,6 +164,16 @@ class LedgerDB:
             with conn.transaction():
                 yield conn
 
+    @contextmanager
+    def pipeline(self, conn: Any) -> Iterator[None]:
+        """PostgreSQL's pipeline mode: the statements inside go out together and their answers come back
+        together, one round trip where each would wait for its own (a reading statement still waits)."""
+        if self.kind == "sqlite":
+            yield
+            return
+        with conn.pipeline():
+            yield
+
     def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self.sql(text), params)
 

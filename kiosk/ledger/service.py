@@ -208,10 +208,11 @@ class LedgerService:
                 self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"),
                                             text, e["prev_hash"], e["hash"], received)
                                            for e, text in zip(new, verdict.payloads, strict=True)])
-                self._facts(conn, hall, new, received, head_seq)
-                if new:
-                    self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
-                                    (new[-1]["seq"], new[-1]["hash"], hall))
+                with self.db.pipeline(conn):  # facts, rollups and the head: one or two round trips, not one each
+                    self._facts(conn, hall, new, received, head_seq)
+                    if new:
+                        self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
+                                        (new[-1]["seq"], new[-1]["hash"], hall))
                 return {"accepted": len(new), "head_seq": new[-1]["seq"] if new else head_seq}
         raise self._refused(hall, refusal, now)
 
