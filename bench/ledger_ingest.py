@@ -43,8 +43,9 @@ def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
 
     service = open_hall(dataclasses.replace(example_config(), hall_id=hall_id), folder, synchronous="NORMAL")
     kinds = [("ticket.issued", {"business": "B", "channel": "walk_in", "agent": False, "principals": []}),
-             ("ticket.called", {"window": 2, "clerk_id": "8001", "out_of_order": False}),
-             ("service.finished", {"window": 2, "clerk_id": "8001", "minutes": 12.5}),
+             ("ticket.called", {"window": 2, "clerk_id": "8001", "business": "B", "waited_min": 23.4,
+                                "out_of_order": False}),
+             ("service.finished", {"window": 2, "clerk_id": "8001", "business": "B", "minutes": 12.5}),
              ("rating.recorded", {"level": 5, "source": "keypad", "window": 2, "clerk_id": "8001", "bad": False,
                                   "reasons": [], "business": "B"})]
 
@@ -52,8 +53,9 @@ def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
         for i in range(events):
             kind, payload = kinds[i % len(kinds)]
             number = f"{'BCDEFGHJK'[i // 4000 % 9]}{i // 4 % 1000:03d}"
+            varied = {"waited_min": round(i * 37 % 900 / 10, 1)} if kind == "ticket.called" else {}  # 0–90 min
             tx.emit(kind, f"2026-11-23T{9 + i % 8:02d}:00:00.000+08:00", "kiosk-1",  # type: ignore[attr-defined]
-                    {**payload, "number": number, "day": "2026-11-23", "holder": f"{i // 4:064x}"})
+                    {**payload, **varied, "number": number, "day": "2026-11-23", "holder": f"{i // 4:064x}"})
 
     service.store.write(change)
     return service

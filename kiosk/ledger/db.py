@@ -65,6 +65,7 @@ MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
     #    Rollup keys start with the day (most reads are a period across halls); hall is in every key (Citus).
     """
     ALTER TABLE ratings ADD COLUMN appeal TEXT;
+    ALTER TABLE ratings ADD COLUMN reasons TEXT;
     ALTER TABLE matters ADD COLUMN closed_at TEXT;
     CREATE TABLE appeals (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, number TEXT NOT NULL,
         at TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, by_whom TEXT, PRIMARY KEY (hall, seq));
@@ -76,6 +77,7 @@ MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
         via TEXT, PRIMARY KEY (hall, seq));
     CREATE INDEX bursts_day ON bursts (day);
     CREATE INDEX exceptions_at ON exceptions (at);
+    CREATE INDEX cases_ticket ON cases (hall, day, ticket);
     CREATE INDEX matters_opened ON matters (opened_at);
     CREATE INDEX matters_closed ON matters (closed_at);
     CREATE INDEX ratings_open_followups ON ratings (deadline) WHERE followup = 'opened';

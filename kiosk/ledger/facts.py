@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kiosk.ledger.service import Payload
 
 Rows = dict[str, list[Sequence[Any]]]
-COLUMNS = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup",
+COLUMNS = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup, reasons",
            "issues": "hall, seq, day, at, holder, agent, principals", "cases": "hall, number, ticket, day",
            "exceptions": "hall, seq, at, kind, win, clerk_id, ticket, reason",
            "appeals": "hall, seq, day, number, at, state, reason, by_whom",

@@ -257,7 +257,7 @@ class LedgerService:
             rows["ratings"].append((hall, p.day(), p.text("number"), p.integer("level", 1, 5), p.window(),
                                     p.text("clerk_id", None), p.text("business", None), p.text("source", None),
                                     e["at"], int(p.flag("bad")), p.text("followup_deadline", None),
-                                    "opened" if p.flag("bad") else None))
+                                    "opened" if p.flag("bad") else None, p.reasons()))
         elif kind == "followup.closed":
             facts.followup_closed(db, conn, hall, e, p, tally, rows)
         elif kind in ("rating.appealed", "rating.appeal_decided"):
@@ -371,6 +371,13 @@ class Payload:
     def window(self, key: str = "window") -> int | None:
         value = self.p.get(key)
         return None if value is None else self.integer(key, 0, 99999)
+
+    def reasons(self) -> str | None:
+        """A rating's chosen reasons as JSON text (the 好差评 export's 评价内容), None when there are none."""
+        value = self.p.get("reasons") or []
+        if not isinstance(value, list) or len(value) > 20 or not all(isinstance(r, str) and len(r) <= 200 for r in value):
+            raise FactInvalid("reasons: 应为文本列表 expected a list of texts")
+        return json.dumps(value, ensure_ascii=False) if value else None
 
     def minutes(self, key: str) -> float | None:
         """A duration in minutes (a wait), or None when the payload does not say."""
