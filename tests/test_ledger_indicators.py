@@ -5,6 +5,7 @@ the holders seen in several halls, recounted when a late hall syncs."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime
 from typing import Any
@@ -97,7 +98,7 @@ def test_rollups_are_the_same_whatever_the_batches_and_as_the_migration_rebuilds
     cuts, rng = [0], random.Random(7)
     while cuts[-1] < len(chains[2].events):
         cuts.append(cuts[-1] + rng.randint(1, 9))
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         ledger.ingest("hall-2", chains[2].batch(chains[2].events[a:b]), NOW)
         ledger.ingest("hall-2", chains[2].batch(chains[2].events[max(0, a - 3):b]), NOW)  # retries overlap: no change
     made = [rollups.stored(ledger.db, f"hall-{i}") for i in range(3)]
