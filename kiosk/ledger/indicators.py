@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.ledger.db import LedgerDB
-from kiosk.ledger.rollups import CALLS, UNIT, bucket_width
+from kiosk.ledger.rollups import CALLS, UNIT, bucket_width, week_of
 from kiosk.ledger.service import Viewer
 
 GROUPINGS = {"hall": "大厅", "region": "地区", "window": "窗口", "clerk": "工作人员"}
@@ -246,5 +246,18 @@ def trends(db: LedgerDB, viewer: Viewer, grain: str, start: str, end: str,
     for r in db.all(f"SELECT hall, {column}, {', '.join(f'SUM({c})' for c in fields)} FROM roll_days WHERE day BETWEEN ? "
                     f"AND ? AND {where}{extra} GROUP BY hall, {column}", (start, end, *args, *more)):
         series[str(r[0])][str(r[1])].add(r[2:])
-    periods = sorted({p for points in series.values() for p in points})
-    return periods, series
+    return every_period(grain, start, end), series
+
+
+def every_period(grain: str, start: str, end: str) -> list[str]:
+    """Each week (ISO, e.g. 2026-W48) or month of the range, those without data too: a gap is seen as a gap."""
+    out: list[str] = []
+    day, last = date.fromisoformat(start), date.fromisoformat(end)
+    while day <= last:
+        label = week_of(day.isoformat()) if grain == "week" else day.isoformat()[:7]
+        if not out or out[-1] != label:
+            out.append(label)
+        day += timedelta(days=7 if grain == "week" else 1)
+    if grain == "week" and out[-1] != week_of(end):
+        out.append(week_of(end))
+    return out

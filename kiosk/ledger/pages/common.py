@@ -78,6 +78,11 @@ def mount_static(app: FastAPI) -> None:
         return Response(asset(name), media_type=STATIC[name], headers={
             "Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """No icon, said plainly (a browser asks on every page; a 404 would be an error in its console)."""
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
 
 def document(title: str, body: str, top: str, footer: str, charts: bool = False) -> HTMLResponse:
     """A whole page. ``top`` is the navigation and who is signed in; charts bring ECharts and ledger.js."""
@@ -85,7 +90,7 @@ def document(title: str, body: str, top: str, footer: str, charts: bool = False)
                f'<script src="{asset_url("ledger.js")}" defer></script>') if charts else \
         f'<script src="{asset_url("ledger.js")}" defer></script>'
     doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-           f'<link rel="stylesheet" href="{asset_url("ledger.css")}">{scripts}</head><body>{top}'
+           f'<link rel="icon" href="data:,"><link rel="stylesheet" href="{asset_url("ledger.css")}">{scripts}</head><body>{top}'
            f'<h1>{html.escape(title)}</h1>{body}<p class="muted">{footer}</p></body></html>')
     return HTMLResponse(doc, headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP,
                                       "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"})
