@@ -199,3 +199,33 @@ def test_holders_in_several_halls_are_recounted_when_a_late_hall_syncs(ledger: L
 @given(st.one_of(st.text(), st.integers(min_value=-(2**70), max_value=2**70), st.none()))
 def test_plain_fields_are_hashed_as_the_json_encoder_writes_them(value: Any) -> None:
     assert _scalar_json(value) == canonical_json(value)
+
+
+def test_the_year_bench_fills_the_rollups_as_ingest_leaves_them(ledger: LedgerService) -> None:
+    """bench/ledger_dashboard.py sums a year of generated ratings into roll_units in SQL; on what ingest stored for
+    a month of every case, its sums are exactly ingest's own (services aside: the bench has no service events)."""
+    from bench.ledger_dashboard import RATING_SUMS
+
+    chain = a_month(register(ledger, Chain("jinan-hall")))
+    ledger.ingest("jinan-hall", chain.batch(), NOW)
+    by_sql = ledger.db.all(f"SELECT day, COALESCE(win, -1), COALESCE(clerk_id, ''), COALESCE(business, ''), {RATING_SUMS} "
+                           "FROM ratings GROUP BY day, COALESCE(win, -1), COALESCE(clerk_id, ''), COALESCE(business, '')")
+    by_ingest = ledger.db.all("SELECT day, win, clerk, business, rated, level_sum, bad, ontime, late, overturned "
+                              "FROM roll_units WHERE rated > 0 OR overturned > 0")
+    assert sorted(tuple(r) for r in by_sql) == sorted(tuple(r) for r in by_ingest)
+
+
+def test_a_contract_event_the_ledger_cannot_read_is_kept_and_quarantined(ledger: LedgerService) -> None:
+    """An appeal with an outcome the contract does not name, a booking without its holder: the events are stored
+    (the chain goes on), their facts are quarantined with an alert, and nothing is counted from them."""
+    chain = register(ledger, Chain("jinan-hall"))
+    chain.serve(DAY, "B001", level=1)
+    chain.add("rating.appeal_decided", "2026-11-03T09:00:00.000+08:00", {"number": "B001", "day": DAY,
+                                                                         "outcome": "maybe", "reason": "", "by": "x"})
+    chain.add("booking.created", "2026-11-03T10:00:00.000+08:00", {"booking": "B1", "business": "B", "entry": "typed"})
+    chain.add("ticket.called", "2026-11-03T10:05:00.000+08:00", {"number": "B002", "day": DAY, "waited_min": "long"})
+    assert ledger.ingest("jinan-hall", chain.batch(), NOW)["accepted"] == len(chain.events)
+    alerts = [r[0] for r in ledger.db.all("SELECT detail FROM alerts WHERE code='FACT_QUARANTINED' ORDER BY id")]
+    assert [a.split('"field": "')[1].split('"')[0] for a in alerts] == ["outcome", "holder", "waited_min"]
+    hall = only(ranking(ledger.db, PROVINCE, DAY, DAY, "hall", TODAY))
+    assert (hall.bad, hall.overturned) == (1, 0) and ledger.db.all("SELECT * FROM bookings") == []

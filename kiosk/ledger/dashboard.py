@@ -151,13 +151,13 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         if viewer.role != "province":
             raise fail("FORBIDDEN", "查阅记录仅省级监管人员可看。", "Only province supervisors see the read log.")
         rows = db.all("SELECT at, who, via, what, detail FROM reads ORDER BY id DESC LIMIT 500")
-        halls = db.all("SELECT hall, at, device, payload FROM events WHERE type='data.read' ORDER BY at DESC LIMIT 500")
+        halls = db.all("SELECT hall, at, device, what FROM hall_reads ORDER BY at DESC LIMIT 500")  # not a year of events
         return page(request, "查阅记录：谁在何时看了哪些含身份或联系方式的数据",
                     "<h2>本账本</h2>"
                     + table(["时间", "账号", "来源", "内容", "详情"], [[r[0][:19], r[1], r[2], r[3], r[4]] for r in rows])
                     + "<h2>各大厅（随事件同步）</h2>"
-                    + table(["大厅", "时间", "设备", "内容"], [[h[0], h[1][:19], h[2] or "", json.loads(h[3]).get("what", "")]
-                                                         for h in halls]), viewer)
+                    + table(["大厅", "时间", "设备", "内容"], [[h[0], h[1][:19], h[2] or "", h[3] or ""] for h in halls]),
+                    viewer)
 
     def period(request: Request) -> tuple[str, str]:
         today = clock.now().date()
@@ -180,10 +180,13 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         where, args = viewer.scope()
         today = clock.now().date().isoformat()
         start, end = period(request)
-        rows = db.all("SELECT hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note, appeal FROM "
-                      f"ratings WHERE bad=1 AND {where} AND (day BETWEEN ? AND ? OR (followup='opened' AND deadline < ?)) "
-                      "ORDER BY CASE WHEN followup='closed' OR appeal='overturned' THEN 2 WHEN deadline < ? THEN 0 ELSE 1 "
-                      "END, deadline, hall LIMIT 1000", (*args, start, end, today, today))
+        columns = "hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note, appeal"
+        rows = db.all(f"SELECT {columns} FROM ratings WHERE bad=1 AND day BETWEEN ? AND ? AND {where} UNION "
+                      f"SELECT {columns} FROM ratings WHERE followup='opened' AND deadline < ? AND bad=1 AND {where} "
+                      "ORDER BY 1", (start, end, *args, today, *args))  # each half by its own partial index
+        rows.sort(key=lambda r: (r[7] == "closed" or r[10] == "overturned", not (r[6] and r[6] < today), r[6] or "",
+                                 r[0], r[1], r[2]))
+        rows = rows[:1000]
         late = [r[7] != "closed" and bool(r[6]) and r[6] < today and r[10] != "overturned" for r in rows]
         data = [[r[0], r[1], r[2], RATING_LEVELS.get(int(r[3]), r[3]), f"{r[4]}号窗口", r[5], r[6],
                  APPEALED.get(r[10]) or ("已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中")), r[9] or ""]

@@ -76,12 +76,16 @@ MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
     CREATE TABLE bursts (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, device TEXT,
         via TEXT, PRIMARY KEY (hall, seq));
     CREATE INDEX bursts_day ON bursts (day);
+    CREATE TABLE hall_reads (hall TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, device TEXT, what TEXT,
+        PRIMARY KEY (hall, seq));
+    CREATE INDEX hall_reads_at ON hall_reads (at);
     CREATE INDEX exceptions_at ON exceptions (at);
     CREATE INDEX cases_ticket ON cases (hall, day, ticket);
     CREATE INDEX matters_opened ON matters (opened_at);
     CREATE INDEX matters_closed ON matters (closed_at);
     CREATE INDEX ratings_open_followups ON ratings (deadline) WHERE followup = 'opened';
     CREATE INDEX ratings_appealed ON ratings (day) WHERE appeal IS NOT NULL;
+    CREATE INDEX ratings_bad ON ratings (day) WHERE bad = 1;
     DROP INDEX issues_holder;
     CREATE INDEX issues_day ON issues (day, holder);
     CREATE TABLE roll_days (day TEXT NOT NULL, hall TEXT NOT NULL, week TEXT NOT NULL, month TEXT NOT NULL,

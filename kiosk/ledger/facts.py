@@ -21,7 +21,7 @@ COLUMNS = {"ratings": "hall, day, number, level, win, clerk_id, business, source
            "exceptions": "hall, seq, at, kind, win, clerk_id, ticket, reason",
            "appeals": "hall, seq, day, number, at, state, reason, by_whom",
            "bookings": "hall, seq, day, at, device, business, holder, entry, refused",
-           "bursts": "hall, seq, day, at, device, via"}
+           "bursts": "hall, seq, day, at, device, via", "hall_reads": "hall, seq, at, device, what"}
 APPEAL_STATES = ("upheld", "overturned")
 
 
@@ -64,6 +64,8 @@ def observe(hall: str, e: dict[str, Any], p: Payload, tally: rollups.Tally, rows
                                  p.text("holder"), p.text("entry", None), p.text("code")))
     elif kind == "kiosk.burst":
         rows["bursts"].append((hall, e["seq"], p.day(), e["at"], e.get("device"), p.text("via", "ticket")))
+    elif kind == "data.read":  # the hall's own read log, for the province's page of reads
+        rows["hall_reads"].append((hall, e["seq"], e["at"], e.get("device"), str(e["payload"].get("what", ""))[:200]))
 
 
 def change_rating(db: LedgerDB, conn: Any, hall: str, day: str, number: str, tally: rollups.Tally, rows: Rows,

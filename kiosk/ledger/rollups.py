@@ -174,7 +174,7 @@ def refresh_holder_flags(db: LedgerDB) -> int:
 
 
 # -- an older ledger's rollups, as ingest would have left them -------------------------------------------------
-REPLAYED = ("service.finished", "ticket.called", "booking.created", "booking.refused", "kiosk.burst")
+REPLAYED = ("service.finished", "ticket.called", "booking.created", "booking.refused", "kiosk.burst", "data.read")
 
 
 def backfill(db: LedgerDB, conn: Any) -> None:
