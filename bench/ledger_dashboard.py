@@ -183,11 +183,13 @@ def fill(url: str, halls: int, per_day: int, days: list[date]) -> None:
             FROM (SELECT day, hall, SUM(services) AS services, SUM(rated) AS rated, SUM(level_sum) AS level_sum,
                          SUM(bad) AS bad, SUM(ontime) AS ontime, SUM(late) AS late, SUM(overturned) AS overturned
                   FROM roll_units WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall) u
-            LEFT JOIN (SELECT day, hall, SUM(n) AS called, SUM(n * (10 * lo + 5 * width)) AS tenths,
-                         SUM(CASE WHEN bucket >= 60 THEN n ELSE 0 END) AS over60
-                  FROM roll_waits JOIN bench_buckets ON lo = bucket WHERE day BETWEEN %(start)s AND %(end)s
-                  GROUP BY day, hall) w USING (day, hall)""",
+            LEFT JOIN (SELECT day, hall, SUM(n) AS called, SUM(n * (10 * bucket + 5 * CASE WHEN bucket < 30 THEN 1
+                                   WHEN bucket < 60 THEN 2 WHEN bucket < 180 THEN 5 WHEN bucket < 480 THEN 15 ELSE 60 END))
+                                   AS tenths, SUM(CASE WHEN bucket >= 60 THEN n ELSE 0 END) AS over60
+                  FROM roll_waits WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall) w USING (day, hall)""",
                          {"start": start, "end": end})
+            for table in ("ratings", "issues", "roll_units", "roll_waits", "roll_days"):  # the planner's statistics
+                conn.execute(f"ANALYZE {table}")
             print(f"  {month}: filled ({time.perf_counter() - started:.0f} s so far)", flush=True)
         conn.execute("""
         INSERT INTO appeals (hall, seq, day, number, at, state, reason, by_whom)
