@@ -62,6 +62,19 @@ FROM ratings WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall, COALESC
     COALESCE(business, '')"""
 
 
+def _cdf(edge: int | None) -> str:
+    return "1" if edge is None else "0" if edge == 0 else f"(1 - exp(-{edge} / m))"
+
+
+EDGES = rollups.WAIT_EDGES
+WAIT_FILL = ", ".join(f"(round(services * {_cdf(EDGES[i + 1] if i + 1 < len(EDGES) else None)}) - "
+                      f"round(services * {_cdf(EDGES[i])}))::bigint" for i in range(len(EDGES)))
+WAIT_SUMS = (" + ".join(f"SUM({c})" for c in rollups.WAIT_COLUMNS) + " AS called, "
+             + " + ".join(f"SUM({c}) * {10 * EDGES[i] + 5 * rollups.bucket_width(i)}" for i, c in enumerate(rollups.WAIT_COLUMNS))
+             + " AS tenths, " + " + ".join(f"SUM({c})" for i, c in enumerate(rollups.WAIT_COLUMNS) if EDGES[i] >= 60)
+             + " AS over60")
+
+
 def working_days(last: date, count: int) -> list[date]:
     from chinese_calendar import is_workday
 
@@ -72,11 +85,6 @@ def working_days(last: date, count: int) -> list[date]:
             days.append(day)
         day -= timedelta(days=1)
     return sorted(days)
-
-
-def buckets() -> list[tuple[int, int]]:
-    lowers = sorted({rollups.bucket(m / 2) for m in range(0, 1000)})
-    return [(lo, rollups.bucket_width(lo)) for lo in lowers]
 
 
 def fill(url: str, halls: int, per_day: int, days: list[date]) -> None:
@@ -95,9 +103,6 @@ def fill(url: str, halls: int, per_day: int, days: list[date]) -> None:
         conn.execute("CREATE TEMP TABLE bench_days (day TEXT, d DATE, i INT)")
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO bench_days VALUES (%s, %s, %s)", [(d.isoformat(), d, i) for i, d in enumerate(days)])
-        conn.execute("CREATE TEMP TABLE bench_buckets (lo INT, width INT)")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO bench_buckets VALUES (%s, %s)", buckets())
         months = sorted({d.isoformat()[:7] for d in days})
         started = time.perf_counter()
         for month in months:
@@ -164,18 +169,18 @@ def fill(url: str, halls: int, per_day: int, days: list[date]) -> None:
             FROM bench_halls, bench_days WHERE mod(i + k, 20) = 0 AND day LIKE %(month)s || '%%'""", m)
             # the rollups, as ingest leaves them
             start, end = f"{month}-01", f"{month}-31"
+            conn.execute("ANALYZE ratings")  # each step reads what the one before wrote: fresh statistics first
             conn.execute(UNITS_FROM_RATINGS, {"start": start, "end": end})
-            conn.execute("""
-            INSERT INTO roll_waits (day, hall, business, bucket, n)
-            SELECT day, hall, business, lo, n FROM (
-                SELECT u.day, u.hall, u.business, b.lo,
-                    round(u.services * CASE WHEN b.lo >= 480 THEN 1 ELSE 1 - exp(-(b.lo + b.width) / m) END)
-                    - round(u.services * (1 - exp(-b.lo / m)))::bigint AS n
-                FROM (SELECT day, hall, business, SUM(services) AS services FROM roll_units
-                      WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall, business) u
-                JOIN (SELECT hall, 8.0 + mod(k, 10) * 4 AS m FROM bench_halls) h USING (hall)
-                CROSS JOIN bench_buckets b) w WHERE n > 0""", {"start": start, "end": end})  # waits sum to services
-            conn.execute("""
+            conn.execute("ANALYZE roll_units")
+            conn.execute(f"""
+            INSERT INTO roll_waits (day, hall, business, {", ".join(rollups.WAIT_COLUMNS)})
+            SELECT day, hall, business, {WAIT_FILL}
+            FROM (SELECT day, hall, business, SUM(services) AS services FROM roll_units
+                  WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall, business) u
+            JOIN (SELECT hall, 8.0 + mod(k, 10) * 4 AS m FROM bench_halls) h USING (hall)""",
+                         {"start": start, "end": end})  # per bucket: the rounded CDF's steps, so they sum to services
+            conn.execute("ANALYZE roll_waits")
+            conn.execute(f"""
             INSERT INTO roll_days (day, hall, week, month, services, rated, level_sum, bad, ontime, late, overturned, called,
                 wait_tenths, over60)
             SELECT u.day, u.hall, to_char(u.day::date, 'IYYY-"W"IW'), substr(u.day, 1, 7), u.services, u.rated, u.level_sum,
@@ -183,13 +188,10 @@ def fill(url: str, halls: int, per_day: int, days: list[date]) -> None:
             FROM (SELECT day, hall, SUM(services) AS services, SUM(rated) AS rated, SUM(level_sum) AS level_sum,
                          SUM(bad) AS bad, SUM(ontime) AS ontime, SUM(late) AS late, SUM(overturned) AS overturned
                   FROM roll_units WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall) u
-            LEFT JOIN (SELECT day, hall, SUM(n) AS called, SUM(n * (10 * bucket + 5 * CASE WHEN bucket < 30 THEN 1
-                                   WHEN bucket < 60 THEN 2 WHEN bucket < 180 THEN 5 WHEN bucket < 480 THEN 15 ELSE 60 END))
-                                   AS tenths, SUM(CASE WHEN bucket >= 60 THEN n ELSE 0 END) AS over60
-                  FROM roll_waits WHERE day BETWEEN %(start)s AND %(end)s GROUP BY day, hall) w USING (day, hall)""",
+            LEFT JOIN (SELECT day, hall, {WAIT_SUMS} FROM roll_waits WHERE day BETWEEN %(start)s AND %(end)s
+                       GROUP BY day, hall) w USING (day, hall)""",
                          {"start": start, "end": end})
-            for table in ("ratings", "issues", "roll_units", "roll_waits", "roll_days"):  # the planner's statistics
-                conn.execute(f"ANALYZE {table}")
+            conn.execute("ANALYZE issues")
             print(f"  {month}: filled ({time.perf_counter() - started:.0f} s so far)", flush=True)
         conn.execute("""
         INSERT INTO appeals (hall, seq, day, number, at, state, reason, by_whom)

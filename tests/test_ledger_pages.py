@@ -129,7 +129,7 @@ def test_a_page_per_hall(served: LedgerProcess, province: requests.Session) -> N
 def test_waits_trends_followups_and_scalpers(served: LedgerProcess, province: requests.Session) -> None:
     waits = get(province, f"{served.url}/dashboard/waits?from=2026-11-01&to=2026-11-30")
     qingdao = rows_of(waits, "青岛市不动产登记中心</a></td><td>C 转移登记（新建商品房）")
-    assert "<td>4</td><td>72.5</td><td>74.5</td><td>100.0%</td>" in qingdao  # four waits of 70 min, bucket 70–75
+    assert "<td>4</td><td>75.0</td><td>79.0</td><td>100.0%</td>" in qingdao  # four waits of 70 min, bucket 70–80
     assert "waits-by-day" in waits
     trends = get(province, f"{served.url}/dashboard/trends?grain=month&from=2026-01-01&to=2026-11-30")
     assert "trend-services" in trends and "<td>2026-11</td><td>15</td>" in trends

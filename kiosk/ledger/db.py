@@ -60,8 +60,9 @@ MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
     CREATE INDEX reads_at ON reads (at)
     """,
     # 3: what supervisors act on, kept at ingest (kiosk/ledger/rollups.py): per hall and day, per window, clerk
-    #    and business, and the wait histogram per business; ratings' appeals (申诉) and matters' closing time;
-    #    bookings and kiosk bursts as facts; ticket holders seen more than once a day, refreshed from marked days.
+    #    and business, and the wait histogram per business (a column per bucket); ratings' appeals (申诉) and
+    #    matters' closing time; bookings, kiosk bursts and the halls' reads as facts; ticket holders seen more than
+    #    once a day (per hall), recounted from marked days.
     #    Rollup keys start with the day (most reads are a period across halls); hall is in every key (Citus).
     """
     ALTER TABLE ratings ADD COLUMN appeal TEXT;
@@ -96,11 +97,11 @@ MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
         business TEXT NOT NULL, services BIGINT NOT NULL, rated BIGINT NOT NULL, level_sum BIGINT NOT NULL,
         bad BIGINT NOT NULL, ontime BIGINT NOT NULL, late BIGINT NOT NULL, overturned BIGINT NOT NULL,
         PRIMARY KEY (day, hall, win, clerk, business));
-    CREATE TABLE roll_waits (day TEXT NOT NULL, hall TEXT NOT NULL, business TEXT NOT NULL, bucket INTEGER NOT NULL,
-        n BIGINT NOT NULL, PRIMARY KEY (day, hall, business, bucket));
+    CREATE TABLE roll_waits (day TEXT NOT NULL, hall TEXT NOT NULL, business TEXT NOT NULL, {waits},
+        PRIMARY KEY (day, hall, business));
     CREATE TABLE issue_marks (day TEXT NOT NULL, hall TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (day, hall));
-    CREATE TABLE holder_flags (day TEXT NOT NULL, holder TEXT NOT NULL, tickets BIGINT NOT NULL, halls BIGINT NOT NULL,
-        agent_tickets BIGINT NOT NULL, principals BIGINT NOT NULL, PRIMARY KEY (day, holder))
+    CREATE TABLE holder_flags (day TEXT NOT NULL, holder TEXT NOT NULL, hall TEXT NOT NULL, tickets BIGINT NOT NULL,
+        agent_tickets BIGINT NOT NULL, principals BIGINT NOT NULL, PRIMARY KEY (day, holder, hall))
     """,
     # 4: the rollups and facts of what an older ledger already holds, as ingest would have left them
     rollups.backfill,
@@ -248,7 +249,8 @@ class LedgerDB:
                 if callable(step):  # a data migration: it reads what the schema steps before it left
                     step(self, conn)
                     continue
-                for statement in filter(str.strip, step.format(serial=serial, partitioned=partitioned).split(";")):
+                script = step.format(serial=serial, partitioned=partitioned, waits=rollups.WAIT_COLUMNS_SQL)
+                for statement in filter(str.strip, script.split(";")):
                     conn.execute(statement)
             if last > current:
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")

@@ -20,25 +20,19 @@ def holders(db: LedgerDB, viewer: Viewer, start: str, end: str, min_tickets: int
     """(holder, day, halls, tickets) seen in more than one hall, or with ``min_tickets`` or more, in a day. A
     region account counts only its region's tickets."""
     refresh_holder_flags(db)
-    if viewer.role == "province":
-        return db.all("SELECT holder, day, halls, tickets FROM holder_flags WHERE day BETWEEN ? AND ? AND (halls > 1 "
-                      "OR tickets >= ?) ORDER BY halls DESC, tickets DESC, day DESC LIMIT ?", (start, end, min_tickets,
-                                                                                         LIMIT))
-    where, args = viewer.scope("i.hall")  # the flagged holders, recounted within the region
-    return db.all(f"SELECT i.holder, i.day, COUNT(DISTINCT i.hall), COUNT(*) FROM holder_flags f JOIN issues i ON "
-                  f"i.day=f.day AND i.holder=f.holder WHERE f.day BETWEEN ? AND ? AND {where} GROUP BY i.holder, i.day "
-                  "HAVING COUNT(DISTINCT i.hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC, 2 DESC LIMIT ?",
+    where, args = viewer.scope()
+    return db.all(f"SELECT holder, day, COUNT(*), SUM(tickets) FROM holder_flags WHERE day BETWEEN ? AND ? AND {where} "
+                  "GROUP BY holder, day HAVING COUNT(*) > 1 OR SUM(tickets) >= ? ORDER BY 3 DESC, 4 DESC, 2 DESC LIMIT ?",
                   (start, end, *args, min_tickets, LIMIT))
 
 
 def agents(db: LedgerDB, viewer: Viewer, start: str, end: str, min_principals: int) -> list[tuple[Any, ...]]:
     """(agent, day, agent tickets, principals, halls) for agents acting for ``min_principals`` or more in a day."""
     refresh_holder_flags(db)
-    where, args = viewer.scope("i.hall")
-    return db.all(f"SELECT i.holder, i.day, COUNT(*), SUM(i.principals), COUNT(DISTINCT i.hall) FROM holder_flags f "
-                  f"JOIN issues i ON i.day=f.day AND i.holder=f.holder WHERE f.day BETWEEN ? AND ? AND f.agent_tickets > 0 "
-                  f"AND i.agent=1 AND {where} GROUP BY i.holder, i.day HAVING SUM(i.principals) >= ? ORDER BY 4 DESC "
-                  "LIMIT ?", (start, end, *args, min_principals, LIMIT))
+    where, args = viewer.scope()
+    return db.all(f"SELECT holder, day, SUM(agent_tickets), SUM(principals), COUNT(*) FROM holder_flags WHERE day "
+                  f"BETWEEN ? AND ? AND agent_tickets > 0 AND {where} GROUP BY holder, day HAVING SUM(principals) >= ? "
+                  "ORDER BY 4 DESC, 2 DESC LIMIT ?", (start, end, *args, min_principals, LIMIT))
 
 
 def bursts(db: LedgerDB, viewer: Viewer, start: str, end: str, hall: str | None = None) -> list[tuple[Any, ...]]:

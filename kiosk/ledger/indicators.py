@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.ledger.db import LedgerDB
-from kiosk.ledger.rollups import CALLS, UNIT, bucket_width, week_of
+from kiosk.ledger.rollups import CALLS, UNIT, WAIT_COLUMNS, WAIT_EDGES, bucket_width, week_of
 from kiosk.ledger.service import Viewer
 
 GROUPINGS = {"hall": "大厅", "region": "地区", "window": "窗口", "clerk": "工作人员"}
@@ -169,23 +169,25 @@ def days_between(opened: str, closed: str) -> float:
 
 # -- waits ---------------------------------------------------------------------------------------------------
 def percentile(histogram: dict[int, int], q: float) -> float | None:
-    """The q-quantile (0 < q < 1) of a wait histogram, interpolated within its bucket (kiosk/ledger/rollups.py)."""
+    """The q-quantile (0 < q < 1) of a wait histogram (bucket index → count), interpolated within its bucket."""
     total = sum(histogram.values())
     if not total:
         return None
     target = q * total
     seen = 0
-    for lower in sorted(histogram):
-        n = histogram[lower]
-        if seen + n >= target:
-            return round(lower + bucket_width(lower) * (target - seen) / n, 1)
+    for index in sorted(histogram):
+        n = histogram[index]
+        if n and seen + n >= target:
+            return round(WAIT_EDGES[index] + bucket_width(index) * (target - seen) / n, 1)
         seen += n
-    return float(max(histogram))
+    return float(WAIT_EDGES[max(histogram)])
 
 
 def long_share(histogram: dict[int, int]) -> float | None:
+    """The share of waits of an hour or more (60 minutes is a bucket edge)."""
     total = sum(histogram.values())
-    return None if not total else sum(n for lower, n in histogram.items() if lower >= 60) / total
+    hour = WAIT_EDGES.index(60)
+    return None if not total else sum(n for index, n in histogram.items() if index >= hour) / total
 
 
 def wait_histograms(db: LedgerDB, viewer: Viewer, start: str, end: str,
@@ -193,10 +195,11 @@ def wait_histograms(db: LedgerDB, viewer: Viewer, start: str, end: str,
     """(hall, business) → histogram of waits from issue to call, for the period."""
     where, args = viewer.scope()
     extra, more = (" AND hall=?", (hall,)) if hall else ("", ())
-    out: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    for h, business, lower, n in db.all(f"SELECT hall, business, bucket, SUM(n) FROM roll_waits WHERE day BETWEEN ? AND ? "
-                                        f"AND {where}{extra} GROUP BY hall, business, bucket", (start, end, *args, *more)):
-        out[(str(h), str(business))][int(lower)] = int(n)
+    sums = ", ".join(f"SUM({c})" for c in WAIT_COLUMNS)
+    out: dict[tuple[str, str], dict[int, int]] = {}
+    for r in db.all(f"SELECT hall, business, {sums} FROM roll_waits WHERE day BETWEEN ? AND ? AND {where}{extra} "
+                    "GROUP BY hall, business", (start, end, *args, *more)):
+        out[(str(r[0]), str(r[1]))] = {i: int(n) for i, n in enumerate(r[2:]) if n}
     return out
 
 

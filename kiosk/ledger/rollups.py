@@ -14,6 +14,7 @@ supervisor looks, so no two halls' batches ever wait on one shared row.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,24 +31,24 @@ Vector = tuple[int, int, int, int, int, int, int]
 ZERO: Vector = (0, 0, 0, 0, 0, 0, 0)
 
 
+# The wait histogram's buckets by their lower edge in minutes: one minute wide up to ten, then wider as waits
+# grow (no bucket wider than a sixth of its start, up to eight hours; everything longer in the last). A hall's day
+# of one business is one row with a column per bucket, so a month of a province is read as 22,000 rows, not a
+# million; p50 and p90 are interpolated within a bucket. 60 is an edge: the share of an hour or more is exact.
+WAIT_EDGES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 45, 50, 55, 60, 70, 80, 90, 100,
+              110, 120, 140, 160, 180, 210, 240, 300, 360, 420, 480)
+WAIT_COLUMNS = tuple(f"w{i}" for i in range(len(WAIT_EDGES)))
+WAIT_COLUMNS_SQL = ", ".join(f"{c} BIGINT NOT NULL" for c in WAIT_COLUMNS)
+
+
 def bucket(minutes: float) -> int:
-    """The wait histogram's bucket (its lower edge in minutes): one minute wide up to half an hour, then
-    2, 5 and 15 minutes, and everything from eight hours on in one. Percentiles read from it are within
-    half a bucket of the exact figure, and a hall-day has at most ~70 buckets per business."""
-    m = max(0.0, minutes)
-    if m < 30:
-        return int(m)
-    if m < 60:
-        return 30 + int((m - 30) // 2) * 2
-    if m < 180:
-        return 60 + int((m - 60) // 5) * 5
-    if m < 480:
-        return 180 + int((m - 180) // 15) * 15
-    return 480
+    """The index of the bucket a wait falls in."""
+    return max(0, bisect.bisect_right(WAIT_EDGES, max(0.0, minutes)) - 1)
 
 
-def bucket_width(lower: int) -> int:
-    return 1 if lower < 30 else 2 if lower < 60 else 5 if lower < 180 else 15 if lower < 480 else 60
+def bucket_width(index: int) -> int:
+    """A bucket's width in minutes (the last, open-ended one is given an hour for interpolation)."""
+    return WAIT_EDGES[index + 1] - WAIT_EDGES[index] if index + 1 < len(WAIT_EDGES) else 60
 
 
 def rating_vector(level: int, bad: int, followup: str | None, on_time: bool | None, appeal: str | None) -> Vector:
@@ -81,7 +82,7 @@ class Tally:
 
     units: dict[tuple[str, int, str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0] * 7))
     calls: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
-    waits: dict[tuple[str, str, int], int] = field(default_factory=lambda: defaultdict(int))
+    waits: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0] * len(WAIT_EDGES)))
     issue_days: set[str] = field(default_factory=set)
 
     def service(self, day: str, window: int | None, clerk: str | None, business: str | None) -> None:
@@ -92,7 +93,7 @@ class Tally:
         row[0] += 1
         row[1] += round(minutes * 10)
         row[2] += int(minutes >= LONG_WAIT_MIN)
-        self.waits[(day, business or "", bucket(minutes))] += 1
+        self.waits[(day, business or "")][bucket(minutes)] += 1
 
     def rating(self, key: tuple[str, int, str, str], before: Vector, after: Vector) -> None:
         if before != after:
@@ -104,7 +105,7 @@ class Tally:
         self.issue_days.add(day)
 
     def write(self, db: LedgerDB, conn: Any, hall: str, seq: int) -> None:
-        """Every key once, added to what is stored (an upsert per table, one round trip each)."""
+        """Every key once, added to what is stored: an upsert per table, all in the ingest's pipeline."""
         days: dict[str, list[int]] = defaultdict(lambda: [0] * 10)
         for (day, *_rest), v in self.units.items():
             days[day][:7] = [a + b for a, b in zip(days[day][:7], v, strict=True)]
@@ -114,8 +115,8 @@ class Tally:
                [(k[0], hall, k[1], k[2], k[3], *v) for k, v in self.units.items() if any(v)])
         upsert(db, conn, "roll_days", ("day", "hall"), (*UNIT, *CALLS),
                [(d, hall, *v) for d, v in days.items() if any(v)], extra={"week": week_of, "month": lambda d: d[:7]})
-        upsert(db, conn, "roll_waits", ("day", "hall", "business", "bucket"), ("n",),
-               [(d, hall, b, k, n) for (d, b, k), n in self.waits.items()])
+        upsert(db, conn, "roll_waits", ("day", "hall", "business"), WAIT_COLUMNS,
+               [(d, hall, b, *counts) for (d, b), counts in self.waits.items()])
         if self.issue_days:
             db.executemany(conn, "INSERT INTO issue_marks (day, hall, seq) VALUES (?,?,?) ON CONFLICT (day, hall) "
                                  "DO UPDATE SET seq=excluded.seq", [(d, hall, seq) for d in sorted(self.issue_days)])
@@ -165,9 +166,10 @@ def refresh_holder_flags(db: LedgerDB) -> int:
             if db.kind == "postgres":
                 conn.execute("SELECT pg_advisory_xact_lock(87001)")  # one recount at a time
             db.execute(conn, "DELETE FROM holder_flags WHERE day=?", (day,))
-            db.execute(conn, "INSERT INTO holder_flags (day, holder, tickets, halls, agent_tickets, principals) "
-                             "SELECT day, holder, COUNT(*), COUNT(DISTINCT hall), SUM(agent), SUM(principals) FROM issues "
-                             "WHERE day=? GROUP BY day, holder HAVING COUNT(*) >= 2 OR SUM(principals) >= 2", (day,))
+            db.execute(conn, "INSERT INTO holder_flags (day, holder, hall, tickets, agent_tickets, principals) "
+                             "SELECT day, holder, hall, COUNT(*), SUM(agent), SUM(principals) FROM issues WHERE day=? AND "
+                             "holder IN (SELECT holder FROM issues WHERE day=? GROUP BY holder HAVING COUNT(*) >= 2 OR "
+                             "SUM(principals) >= 2) GROUP BY day, holder, hall", (day, day))
             db.executemany(conn, "DELETE FROM issue_marks WHERE day=? AND hall=? AND seq=?",
                            [(day, hall, seq) for hall, seq in seen])
     return len(by_day)
@@ -221,7 +223,7 @@ def stored(db: LedgerDB, hall: str) -> dict[str, set[tuple[Any, ...]]]:
     out: dict[str, set[tuple[Any, ...]]] = {}
     for table, keys, sums in (("roll_units", ("day", "win", "clerk", "business"), UNIT),
                               ("roll_days", ("day", "week", "month"), (*UNIT, *CALLS)),
-                              ("roll_waits", ("day", "business", "bucket"), ("n",))):
+                              ("roll_waits", ("day", "business"), WAIT_COLUMNS)):
         rows = db.all(f"SELECT {', '.join((*keys, *sums))} FROM {table} WHERE hall=?", (hall,))
         out[table] = {tuple(r) for r in rows if any(r[len(keys):])}
     return out
