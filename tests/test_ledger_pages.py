@@ -175,6 +175,9 @@ def test_the_workbook_in_the_national_fields(served: LedgerProcess, province: re
     assert ("办件编号", "projNo") == fields[2][:2]
     summary = {row[0]: row for row in book["指标汇总"].iter_rows(values_only=True) if row and row[0]}
     assert summary["济南市不动产登记中心"][1:5] == (11, 8, 4, 3636.4)
+    ratings = province.get(f"{served.url}/api/v1/export/ratings?format=json&from=2026-11-01&to=2026-11-30",
+                           timeout=60).json()["ratings"]
+    assert [r["appeal"] for r in ratings if r["ticket"] in ("B007", "B011", "B006")] == ["", "overturned", "upheld"]
     mine = load_workbook(io.BytesIO(region.get(f"{served.url}/api/v1/export/ratings?format=xlsx&from=2026-11-01"
                                                "&to=2026-11-30", timeout=60).content), read_only=True)
     assert {row[5] for row in list(mine["好差评明细"].iter_rows(values_only=True))[1:]} == {"jinan-hall"}

@@ -248,12 +248,13 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         halls = {r[0]: (r[1], r[2]) for r in db.all("SELECT id, name, region FROM halls")}
         cases = {(r[0], r[3] + r[1]): r[2] for r in db.all(
             "SELECT hall, ticket, number, day FROM cases WHERE day BETWEEN ? AND ?", (start, end))}
-        rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at FROM ratings "
-                      f"WHERE day BETWEEN ? AND ? AND {where} ORDER BY at", (start, end, *args))
+        rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at, appeal FROM ratings "
+                      f"WHERE day BETWEEN ? AND ? AND at >= ? AND at < ? AND {where} ORDER BY at",  # by the at index
+                      (start, end, start, (date.fromisoformat(end) + timedelta(days=1)).isoformat(), *args))
         records = [{"case_number": cases.get((r[0], r[1] + r[2]), ""), "service": r[6], "department": halls.get(r[0],
                     (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": RATING_LEVELS.get(r[3], ""),
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
-                    "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
+                    "hall": r[0], "window": r[4], "ticket": r[2], "appeal": r[9] or ""} for r in rows]
         if request.query_params.get("format", "json") not in ("csv", "json"):
             raise fail("QUERY_INVALID", "参数 format 应为 csv、json 或 xlsx。", "format is csv, json or xlsx.",
                        parameter="format")
@@ -261,7 +262,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
                                     ["case_number", "service", "department", "window_staff", "level", "level_name",
-                                     "channel", "time", "region", "hall", "window", "ticket"])
+                                     "channel", "time", "region", "hall", "window", "ticket", "appeal"])
             writer.writeheader()
             writer.writerows(records)
             return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
