@@ -155,11 +155,8 @@ class LedgerDB:
         return rows[0] if rows else None
 
     @contextmanager
-    def transaction(self, pipelined: bool = False) -> Iterator[Any]:
-        """One writer per hall at a time: SQLite takes its write lock at BEGIN, PostgreSQL locks the hall's row.
-        ``pipelined`` (PostgreSQL): the transaction runs in pipeline mode, statements going out together and waiting
-        only where an answer is read; BEGIN travels with the first statement and COMMIT with the last writes. An
-        ingest then costs about three round trips whatever the batch holds."""
+    def transaction(self) -> Iterator[Any]:
+        """One writer per hall at a time: SQLite takes its write lock at BEGIN, PostgreSQL locks the hall's row."""
         conn = self.conn()
         if self.kind == "sqlite":
             with self._sqlite_write:
@@ -170,12 +167,20 @@ class LedgerDB:
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-        elif pipelined:
-            with conn.pipeline(), conn.transaction():
-                yield conn
         else:
             with conn.transaction():
                 yield conn
+
+    @contextmanager
+    def pipeline(self, conn: Any) -> Iterator[None]:
+        """PostgreSQL's pipeline mode: the statements inside go out together and their answers come back
+        together, one round trip where each would wait for its own (a reading statement still waits). COPY
+        cannot run in it, so the events go before."""
+        if self.kind == "sqlite":
+            yield
+            return
+        with conn.pipeline():
+            yield
 
     def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self.sql(text), params)
@@ -204,18 +209,16 @@ class LedgerDB:
                 if not cur.nextset():
                     return out
 
-    def insert_events(self, conn: Any, rows: list[Sequence[Any]]) -> None:
-        """Bulk insert of new events: on PostgreSQL one statement over arrays (it runs in the ingest's pipeline,
-        where COPY cannot), executemany on SQLite."""
+    def copy_events(self, conn: Any, rows: list[Sequence[Any]]) -> None:
+        """Bulk insert of new events: COPY on PostgreSQL (the ingest's hot path), executemany on SQLite."""
         if self.kind == "sqlite":
             conn.executemany("INSERT INTO events (hall, seq, id, type, at, device, payload, prev_hash, hash, received_at)"
                              " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
             return
-        hall, received = rows[0][0], rows[0][9]
-        columns = [[row[i] for row in rows] for i in range(1, 9)]
-        conn.execute("INSERT INTO events (hall, seq, id, type, at, device, payload, prev_hash, hash, received_at) "
-                     "SELECT %s, u.* , %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                     "%s::text[], %s::text[], %s::text[]) AS u", (hall, received, *columns))
+        with conn.cursor() as cur, cur.copy("COPY events (hall, seq, id, type, at, device, payload, prev_hash, hash, "
+                                            "received_at) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     # -- schema -------------------------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:

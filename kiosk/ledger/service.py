@@ -183,7 +183,7 @@ class LedgerService:
             raise self._refused(hall, parsed, now)
         events, signature = parsed
         first, last = events[0]["seq"], events[-1]["seq"]
-        with self.db.transaction(pipelined=True) as conn:
+        with self.db.transaction() as conn:
             lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
             row = self.db.execute(conn, "SELECT head_seq, head_hash, public_key FROM halls WHERE id=?" + lock,
                                   (hall,)).fetchone()
@@ -206,13 +206,14 @@ class LedgerService:
                 received = now.isoformat()
                 new = verdict.new
                 if new:
-                    self.db.insert_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"), text,
-                                                  e["prev_hash"], e["hash"], received)
-                                                 for e, text in zip(new, verdict.payloads, strict=True)])
-                self._facts(conn, hall, new, received, head_seq)
-                if new:
-                    self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
-                                    (new[-1]["seq"], new[-1]["hash"], hall))
+                    self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"), text,
+                                                e["prev_hash"], e["hash"], received)
+                                               for e, text in zip(new, verdict.payloads, strict=True)])
+                with self.db.pipeline(conn):  # facts, rollups and the head: one or two round trips, not one each
+                    self._facts(conn, hall, new, received, head_seq)
+                    if new:
+                        self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
+                                        (new[-1]["seq"], new[-1]["hash"], hall))
                 return {"accepted": len(new), "head_seq": new[-1]["seq"] if new else head_seq}
         raise self._refused(hall, refusal, now)
 
