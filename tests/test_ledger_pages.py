@@ -105,7 +105,7 @@ def test_the_ranking_by_the_indicators_that_move(served: LedgerProcess, province
     assert 'href="/dashboard?by=hall&amp;region=370100' in by_region
     assert "济南市不动产登记中心 3号窗口" in get(province, base + "&by=window")
     assert "济南市不动产登记中心 工号8" in get(province, base + "&by=clerk")
-    for bad in ("&by=everything", "&sort=nothing", "&order=up", "&from=2026-13-01", "&region=37x"):
+    for bad in ("&by=everything", "&sort=nothing", "&order=up", "&from=2026-13-01", "&region=37x", "&region=", "&to="):
         assert "QUERY_INVALID" in get(province, base + bad, 422)
 
 
@@ -135,7 +135,10 @@ def test_waits_trends_followups_and_scalpers(served: LedgerProcess, province: re
     assert "trend-services" in trends and "<td>2026-11</td><td>15</td>" in trends
     assert "2026-W45" in get(province, f"{served.url}/dashboard/trends?grain=week&hall=jinan-hall&from=2026-10-01"
                                        f"&to=2026-11-30")
+    assert 'href="/dashboard/halls/qingdao-hall"' in trends  # every table that names a hall leads to its page
     followups = get(province, f"{served.url}/dashboard/followups?from=2026-11-01&to=2026-11-30")
+    for path in ("/dashboard/followups", "/dashboard/matters", "/dashboard/report?month=2026-11"):
+        assert 'href="/dashboard/halls/jinan-hall' in get(province, served.url + path), path
     assert "申诉成立，差评已撤销" in followups and followups.index("已逾期") < followups.index("已办结")
     scalpers = get(province, f"{served.url}/dashboard/scalpers?from=2026-11-01&to=2026-11-30")
     assert "预约号源囤积：同一取号机手工输入身份证号预约" in scalpers and "预约号源囤积：同一身份多次预约" in scalpers

@@ -156,7 +156,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                     "<h2>本账本</h2>"
                     + table(["时间", "账号", "来源", "内容", "详情"], [[r[0][:19], r[1], r[2], r[3], r[4]] for r in rows])
                     + "<h2>各大厅（随事件同步）</h2>"
-                    + table(["大厅", "时间", "设备", "内容"], [[h[0], h[1][:19], h[2] or "", h[3] or ""] for h in halls]),
+                    + table(["大厅", "时间", "设备", "内容"], [[hall_link(h[0]), h[1][:19], h[2] or "", h[3] or ""]
+                                                         for h in halls]),
                     viewer)
 
     def period(request: Request) -> tuple[str, str]:
@@ -169,8 +170,12 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
         for i, row in enumerate(rows):
             cls = ' class="late"' if late and late[i] else ""
-            out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+            out.append(f"<tr{cls}>" + "".join(f"<td>{pages.common.cell(c)}</td>" for c in row) + "</tr>")
         return "".join(out) + "</table>"
+
+    def hall_link(hall: str) -> pages.common.Link:
+        """Every table that names a hall leads to its page."""
+        return pages.common.Link(hall, f"/dashboard/halls/{hall}")
 
     @app.get("/dashboard/followups", response_class=HTMLResponse)
     def followups(request: Request) -> HTMLResponse:
@@ -188,7 +193,7 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                                  r[0], r[1], r[2]))
         rows = rows[:1000]
         late = [r[7] != "closed" and bool(r[6]) and r[6] < today and r[10] != "overturned" for r in rows]
-        data = [[r[0], r[1], r[2], RATING_LEVELS.get(int(r[3]), r[3]), f"{r[4]}号窗口", r[5], r[6],
+        data = [[hall_link(r[0]), r[1], r[2], RATING_LEVELS.get(int(r[3]), r[3]), f"{r[4]}号窗口", r[5], r[6],
                  APPEALED.get(r[10]) or ("已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中")), r[9] or ""]
                 for i, r in enumerate(rows)]
         marks = ["overturned" if r[10] == "overturned" else "late" if late[i] else "" for i, r in enumerate(rows)]
@@ -206,7 +211,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
                       f"WHERE {where} AND (status <> 'closed' OR closed_at >= ?) ORDER BY CASE WHEN status='closed' THEN 2 "
                       "WHEN deadline < ? THEN 0 ELSE 1 END, deadline, hall LIMIT 1000", (*args, start, today))
         late = [r[3] != "closed" and r[5] < today for r in rows]
-        data = [[r[0], r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5], r[6] or "未领办",
+        data = [[hall_link(r[0]), r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5],
+                 r[6] or "未领办",
                  "；".join(f"{h['at'][5:16].replace('T', ' ')} {MATTER_STATUS.get(h['status'], h['status'])} {h['note']}"
                           for h in json.loads(r[8]))] for r in rows]
         return page(request, "办不成事台账（跨大厅）",
@@ -224,8 +230,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         rows = db.all(sql + (" AND hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500",
                       (*args, hall) if hall else args)
         counts = db.all(f"SELECT hall, kind, COUNT(*) FROM exceptions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", args)
-        summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
-        data = [[r[0], r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
+        summary = table(["大厅", "类别", "次数"], [[hall_link(c[0]), EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
+        data = [[hall_link(r[0]), r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
                  r[4] or "", r[5] or "", r[6] or "（未填写）"] for r in rows]
         return page(request, f"异常审计：不按顺序叫号、人证不一致、转办等 {start} 至 {end}",
                     summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data), viewer)

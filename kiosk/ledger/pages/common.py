@@ -123,7 +123,7 @@ class Site:
 # -- query parameters ------------------------------------------------------------------------------------------
 def day_param(text: str | None, default: date, name: str) -> date:
     """A date parameter (YYYY-MM-DD), or 422 naming it: a mistyped period is not silently another period."""
-    if text is None or text == "":
+    if text is None:
         return default
     try:
         if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
@@ -153,7 +153,7 @@ def choice(request: Request, name: str, allowed: Sequence[str], default: str) ->
 def month_param(request: Request, today: date) -> tuple[str, str, str]:
     """(YYYY-MM, first day, last day); the default is the month before today's (the 通报 is of a whole month)."""
     text = request.query_params.get("month")
-    if text is None or text == "":
+    if text is None:
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     else:
         match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)

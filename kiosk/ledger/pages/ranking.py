@@ -51,7 +51,7 @@ def mount(app: FastAPI, site: Site) -> None:
         viewer = site.supervisor(request)
         start, end = period(request, site.today())
         by = choice(request, "by", list(GROUPINGS), "hall")
-        region = request.query_params.get("region") or None
+        region = request.query_params.get("region")
         if region is not None and not (region.isascii() and region.isdigit() and len(region) <= 12):
             raise fail("QUERY_INVALID", "参数 region 应为地区代码（数字）。", "region is a region code (digits).",
                        parameter="region")

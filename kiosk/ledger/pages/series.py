@@ -115,11 +115,11 @@ def mount(app: FastAPI, site: Site) -> None:
                 f'到 <input name="to" value="{end}">'
                 + (f'<input type="hidden" name="hall" value="{html.escape(hall)}">' if hall else "")
                 + ' <button>查询</button></form>')
-        rows = [[Link(names.get(h, h), f"/dashboard/trends?hall={h}&grain={grain}"),
+        rows = [[Link(names.get(h, h), f"/dashboard/halls/{h}"), Link("趋势", f"/dashboard/trends?hall={h}&grain={grain}"),
                  *[number(series[h][p].figures()["per10k"]) if p in series[h] else "—" for p in periods]]
                 for h in sorted(series, key=lambda h: names.get(h, h))]
         body = (form + '<div class="charts">' + "".join(charts) + "</div>"
-                + "<h2>各大厅每万件差评</h2>" + table(["大厅", *periods], rows)
+                + "<h2>各大厅每万件差评</h2>" + table(["大厅", "", *periods], rows)
                 + "<h2>" + html.escape(whose) + "</h2>"
                 + table(["周期", "服务量", "每万件差评", "平均等候（分钟）", "满 60 分钟占比", "平均分"],
                         [[p, f["services"], number(f["per10k"]), number(f["wait"]),
