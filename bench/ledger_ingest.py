@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.domain import signing  # noqa: E402
 from kiosk.hall.datadir import open_hall  # noqa: E402
-from kiosk.hall.service import HallService, derive_key  # noqa: E402
+from kiosk.hall.service import HallService  # noqa: E402
 from kiosk.ledger.db import LedgerDB  # noqa: E402
 from kiosk.ledger.service import LedgerService  # noqa: E402
-from kiosk.sync.pusher import Pusher, public_key  # noqa: E402
+from kiosk.sync.pusher import Pusher  # noqa: E402
 from tests.helpers import example_config, free_port  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402
 
@@ -43,8 +43,9 @@ def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
 
     service = open_hall(dataclasses.replace(example_config(), hall_id=hall_id), folder, synchronous="NORMAL")
     kinds = [("ticket.issued", {"business": "B", "channel": "walk_in", "agent": False, "principals": []}),
-             ("ticket.called", {"window": 2, "clerk_id": "8001", "out_of_order": False}),
-             ("service.finished", {"window": 2, "clerk_id": "8001", "minutes": 12.5}),
+             ("ticket.called", {"window": 2, "clerk_id": "8001", "business": "B", "waited_min": 23.4,
+                                "out_of_order": False}),
+             ("service.finished", {"window": 2, "clerk_id": "8001", "business": "B", "minutes": 12.5}),
              ("rating.recorded", {"level": 5, "source": "keypad", "window": 2, "clerk_id": "8001", "bad": False,
                                   "reasons": [], "business": "B"})]
 
@@ -52,11 +53,21 @@ def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
         for i in range(events):
             kind, payload = kinds[i % len(kinds)]
             number = f"{'BCDEFGHJK'[i // 4000 % 9]}{i // 4 % 1000:03d}"
+            varied = {"waited_min": round(i * 37 % 900 / 10, 1)} if kind == "ticket.called" else {}  # 0–90 min
             tx.emit(kind, f"2026-11-23T{9 + i % 8:02d}:00:00.000+08:00", "kiosk-1",  # type: ignore[attr-defined]
-                    {**payload, "number": number, "day": "2026-11-23", "holder": f"{i // 4:064x}"})
+                    {**payload, **varied, "number": number, "day": "2026-11-23", "holder": f"{i // 4:064x}"})
 
     service.store.write(change)
     return service
+
+
+def public_key(hall: HallService) -> str:
+    return signing.public_key_text(signing.event_signing_key(hall.master_key))
+
+
+def hall_pusher(hall: HallService, url: str, token: str) -> Pusher:
+    """As the commands wire it: the hall's store as the outbox, its event-signing key."""
+    return Pusher(hall.store, hall.config.hall_id, signing.event_signing_key(hall.master_key), url, token, batch=2000)
 
 
 def main() -> int:
@@ -81,7 +92,7 @@ def main() -> int:
         # 1. in-process ingest by batch size (the ledger's own work: checks, COPY, facts, commit)
         hall = make_hall(tmp / "h0", "bench-0", args.events)
         events = hall.events(0, args.events)
-        key = signing.private_key(derive_key(hall.master_key, "event-signing"))
+        key = signing.event_signing_key(hall.master_key)
         for size in (100, 1000, 5000):
             db_url = server.new_database() if server else url
             ledger = LedgerService(LedgerDB(db_url))
@@ -112,7 +123,7 @@ def main() -> int:
                     time.sleep(0.05)
             admin = LedgerService(LedgerDB(db_url))
             token = admin.add_hall("bench-0", public_key(hall), NOW)
-            pusher = Pusher(hall, ledger_url, token, batch=2000)
+            pusher = hall_pusher(hall, ledger_url, token)
             started = time.perf_counter()
             pusher.catch_up()
             took = time.perf_counter() - started
@@ -124,7 +135,7 @@ def main() -> int:
             tokens = [admin.add_hall(h.config.hall_id, public_key(h), NOW) for h in halls]
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(lambda pair: Pusher(pair[0], ledger_url, pair[1], batch=2000).catch_up(),
+                list(pool.map(lambda pair: hall_pusher(pair[0], ledger_url, pair[1]).catch_up(),
                               zip(halls, tokens, strict=True)))
             took = time.perf_counter() - started
             total = args.halls * args.hall_events

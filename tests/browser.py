@@ -40,7 +40,10 @@ class Browser:
             raise RuntimeError("chromium did not start")
         self.ws = self.stack.enter_context(connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30))
         self.next_id = 0
+        self.problems: list[str] = []  # console errors, uncaught exceptions, CSP and load failures, as they come
         self.send("Page.enable")
+        self.send("Runtime.enable")
+        self.send("Log.enable")
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
         self.next_id += 1
@@ -52,6 +55,20 @@ class Browser:
                     raise RuntimeError(f"{method}: {message['error']}")
                 result: dict[str, Any] = message.get("result", {})
                 return result
+            self._note(message)
+
+    def _note(self, message: dict[str, Any]) -> None:
+        """Keep what a person would see in the browser's console as an error."""
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            self.problems.append(f"exception: {details.get('exception', {}).get('description') or details.get('text')}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            self.problems.append("console: " + " ".join(str(a.get("value", a.get("description", "")))
+                                                      for a in params.get("args", [])))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            entry = params["entry"]
+            self.problems.append(f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}")
 
     def eval(self, expression: str) -> Any:
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,21 +122,36 @@ def test_registration_and_tokens(ledger: LedgerService) -> None:
     assert ledger.who(token) == ("supervisor", "省厅监管") and ledger.who("nope") is None
 
 
-def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: str, hall: Hall) -> None:
-    """The first schema, holding a hall's events, as the province ran it before the schema had a version;
-    then today's ledger starts on it: every migration runs once, forward, and nothing is lost."""
+def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: str, hall: Hall,
+                                                                   tmp_path: Path) -> None:
+    """The first schema, holding a hall's events and facts, as the province ran it before the schema had a
+    version; then today's ledger starts on it: every migration runs once, forward, nothing is lost, and the
+    indicators' rollups come out exactly as today's ingest leaves them for the same events."""
+    from kiosk.ledger import rollups
     from kiosk.ledger.db import MIGRATIONS
+
+    events = busy_hall(hall)
+    hall.do("close_followup", {"note": "已核实并回访"}, device=hall.supervisor, number="1")
+    for step in ("claimed", "resolved", "called_back", "closed"):
+        hall.tick(60)
+        hall.do("transition_matter", {"to": step, "note": step}, device=hall.supervisor, number=events[-1]["payload"]
+                ["matter"])
+    events = hall.events()
+    fresh = LedgerService(LedgerDB(f"sqlite:///{tmp_path / 'fresh.db'}"))  # what today's ingest leaves
+    fresh.add_hall("demo-hall", signing.public_key_text(KEY), NOW)
+    assert fresh.ingest("demo-hall", batch(events), NOW)["accepted"] == len(events)
 
     old = LedgerDB(ledger_url)
     assert old.migrate(upto=1) == 1
     with old.transaction() as conn:
         conn.execute("DROP TABLE schema_version")  # wave one had no version table at all
+        old.add_partition(conn, "demo-hall")
+        for table in ("halls", "events", "ratings", "matters", "exceptions", "issues", "cases"):
+            columns = [d[0] for d in old.execute(conn, f"SELECT * FROM {table} LIMIT 0").description]
+            rows = fresh.db.all(f"SELECT {', '.join(columns)} FROM {table}")
+            old.executemany(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                                  f"({','.join('?' * len(columns))})", rows)
     assert old.version() == 1
-    first = LedgerService.__new__(LedgerService)  # the service as it was: on the version-1 tables only
-    first.db = old
-    first.add_hall("demo-hall", signing.public_key_text(KEY), NOW)
-    events = busy_hall(hall)
-    assert first.ingest("demo-hall", batch(events), NOW)["accepted"] == len(events)
     old.close()
 
     current = LedgerService(LedgerDB(ledger_url))  # migrates on start
@@ -143,6 +159,11 @@ def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: s
     assert [e["seq"] for e in current.events("demo-hall", 0, 1000)["events"]] == list(range(1, len(events) + 1))
     assert current.verify() == [("demo-hall", None)]
     assert current.db.all("SELECT COUNT(*) FROM ratings")[0][0] == 3
+    made = rollups.stored(current.db, "demo-hall")
+    assert made == rollups.stored(fresh.db, "demo-hall")
+    # one window, clerk and business: 3 services, 3 rated (1+5+5), 1 bad, its follow-up closed on time
+    assert made["roll_units"] == {("2026-11-23", 2, "7", "B", 3, 3, 11, 1, 1, 0, 0)}
+    assert current.db.one("SELECT closed_at FROM matters") == fresh.db.one("SELECT closed_at FROM matters") != (None,)
     current.add_user("shengting", "province", "", "a-long-password", NOW)  # a table of version 2
     assert current.sign_in("shengting", "a-long-password", NOW)[0]
     assert LedgerDB(ledger_url).migrate() == len(MIGRATIONS)  # again: nothing to do, nothing broken

@@ -122,6 +122,8 @@ _EVENT = {"type": "object", "required": ["seq", "id", "type", "at", "payload", "
     "seq": {"type": "integer", "minimum": 1}, "id": _TEXT, "type": _TEXT, "at": _TEXT, "device": _TEXT,
     "payload": {"type": "object"}, "prev_hash": _TEXT, "hash": _TEXT}}
 _PERIOD = (("from", _DAY), ("to", _DAY))
+_SORT = (("sort", _TEXT), ("order", {"enum": ["asc", "desc"]}))
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # what handlers read by hand, declared so that a standard tool can use the document as served
 LEDGER_DOCS: dict[str, dict[str, Any]] = {
     "POST /api/v1/halls": _body({"hall": _TEXT, "public_key": _TEXT, "name": _TEXT, "region": _TEXT},
@@ -139,12 +141,22 @@ LEDGER_DOCS: dict[str, dict[str, Any]] = {
                       "303": {"description": "signed in: on to the dashboard, with the session cookie"}}},
     "POST /logout": {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
         "type": "object", "properties": {"csrf": _TEXT}, "required": ["csrf"]}}}}},
-    "GET /dashboard": _query(*_PERIOD, ("by", {"enum": ["hall", "window", "clerk"]})),
-    "GET /dashboard/audit": _query(("hall", _TEXT)),
-    "GET /dashboard/scalpers": _query(("min_tickets", {"type": "integer", "minimum": 1, "maximum": 100000})),
-    "GET /api/v1/export/ratings": {**_query(*_PERIOD, ("format", {"enum": ["csv", "json"]})), "responses": {
-        "200": {"description": "ratings in the 好差评 platform's fields", "content": {
-            "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}}},
+    "GET /dashboard": _query(*_PERIOD, ("by", {"enum": ["hall", "region", "window", "clerk"]}),
+                             ("region", {"type": "string", "pattern": "^[0-9]{1,12}$"}), *_SORT),
+    "GET /dashboard/halls/{hall}": _query(*_PERIOD),
+    "GET /dashboard/waits": _query(*_PERIOD, ("hall", _TEXT), *_SORT),
+    "GET /dashboard/trends": _query(*_PERIOD, ("hall", _TEXT), ("grain", {"enum": ["week", "month"]})),
+    "GET /dashboard/report": _query(("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})),
+    "GET /dashboard/followups": _query(*_PERIOD),
+    "GET /dashboard/matters": _query(*_PERIOD),
+    "GET /dashboard/audit": _query(*_PERIOD, ("hall", _TEXT)),
+    "GET /dashboard/scalpers": _query(*_PERIOD, ("min_tickets", {"type": "integer", "minimum": 2, "maximum": 100000}),
+                                      ("min_bookings", {"type": "integer", "minimum": 2, "maximum": 100000})),
+    "GET /api/v1/export/ratings": {**_query(*_PERIOD, ("format", {"enum": ["csv", "json", "xlsx"]}), ("hall", _TEXT)),
+                                   "responses": {"200": {"description": "ratings in the 好差评 platform's fields", "content": {
+                                       "application/json": {"schema": {"type": "object"}},
+                                       "text/csv": {"schema": {"type": "string"}},
+                                       XLSX: {"schema": {"type": "string", "format": "binary"}}}}}},
 }
 
 

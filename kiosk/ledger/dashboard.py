@@ -1,8 +1,9 @@
-"""The supervisors' dashboard: server-rendered pages (no script needed), charts as inline SVG.
+"""The supervisors' dashboard: sign-in, the page shell, and the first wave's lists.
 
-Satisfaction by hall, window or clerk over a period; bad ratings against their working-day deadlines,
-overdue first; the 办不成事 ledger across halls; exceptions per hall; scalper patterns; and the export
-of ratings in the national 好差评 platform's fields. People sign in with an account (``/login``; the session
+Bad ratings against their working-day deadlines, overdue first; the 办不成事 ledger across halls; exceptions per
+hall; the read log; and the export of ratings in the national 好差评 platform's fields (JSON, CSV, and the Excel
+workbook of kiosk/ledger/workbook.py). The ranking by indicators, the page per hall, waits, trends, the monthly
+通报 and the scalper patterns are in kiosk/ledger/pages. People sign in with an account (``/login``; the session
 is an HttpOnly, SameSite=Strict cookie, Secure on https; never a token in a URL, which ends up in browser
 history and proxy logs); scripts send ``Authorization: Bearer``. A region account sees only its region's
 halls, and every page that shows identities or contacts records who read it.
@@ -16,21 +17,22 @@ import html
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from kiosk.clock import HallClock
 from kiosk.domain.codes import same_text
 from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.labels import EXCEPTION_KINDS, MATTER_STATUS, RATING_LEVELS
-from kiosk.domain.text import scrub
 from kiosk.httpserve import error_response, read_limited
-from kiosk.ledger.service import LedgerService, Viewer, int_param
+from kiosk.ledger import pages, workbook
+from kiosk.ledger.pages import scalpers
+from kiosk.ledger.service import LedgerService, Viewer
 from kiosk.passwords import new_secret
 
 CHANNELS = {"keypad": "窗口评价器", "kiosk": "自助终端"}
@@ -83,20 +85,19 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         client = request.client.host if request.client else ""
         service.log_read(viewer, f"dashboard {client}", what, detail, clock.now())
 
-    def page(request: Request, title: str, body: str, viewer: Viewer | None = None) -> HTMLResponse:
-        nav = "".join(f'<a href="{href}">{name}</a>' for href, name in (
-            ("/dashboard", "满意度"), ("/dashboard/followups", "差评跟进"), ("/dashboard/matters", "办不成事台账"),
-            ("/dashboard/audit", "异常审计"), ("/dashboard/scalpers", "黄牛线索"), ("/dashboard/reads", "查阅记录"),
-            ("/api/v1/export/ratings?format=csv", "好差评导出")))
+    def page(request: Request, title: str, body: str, viewer: Viewer | None = None,
+             charts: bool = False) -> HTMLResponse:
         who = ""
         if viewer is not None and viewer.csrf:
             scope = "全省" if viewer.role == "province" else f"{viewer.region} 地区"
             who = (f'<form method="post" action="/logout" class="who">{html.escape(viewer.login)}（{scope}） '
                    f'<input type="hidden" name="csrf" value="{html.escape(viewer.csrf)}"><button>退出</button></form>')
-        doc = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-               f"<style>{STYLE}</style></head><body><nav>{nav}</nav>{who}<h1>{html.escape(title)}</h1>{body}"
-               f'<p class="muted">省级不动产登记监管账本 · {clock.now():%Y-%m-%d %H:%M}</p></body></html>')
-        return HTMLResponse(doc, headers={"Cache-Control": "no-store"})
+        return pages.common.document(title, body, f"<nav>{pages.common.nav_links()}</nav>{who}",
+                                     f"省级不动产登记监管账本 · {clock.now():%Y-%m-%d %H:%M}", charts)
+
+    site = pages.common.Site(service, clock, supervisor, read, page)
+    pages.mount(app, site)
+    scalpers.mount(app, site)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _exc: SignInNeeded) -> Response:
@@ -155,13 +156,14 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         if viewer.role != "province":
             raise fail("FORBIDDEN", "查阅记录仅省级监管人员可看。", "Only province supervisors see the read log.")
         rows = db.all("SELECT at, who, via, what, detail FROM reads ORDER BY id DESC LIMIT 500")
-        halls = db.all("SELECT hall, at, device, payload FROM events WHERE type='data.read' ORDER BY at DESC LIMIT 500")
+        halls = db.all("SELECT hall, at, device, what FROM hall_reads ORDER BY at DESC LIMIT 500")  # not a year of events
         return page(request, "查阅记录：谁在何时看了哪些含身份或联系方式的数据",
                     "<h2>本账本</h2>"
                     + table(["时间", "账号", "来源", "内容", "详情"], [[r[0][:19], r[1], r[2], r[3], r[4]] for r in rows])
                     + "<h2>各大厅（随事件同步）</h2>"
-                    + table(["大厅", "时间", "设备", "内容"], [[h[0], h[1][:19], h[2] or "", json.loads(h[3]).get("what", "")]
-                                                         for h in halls]), viewer)
+                    + table(["大厅", "时间", "设备", "内容"], [[hall_link(h[0]), h[1][:19], h[2] or "", h[3] or ""]
+                                                         for h in halls]),
+                    viewer)
 
     def period(request: Request) -> tuple[str, str]:
         today = clock.now().date()
@@ -173,62 +175,49 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
         for i, row in enumerate(rows):
             cls = ' class="late"' if late and late[i] else ""
-            # every cell through the one mask (kiosk.domain.text): an event stored before a form of ID number was
-            # recognised, or sent by an older hall, is still shown masked
-            out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(scrub(str(c)))}</td>" for c in row) + "</tr>")
+            out.append(f"<tr{cls}>" + "".join(f"<td>{pages.common.cell(c)}</td>" for c in row) + "</tr>")
         return "".join(out) + "</table>"
 
-    @app.get("/dashboard", response_class=HTMLResponse)
-    def satisfaction(request: Request) -> HTMLResponse:
-        viewer = supervisor(request)
-        where, args = viewer.scope("r.hall")
-        start, end = period(request)
-        by = request.query_params.get("by", "hall")
-        if by not in ("hall", "window", "clerk"):
-            raise fail("QUERY_INVALID", parameter="by")
-        column = {"hall": "h.name", "window": "h.name || ' ' || r.win || '号窗口'",
-                  "clerk": "h.name || ' 工号' || r.clerk_id"}.get(by, "h.name")
-        rows = db.all(f"SELECT {column}, COUNT(*), AVG(r.level), SUM(r.bad) FROM ratings r JOIN halls h ON h.id=r.hall "
-                      f"WHERE r.day BETWEEN ? AND ? AND {where} GROUP BY 1 ORDER BY 3 DESC, 1", (start, end, *args))
-        data: list[list[Any]] = [[str(r[0]), int(r[1]), round(float(r[2]), 2), int(r[3] or 0),
-                 f"{100 * (1 - int(r[3] or 0) / int(r[1])):.1f}%"] for r in rows]
-        form = (f'<form method="get">从 <input name="from" value="{start}"> 到 <input name="to" value="{end}"> '
-                f'按 <select name="by">' + "".join(f'<option value="{v}"{" selected" if v == by else ""}>{n}</option>'
-                                                  for v, n in (("hall", "大厅"), ("window", "窗口"), ("clerk", "工作人员")))
-                + '</select> <button>查询</button></form>')
-        where, args = viewer.scope()
-        alerts = db.all(f"SELECT hall, at, code, detail FROM alerts WHERE {where} ORDER BY id DESC LIMIT 20", args)
-        alert_html = ("<h2>账本告警（批次被拒）</h2>" + table(["大厅", "时间", "代码", "详情"],
-                      [[a[0], a[1][:19], a[2], json.loads(a[3]).get("message", "")] for a in alerts])) if alerts else ""
-        body = (form + _bars([(str(d[0]), float(d[2])) for d in data], 5.0, "平均满意度（5 分制）")
-                + table(["对象", "评价数", "平均分", "差评数", "满意率"], data) + alert_html)
-        return page(request, f"满意度排名 {start} 至 {end}", body, viewer)
+    def hall_link(hall: str) -> pages.common.Link:
+        """Every table that names a hall leads to its page."""
+        return pages.common.Link(hall, f"/dashboard/halls/{hall}")
 
     @app.get("/dashboard/followups", response_class=HTMLResponse)
     def followups(request: Request) -> HTMLResponse:
+        """Bad ratings of the period and every follow-up overdue whenever it began, overdue first. An overturned
+        rating (申诉成立) stays on the list, struck through, and is never overdue."""
         viewer = supervisor(request)
         where, args = viewer.scope()
         today = clock.now().date().isoformat()
-        rows = db.all("SELECT hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note FROM ratings "
-                      f"WHERE bad=1 AND {where}", args)
-        rows.sort(key=lambda r: (r[7] == "closed", not (r[7] != "closed" and r[6] and r[6] < today), r[6] or ""))
-        late = [r[7] != "closed" and bool(r[6]) and r[6] < today for r in rows]
-        data = [[r[0], r[1], r[2], RATING_LEVELS.get(r[3], r[3]), f"{r[4]}号窗口", r[5], r[6],
-                 "已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中"), r[9] or ""]
+        start, end = period(request)
+        columns = "hall, day, number, level, win, clerk_id, deadline, followup, closed_at, note, appeal"
+        rows = db.all(f"SELECT {columns} FROM ratings WHERE bad=1 AND day BETWEEN ? AND ? AND {where} UNION "
+                      f"SELECT {columns} FROM ratings WHERE followup='opened' AND deadline < ? AND bad=1 AND {where} "
+                      "ORDER BY 1", (start, end, *args, today, *args))  # each half by its own partial index
+        rows.sort(key=lambda r: (r[7] == "closed" or r[10] == "overturned", not (r[6] and r[6] < today), r[6] or "",
+                                 r[0], r[1], r[2]))
+        rows = rows[:1000]
+        late = [r[7] != "closed" and bool(r[6]) and r[6] < today and r[10] != "overturned" for r in rows]
+        data = [[hall_link(r[0]), r[1], r[2], RATING_LEVELS.get(int(r[3]), r[3]), f"{r[4]}号窗口", r[5], r[6],
+                 APPEALED.get(r[10]) or ("已办结" if r[7] == "closed" else ("已逾期" if late[i] else "跟进中")), r[9] or ""]
                 for i, r in enumerate(rows)]
-        return page(request, "差评跟进（法定工作日期限，逾期在前）",
-                    table(["大厅", "日期", "票号", "评价", "窗口", "工号", "期限", "状态", "处理情况"], data, late), viewer)
+        marks = ["overturned" if r[10] == "overturned" else "late" if late[i] else "" for i, r in enumerate(rows)]
+        return page(request, f"差评跟进（法定工作日期限，逾期在前） {start} 至 {end}",
+                    pages.common.table(["大厅", "日期", "票号", "评价", "窗口", "工号", "期限", "状态", "处理情况"], data,
+                                       classes=marks), viewer)
 
     @app.get("/dashboard/matters", response_class=HTMLResponse)
     def matters(request: Request) -> HTMLResponse:
         viewer = supervisor(request)
         where, args = viewer.scope()
         today = clock.now().date().isoformat()
-        rows = db.all("SELECT hall, number, category, status, opened_at, deadline, owner, escalated, history "
-                      f"FROM matters WHERE {where}", args)
-        rows.sort(key=lambda r: (r[3] == "closed", not (r[3] != "closed" and r[5] < today), r[5]))
+        start, _end = period(request)  # every open matter, and those closed since the period began
+        rows = db.all("SELECT hall, number, category, status, opened_at, deadline, owner, escalated, history FROM matters "
+                      f"WHERE {where} AND (status <> 'closed' OR closed_at >= ?) ORDER BY CASE WHEN status='closed' THEN 2 "
+                      "WHEN deadline < ? THEN 0 ELSE 1 END, deadline, hall LIMIT 1000", (*args, start, today))
         late = [r[3] != "closed" and r[5] < today for r in rows]
-        data = [[r[0], r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5], r[6] or "未领办",
+        data = [[hall_link(r[0]), r[1], r[2], MATTER_STATUS.get(r[3], r[3]), r[4][:16].replace("T", " "), r[5],
+                 r[6] or "未领办",
                  "；".join(f"{h['at'][5:16].replace('T', ' ')} {MATTER_STATUS.get(h['status'], h['status'])} {h['note']}"
                           for h in json.loads(r[8]))] for r in rows]
         return page(request, "办不成事台账（跨大厅）",
@@ -239,67 +228,67 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
         viewer = supervisor(request)
         where, args = viewer.scope()
         hall = request.query_params.get("hall")
+        start, end = period(request)
+        where += " AND at >= ? AND at < ?"
+        args = (*args, start, (date.fromisoformat(end) + timedelta(days=1)).isoformat())
         sql = f"SELECT hall, at, kind, win, clerk_id, ticket, reason FROM exceptions WHERE {where}"
         rows = db.all(sql + (" AND hall=?" if hall else "") + " ORDER BY at DESC LIMIT 500",
                       (*args, hall) if hall else args)
         counts = db.all(f"SELECT hall, kind, COUNT(*) FROM exceptions WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", args)
-        summary = table(["大厅", "类别", "次数"], [[c[0], EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
-        data = [[r[0], r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
+        summary = table(["大厅", "类别", "次数"], [[hall_link(c[0]), EXCEPTION_KINDS.get(c[1], c[1]), c[2]] for c in counts])
+        data = [[hall_link(r[0]), r[1][:16].replace("T", " "), EXCEPTION_KINDS.get(r[2], r[2]), f"{r[3]}号窗口" if r[3] else "",
                  r[4] or "", r[5] or "", r[6] or "（未填写）"] for r in rows]
-        return page(request, "异常审计：不按顺序叫号、人证不一致、转办等",
+        return page(request, f"异常审计：不按顺序叫号、人证不一致、转办等 {start} 至 {end}",
                     summary + table(["大厅", "时间", "类别", "窗口", "工号", "票号", "原因"], data), viewer)
-
-    @app.get("/dashboard/scalpers", response_class=HTMLResponse)
-    def scalpers(request: Request) -> HTMLResponse:
-        viewer = supervisor(request)
-        where, args = viewer.scope()
-        many = int_param(request.query_params.get("min_tickets", "4"), "min_tickets", 1, 100000)
-        halls = db.all(f"SELECT holder, day, COUNT(DISTINCT hall), COUNT(*) FROM issues WHERE {where} GROUP BY 1, 2 "
-                       "HAVING COUNT(DISTINCT hall) > 1 OR COUNT(*) >= ? ORDER BY 3 DESC, 4 DESC LIMIT 200",
-                       (*args, many))
-        agents = db.all("SELECT holder, day, COUNT(*), SUM(principals), COUNT(DISTINCT hall) FROM issues WHERE agent=1 "
-                        f"AND {where} GROUP BY 1, 2 HAVING SUM(principals) >= ? ORDER BY 4 DESC LIMIT 200",
-                        (*args, many))
-        bursts = db.all(f"SELECT hall, at, device FROM events WHERE type='kiosk.burst' AND {where} ORDER BY at DESC "
-                        "LIMIT 200", args)
-        read(request, viewer, "黄牛线索（身份哈希）", min_tickets=many)
-        body = ("<p>身份以省级统一密钥的哈希比对，不含任何身份证号或姓名。</p>"
-                "<h2>取号机手工输入身份证号突增（疑似代他人占号）</h2>"
-                + table(["大厅", "时间", "取号机"], [[b[0], b[1][:16].replace("T", " "), b[2] or ""] for b in bursts])
-                + "<h2>同一身份多厅或高频取号</h2>"
-                + table(["身份哈希（前16位）", "日期", "大厅数", "取号数"], [[h[0][:16], h[1], h[2], h[3]] for h in halls])
-                + "<h2>代办人代办人数</h2>"
-                + table(["代办人哈希（前16位）", "日期", "代办取号", "被代办人数", "大厅数"],
-                        [[a[0][:16], a[1], a[2], a[3], a[4]] for a in agents]))
-        return page(request, "黄牛线索", body, viewer)
 
     @app.get("/api/v1/export/ratings")
     def export(request: Request) -> Response:
-        """Ratings in the fields of the national 好差评 platform; no personal data."""
+        """Ratings in the fields of the national 好差评 platform; no personal data. ``format=xlsx`` is the workbook
+        (kiosk/ledger/workbook.py), optionally of one hall."""
         viewer = supervisor(request)
         where, args = viewer.scope()
         start, end = period(request)
+        if request.query_params.get("format") == "xlsx":
+            hall = request.query_params.get("hall") or None
+            if hall is not None:
+                pages.hall.hall_for(site, viewer, hall)
+            book = workbook.write(db, viewer, start, end, clock.now().date().isoformat(), hall)
+            name = f"haochaping-{hall + '-' if hall else ''}{start}-{end}.xlsx"
+            return StreamingResponse(_chunks(book), media_type=XLSX,
+                                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
         halls = {r[0]: (r[1], r[2]) for r in db.all("SELECT id, name, region FROM halls")}
         cases = {(r[0], r[3] + r[1]): r[2] for r in db.all(
             "SELECT hall, ticket, number, day FROM cases WHERE day BETWEEN ? AND ?", (start, end))}
-        rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at FROM ratings "
-                      f"WHERE day BETWEEN ? AND ? AND {where} ORDER BY at", (start, end, *args))
+        rows = db.all("SELECT hall, day, number, level, win, clerk_id, business, source, at, appeal FROM ratings "
+                      f"WHERE day BETWEEN ? AND ? AND at >= ? AND at < ? AND {where} ORDER BY at",  # by the at index
+                      (start, end, start, (date.fromisoformat(end) + timedelta(days=1)).isoformat(), *args))
         records = [{"case_number": cases.get((r[0], r[1] + r[2]), ""), "service": r[6], "department": halls.get(r[0],
                     (r[0], ""))[0], "window_staff": r[5] or "", "level": r[3], "level_name": RATING_LEVELS.get(r[3], ""),
                     "channel": CHANNELS.get(r[7], r[7] or ""), "time": r[8], "region": halls.get(r[0], ("", ""))[1],
-                    "hall": r[0], "window": r[4], "ticket": r[2]} for r in rows]
+                    "hall": r[0], "window": r[4], "ticket": r[2], "appeal": r[9] or ""} for r in rows]
         if request.query_params.get("format", "json") not in ("csv", "json"):
-            raise fail("QUERY_INVALID", "参数 format 应为 csv 或 json。", "format is csv or json.", parameter="format")
+            raise fail("QUERY_INVALID", "参数 format 应为 csv、json 或 xlsx。", "format is csv, json or xlsx.",
+                       parameter="format")
         if request.query_params.get("format") == "csv":
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
                                     ["case_number", "service", "department", "window_staff", "level", "level_name",
-                                     "channel", "time", "region", "hall", "window", "ticket"])
+                                     "channel", "time", "region", "hall", "window", "ticket", "appeal"])
             writer.writeheader()
             writer.writerows(records)
             return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="ratings-{start}-{end}.csv"'})
         return Response(json.dumps({"ratings": records}, ensure_ascii=False), media_type="application/json")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+APPEALED = {"overturned": "申诉成立，差评已撤销", "appealed": None, "upheld": None}
+
+
+def _chunks(book: Any) -> Iterator[bytes]:
+    with book:
+        while chunk := book.read(1 << 16):
+            yield chunk
 
 
 def _day(text: str | None, default: date, name: str) -> date:
@@ -312,19 +301,3 @@ def _day(text: str | None, default: date, name: str) -> date:
     except ValueError:
         pass
     raise fail("QUERY_INVALID", f"参数 {name} 应为日期，如 2026-11-01。", f"{name} must be a date (YYYY-MM-DD).", parameter=name)
-
-
-def _bars(values: list[tuple[str, float]], top: float, caption: str) -> str:
-    if not values:
-        return '<p class="muted">所选期间没有评价。</p>'
-    height = 28 * len(values) + 30
-    parts = [f'<svg role="img" aria-label="{html.escape(caption)}" width="760" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg"><text x="0" y="16" font-size="14">{html.escape(caption)}</text>']
-    for i, (name, value) in enumerate(values):
-        y = 28 + i * 28
-        width = max(2.0, 480 * value / top)
-        cls = "bad" if value < 4 else "bar"
-        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{html.escape(name[:24])}</text>'
-                     f'<rect class="{cls}" x="200" y="{y + 2}" width="{width:.0f}" height="20"/>'
-                     f'<text x="{205 + width:.0f}" y="{y + 16}" font-size="13">{value}</text>')
-    return "".join(parts) + "</svg>"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from kiosk.ledger import rollups
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS halls (id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL,
@@ -44,7 +46,7 @@ CREATE TABLE IF NOT EXISTS cases (hall TEXT NOT NULL, number TEXT NOT NULL, tick
 
 # Forward-only, in order; a released migration is never edited (add the next one instead). Version 1 is the
 # schema the ledger shipped with before it was versioned (hence IF NOT EXISTS: such a ledger is at version 1).
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | Callable[[LedgerDB, Any], None]] = [
     SCHEMA,
     # 2: people sign in to the dashboard (no token in a URL); sessions with their CSRF token; and every read
     #    of pages that show identities or contacts leaves a trace (who, when, what, from where)
@@ -65,6 +67,52 @@ MIGRATIONS: list[str] = [
     CREATE TABLE sign_in_failures (login_hash TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,
         locked_until TEXT)
     """,
+    # 4: what supervisors act on, kept at ingest (kiosk/ledger/rollups.py): per hall and day, per window, clerk
+    #    and business, and the wait histogram per business (a column per bucket); ratings' appeals (申诉) and
+    #    matters' closing time; bookings, kiosk bursts and the halls' reads as facts; ticket holders seen more than
+    #    once a day (per hall), recounted from marked days.
+    #    Rollup keys start with the day (most reads are a period across halls); hall is in every key (Citus).
+    """
+    ALTER TABLE ratings ADD COLUMN appeal TEXT;
+    ALTER TABLE ratings ADD COLUMN reasons TEXT;
+    ALTER TABLE matters ADD COLUMN closed_at TEXT;
+    CREATE TABLE appeals (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, number TEXT NOT NULL,
+        at TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, by_whom TEXT, PRIMARY KEY (hall, seq));
+    CREATE INDEX appeals_rating ON appeals (hall, day, number);
+    CREATE TABLE bookings (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, device TEXT,
+        business TEXT, holder TEXT NOT NULL, entry TEXT, refused TEXT, PRIMARY KEY (hall, seq));
+    CREATE INDEX bookings_day ON bookings (day);
+    CREATE TABLE bursts (hall TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, device TEXT,
+        via TEXT, PRIMARY KEY (hall, seq));
+    CREATE INDEX bursts_day ON bursts (day);
+    CREATE TABLE hall_reads (hall TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, device TEXT, what TEXT,
+        PRIMARY KEY (hall, seq));
+    CREATE INDEX hall_reads_at ON hall_reads (at);
+    CREATE INDEX exceptions_at ON exceptions (at);
+    CREATE INDEX cases_ticket ON cases (hall, day, ticket);
+    CREATE INDEX matters_opened ON matters (opened_at);
+    CREATE INDEX matters_closed ON matters (closed_at);
+    CREATE INDEX ratings_open_followups ON ratings (deadline) WHERE followup = 'opened';
+    CREATE INDEX ratings_appealed ON ratings (day) WHERE appeal IS NOT NULL;
+    CREATE INDEX ratings_bad ON ratings (day) WHERE bad = 1;
+    DROP INDEX issues_holder;
+    CREATE INDEX issues_day ON issues (day, holder);
+    CREATE TABLE roll_days (day TEXT NOT NULL, hall TEXT NOT NULL, week TEXT NOT NULL, month TEXT NOT NULL,
+        services BIGINT NOT NULL, rated BIGINT NOT NULL, level_sum BIGINT NOT NULL, bad BIGINT NOT NULL,
+        ontime BIGINT NOT NULL, late BIGINT NOT NULL, overturned BIGINT NOT NULL, called BIGINT NOT NULL,
+        wait_tenths BIGINT NOT NULL, over60 BIGINT NOT NULL, PRIMARY KEY (day, hall));
+    CREATE TABLE roll_units (day TEXT NOT NULL, hall TEXT NOT NULL, win INTEGER NOT NULL, clerk TEXT NOT NULL,
+        business TEXT NOT NULL, services BIGINT NOT NULL, rated BIGINT NOT NULL, level_sum BIGINT NOT NULL,
+        bad BIGINT NOT NULL, ontime BIGINT NOT NULL, late BIGINT NOT NULL, overturned BIGINT NOT NULL,
+        PRIMARY KEY (day, hall, win, clerk, business));
+    CREATE TABLE roll_waits (day TEXT NOT NULL, hall TEXT NOT NULL, business TEXT NOT NULL, {waits},
+        PRIMARY KEY (day, hall, business));
+    CREATE TABLE issue_marks (day TEXT NOT NULL, hall TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (day, hall));
+    CREATE TABLE holder_flags (day TEXT NOT NULL, holder TEXT NOT NULL, hall TEXT NOT NULL, tickets BIGINT NOT NULL,
+        agent_tickets BIGINT NOT NULL, principals BIGINT NOT NULL, PRIMARY KEY (day, holder, hall))
+    """,
+    # 5: the rollups and facts of what an older ledger already holds, as ingest would have left them
+    rollups.backfill,
 ]
 
 
@@ -134,10 +182,21 @@ class LedgerDB:
             with conn.transaction():
                 yield conn
 
+    @contextmanager
+    def pipeline(self, conn: Any) -> Iterator[None]:
+        """PostgreSQL's pipeline mode: the statements inside go out together and their answers come back
+        together, one round trip where each would wait for its own (a reading statement still waits). COPY
+        cannot run in it, so the events go before."""
+        if self.kind == "sqlite":
+            yield
+            return
+        with conn.pipeline():
+            yield
+
     def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self.sql(text), params)
 
-    def executemany(self, conn: Any, text: str, rows: list[Sequence[Any]]) -> None:
+    def executemany(self, conn: Any, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         if self.kind == "sqlite":
@@ -145,6 +204,21 @@ class LedgerDB:
         else:
             with conn.cursor() as cur:
                 cur.executemany(self.sql(text), rows)
+
+    def insert_returning(self, conn: Any, text: str, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """What an ``INSERT … ON CONFLICT DO NOTHING RETURNING …`` stored, row by row: the rows it skipped return
+        nothing. One round trip on PostgreSQL (psycopg's executemany with returning)."""
+        out: list[tuple[Any, ...]] = []
+        if self.kind == "sqlite":
+            for row in rows:
+                out.extend(conn.execute(text, row).fetchall())
+            return out
+        with conn.cursor() as cur:
+            cur.executemany(self.sql(text), rows, returning=True)
+            while True:
+                out.extend(cur.fetchall())
+                if not cur.nextset():
+                    return out
 
     def copy_events(self, conn: Any, rows: list[Sequence[Any]]) -> None:
         """Bulk insert of new events: COPY on PostgreSQL (the ingest's hot path), executemany on SQLite."""
@@ -185,7 +259,11 @@ class LedgerDB:
                 conn.execute("SELECT pg_advisory_xact_lock(87000)")
             current = self.version()
             for number in range(current + 1, last + 1):
-                script = MIGRATIONS[number - 1].format(serial=serial, partitioned=partitioned)
+                step = MIGRATIONS[number - 1]
+                if callable(step):  # a data migration: it reads what the schema steps before it left
+                    step(self, conn)
+                    continue
+                script = step.format(serial=serial, partitioned=partitioned, waits=rollups.WAIT_COLUMNS_SQL)
                 for statement in filter(str.strip, script.split(";")):
                     conn.execute(statement)
             if last > current:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.events import GENESIS, verify_chain
 from kiosk.domain.text import has_id_number
 from kiosk.httpserve import whole_number
-from kiosk.ledger import signin
+from kiosk.ledger import facts, rollups, signin
 from kiosk.ledger.db import LedgerDB
 from kiosk.passwords import check_secret, hash_secret, new_secret
 
@@ -219,13 +218,15 @@ class LedgerService:
             else:
                 received = now.isoformat()
                 new = verdict.new
-                self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"),
-                                            text, e["prev_hash"], e["hash"], received)
-                                           for e, text in zip(new, verdict.payloads, strict=True)])
-                self._facts(conn, hall, new, received)
                 if new:
-                    self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
-                                    (new[-1]["seq"], new[-1]["hash"], hall))
+                    self.db.copy_events(conn, [(hall, e["seq"], e["id"], e["type"], e["at"], e.get("device"), text,
+                                                e["prev_hash"], e["hash"], received)
+                                               for e, text in zip(new, verdict.payloads, strict=True)])
+                with self.db.pipeline(conn):  # facts, rollups and the head: one or two round trips, not one each
+                    self._facts(conn, hall, new, received, head_seq)
+                    if new:
+                        self.db.execute(conn, "UPDATE halls SET head_seq=?, head_hash=? WHERE id=?",
+                                        (new[-1]["seq"], new[-1]["hash"], hall))
                 return {"accepted": len(new), "head_seq": new[-1]["seq"] if new else head_seq}
         raise self._refused(hall, refusal, now)
 
@@ -239,19 +240,22 @@ class LedgerService:
         log.warning("batch refused hall=%s code=%s %s", hall, verdict.code, verdict.details)
         return DomainError(verdict.code, verdict.message, verdict.message_en, status=verdict.status, **verdict.details)
 
-    def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]], received: str) -> None:
-        """What supervisors query, kept beside the events in the same transaction. Facts are derived: the event
-        is the record and is stored whatever its payload holds; a fact that cannot be derived from it (an older
-        or buggy hall's payload) is quarantined with an alert, never a 500 that would jam the hall's sync.
-        Conflicts never block the chain (ON CONFLICT DO NOTHING). Inserts go in one round trip per table."""
-        rows: dict[str, list[Sequence[Any]]] = {"ratings": [], "issues": [], "cases": [], "exceptions": []}
+    def _facts(self, conn: Any, hall: str, events: list[dict[str, Any]], received: str, head: int) -> None:
+        """What supervisors query, kept beside the events in the same transaction: the facts, and the rollups of the
+        indicators (kiosk/ledger/rollups.py). Facts are derived: the event is the record and is stored whatever its
+        payload holds; a fact that cannot be derived from it (an older or buggy hall's payload) is quarantined with
+        an alert, never a 500 that would jam the hall's sync. Conflicts never block the chain (ON CONFLICT DO
+        NOTHING). Inserts go in one round trip per table, the rollups in one per rollup table."""
+        rows = facts.new_rows()
+        tally = rollups.Tally()
         quarantined: list[tuple[dict[str, Any], str]] = []
         for e in events:
             try:
-                self._fact(conn, hall, e, Payload(e["payload"]), rows)
+                self._fact(conn, hall, e, Payload(e["payload"]), rows, tally)
             except FactInvalid as exc:
                 quarantined.append((e, str(exc)))
-        self._flush(conn, rows)
+        facts.flush(self.db, conn, rows, tally)
+        tally.write(self.db, conn, hall, events[-1]["seq"] if events else head)
         for e, why in quarantined:
             detail = {"message": f"事件 {e['seq']}（{e['type']}）已存档，但无法生成统计事实：{why}", "seq": e["seq"],
                       "type": e["type"], "field": why.split(":")[0]}
@@ -259,19 +263,19 @@ class LedgerService:
                             (hall, received, "FACT_QUARANTINED", json.dumps(detail, ensure_ascii=False)))
             log.warning("fact quarantined hall=%s seq=%s type=%s: %s", hall, e["seq"], e["type"], why)
 
-    def _fact(self, conn: Any, hall: str, e: dict[str, Any], p: Payload, rows: dict[str, list[Sequence[Any]]]) -> None:
+    def _fact(self, conn: Any, hall: str, e: dict[str, Any], p: Payload, rows: facts.Rows,
+              tally: rollups.Tally) -> None:
         db = self.db
         kind = e["type"]
         if kind == "rating.recorded":
             rows["ratings"].append((hall, p.day(), p.text("number"), p.integer("level", 1, 5), p.window(),
                                     p.text("clerk_id", None), p.text("business", None), p.text("source", None),
                                     e["at"], int(p.flag("bad")), p.text("followup_deadline", None),
-                                    "opened" if p.flag("bad") else None))
+                                    "opened" if p.flag("bad") else None, p.reasons()))
         elif kind == "followup.closed":
-            day, ticket, note = p.day(), p.text("ticket"), p.text("note", None, 2000)
-            self._flush(conn, rows)  # the rating it closes may be in this very batch
-            db.execute(conn, "UPDATE ratings SET followup='closed', closed_at=?, note=? WHERE hall=? AND day=? AND "
-                             "number=?", (e["at"], note, hall, day, ticket))
+            facts.followup_closed(db, conn, hall, e, p, tally, rows)
+        elif kind in ("rating.appealed", "rating.appeal_decided"):
+            facts.appeal(db, conn, hall, e, p, tally, rows)
         elif kind == "matter.opened":
             history = [{"at": e["at"], "status": "opened", "note": ""}]
             db.execute(conn, "INSERT INTO matters (hall, number, category, status, opened_at, deadline, owner, "
@@ -286,25 +290,17 @@ class LedgerService:
                 raise FactInvalid("principals: 应为列表 not a list")
             rows["issues"].append((hall, e["seq"], p.day(), e["at"], p.text("holder"), int(p.flag("agent")),
                                    len(principals)))
+            tally.issued(p.day())
         elif kind == "case.accepted":
             rows["cases"].append((hall, p.text("case"), p.text("number"), p.day()))
+        else:
+            facts.observe(hall, e, p, tally, rows)
         if kind in EXCEPTION_TYPES:
             exception = _exception(kind, e["payload"])
             if exception is not None:
                 window = p.window() if "window" in e["payload"] else p.window("from_window")
                 rows["exceptions"].append((hall, e["seq"], e["at"], exception[0], window, p.text("clerk_id", None),
                                            p.text("number", None), p.text("reason", None, 2000)))
-
-    def _flush(self, conn: Any, rows: dict[str, list[Sequence[Any]]]) -> None:
-        columns = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup",
-                   "issues": "hall, seq, day, at, holder, agent, principals", "cases": "hall, number, ticket, day",
-                   "exceptions": "hall, seq, at, kind, win, clerk_id, ticket, reason"}
-        for table, batch in rows.items():
-            if batch:
-                marks = ",".join("?" * len(batch[0]))
-                self.db.executemany(conn, f"INSERT INTO {table} ({columns[table]}) VALUES ({marks}) "
-                                          "ON CONFLICT DO NOTHING", batch)
-                batch.clear()
 
     def _matter_step(self, conn: Any, hall: str, kind: str, e: dict[str, Any], p: Payload) -> None:
         db = self.db
@@ -320,9 +316,10 @@ class LedgerService:
         status = (to or row[1]) if kind == "matter.transitioned" else row[1]
         owner = by if kind == "matter.transitioned" and to == "claimed" else row[2]
         history.append({"at": e["at"], "status": "escalated" if kind == "matter.escalated" else status, "note": note})
-        db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+? WHERE hall=? "
-                         "AND number=?", (status, owner, json.dumps(history, ensure_ascii=False),
-                                          int(kind == "matter.escalated"), hall, number))
+        db.execute(conn, "UPDATE matters SET status=?, owner=?, history=?, escalated=escalated+?, "
+                         "closed_at=COALESCE(closed_at, ?) WHERE hall=? AND number=?",
+                   (status, owner, json.dumps(history, ensure_ascii=False), int(kind == "matter.escalated"),
+                    e["at"] if status == "closed" else None, hall, number))
 
     # -- reading --------------------------------------------------------------------------------------------------
     def head(self, hall: str) -> dict[str, Any]:
@@ -388,6 +385,22 @@ class Payload:
     def window(self, key: str = "window") -> int | None:
         value = self.p.get(key)
         return None if value is None else self.integer(key, 0, 99999)
+
+    def reasons(self) -> str | None:
+        """A rating's chosen reasons as JSON text (the 好差评 export's 评价内容), None when there are none."""
+        value = self.p.get("reasons") or []
+        if not isinstance(value, list) or len(value) > 20 or not all(isinstance(r, str) and len(r) <= 200 for r in value):
+            raise FactInvalid("reasons: 应为文本列表 expected a list of texts")
+        return json.dumps(value, ensure_ascii=False) if value else None
+
+    def minutes(self, key: str) -> float | None:
+        """A duration in minutes (a wait), or None when the payload does not say."""
+        value = self.p.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100000:
+            raise FactInvalid(f"{key}: 应为分钟数 expected minutes")
+        return float(value)
 
     def flag(self, key: str) -> bool:
         value = self.p.get(key, False)
