@@ -75,14 +75,6 @@ def install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
         return error_response("INTERNAL")
 
 
-def whole_number(raw: str, lo: int, hi: int) -> int | None:
-    """A whole number in [lo, hi] from a query string, else None (each service answers 422 its own way).
-    ASCII digits only and at most 20 characters, so that nothing deeper down overflows."""
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
-        return None
-    return int(raw)
-
-
 async def read_limited(request: Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is known to exceed ``limit``: from Content-Length before a byte is
     read, or while it streams in. A 100 MB body is never held in memory."""

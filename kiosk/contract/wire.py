@@ -1,4 +1,5 @@
-"""Typed requests: one frozen dataclass per operation of the hall, and the one parser that makes them.
+"""The wire form of typed requests: the one parser that makes a request from JSON and path values, and the
+OpenAPI schema generated from the same classes (kiosk/contract/requests.py holds the classes).
 
 A request is what the caller asked, with path parameters (the window, a ticket's number) as fields like
 any other. The HTTP API builds it from the JSON body; the CLI, the demo and the drill build it directly,
@@ -42,6 +43,14 @@ def wire(code: str = "BAD_REQUEST", *, required: bool = False, doc: str = "", mi
     operation checks it, with its own message)."""
     return field(default=None, metadata={"code": code, "required": required, "doc": doc, "minimum": minimum,
                                          "maximum": maximum, "max_items": max_items, "choices": choices})
+
+
+def query(doc: str = "", *, default: object = None, minimum: float | None = None, maximum: float | None = None,
+          pattern: str = "") -> Any:
+    """A query-string parameter of a read: text on the wire, read into the field's type (a whole number, a number
+    of seconds, a text matching ``pattern``, one of a Literal's values) or refused with 400 naming it."""
+    return field(default=default, metadata={"query": True, "doc": doc, "minimum": minimum, "maximum": maximum,
+                                            "pattern": pattern})
 
 
 def path(doc: str = "") -> Any:
@@ -128,6 +137,80 @@ def parse(cls: type[R], body: Mapping[str, object], **path_values: object) -> R:
     return cls(**values)
 
 
+def parse_query(cls: type[R], params: Mapping[str, str], **path_values: object) -> R:
+    """A read's request from its query string and path. Unknown parameters are ignored."""
+    import re
+
+    hints = _hints(cls)
+    values: dict[str, object] = {}
+    for f in _fields(cls):
+        if f.metadata.get("path"):
+            values[f.name] = path_values[f.name]
+            continue
+        raw = params.get(f.name)
+        if raw is None:
+            continue
+        hint = _optional(hints[f.name])
+        meta = f.metadata
+        value: object = None
+        if hint is int:
+            value = whole_number(raw, int(meta["minimum"]), int(meta["maximum"]))
+        elif hint is float:
+            if re.fullmatch(r"\d{1,6}(\.\d{1,3})?", raw) and float(raw) <= meta["maximum"]:
+                value = float(raw)
+        elif typing.get_origin(hint) is Literal:
+            value = raw if raw in typing.get_args(hint) else None
+        elif hint is str:
+            value = raw if not meta.get("pattern") or re.fullmatch(meta["pattern"], raw) else None
+        if value is None:
+            raise fail("BAD_REQUEST", *_query_text(f.name, hint, meta), field=f.name)
+        values[f.name] = value
+    return cls(**values)
+
+
+def whole_number(raw: str, lo: int, hi: int) -> int | None:
+    """A whole number in [lo, hi] from a query string, else None (each service answers 422 its own way).
+    ASCII digits only ('¹' and '٣' are digits to str.isdigit()) and at most 20 characters, so that nothing
+    deeper down overflows."""
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20 or not lo <= int(raw) <= hi:
+        return None
+    return int(raw)
+
+
+def _query_text(name: str, hint: Any, meta: Mapping[str, Any]) -> tuple[str, str]:
+    if hint is int:
+        lo, hi = int(meta["minimum"]), int(meta["maximum"])
+        return f"{name} 应为 {lo} 到 {hi} 之间的整数", f"{name} must be a whole number from {lo} to {hi}"
+    if hint is float:
+        return f"{name} 应为 0 到 {meta['maximum']:g} 秒", f"{name} must be 0 to {meta['maximum']:g} seconds"
+    if typing.get_origin(hint) is Literal:
+        choices = typing.get_args(hint)
+        return f"{name} 应为 {' 或 '.join(choices)}", f"{name} must be {' or '.join(choices)}"
+    return f"{name} 的格式不对（{meta.get('doc') or name}）", f"{name} is not in the right form ({meta.get('doc') or name})"
+
+
+def query_parameters(cls: type[Any]) -> list[dict[str, Any]]:
+    """The OpenAPI query parameters of a read, with their real types."""
+    hints = _hints(cls)
+    out: list[dict[str, Any]] = []
+    for f in dataclasses.fields(cls):
+        if not f.metadata.get("query"):
+            continue
+        hint = _optional(hints[f.name])
+        meta = f.metadata
+        schema: dict[str, Any]
+        if hint in (int, float):
+            schema = {"type": "integer" if hint is int else "number"}
+            schema.update({k: meta[k] for k in ("minimum", "maximum") if meta.get(k) is not None})
+        elif typing.get_origin(hint) is Literal:
+            schema = {"enum": list(typing.get_args(hint))}
+        else:
+            schema = {"type": "string", **({"pattern": meta["pattern"]} if meta.get("pattern") else {})}
+        out.append({"name": f.name, "in": "query", "required": False, "schema": schema,
+                    **({"description": meta["doc"]} if meta.get("doc") else {})})
+    return out
+
+
 def request_type(op: Any) -> type[Any]:
     """The request class an operation takes (its ``req`` parameter's annotation)."""
     kind: type[Any] = typing.get_type_hints(op)["req"]
@@ -211,220 +294,3 @@ def path_parameters(cls: type[Any]) -> list[dict[str, Any]]:
 
 
 # -- the requests --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
-class Empty:
-    """An operation that needs nothing but its caller (escalate now)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Agent:
-    identity: RawIdentity | None = wire("ID_INVALID", doc="the agent (代办人)")
-    principals: list[RawIdentity] | None = wire("PRINCIPALS_REQUIRED", doc="the people represented")
-
-
-@dataclass(frozen=True, kw_only=True)
-class IssueTicket:
-    business: str | None = wire("UNKNOWN_BUSINESS", required=True, doc="the business's code (ticket prefix)")
-    identity: RawIdentity | None = wire("ID_INVALID")
-    agent: Agent | None = wire()
-    priority: str | None = wire("PRIORITY_INVALID", doc="a priority group of the hall's rules")
-    accept_wait: bool | None = wire(doc="true: wait today even though a booking was offered")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckIn:
-    code: str | None = wire("QR_INVALID", required=True, doc="the scanned appointment or booking QR text")
-    identity: RawIdentity | None = wire("ID_INVALID")
-
-
-@dataclass(frozen=True, kw_only=True)
-class AcceptBooking:
-    offer_id: str | None = wire("OFFER_NOT_FOUND", required=True)
-    identity: RawIdentity | None = wire("ID_INVALID", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Reprint:
-    number: str = path("the ticket's number, e.g. A007")
-    identity: RawIdentity | None = wire("ID_INVALID", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class VerifyQr:
-    qr: str | None = wire("QR_INVALID", required=True, doc="the scanned QR text")
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeeQuote:
-    business: str | None = wire("UNKNOWN_BUSINESS", required=True)
-    property_kind: Literal["residential", "non_residential"] | None = wire("PROPERTY_KIND_INVALID")
-    certificates: int | None = wire("CERTIFICATES_INVALID")
-    reductions: list[str] | None = wire(doc="reduction ids of the fee rules")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rate:
-    ticket: str | None = wire("TICKET_NOT_FOUND", required=True,
-                              doc="the slip's QR text; a ticket number only from the keypad, or with the holder's identity")
-    level: int | None = wire("LEVEL_INVALID", required=True, minimum=1, maximum=5)
-    source: Literal["keypad", "kiosk", "phone"] | None = wire("SOURCE_INVALID", required=True,
-                                                               doc="the channel: the sending device's own")
-    reasons: list[str] | None = wire(max_items=10)
-    identity: RawIdentity | None = wire("ID_INVALID", doc="kiosk: the holder's identity, with a ticket number")
-    pressed_at: str | None = wire("PRESS_TIME_INVALID",
-                                  doc="keypad: when the citizen pressed (ISO 8601 with offset, hall time)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PhoneRate:
-    c: str | None = wire("QR_INVALID", required=True, doc="the slip's signed code")
-    level: int | None = wire("LEVEL_INVALID", required=True, minimum=1, maximum=5)
-    reasons: list[str] | None = wire(max_items=10)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AppealRating:
-    day: str = path("the rating's business day, YYYY-MM-DD")
-    number: str = path("the rated ticket's number")
-    reason: str | None = wire("REASON_REQUIRED", required=True, doc="why it is appealed (recorded)")
-    by: str | None = wire(doc="who acted (the duty desk's name by default)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DecideAppeal:
-    day: str = path("the rating's business day, YYYY-MM-DD")
-    number: str = path("the rated ticket's number")
-    outcome: Literal["upheld", "overturned"] | None = wire("APPEAL_INVALID", required=True,
-                                                           doc="upheld: the rating stands; overturned: it leaves the counts")
-    reason: str | None = wire("REASON_REQUIRED", required=True, doc="the finding (recorded)")
-    by: str | None = wire(doc="who decided (the duty desk's name by default)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CallStaff:
-    screen: str | None = wire(doc="the screen the citizen was on")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReportMatter:
-    category: str | None = wire("CATEGORY_UNKNOWN", required=True)
-    description: str | None = wire("DESCRIPTION_REQUIRED", required=True)
-    contact: str | None = wire("CONTACT_INVALID", doc="a phone number, optional")
-    ticket: str | None = wire("TICKET_NOT_FOUND")
-
-
-@dataclass(frozen=True, kw_only=True)
-class QueryCase:
-    case_number: str | None = wire("CASE_NUMBER_INVALID", required=True)
-    identity: RawIdentity | None = wire("ID_INVALID", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Login:
-    window: int = path("the window's number")
-    clerk_id: str | None = wire(required=True)
-    pin: str | None = wire(required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AtWindow:
-    """call-next, recall, no-show, logout: the window is all there is."""
-    window: int = path("the window's number")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CallTicket:
-    window: int = path("the window's number")
-    number: str | None = wire("TICKET_NOT_FOUND", doc="the ticket to call out of order")
-    reason: str | None = wire("REASON_REQUIRED", doc="recorded with the call")
-
-
-@dataclass(frozen=True, kw_only=True)
-class StartService:
-    window: int = path("the window's number")
-    identity: RawIdentity | None = wire("ID_INVALID", doc="the person at the window (人证核验)")
-    override_reason: str | None = wire("REASON_REQUIRED")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Notice:
-    window: int = path("the window's number")
-    missing: list[str] | None = wire("MISSING_REQUIRED", doc="material ids of the business's list")
-    case_number: str | None = wire()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Transfer:
-    window: int = path("the window's number")
-    to_window: int | None = wire("WINDOW_UNKNOWN")
-    to_business: str | None = wire("UNKNOWN_BUSINESS")
-    reason: str | None = wire("REASON_REQUIRED", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Finish:
-    window: int = path("the window's number")
-    accepted: bool | None = wire(doc="true: the application was accepted and a case opens")
-
-
-@dataclass(frozen=True, kw_only=True)
-class WindowReason:
-    """pause and resume: the window and why."""
-    window: int = path("the window's number")
-    reason: str | None = wire("REASON_REQUIRED")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TransitionMatter:
-    number: str = path("the matter's number")
-    to: Literal["claimed", "resolved", "called_back", "closed", "note"] | None = wire("TRANSITION_INVALID",
-                                                                                      required=True)
-    note: str | None = wire("REASON_REQUIRED")
-    by: str | None = wire(doc="who acted (the duty desk's name by default)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CaseProgress:
-    number: str = path("the case number")
-    stage: str | None = wire("STAGE_UNKNOWN", required=True, choices=tuple(cases.STAGES))
-    note: str | None = wire()
-
-
-@dataclass(frozen=True, kw_only=True)
-class CreateAppointment:
-    business: str | None = wire("UNKNOWN_BUSINESS", required=True)
-    slot_start: str | None = wire(required=True, doc="ISO 8601 with offset")
-    slot_end: str | None = wire(required=True, doc="ISO 8601 with offset")
-    identity: RawIdentity | None = wire("ID_INVALID")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Blocklist:
-    identity: RawIdentity | None = wire("ID_INVALID", required=True)
-    reason: str | None = wire("REASON_REQUIRED", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExtendHours:
-    until: str | None = wire("UNTIL_INVALID", required=True, doc="HH:MM today")
-    reason: str | None = wire("REASON_REQUIRED", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class OpenTemporary:
-    window: int = path("the window's number")
-    businesses: list[str] | None = wire("BUSINESSES_REQUIRED", required=True)
-    reason: str | None = wire("REASON_REQUIRED", required=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloseFollowup:
-    number: str = path("the follow-up's id")
-    note: str | None = wire("REASON_REQUIRED", required=True, doc="what was done")
-
-
-@dataclass(frozen=True, kw_only=True)
-class RedeemCode:
-    code: str | None = wire("ENROLL_CODE_INVALID", required=True, doc="the one-time code the hall printed")
-    role: Literal["kiosk", "counter", "display", "supervisor"] | None = wire(
-        doc="the role the terminal is being set up as: a code for another role is refused and stays unspent")
