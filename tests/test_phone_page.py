@@ -138,7 +138,8 @@ def test_a_new_page_is_answered_at_once_and_a_following_one_every_few_seconds(ha
     first = requests.get(f"{hall.url}/q/status", params={"c": code}, timeout=10)
     assert first.elapsed.total_seconds() < 2
     body = first.json()
-    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "window", "seq", "at"}
+    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "expected_wait_range_min",
+                         "window", "seq", "at"}
     issue(kiosk, 2)  # the hall moves on while the page waits
     following = requests.get(f"{hall.url}/q/status", params={"c": code, "after": body["seq"], "wait": 20},
                              timeout=30)

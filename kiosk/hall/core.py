@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
+from kiosk.domain.waits import Durations
 from kiosk.hall.requests import R
 from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx
@@ -93,6 +93,9 @@ class HallCore:
         self.code_key = derive_key(master_key, "codes")
         self._devices: dict[str, Device] = {}
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
+        # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
+        self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
+        self._arrival_cache: dict[tuple[str, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
 
@@ -145,16 +148,6 @@ class HallCore:
             raise fail("UNKNOWN_BUSINESS", f"没有这项业务。可办理的业务：{names}。",
                        "Unknown business. See GET /api/v1/catalog for the list.")
         return business
-
-    def service_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
-        row = conn.execute(
-            "SELECT AVG(m), COUNT(*) FROM (SELECT (finished_epoch - started_epoch) / 60.0 AS m FROM tickets "
-            "WHERE day=? AND business=? AND state='done' AND started_epoch IS NOT NULL "
-            "ORDER BY finished_epoch DESC LIMIT 20)", (day, business.code)).fetchone()
-        if row[1] >= 3:
-            return max(1.0, float(row[0]))
-        return business.service_minutes
-
 
     def _audit(self, tx: Tx, call: Call, kind: str, window: int | None, clerk: str | None, ticket: str | None,
                reason: str | None, detail: dict[str, Any]) -> None:

@@ -151,4 +151,19 @@ MIGRATIONS: list[str] = [
     CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
         created_at TEXT NOT NULL, expires_epoch REAL NOT NULL, used_at TEXT);
     """,
+    # 8: waits that learn from the day: how long each called ticket held a window (per business, the latest
+    #    durations; per business and window, running totals for each window's pace), kept in the same
+    #    transaction as the finish or no-show, so that issuing never scans tickets to estimate a wait; when a
+    #    window changed state and the day it last worked, so that a closed window is known to be at lunch or
+    #    gone; the call's time as a number
+    """
+    CREATE TABLE service_times (day TEXT NOT NULL, business TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+        recent TEXT NOT NULL, PRIMARY KEY (day, business, kind));
+    CREATE TABLE window_services (day TEXT NOT NULL, business TEXT NOT NULL, window INTEGER NOT NULL,
+        n INTEGER NOT NULL, minutes REAL NOT NULL, PRIMARY KEY (day, business, window));
+    ALTER TABLE windows ADD COLUMN since_epoch REAL;
+    ALTER TABLE windows ADD COLUMN worked_day TEXT;
+    ALTER TABLE tickets ADD COLUMN called_epoch REAL;
+    UPDATE windows SET worked_day = day WHERE state != 'closed';
+    """,
 ]

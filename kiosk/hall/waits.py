@@ -1,0 +1,177 @@
+"""The facts a wait estimate needs, gathered cheaply from the store, and what the day teaches about durations.
+
+Issuing is the hall's hot path (thousands of tickets a second in the bench), so nothing here scans the day's
+tickets per request: waiting counts come from the ``waiting`` table the store's triggers keep, durations from
+``service_times``/``window_services`` (a row per business, updated in the same transaction as the finish or
+no-show that taught it, and read again only when their version moves), the windows from their five rows,
+and the recent priority arrivals and appointments still to come at most once per hall minute. The decision
+itself is :func:`kiosk.domain.waits.estimate`, pure.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from kiosk.domain import waits
+from kiosk.hall.core import HallCore
+from kiosk.store.db import Tx
+
+VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
+ARRIVALS_WINDOW = 60.0  # minutes of recent walk-in priority tickets that say how many more will come
+
+
+class Waits(HallCore):
+    # the day's shape is Capacity's (the duty desk's decisions included); declared here, defined there
+    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+        raise NotImplementedError
+
+    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+        raise NotImplementedError
+
+    # -- what the day teaches ------------------------------------------------------------------------------
+    def learn_duration(self, tx: Tx, row: sqlite3.Row, window: int, kind: str, now: datetime) -> None:
+        """A called ticket is done (``served``) or its holder did not come (``no_show``): keep how long it held
+        the window, from its call (recalls included) to now, in the same transaction as the change."""
+        called = row["called_epoch"] if row["called_epoch"] is not None else (
+            datetime.fromisoformat(row["called_at"]).timestamp() if row["called_at"] else None)
+        if called is None:
+            return
+        minutes = round(max(0.0, now.timestamp() - called) / 60, 2)
+        day, business = row["day"], row["business"]
+        seen = tx.one("SELECT n, recent FROM service_times WHERE day=? AND business=? AND kind=?", (day, business, kind))
+        recent = [*(json.loads(seen["recent"]) if seen else []), minutes][-waits.RECENT:]
+        tx.execute("INSERT INTO service_times (day, business, kind, n, recent) VALUES (?,?,?,1,?) "
+                   "ON CONFLICT (day, business, kind) DO UPDATE SET n=n+1, recent=excluded.recent",
+                   (day, business, kind, json.dumps(recent)))
+        if kind == "served":
+            catalog = self.config.business(business)
+            base = catalog.service_minutes if catalog else minutes
+            kept = min(4 * base, max(0.25 * base, minutes))  # a window's pace is not moved by one odd case
+            tx.execute("INSERT INTO window_services (day, business, window, n, minutes) VALUES (?,?,?,1,?) "
+                       "ON CONFLICT (day, business, window) DO UPDATE SET n=n+1, minutes=minutes+excluded.minutes",
+                       (day, business, window, kept))
+        self.next_serial(tx, day, VERSION)
+
+    def learned(self, conn: sqlite3.Connection, day: str) -> tuple[dict[str, waits.Durations], dict[int, float]]:
+        """Today's durations per business and each window's pace, recomputed only when a service has ended."""
+        row = conn.execute("SELECT last FROM counters WHERE day=? AND business=?", (day, VERSION)).fetchone()
+        version = int(row[0]) if row else 0
+        cached = self._learned.get(day)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        samples: dict[tuple[str, str], tuple[int, list[float]]] = {}
+        for r in conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day=?", (day,)):
+            samples[(r["business"], r["kind"])] = (int(r["n"]), [float(x) for x in json.loads(r["recent"])])
+        durations = {}
+        for b in self.config.businesses:
+            n_served, served = samples.get((b.code, "served"), (0, []))
+            n_missed, missed = samples.get((b.code, "no_show"), (0, []))
+            durations[b.code] = waits.learn(b.service_minutes, served, missed, n_served, n_missed)
+        speeds = waits.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
+                                      for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
+        self._learned = {day: (version, durations, speeds)}
+        return durations, speeds
+
+    # -- the facts ------------------------------------------------------------------------------------------
+    def _arrivals(self, conn: sqlite3.Connection, now: datetime, day: str
+                  ) -> tuple[dict[str, float], tuple[tuple[str, datetime], ...]]:
+        """Walk-in priority tickets per minute lately, and today's appointments not yet checked in: both move
+        slowly, so they are read at most once per hall minute."""
+        key = (day, int(now.timestamp() // 60))
+        cached = self._arrival_cache.get(key)
+        if cached is not None:
+            return cached
+        cal = self.config.calendar
+        periods = cal.periods(self.day(now))
+        since = now.timestamp() - ARRIVALS_WINDOW * 60
+        opened = periods[0][0].timestamp() if periods else since
+        span = max(15.0, (now.timestamp() - max(since, opened)) / 60)
+        rates = {r[0]: int(r[1]) / span for r in conn.execute(
+            "SELECT business, COUNT(*) FROM tickets WHERE day=? AND channel='walk_in' AND priority IS NOT NULL "
+            "AND issued_epoch>=? GROUP BY business", (day, since))}
+        end = periods[-1][1].timestamp() if periods else now.timestamp()
+        late = self.config.booking.checkin_late_minutes * 60
+        due = tuple((r[0], datetime.fromtimestamp(r[1], cal.tz)) for r in conn.execute(
+            "SELECT business, slot_start FROM appointments a WHERE slot_start>? AND slot_start<? AND NOT EXISTS "
+            "(SELECT 1 FROM checkins c WHERE c.appointment_id=a.id)", (now.timestamp() - late, end)))
+        self._arrival_cache = {key: (rates, due)}
+        return rates, due
+
+    def wait_facts(self, conn: sqlite3.Connection, now: datetime) -> waits.HallFacts:
+        cal = self.config.calendar
+        today = self.day(now)
+        day = today.isoformat()
+        durations, speeds = self.learned(conn, day)
+        served = self.served_map(conn, day)
+        windows = []
+        for r in conn.execute(
+                "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
+                "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"):
+            number = int(r["number"])
+            if number not in served:
+                continue
+            today_row = r["day"] == day
+            busy = today_row and r["ticket_state"] in ("called", "serving")
+            called = r["called_epoch"] if r["called_epoch"] is not None else (
+                datetime.fromisoformat(r["called_at"]).timestamp() if busy and r["called_at"] else None)
+            windows.append(waits.Window(
+                number, served[number], r["state"] if today_row else "closed", r["worked_day"] == day,
+                datetime.fromtimestamp(r["since_epoch"], cal.tz) if today_row and r["since_epoch"] else None,
+                r["business"] if busy else None,
+                datetime.fromtimestamp(called, cal.tz) if busy and called is not None else None,
+                speeds.get(number, 1.0)))
+        seen = {w.number for w in windows}
+        windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0)) for n, bs in served.items() if n not in seen]
+        periods = tuple(cal.periods(today))
+        closing = periods[-1][1] if periods else None
+        extended = self.extended_until(conn, day)
+        if extended is not None and closing is not None and extended > closing:
+            closing = extended
+        rates, due = self._arrivals(conn, now, day)
+        return waits.HallFacts(now, periods, tuple(sorted(windows, key=lambda w: w.number)), durations, rates, due,
+                               closing)
+
+    def waiting_all(self, conn: sqlite3.Connection, day: str) -> dict[str, tuple[int, int]]:
+        """(normal, priority) waiting per business, as the store's triggers keep them."""
+        counts: dict[str, list[int]] = {}
+        for r in conn.execute("SELECT business, prio, n FROM waiting WHERE day=?", (day,)):
+            counts.setdefault(r[0], [0, 0])[int(r[1])] = int(r[2])
+        return {b: (c[0], c[1]) for b, c in counts.items()}
+
+    def ahead_of_new(self, conn: sqlite3.Connection, day: str, business: str, priority: bool) -> waits.Ahead:
+        """A ticket about to be issued is the newest: everyone waiting is older."""
+        waiting = self.waiting_all(conn, day)
+        return waits.ahead_by_business(business, priority, waiting, waiting, self.config.priority.max_consecutive)
+
+    def ahead_of(self, conn: sqlite3.Connection, row: sqlite3.Row) -> waits.Ahead:
+        """A waiting ticket's place: the tickets older than it, in every business that shares a window with it."""
+        day = row["day"]
+        served = self.served_map(conn, day)
+        mine = {b for bs in served.values() if row["business"] in bs for b in bs}
+        near = sorted({b for bs in served.values() if mine.intersection(bs) for b in bs} | {row["business"]})
+        before: dict[str, tuple[int, int]] = {}
+        waiting: dict[str, tuple[int, int]] = {}
+        marks = ",".join("?" * len(near))
+        for r in conn.execute(
+                f"SELECT business, priority IS NOT NULL AS p, SUM(id<?), COUNT(*) FROM tickets WHERE day=? AND "
+                f"business IN ({marks}) AND state IN ('waiting','transferred') GROUP BY 1, 2",
+                (row["id"], day, *near)):
+            p = int(r[1])
+            nb, pb = before.get(r[0], (0, 0))
+            nw, pw = waiting.get(r[0], (0, 0))
+            before[r[0]] = (nb + int(r[2] or 0), pb) if not p else (nb, pb + int(r[2] or 0))
+            waiting[r[0]] = (nw + int(r[3]), pw) if not p else (nw, pw + int(r[3]))
+        return waits.ahead_by_business(row["business"], row["priority"] is not None, before, waiting,
+                                       self.config.priority.max_consecutive)
+
+    def wait_of(self, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[int, waits.Estimate]:
+        """(people ahead in its business, the estimate) for a waiting ticket, now."""
+        ahead = self.ahead_of(conn, row)
+        return int(ahead.counts.get(row["business"], 0)), waits.estimate(self.wait_facts(conn, now), ahead)
+
+    def wait_view(self, ahead: int, est: waits.Estimate) -> dict[str, Any]:
+        return {"ahead": ahead, "position": ahead + 1, "expected_wait_min": est.minutes,
+                "expected_wait_range_min": est.range}
