@@ -42,6 +42,7 @@ GRACE_MINUTES = 10.0    # at the start of a period, windows that will open are s
 BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for the break, and comes back
 APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
+MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
 # the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
 # on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
 MODEL_ERROR = 0.18
@@ -369,10 +370,15 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
                 if code in served and at > 0:
                     steps.append((at, APPOINTMENT_SHOWS * of(code).per_ticket))
         need = max(0.0, need - correction)
+        flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
+        # the ticket cannot be called before its window works again and is done with the ticket it has
+        opens = _when(spans, start, 0.0)
+        ready = max(opens, lines[0].kinks(spans)[1])
 
         def value(t: float, at: bool, lines: list[_Line] = lines, flow: float = flow,
                   steps: list[tuple[float, float]] = steps) -> float:
-            done = sum(line.done(spans, t) for line in lines) - flow * min(t, closing)
+            # priority walk-ins come while the hall is open (few over the lunch break), until closing
+            done = sum(line.done(spans, t) for line in lines) - flow * _worked(spans, 0.0, min(t, closing))
             return done - sum(x for s, x in steps if s < t or (at and s == t))
 
         marks = {0.0, closing, *[k for line in lines for k in line.kinks(spans)], *[s for s, _ in steps]}
@@ -381,15 +387,16 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
         points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
         mid = _first_reach(points, value, need)
         if mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
-            horizon = min(mid, closing)
+            horizon = _worked(spans, 0.0, min(mid, closing))
             var += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (of(code).variance + of(code).per_ticket ** 2)
                        for code in served)
             need_seen = need + flow * horizon
         else:
             need_seen = need
         sd = math.sqrt(var + (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2)
-        low = _first_reach(points, value, need - Z_LOW * sd)
-        high = _first_reach(points, value, need + Z_HIGH * sd)
+        low = max(opens, _first_reach(points, value, need - Z_LOW * sd))
+        high = max(ready, _first_reach(points, value, need + Z_HIGH * sd))
+        mid = max(ready, mid)
         if best is None or mid < best[1]:
             best = (low, mid, high)
     if best is None:  # no window serves this business today
@@ -427,6 +434,15 @@ def _rounded(low: float, high: float) -> tuple[int, int]:
 
 
 # -- what the citizen reads and hears -------------------------------------------------------------------------
+def range_of(view: Mapping[str, object]) -> tuple[int, int]:
+    """The range a hall answer carries (a ticket, a business of the queue), or its single figure (an older hall)."""
+    told = view.get("expected_wait_range_min")
+    if isinstance(told, list | tuple) and len(told) == 2 and all(isinstance(x, int) for x in told):
+        return int(told[0]), int(told[1])
+    minutes = view.get("expected_wait_min")
+    return (minutes, minutes) if isinstance(minutes, int) else (0, 0)
+
+
 def range_text(low: int, high: int) -> str:
     """"约 25–40 分钟" on the slip, the kiosk and the phone page."""
     return f"约 {low} 分钟" if low == high else f"约 {low}–{high} 分钟"

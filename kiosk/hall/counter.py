@@ -282,8 +282,8 @@ class Counter(Casework):
             raise fail("RECALL_FIRST", f"请先重呼，呼叫满 {need} 次后才能标记过号（已呼叫 {row['calls']} 次）。",
                        f"Recall first: a no-show needs {need} calls (made {row['calls']}).")
         tx.execute("UPDATE tickets SET state='no_show', finished_at=? WHERE id=?", (self.iso(call.now), row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
-        self.learn_duration(tx, row, window, "no_show", call.now)
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
+        self.learn_duration(tx, row, wrow, "no_show", call.now)
         if row["holder_hash"]:
             tx.execute("INSERT INTO no_shows (day, holder_hash, at_epoch) VALUES (?,?,?)",
                        (row["day"], row["holder_hash"], call.now.timestamp()))
@@ -414,7 +414,7 @@ class Counter(Casework):
         assert business is not None
         tx.execute("UPDATE tickets SET state='transferred', business=?, target_window=?, window=NULL, calls=0 "
                    "WHERE id=?", (business.code, to_window, row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
         detail = {"from_window": window, "to_window": to_window, "from_business": row["business"],
                   "to_business": business.code}
         self._audit(tx, call, "transfer", window, clerk, row["number"], reason, detail)
@@ -433,8 +433,8 @@ class Counter(Casework):
         tx.execute("UPDATE tickets SET state='done', finished_at=?, finished_epoch=?, started_epoch=?, "
                    "started_at=COALESCE(started_at, ?), identity_checked=COALESCE(identity_checked, 0) "
                    "WHERE id=?", (at, call.now.timestamp(), started, at, row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
-        self.learn_duration(tx, row, window, "served", call.now)
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
+        self.learn_duration(tx, row, wrow, "served", call.now)
         minutes = round((call.now.timestamp() - started) / 60, 1)
         tx.emit("service.finished", at, call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "business": row["business"],

@@ -158,6 +158,7 @@ class Supervision(Feedback):
                 "code": b.code, "key": b.key, "name": b.name, "name_en": b.name_en, "description": b.description,
                 "materials": [{"id": m.id, "name": m.name, "name_en": m.name_en} for m in b.materials],
                 "time_limit_days": b.time_limit_days,
+                "service_minutes": b.service_minutes,  # the catalog's figure a wait estimate starts from
                 "fees": {"kind": b.fee, **amounts,
                          "extra_certificate_yuan": yuan(fees.extra_certificate_fen) if b.certificates else 0,
                          "basis": fees.basis},

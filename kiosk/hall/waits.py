@@ -20,7 +20,9 @@ from kiosk.hall.core import HallCore
 from kiosk.store.db import Tx
 
 VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
-ARRIVALS_WINDOW = 60.0  # minutes of recent walk-in priority tickets that say how many more will come
+ARRIVALS_WINDOW = 60.0  # minutes of recent walk-ins that say how many more will come
+PRIORITY_SHARE = 0.12   # walk-ins with priority (elderly, disabled, military …) before the day has its own
+PRIORITY_WEIGHT = 30.0
 
 
 class Waits(HallCore):
@@ -32,14 +34,19 @@ class Waits(HallCore):
         raise NotImplementedError
 
     # -- what the day teaches ------------------------------------------------------------------------------
-    def learn_duration(self, tx: Tx, row: sqlite3.Row, window: int, kind: str, now: datetime) -> None:
+    def learn_duration(self, tx: Tx, row: sqlite3.Row, wrow: sqlite3.Row, kind: str, now: datetime) -> None:
         """A called ticket is done (``served``) or its holder did not come (``no_show``): keep how long it held
-        the window, from its call (recalls included) to now, in the same transaction as the change."""
+        the window, in the same transaction as the change. That is from its call (recalls included), or from
+        the window's previous ticket when this one was already waiting then: the minutes between two tickets
+        (calling, the next holder walking over, the clerk's notes) are the window's time too, and an estimate
+        that left them out would fall behind all day."""
         called = row["called_epoch"] if row["called_epoch"] is not None else (
             datetime.fromisoformat(row["called_at"]).timestamp() if row["called_at"] else None)
         if called is None:
             return
-        minutes = round(max(0.0, now.timestamp() - called) / 60, 2)
+        began = max(x for x in (wrow["done_epoch"], wrow["since_epoch"], row["issued_epoch"]) if x is not None)
+        window = int(wrow["number"])
+        minutes = round(max(0.0, now.timestamp() - min(called, began)) / 60, 2)
         day, business = row["day"], row["business"]
         seen = tx.one("SELECT n, recent FROM service_times WHERE day=? AND business=? AND kind=?", (day, business, kind))
         recent = [*(json.loads(seen["recent"]) if seen else []), minutes][-waits.RECENT:]
@@ -88,10 +95,22 @@ class Waits(HallCore):
         periods = cal.periods(self.day(now))
         since = now.timestamp() - ARRIVALS_WINDOW * 60
         opened = periods[0][0].timestamp() if periods else since
-        span = max(15.0, (now.timestamp() - max(since, opened)) / 60)
-        rates = {r[0]: int(r[1]) / span for r in conn.execute(
-            "SELECT business, COUNT(*) FROM tickets WHERE day=? AND channel='walk_in' AND priority IS NOT NULL "
-            "AND issued_epoch>=? GROUP BY business", (day, since))}
+        span = max(ARRIVALS_WINDOW / 2, (now.timestamp() - max(since, opened)) / 60)
+        # how many walk-ins come per minute lately, hall-wide; which business they come for and how many have
+        # priority, over the whole day (a handful per business in an hour is noise), each from a usual start
+        recent = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND channel='walk_in' AND issued_epoch>=?",
+                              (day, since)).fetchone()[0]
+        today: dict[str, int] = {}
+        prio = 0
+        for r in conn.execute("SELECT business, priority IS NOT NULL, COUNT(*) FROM tickets WHERE day=? AND "
+                              "channel='walk_in' GROUP BY 1, 2", (day,)):
+            today[r[0]] = today.get(r[0], 0) + int(r[2])
+            prio += int(r[2]) if r[1] else 0
+        total = sum(today.values())
+        share = (prio + PRIORITY_SHARE * PRIORITY_WEIGHT) / (total + PRIORITY_WEIGHT)
+        codes = [b.code for b in self.config.businesses]
+        rates = {code: share * int(recent) / span * (today.get(code, 0) + 0.5) / (total + 0.5 * len(codes))
+                 for code in codes}
         end = periods[-1][1].timestamp() if periods else now.timestamp()
         late = self.config.booking.checkin_late_minutes * 60
         due = tuple((r[0], datetime.fromtimestamp(r[1], cal.tz)) for r in conn.execute(

@@ -154,8 +154,8 @@ MIGRATIONS: list[str] = [
     # 8: waits that learn from the day: how long each called ticket held a window (per business, the latest
     #    durations; per business and window, running totals for each window's pace), kept in the same
     #    transaction as the finish or no-show, so that issuing never scans tickets to estimate a wait; when a
-    #    window changed state and the day it last worked, so that a closed window is known to be at lunch or
-    #    gone; the call's time as a number
+    #    window changed state, the day it last worked and when it last let a ticket go, so that a closed window
+    #    is known to be at lunch or gone and the time between two tickets is counted; the call's time as a number
     """
     CREATE TABLE service_times (day TEXT NOT NULL, business TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
         recent TEXT NOT NULL, PRIMARY KEY (day, business, kind));
@@ -163,6 +163,7 @@ MIGRATIONS: list[str] = [
         n INTEGER NOT NULL, minutes REAL NOT NULL, PRIMARY KEY (day, business, window));
     ALTER TABLE windows ADD COLUMN since_epoch REAL;
     ALTER TABLE windows ADD COLUMN worked_day TEXT;
+    ALTER TABLE windows ADD COLUMN done_epoch REAL;
     ALTER TABLE tickets ADD COLUMN called_epoch REAL;
     UPDATE windows SET worked_day = day WHERE state != 'closed';
     """,
