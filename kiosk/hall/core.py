@@ -95,7 +95,7 @@ class HallCore:
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
         # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
         self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
-        self._arrival_cache: dict[tuple[str, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
+        self._arrival_cache: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
 
