@@ -23,11 +23,11 @@ do by then) crosses the work before T. Cheap enough to run for every ticket issu
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 INF = math.inf
 RECENT = 30             # the durations kept per business: the estimate follows the day, not the morning
@@ -43,6 +43,7 @@ BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for 
 APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
 MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
+FLOW_HORIZON = 60.0     # working minutes over which the recent rate of priority walk-ins is carried forward
 # the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
 # on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
 MODEL_ERROR = 0.18
@@ -74,6 +75,9 @@ class Durations:
 
 def prior(minutes: float) -> Durations:
     return Durations(minutes, minutes * PRIOR_CV)
+
+
+DEFAULT = prior(15.0)  # a business the facts do not know (it should not happen: the catalog lists them all)
 
 
 def robust_mean_sd(samples: Sequence[float]) -> tuple[float, float]:
@@ -161,6 +165,16 @@ class HallFacts:
     priority_per_minute: Mapping[str, float] = field(default_factory=dict)  # walk-in priority tickets lately
     appointments: tuple[tuple[str, datetime], ...] = ()  # (business, slot start) still to check in today
     closing: datetime | None = None                    # today's closing, with any extension
+    max_consecutive: int = 2                           # priority calls in a row while a normal ticket waits
+
+    @property
+    def frame(self) -> _Frame:
+        """The facts in minutes from now, computed once (one set of facts serves many estimates: the queue
+        screen's twelve businesses). Kept in the instance's own dict: functools.cached_property takes a lock."""
+        found: _Frame | None = self.__dict__.get("_frame")
+        if found is None:
+            found = self.__dict__["_frame"] = _frame(self)
+        return found
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,7 @@ class Ahead:
     business: str
     priority: bool
     counts: Mapping[str, float]
+    normal: Mapping[str, float] = field(default_factory=dict)  # of those, the normal tickets
 
 
 @dataclass(frozen=True)
@@ -193,24 +208,50 @@ def ahead_by_business(business: str, priority: bool, before: Mapping[str, tuple[
     A normal ticket waits for the older normal tickets and every waiting priority ticket; a priority ticket
     for the older priority tickets and the normal ones the interleaving rule lets through meanwhile."""
     counts: dict[str, float] = {}
+    normal: dict[str, float] = {}
     for code in set(before) | set(waiting):
         nb, pb = before.get(code, (0, 0))
         nw, pw = waiting.get(code, (0, 0))
         if priority:
-            counts[code] = pb + min(nw, pb // max(1, max_consecutive))
+            normal[code] = min(nw, pb // max(1, max_consecutive))
+            counts[code] = pb + normal[code]
         elif code == business:
+            normal[code] = nb
             counts[code] = nb + min(pw, max_consecutive * (nb + 1))
         else:
+            normal[code] = nb
             counts[code] = nb + pw
-    return Ahead(business, priority, counts)
+    return Ahead(business, priority, counts, normal)
+
+
+def near(facts: HallFacts, business: str) -> list[str]:
+    """The businesses whose queues bear on a ticket's wait: those of its windows, and of the windows that share
+    any of them (a window helping with a shared business is busy with its own too)."""
+    mine = {b for w in facts.windows if business in w.businesses for b in w.businesses}
+    return sorted({b for w in facts.windows if not mine.isdisjoint(w.businesses) for b in w.businesses} | {business})
 
 
 # -- time as working minutes -------------------------------------------------------------------------------
-def _spans(facts: HallFacts) -> list[tuple[float, float]]:
+_MEMO: dict[tuple[int, str], tuple[object, Any]] = {}
+
+
+def _memo(key: object, tag: str, make: Callable[[], Any]) -> Any:
+    """``make()``, remembered for as long as ``key`` is the same object. The hall hands the same periods,
+    windows and learned durations from one request to the next while nothing changes; converting an aware
+    datetime asks its time zone each time, and these come back for every estimate."""
+    found = _MEMO.get((id(key), tag))
+    if found is not None and found[0] is key:
+        return found[1]
+    if len(_MEMO) > 64:
+        _MEMO.clear()
+    value = make()
+    _MEMO[(id(key), tag)] = (key, value)
+    return value
+
+
+def _spans(periods: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The working spans from now, in minutes from now; the last runs on (the queue is finished after closing)."""
-    now = facts.now
-    out = [(max(0.0, (a - now).total_seconds() / 60), (b - now).total_seconds() / 60)
-           for a, b in facts.periods if b > now]
+    out = [(max(0.0, a), b) for a, b in periods if b > 0]
     if not out:
         return [(0.0, INF)]
     out[-1] = (out[-1][0], INF)
@@ -227,6 +268,19 @@ def _worked(spans: list[tuple[float, float]], start: float, t: float) -> float:
     return total
 
 
+def _worked_at(spans: list[tuple[float, float]], points: list[float]) -> list[float]:
+    """Working minutes from now to each of the sorted ``points``, in one pass."""
+    out = []
+    i, total, n = 0, 0.0, len(spans)
+    for t in points:
+        while i < n and spans[i][1] <= t:
+            a, b = spans[i]
+            total += b - a
+            i += 1
+        out.append(total + (t - spans[i][0] if i < n and t > spans[i][0] else 0.0))
+    return out
+
+
 def _when(spans: list[tuple[float, float]], start: float, minutes: float) -> float:
     """The time by which ``minutes`` of work have been done since ``start``."""
     left = minutes
@@ -240,37 +294,65 @@ def _when(spans: list[tuple[float, float]], start: float, minutes: float) -> flo
     return INF
 
 
-def _period_index(facts: HallFacts, at: datetime) -> int | None:
-    for i, (a, b) in enumerate(facts.periods):
-        if a <= at < b:
-            return i
-    return None
+@dataclass(frozen=True)
+class _Frame:
+    """The facts in minutes from now, computed once per set of facts (the queue screen asks twelve times)."""
+
+    spans: list[tuple[float, float]]       # working spans from now; the last runs on
+    periods: list[tuple[float, float]]     # today's opening periods
+    closing: float                          # tickets stop being issued
+    until: float                            # working minutes until closing
+    fixed: frozenset[float]                 # the points every estimate's work function bends at
+    starts: dict[int, float | None]         # when each window works for the queue (None: not today)
+    cost: dict[str, float]                  # window minutes per ticket, per business
+    spread: dict[str, float]                # their variance
 
 
-def _start(facts: HallFacts, w: Window) -> float | None:
-    """When a window works for the queue, in minutes from now; None when it is not expected back today."""
-    now, periods = facts.now, facts.periods
+def _frame(facts: HallFacts) -> _Frame:
+    now = facts.now.timestamp()
+    bounds: list[float] = _memo(facts.periods, "epochs", lambda: [at.timestamp() for span in facts.periods
+                                                                   for at in span])
+    periods = [(a - now) / 60 for a in bounds]
+    periods_ = list(zip(periods[::2], periods[1::2], strict=True))
+    spans = _spans(periods_)
+    closing = periods_[-1][1] if periods_ else 0.0
+    if facts.closing is not None and (not facts.periods or facts.closing != facts.periods[-1][1]):
+        closing = (facts.closing.timestamp() - now) / 60  # hours extended today
+    closing = max(0.0, closing)  # tickets stop being issued
+    fixed = {0.0, closing, _when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
+    worked = any(w.worked_today for w in facts.windows)
+    since: list[float | None] = _memo(facts.windows, "since", lambda: [
+        w.since.timestamp() if w.since is not None else None for w in facts.windows])
+    starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
+              for w, at in zip(facts.windows, since, strict=True)}
+    cost, spread = _memo(facts.durations, "costs", lambda: (
+        {code: d.per_ticket for code, d in facts.durations.items()},
+        {code: d.variance for code, d in facts.durations.items()}))
+    return _Frame(spans, periods_, closing, _worked(spans, 0.0, closing), frozenset(fixed), starts, cost, spread)
+
+
+def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
+    """When a window works for the queue, in minutes from now; None when it is not expected back today.
+    ``periods`` and ``since`` (when it entered its state) are in minutes from now."""
     if w.state == "open":
         return 0.0
     if w.state == "paused":
-        back = (w.since + timedelta(minutes=PAUSE_MINUTES)) if w.since else now
-        return max(0.0, (back - now).total_seconds() / 60)
-    if not periods or now >= periods[-1][1]:
+        return max(0.0, since + PAUSE_MINUTES) if since is not None else 0.0
+    if not periods or periods[-1][1] <= 0:
         return None  # after closing only the windows still open finish the queue
-    current = _period_index(facts, now)
-    if current is not None:
-        started = periods[current][0]
-        if now - started > timedelta(minutes=GRACE_MINUTES):
-            return None  # closed in the middle of opening hours: short-staffed for the rest of the day
-        # the first minutes of a period: clerks are logging in
-        return 0.0 if not w.worked_today or w.since is None or w.since < started else None
-    nxt = min((a - now).total_seconds() / 60 for a, _ in periods if a > now)
-    if not w.worked_today or w.since is None:
+    for a, b in periods:
+        if a <= 0 < b:
+            if -a > GRACE_MINUTES:
+                return None  # closed in the middle of opening hours: short-staffed for the rest of the day
+            # the first minutes of a period: clerks are logging in
+            return 0.0 if not w.worked_today or since is None or since < a else None
+    nxt = min(a for a, _ in periods if a > 0)
+    if not w.worked_today or since is None:
         # before anyone has worked today every window is expected; later, one that never came is not
-        return nxt if not any(x.worked_today for x in facts.windows) else None
+        return nxt if not anyone_worked else None
     for a, b in periods:  # closed in a period: back after the break only if it closed for the break
-        if a <= w.since < b:
-            return nxt if b - w.since <= timedelta(minutes=BREAK_MINUTES) else None
+        if a <= since < b:
+            return nxt if b - since <= BREAK_MINUTES else None
     return nxt
 
 
@@ -305,120 +387,174 @@ def _residual(d: Durations, minutes_in: float) -> float:
     return max(d.mean - minutes_in, 0.2 * d.mean)
 
 
-def _first_reach(points: list[float], value: Callable[[float, bool], float], need: float) -> float:
-    """The first time the work done reaches ``need``. ``value(t, at)`` is piecewise linear between ``points``;
-    with ``at`` False it is the limit from the left (an appointment checking in at t is not yet counted)."""
-    if need <= 0:
-        return 0.0
-    v0 = value(points[0], True)
-    if v0 >= need:
-        return points[0]
-    for t0, t1 in itertools.pairwise(points):
-        v0 = value(t0, True)
-        v1 = value(t1, False)
+def _first_reach(points: list[float], at: list[float], left: list[float], need: float) -> float:
+    """The first time the work done reaches ``need``. The work done is piecewise linear between ``points``:
+    ``at[i]`` its value at ``points[i]``, ``left[i]`` its limit from the left (an appointment checking in at
+    that moment not yet counted)."""
+    if need <= 0 or at[0] >= need:
+        return 0.0 if need <= 0 else points[0]
+    for i in range(1, len(points)):
+        v0, v1 = at[i - 1], left[i]
         if v1 >= need and v1 > v0:
-            return t0 + (t1 - t0) * (need - v0) / (v1 - v0)
-        if value(t1, True) >= need:
-            return t1
+            return points[i - 1] + (points[i] - points[i - 1]) * (need - v0) / (v1 - v0)
+        if at[i] >= need:
+            return points[i]
     return INF
 
 
-def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
-    """How long the ticket waits from ``facts.now`` until it is called, and the range around it."""
-    spans = _spans(facts)
-    durations = facts.durations
+@dataclass
+class _Reach:
+    """When one window of the ticket's business reaches it: the work it needs done and the work done by each of
+    ``points`` (``before``: the same, not counting an appointment checking in at that very point)."""
 
-    def of(code: str) -> Durations:
-        return durations.get(code) or prior(15.0)
+    points: list[float]
+    done: list[float]
+    before: list[float]
+    need: float
+    variance: float       # of the work before the ticket (service times, the priority tickets still to come)
+    opens: float          # the window works again (after a break or pause)
+    ready: float          # … and is done with the ticket it has
+    mid: float
 
-    work = {code: n * of(code).per_ticket for code, n in ahead.counts.items() if n > 0}
-    starts = {w.number: _start(facts, w) for w in facts.windows}
-    mine = [w for w in facts.windows if ahead.business in w.businesses]
-    if mine and all(starts[w.number] is None for w in mine):  # nobody expected: the hall must staff one
-        for w in mine:
-            starts[w.number] = spans[0][0]
-    closing = _closing_minutes(facts)
-    best: tuple[float, float, float] | None = None
-    for w in mine:
-        start = starts[w.number]
-        if start is None:
-            continue
+
+class _Hall:
+    """One estimate's view of the hall: time in working minutes from now, each ticket's cost per business."""
+
+    def __init__(self, facts: HallFacts, ahead: Ahead) -> None:
+        self.facts, self.ahead = facts, ahead
+        frame = facts.frame
+        self.spans, self.closing, self.until, self.fixed = frame.spans, frame.closing, frame.until, frame.fixed
+        self.starts = dict(frame.starts)
+        self.default = DEFAULT
+        self.cost, self.spread = frame.cost, frame.spread
+        self.work = {code: n * self.cost.get(code, self.default.per_ticket)
+                     for code, n in ahead.counts.items() if n > 0}
+
+    def per(self, code: str) -> float:
+        return self.cost.get(code, self.default.per_ticket)
+
+    def reach(self, w: Window, start: float) -> _Reach:
+        facts, ahead, spans, work, counts = self.facts, self.ahead, self.spans, self.work, self.ahead.counts
         served = set(w.businesses)
         need = sum(work.get(code, 0.0) for code in served)
-        var = sum(ahead.counts.get(code, 0.0) * of(code).variance for code in served)
+        variance = sum(counts.get(code, 0.0) * self.spread.get(code, self.default.variance) for code in served)
         lines = [_Line(start, 1.0 / w.speed, _preload(facts, w))]
         correction = 0.0
         for u in facts.windows:
-            begins = starts[u.number]
-            if u is w or begins is None or not served.intersection(u.businesses):
+            begins = self.starts[u.number]
+            if u is w or begins is None or served.isdisjoint(u.businesses):
                 continue
             overlap = sum(work.get(code, 0.0) for code in u.businesses if code in served)
-            total = sum(work.get(code, 0.0) for code in u.businesses)
             if overlap <= 0:
                 continue
-            share = overlap / total
+            share = overlap / sum(work.get(code, 0.0) for code in u.businesses)
             lines.append(_Line(begins, 1.0 / u.speed, _preload(facts, u), share, overlap))
             # when the ticket is called, a helper is on average half-way through its last older ticket
-            count = sum(ahead.counts.get(code, 0.0) for code in u.businesses if code in served)
+            count = sum(counts.get(code, 0.0) for code in u.businesses if code in served)
             correction += 0.5 * share * overlap / max(1.0, count)
-        flow = 0.0   # work per minute of priority tickets that will come and pass this one, until closing
+        need = max(0.0, need - correction)
+        flow = 0.0  # work per minute of priority tickets that will come and pass this one
         steps: list[tuple[float, float]] = []  # (at, work) of appointments that will check in and pass it
+        budget = 0.0
         if not ahead.priority:
-            flow = sum(facts.priority_per_minute.get(code, 0.0) * of(code).per_ticket for code in served)
+            flow = sum(facts.priority_per_minute.get(code, 0.0) * self.per(code) for code in served)
+            flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
             for code, slot in facts.appointments:
                 at = (slot - facts.now).total_seconds() / 60 - APPOINTMENT_EARLY
                 if code in served and at > 0:
-                    steps.append((at, APPOINTMENT_SHOWS * of(code).per_ticket))
-        need = max(0.0, need - correction)
-        flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
-        # the ticket cannot be called before its window works again and is done with the ticket it has
-        opens = _when(spans, start, 0.0)
-        ready = max(opens, lines[0].kinks(spans)[1])
-
-        def value(t: float, at: bool, lines: list[_Line] = lines, flow: float = flow,
-                  steps: list[tuple[float, float]] = steps) -> float:
-            # priority walk-ins come while the hall is open (few over the lunch break), until closing
-            done = sum(line.done(spans, t) for line in lines) - flow * _worked(spans, 0.0, min(t, closing))
-            return done - sum(x for s, x in steps if s < t or (at and s == t))
-
-        marks = {0.0, closing, *[k for line in lines for k in line.kinks(spans)], *[s for s, _ in steps]}
-        marks |= {a for a, _ in spans} | {b for _, b in spans}
-        points = sorted(p for p in marks if 0.0 <= p < INF)
+                    steps.append((at, APPOINTMENT_SHOWS * self.per(code)))
+            steps.sort()
+            # the interleaving rule lets at most max_consecutive priority tickets pass for each normal one called
+            normals = sum(ahead.normal.get(code, counts.get(code, 0.0)) for code in served)
+            passing = sum(counts.get(code, 0.0) for code in served) - normals
+            typical = sum(self.per(code) for code in served) / len(served)
+            budget = max(0.0, facts.max_consecutive * (normals + 1) - passing) * typical
+        kinks = [k for line in lines for k in line.kinks(spans)]
+        points = sorted(p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF)
         points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
-        mid = _first_reach(points, value, need)
-        if mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
-            horizon = _worked(spans, 0.0, min(mid, closing))
-            var += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (of(code).variance + of(code).per_ticket ** 2)
-                       for code in served)
-            need_seen = need + flow * horizon
+        # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
+        # walk-ins while the hall is open (few over the lunch break), until closing, at the recent rate for the
+        # next hour at most (a surge does not last all day); appointments at their slots
+        worked = _worked_at(spans, points)  # working minutes from now
+        done = [0.0] * len(points)
+        for line in lines:
+            begun = _worked(spans, 0.0, line.start)
+            rate, preload, share, limit = line.rate, line.preload, line.share, line.limit
+            for i, t in enumerate(points):
+                if t > line.start:
+                    free = share * (rate * (worked[i] - begun) - preload)
+                    if free > 0:
+                        done[i] += free if free < limit else limit
+        before = done
+        cap = min(FLOW_HORIZON, self.until)
+        if steps:
+            before = list(done)
+            k, came, n = 0, 0.0, len(steps)
+            for i, t in enumerate(points):
+                arrived = flow * (worked[i] if worked[i] < cap else cap)
+                while k < n and steps[k][0] < t:
+                    came += steps[k][1]
+                    k += 1
+                j, now_in = k, came
+                while j < n and steps[j][0] == t:
+                    now_in += steps[j][1]
+                    j += 1
+                before[i] -= min(budget, arrived + came)
+                done[i] -= min(budget, arrived + now_in)
+        elif flow:
+            for i in range(len(points)):
+                arrived = flow * (worked[i] if worked[i] < cap else cap)
+                done[i] -= arrived if arrived < budget else budget
+        mid = _first_reach(points, done, before, need)
+        if flow and mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
+            horizon = min(FLOW_HORIZON, _worked(spans, 0.0, min(mid, self.closing)))
+            variance += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (
+                self.spread.get(code, self.default.variance) + self.per(code) ** 2) for code in served)
+            need_seen = need + min(budget, flow * horizon)
         else:
             need_seen = need
-        sd = math.sqrt(var + (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2)
-        low = max(opens, _first_reach(points, value, need - Z_LOW * sd))
-        high = max(ready, _first_reach(points, value, need + Z_HIGH * sd))
-        mid = max(ready, mid)
-        if best is None or mid < best[1]:
-            best = (low, mid, high)
+        variance += (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2
+        # the ticket cannot be called before its window works again and is done with the ticket it has
+        opens = _when(spans, start, 0.0)
+        ready = max(opens, kinks[1])
+        return _Reach(points, done, before, need, variance, opens, ready, max(ready, mid))
+
+    def range(self, r: _Reach) -> tuple[float, float]:
+        sd = math.sqrt(r.variance)
+        return (max(r.opens, _first_reach(r.points, r.done, r.before, r.need - Z_LOW * sd)),
+                max(r.ready, _first_reach(r.points, r.done, r.before, r.need + Z_HIGH * sd)))
+
+
+def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
+    """How long the ticket waits from ``facts.now`` until it is called, and the range around it: the earliest
+    of its windows to reach it, and the range around that one."""
+    hall = _Hall(facts, ahead)
+    mine = [w for w in facts.windows if ahead.business in w.businesses]
+    if mine and all(hall.starts[w.number] is None for w in mine):  # nobody expected: the hall must staff one
+        for w in mine:
+            hall.starts[w.number] = hall.spans[0][0]
+    best: _Reach | None = None
+    for w in mine:
+        start = hall.starts[w.number]
+        if start is not None:
+            reach = hall.reach(w, start)
+            if best is None or reach.mid < best.mid:
+                best = reach
     if best is None:  # no window serves this business today
         return Estimate(0, 0, 0, facts.now, facts.now)
-    low, mid, high = (min(x, 24 * 60.0) for x in best)
+    low, high = hall.range(best)
+    low, mid, high = (min(x, 24 * 60.0) for x in (low, best.mid, high))
     minutes = max(0, round(mid))
     lo, hi = _rounded(low, high)
     lo, hi = min(lo, minutes), max(hi, minutes)
     return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
 
 
-def _closing_minutes(facts: HallFacts) -> float:
-    """When tickets stop being issued (priority arrivals end), in minutes from now."""
-    end = facts.closing or (facts.periods[-1][1] if facts.periods else None)
-    return max(0.0, (end - facts.now).total_seconds() / 60) if end else 0.0
-
-
 def _preload(facts: HallFacts, w: Window) -> float:
     """What is left of the ticket at the window, in work minutes."""
     if w.current is None or w.current_since is None:
         return 0.0
-    d = facts.durations.get(w.current) or prior(15.0)
+    d = facts.durations.get(w.current) or DEFAULT
     return _residual(d, (facts.now - w.current_since).total_seconds() / 60) / w.speed
 
 

@@ -24,16 +24,27 @@ class Capacity(Waits):
     def windows_serving(self, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
         return [w.number for w in self.config.windows if code in self.served_by(conn, w.number, day)]
 
-    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+    def extended_until(self, conn: sqlite3.Connection, day: str, decisions: int | None = None) -> datetime | None:
+        """Today's closing as the duty desk extended it; cached like :meth:`served_map` (``decisions``: their
+        count, when the caller has just read it)."""
+        if decisions is None:
+            decisions = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        key = (day, decisions)
+        if key in self._extended:
+            return self._extended[key]
         row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
                            (day,)).fetchone()
-        return datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+        until = datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+        self._extended = {key: until}
+        return until
 
-    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+    def served_map(self, conn: sqlite3.Connection, day: str, decisions: int | None = None
+                   ) -> dict[int, tuple[str, ...]]:
         """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.
         Issuing reads it for every ticket: cached, keyed by the day and how many decisions it has, so that any
         connection (writer or reader) sees a new decision at once."""
-        count = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        count = decisions if decisions is not None else conn.execute(
+            "SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
         cached = self._served.get((day, count))
         if cached is not None:
             return cached

@@ -27,7 +27,7 @@ from kiosk.domain.config import HallConfig
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
-from kiosk.domain.waits import Durations
+from kiosk.domain.waits import Durations, Window
 from kiosk.hall.requests import R
 from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx
@@ -93,6 +93,10 @@ class HallCore:
         self.code_key = derive_key(master_key, "codes")
         self._devices: dict[str, Device] = {}
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
+        self._extended: dict[tuple[str, int], datetime | None] = {}
+        self._windows: tuple[object, tuple[Window, ...]] = (None, ())
+        self._near: tuple[object, dict[str, set[str]]] = (None, {})
+        self._periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}
         # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
         self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
         self._arrival_cache: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}

@@ -118,8 +118,8 @@ class Issuing(Capacity):
         # capacity: never a refusal; offer a booking when today clearly cannot serve it. The estimate that
         # decides is the one the slip prints (kiosk/domain/waits.py): windows shared with other businesses,
         # the lunch break, paused and closed windows, today's learned service times, priority coming later
-        ahead = self.ahead_of_new(tx.conn, day, business.code, priority is not None)
         facts = self.wait_facts(tx.conn, now)
+        ahead = self.ahead_of_new(tx.conn, facts, business.code, priority is not None)
         wait = waits.estimate(facts, ahead)
         slack = timedelta(minutes=self.config.booking.over_capacity_slack_minutes)
         over = facts.closing is not None and wait.call_at > facts.closing + slack

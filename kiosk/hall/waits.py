@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from kiosk.domain import waits
@@ -27,10 +27,11 @@ PRIORITY_WEIGHT = 30.0
 
 class Waits(HallCore):
     # the day's shape is Capacity's (the duty desk's decisions included); declared here, defined there
-    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+    def served_map(self, conn: sqlite3.Connection, day: str, decisions: int | None = None
+                   ) -> dict[int, tuple[str, ...]]:
         raise NotImplementedError
 
-    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+    def extended_until(self, conn: sqlite3.Connection, day: str, decisions: int | None = None) -> datetime | None:
         raise NotImplementedError
 
     # -- what the day teaches ------------------------------------------------------------------------------
@@ -62,10 +63,19 @@ class Waits(HallCore):
                        (day, business, window, kept))
         self.next_serial(tx, day, VERSION)
 
-    def learned(self, conn: sqlite3.Connection, day: str) -> tuple[dict[str, waits.Durations], dict[int, float]]:
+    def versions(self, conn: sqlite3.Connection, day: str) -> tuple[int, int, int, int]:
+        """What the caches below are keyed by, in one statement of four O(1) look-ups: durations learned today,
+        the duty desk's decisions, appointments booked, check-ins."""
+        row = conn.execute("SELECT (SELECT last FROM counters WHERE day=?1 AND business=?2), "
+                           "(SELECT COUNT(*) FROM decisions WHERE day=?1), (SELECT MAX(rowid) FROM appointments), "
+                           "(SELECT MAX(rowid) FROM checkins)", (day, VERSION)).fetchone()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)
+
+    def learned(self, conn: sqlite3.Connection, day: str, version: int | None = None
+                ) -> tuple[dict[str, waits.Durations], dict[int, float]]:
         """Today's durations per business and each window's pace, recomputed only when a service has ended."""
-        row = conn.execute("SELECT last FROM counters WHERE day=? AND business=?", (day, VERSION)).fetchone()
-        version = int(row[0]) if row else 0
+        if version is None:
+            version = self.versions(conn, day)[0]
         cached = self._learned.get(day)
         if cached is not None and cached[0] == version:
             return cached[1], cached[2]
@@ -83,12 +93,11 @@ class Waits(HallCore):
         return durations, speeds
 
     # -- the facts ------------------------------------------------------------------------------------------
-    def _arrivals(self, conn: sqlite3.Connection, now: datetime, day: str
+    def _arrivals(self, conn: sqlite3.Connection, now: datetime, day: str, booked: int, checked_in: int
                   ) -> tuple[dict[str, float], tuple[tuple[str, datetime], ...]]:
         """Walk-in priority tickets per minute lately, and today's appointments not yet checked in: read at most
-        once per hall minute, or when an appointment is booked or checked in (two O(1) look-ups)."""
-        marks = conn.execute("SELECT (SELECT MAX(rowid) FROM appointments), (SELECT MAX(rowid) FROM checkins)").fetchone()
-        key = (day, int(now.timestamp() // 60), marks[0] or 0, marks[1] or 0)
+        once per hall minute, or when an appointment is booked or checked in."""
+        key = (day, int(now.timestamp() // 60), booked, checked_in)
         cached = self._arrival_cache.get(key)
         if cached is not None:
             return cached
@@ -121,15 +130,42 @@ class Waits(HallCore):
         return rates, due
 
     def wait_facts(self, conn: sqlite3.Connection, now: datetime) -> waits.HallFacts:
-        cal = self.config.calendar
+        """The hall as an estimate sees it now. The windows' facts are rebuilt only when their rows changed."""
         today = self.day(now)
         day = today.isoformat()
-        durations, speeds = self.learned(conn, day)
-        served = self.served_map(conn, day)
+        learned, decisions, booked, checked_in = self.versions(conn, day)
+        durations, speeds = self.learned(conn, day, learned)
+        served = self.served_map(conn, day, decisions)
+        rows = conn.execute(
+            "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
+            "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
+        ).fetchall()
+        key = (day, learned, decisions, tuple(tuple(r) for r in rows))
+        if self._windows[0] == key:
+            windows = self._windows[1]
+        else:
+            windows = self._window_facts(rows, day, served, speeds)
+            self._windows = (key, windows)
+        periods, closing = self._periods.get(today) or self._day_periods(today)
+        if decisions:
+            extended = self.extended_until(conn, day, decisions)
+            if extended is not None and closing is not None and extended > closing:
+                closing = extended
+        rates, due = self._arrivals(conn, now, day, booked, checked_in)
+        return waits.HallFacts(now, periods, windows, durations, rates, due, closing,
+                               self.config.priority.max_consecutive)
+
+    def _day_periods(self, today: date) -> tuple[tuple[tuple[datetime, datetime], ...], datetime | None]:
+        periods = tuple(self.config.calendar.periods(today))
+        found = (periods, periods[-1][1] if periods else None)
+        self._periods = {today: found}
+        return found
+
+    def _window_facts(self, rows: list[sqlite3.Row], day: str, served: dict[int, tuple[str, ...]],
+                      speeds: dict[int, float]) -> tuple[waits.Window, ...]:
+        tz = self.config.calendar.tz
         windows = []
-        for r in conn.execute(
-                "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
-                "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"):
+        for r in rows:
             number = int(r["number"])
             if number not in served:
                 continue
@@ -139,20 +175,13 @@ class Waits(HallCore):
                 datetime.fromisoformat(r["called_at"]).timestamp() if busy and r["called_at"] else None)
             windows.append(waits.Window(
                 number, served[number], r["state"] if today_row else "closed", r["worked_day"] == day,
-                datetime.fromtimestamp(r["since_epoch"], cal.tz) if today_row and r["since_epoch"] else None,
+                datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
                 r["business"] if busy else None,
-                datetime.fromtimestamp(called, cal.tz) if busy and called is not None else None,
+                datetime.fromtimestamp(called, tz) if busy and called is not None else None,
                 speeds.get(number, 1.0)))
         seen = {w.number for w in windows}
         windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0)) for n, bs in served.items() if n not in seen]
-        periods = tuple(cal.periods(today))
-        closing = periods[-1][1] if periods else None
-        extended = self.extended_until(conn, day)
-        if extended is not None and closing is not None and extended > closing:
-            closing = extended
-        rates, due = self._arrivals(conn, now, day)
-        return waits.HallFacts(now, periods, tuple(sorted(windows, key=lambda w: w.number)), durations, rates, due,
-                               closing)
+        return tuple(sorted(windows, key=lambda w: w.number))
 
     def waiting_all(self, conn: sqlite3.Connection, day: str) -> dict[str, tuple[int, int]]:
         """(normal, priority) waiting per business, as the store's triggers keep them."""
@@ -161,9 +190,15 @@ class Waits(HallCore):
             counts.setdefault(r[0], [0, 0])[int(r[1])] = int(r[2])
         return {b: (c[0], c[1]) for b, c in counts.items()}
 
-    def ahead_of_new(self, conn: sqlite3.Connection, day: str, business: str, priority: bool) -> waits.Ahead:
+    def ahead_of_new(self, conn: sqlite3.Connection, facts: waits.HallFacts, business: str,
+                     priority: bool) -> waits.Ahead:
         """A ticket about to be issued is the newest: everyone waiting is older."""
-        waiting = self.waiting_all(conn, day)
+        if self._near[0] is not facts.windows:  # the windows' facts are one object while nothing changes
+            self._near = (facts.windows, {})
+        near = self._near[1].get(business)
+        if near is None:
+            near = self._near[1][business] = set(waits.near(facts, business))
+        waiting = {b: n for b, n in self.waiting_all(conn, self.day(facts.now).isoformat()).items() if b in near}
         return waits.ahead_by_business(business, priority, waiting, waiting, self.config.priority.max_consecutive)
 
     def ahead_of(self, conn: sqlite3.Connection, row: sqlite3.Row) -> waits.Ahead:
