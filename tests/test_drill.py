@@ -168,7 +168,7 @@ def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
 
     day = datetime(2026, 11, 23, 15, 0, tzinfo=TZ)
     rec = Record()
-    watch = WaitWatch(None, None, rec, threading.Event(), "", day.replace(hour=17, minute=30), None)  # type: ignore[arg-type]
+    watch = WaitWatch(None, None, rec, threading.Event(), "", day.replace(hour=17, minute=30))  # type: ignore[arg-type]
     cases = [("B001", 20, 10, 30, 25.0, False), ("B002", 40, 30, 50, 60.0, False), ("B003", 30, 20, 60, None, False),
              ("B004", 200, 150, 260, None, True)]
     for number, minutes, low, high, called, offered in cases:

@@ -143,9 +143,11 @@ class DayRunner:
         closing = periods[-1][1] if periods else clock.now()
         until = datetime.combine(scenario.day, scenario.until, closing.tzinfo) if scenario.until else None
         self.arrivals_end = min(until, closing) if until else closing
-        self.service_end = until if until else closing + timedelta(minutes=scenario.serve_after_close_minutes)
+        # a morning-only drill stops its arrivals at ``until``; the windows still serve everyone holding a ticket
+        # (after the lunch break if need be), so that every wait told is a wait that ends
+        self.service_end = closing + timedelta(minutes=scenario.serve_after_close_minutes)
         self.waits = self.record.waits = WaitWatch(api, clock, self.record, self.stop, tokens.display,
-                                                   periods[-1][1] if periods else None, until)
+                                                   periods[-1][1] if periods else None)
 
     # -- the day -----------------------------------------------------------------------------------------------
     def run(self) -> Record:
@@ -292,8 +294,8 @@ class DayRunner:
             if now >= self.service_end:
                 break
             closed_day = self.periods and now >= self.periods[-1][1]
-            if closed_day and self.arrivals_done.is_set() and after_close_idle >= 2:
-                break  # after closing, a window goes home once nobody waits for it
+            if self.arrivals_done.is_set() and after_close_idle >= 2:
+                break  # once nobody comes any more, a window goes home when nobody waits for it
             if not closed_day and not self._window_open(w, now):
                 if session is not None:
                     leave()
@@ -314,7 +316,7 @@ class DayRunner:
                 continue
             status, reply = self.api.call("POST", f"/api/v1/windows/{w}/call-next", token, {}, session)
             if status == 404:
-                after_close_idle += 1 if closed_day else 0
+                after_close_idle += 1 if closed_day or self.arrivals_done.is_set() else 0
                 self.clock.sleep(1, self.stop)
                 continue
             if status != 200:

@@ -12,8 +12,8 @@ The summary gives, per business and overall, the mean and median absolute error,
 how often the range held and how wide it was, for the slip, the later looks (each ticket's looks weighing as
 one ticket, and compared with the slips of the same tickets) and the old formulas, and
 ``unserved_unwarned``: holders never called by the end of the day although their ticket came without a booking
-offer, or with a range that ended before closing (for a morning-only drill: a range that ended before the
-drill stopped). Only honest holders are scored (a scalper's ticket is nobody's decision).
+offer, or with a range that ended before closing. Only honest holders are scored (a scalper's ticket is
+nobody's decision).
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ class Snapshot:
 
 class WaitWatch:
     def __init__(self, api: Api, clock: DrillClock, record: Record, stop: threading.Event, token: str,
-                 closing: datetime | None, until: datetime | None) -> None:
+                 closing: datetime | None) -> None:
         self.api, self.clock, self.record, self.stop, self.token = api, clock, record, stop, token
-        self.closing, self.until = closing, until
+        self.closing = closing
         self.catalog: dict[str, float] = {}
         self.logs: dict[str, WaitLog] = {}
         self.lock = threading.Lock()
@@ -215,10 +215,7 @@ class WaitWatch:
             if log is None:
                 continue
             end = log.issued_at + timedelta(minutes=log.slip.high if log.slip.high is not None else log.slip.minutes)
-            if self.until is not None and (self.closing is None or self.until < self.closing):
-                unwarned += end < self.until  # a morning-only drill stops before the hall's day ends
-            else:
-                unwarned += not log.offered or (self.closing is not None and end < self.closing)
+            unwarned += not log.offered or (self.closing is not None and end < self.closing)
         return {"unserved": len(waiting), "unserved_unwarned": unwarned}
 
     def chart(self, out: Path, plt: Any) -> list[tuple[str, str]]:
