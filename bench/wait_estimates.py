@@ -72,7 +72,7 @@ def old_hall(code: Path, scenario: Path, speed: float, work: Path) -> tuple[subp
         try:
             if requests.get(url + "/health", timeout=1).status_code == 200:
                 return proc, url, path
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer
             time.sleep(0.05)
     proc.terminate()
     raise RuntimeError("the old hall did not start: " + (work / "hall.out").read_text(errors="replace")[-2000:])
