@@ -106,6 +106,18 @@ def test_learning_the_days_durations(served: list[float], no_shows: list[float],
     assert mean_between[0] <= d.mean <= mean_between[1], d
 
 
+def test_the_whole_hall_teaches_a_business_it_has_not_seen_yet() -> None:
+    """Every service today runs half as long again as the catalog says: a business nobody has been served in
+    yet starts from that pace, not from the catalog's figure; no-shows seen anywhere count for all."""
+    catalog = {"A": 20.0, "B": 10.0, "Q": 5.0}
+    seen = {"B": waits.Seen([15.0] * 12, [3.0] * 4, 12, 4), "Q": waits.Seen([7.5] * 12, [], 12, 0)}
+    day = waits.learn_day(catalog, seen)
+    assert 26 <= day["A"].mean <= 30  # 20 × about 1.4 (the pace shrunk a little towards the catalog)
+    assert day["A"].no_show_rate > waits.NO_SHOW_PRIOR
+    assert 13.5 <= day["B"].mean <= 15 and 6.8 <= day["Q"].mean <= 7.5
+    assert waits.learn_day(catalog, {})["A"].mean == 20.0
+
+
 def test_no_shows_are_counted_at_what_they_cost() -> None:
     none = waits.learn(10.0, [10.0] * 20)
     many = waits.learn(10.0, [10.0] * 20, [2.0] * 20)

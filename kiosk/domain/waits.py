@@ -96,8 +96,38 @@ def robust_mean_sd(samples: Sequence[float]) -> tuple[float, float]:
     return mean, sd
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the day has seen of one business: the latest durations (call to finish, call to no-show) in
+    minutes, and how many of each in all (the lists are capped at RECENT)."""
+
+    served: Sequence[float] = ()
+    no_shows: Sequence[float] = ()
+    served_total: int = 0
+    no_show_total: int = 0
+
+
+def learn_day(catalog: Mapping[str, float], seen: Mapping[str, Seen]) -> dict[str, Durations]:
+    """Every business's durations today. What the whole hall has seen moves each business's starting point
+    first (a day when every service runs 15% over the catalog shows it after a handful of services, long
+    before each business has its own handful), then each business's own services move it further."""
+    ratios = [min(4.0, max(0.25, x / catalog[code])) for code, s in seen.items() if catalog.get(code)
+              for x in s.served]
+    pace = (PRIOR_WEIGHT + sum(ratios)) / (PRIOR_WEIGHT + len(ratios))
+    called = sum(s.served_total + s.no_show_total for s in seen.values())
+    missed = sum(s.no_show_total for s in seen.values())
+    no_show = (NO_SHOW_WEIGHT * NO_SHOW_PRIOR + missed) / (NO_SHOW_WEIGHT + called)
+    return {code: learn(minutes * pace, *_seen(seen.get(code)), no_show_prior=no_show)
+            for code, minutes in catalog.items()}
+
+
+def _seen(s: Seen | None) -> tuple[Sequence[float], Sequence[float], int, int]:
+    s = s or Seen()
+    return s.served, s.no_shows, s.served_total, s.no_show_total
+
+
 def learn(catalog_minutes: float, served: Sequence[float], no_shows: Sequence[float] = (), served_total: int = 0,
-          no_show_total: int = 0) -> Durations:
+          no_show_total: int = 0, no_show_prior: float = NO_SHOW_PRIOR) -> Durations:
     """Today's durations of one business, blended with the catalog's figure while few are seen (shrinkage).
 
     ``served``/``no_shows``: the most recent durations (call to finish, call to no-show) in minutes;
@@ -116,7 +146,7 @@ def learn(catalog_minutes: float, served: Sequence[float], no_shows: Sequence[fl
     if no_shows:
         ns_minutes = (2 * NO_SHOW_MINUTES + sum(no_shows)) / (2 + len(no_shows))
     called = served_total + no_show_total
-    rate = (NO_SHOW_WEIGHT * NO_SHOW_PRIOR + no_show_total) / (NO_SHOW_WEIGHT + called)
+    rate = (NO_SHOW_WEIGHT * no_show_prior + no_show_total) / (NO_SHOW_WEIGHT + called)
     return Durations(mean, sd, rate, ns_minutes, served_total)
 
 

@@ -82,11 +82,12 @@ class Waits(HallCore):
         samples: dict[tuple[str, str], tuple[int, list[float]]] = {}
         for r in conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day=?", (day,)):
             samples[(r["business"], r["kind"])] = (int(r["n"]), [float(x) for x in json.loads(r["recent"])])
-        durations = {}
+        seen = {}
         for b in self.config.businesses:
             n_served, served = samples.get((b.code, "served"), (0, []))
             n_missed, missed = samples.get((b.code, "no_show"), (0, []))
-            durations[b.code] = waits.learn(b.service_minutes, served, missed, n_served, n_missed)
+            seen[b.code] = waits.Seen(served, missed, n_served, n_missed)
+        durations = waits.learn_day({b.code: b.service_minutes for b in self.config.businesses}, seen)
         speeds = waits.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
                                       for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
         self._learned = {day: (version, durations, speeds)}
