@@ -96,3 +96,21 @@ def test_the_booking_offer_counts_appointments_that_will_check_in_before_closing
         2026, 11, 23, 17, 30, tzinfo=TZ)
     quiet.close()
     booked.close()
+
+
+def test_a_ticket_transferred_to_a_window_waits_only_for_that_window(hall: Hall) -> None:
+    """Transferred to window 3 (keeping its place): it is window 3's next, whatever queue of D waits there."""
+    hall.login(2)
+    hall.login(3, clerk="8")
+    for i in range(6):  # older than the B ticket: without the transfer they would all go first
+        hall.number("D", 10 + i)
+    mine = hall.number("B", 1)
+    hall.at(3, "call-next")  # window 3 busy with a D
+    assert hall.at(2, "call-next")[1]["ticket"]["number"] == mine
+    status, body = hall.at(2, "transfer", to_window=3, to_business="D", reason="抵押一并办理")
+    assert status == 200 and body["ticket"]["state"] == "transferred"
+    view = hall.svc.get_ticket(hall.now, mine)["ticket"]
+    assert view["ahead"] == 0 and view["expected_wait_min"] <= 16  # what is left of window 3's current D
+    hall.tick(5)
+    hall.at(3, "finish")
+    assert hall.at(3, "call-next")[1]["ticket"]["number"] == mine

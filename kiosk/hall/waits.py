@@ -10,6 +10,7 @@ itself is :func:`kiosk.domain.waits.estimate`, pure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from datetime import date, datetime
@@ -224,9 +225,20 @@ class Waits(HallCore):
                                        self.config.priority.max_consecutive)
 
     def wait_of(self, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[int, waits.Estimate]:
-        """(people ahead in its business, the estimate) for a waiting ticket, now."""
+        """(people ahead in its business, the estimate) for a waiting ticket, now. A ticket transferred to one
+        window is that window's next, after the transfers to it that came before (calling order): only that
+        window and those tickets stand before it."""
+        facts = self.wait_facts(conn, now)
+        if row["target_window"] is not None:
+            directed = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND target_window=? AND "
+                                    "state IN ('waiting','transferred') AND id<?",
+                                    (row["day"], row["target_window"], row["id"])).fetchone()[0]
+            alone = tuple(dataclasses.replace(w, businesses=(row["business"],)) for w in facts.windows
+                          if w.number == row["target_window"])
+            ahead = waits.Ahead(row["business"], True, {row["business"]: float(directed)})
+            return int(directed), waits.estimate(dataclasses.replace(facts, windows=alone), ahead)
         ahead = self.ahead_of(conn, row)
-        return int(ahead.counts.get(row["business"], 0)), waits.estimate(self.wait_facts(conn, now), ahead)
+        return int(ahead.counts.get(row["business"], 0)), waits.estimate(facts, ahead)
 
     def wait_view(self, ahead: int, est: waits.Estimate) -> dict[str, Any]:
         return {"ahead": ahead, "position": ahead + 1, "expected_wait_min": est.minutes,
