@@ -154,7 +154,11 @@ def test_who_is_ahead_by_business() -> None:
     normal = waits.ahead_by_business("B", False, before, waiting, 2)
     assert normal.counts == {"B": 2 + 2, "C": 1 + 1}  # older normal ones and every waiting priority one
     prio = waits.ahead_by_business("B", True, before, waiting, 2)
-    assert prio.counts == {"B": 1 + 0, "C": 0}  # older priority ones, normal ones only as the rule lets them
+    # older priority ones, and normal ones as the rule lets them through: one for every two priority calls
+    # before it, over the businesses it shares windows with (half a call here), where the normal ones wait
+    assert prio.counts == pytest.approx({"B": 1 + 0.5 * 5 / 8, "C": 0.5 * 3 / 8})
+    many = waits.ahead_by_business("B", True, {"B": (0, 3), "C": (0, 3)}, {"B": (4, 3), "C": (4, 3)}, 2)
+    assert sum(many.normal.values()) == pytest.approx(3)  # six priority calls before it: three normal ones
 
 
 # -- properties -------------------------------------------------------------------------------------------------

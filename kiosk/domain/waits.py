@@ -239,11 +239,16 @@ def ahead_by_business(business: str, priority: bool, before: Mapping[str, tuple[
     for the older priority tickets and the normal ones the interleaving rule lets through meanwhile."""
     counts: dict[str, float] = {}
     normal: dict[str, float] = {}
-    for code in set(before) | set(waiting):
+    codes = set(before) | set(waiting)
+    # a priority ticket: for every max_consecutive priority calls before it, one waiting normal ticket is called
+    # (the rule holds at each window across its businesses: counted over them all, shared as the normal ones wait)
+    passes = sum(before.get(code, (0, 0))[1] for code in codes) / max(1, max_consecutive)
+    normal_waiting = sum(waiting.get(code, (0, 0))[0] for code in codes)
+    for code in codes:
         nb, pb = before.get(code, (0, 0))
         nw, pw = waiting.get(code, (0, 0))
         if priority:
-            normal[code] = min(nw, pb // max(1, max_consecutive))
+            normal[code] = min(float(nw), passes * nw / normal_waiting) if normal_waiting else 0.0
             counts[code] = pb + normal[code]
         elif code == business:
             normal[code] = nb
