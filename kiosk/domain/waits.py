@@ -565,9 +565,13 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     of its windows to reach it, and the range around that one."""
     hall = _Hall(facts, ahead)
     mine = [w for w in facts.windows if ahead.business in w.businesses]
-    if mine and all(hall.starts[w.number] is None for w in mine):  # nobody expected: the hall must staff one
+    if mine and all(hall.starts[w.number] is None for w in mine):
+        # no window of this business is expected: if none has worked today, one will be staffed (a hall whose
+        # clerks have not logged in yet); if they worked and left, nobody can say when it is served, only that
+        # it is not before closing, which is what the ticket is told (and why it is offered a booking)
+        left = any(w.worked_today for w in mine)
         for w in mine:
-            hall.starts[w.number] = hall.spans[0][0]
+            hall.starts[w.number] = max(hall.spans[0][0], hall.closing) if left else hall.spans[0][0]
     best: _Reach | None = None
     for w in mine:
         start = hall.starts[w.number]

@@ -115,14 +115,16 @@ class Issuing(Capacity):
                 self._record_burst(tx, call, day)
             return refusal.status, refusal.body()
 
-        # capacity: never a refusal; offer a booking when today clearly cannot serve it. The estimate that
-        # decides is the one the slip prints (kiosk/domain/waits.py): windows shared with other businesses,
-        # the lunch break, paused and closed windows, today's learned service times, priority coming later
+        # capacity: never a refusal; offer a booking when today may not serve it. The estimate that decides is
+        # the one the slip prints (kiosk/domain/waits.py: windows shared with other businesses, the lunch break,
+        # paused and closed windows, today's learned service times, priority coming later): when its range
+        # reaches past closing, one holder in ten or more would not be called today, and is told so before
+        # choosing to wait (an offer, not a refusal: the ticket is still issued if the citizen prefers)
         facts = self.wait_facts(tx.conn, now)
         ahead = self.ahead_of_new(tx.conn, facts, business.code, priority is not None)
         wait = waits.estimate(facts, ahead)
         slack = timedelta(minutes=self.config.booking.over_capacity_slack_minutes)
-        over = facts.closing is not None and wait.call_at > facts.closing + slack
+        over = facts.closing is not None and wait.high_at > facts.closing + slack
         if self.config.booking.offers and req.accept_wait is not True and over:
             offer = self._offer(tx, call, business, holder, now)
             if offer is not None:
