@@ -110,7 +110,7 @@ def test_a_ticket_transferred_to_a_window_waits_only_for_that_window(hall: Hall)
     status, body = hall.at(2, "transfer", to_window=3, to_business="D", reason="抵押一并办理")
     assert status == 200 and body["ticket"]["state"] == "transferred"
     view = hall.svc.get_ticket(hall.now, mine)["ticket"]
-    assert view["ahead"] == 0 and view["expected_wait_min"] <= 16  # what is left of window 3's current D
+    assert view["ahead"] == 0 and view["expected_wait_min"] <= 18  # what is left of window 3's current D
     hall.tick(5)
     hall.at(3, "finish")
     assert hall.at(3, "call-next")[1]["ticket"]["number"] == mine

@@ -33,17 +33,20 @@ INF = math.inf
 RECENT = 30             # the durations kept per business: the estimate follows the day, not the morning
 PRIOR_WEIGHT = 5.0      # the catalog's figure counts as this many observed services
 PRIOR_CV = 0.5          # spread assumed around the catalog's figure before the hall has its own
+# the catalog's figure is a typical service; service times lean right (a few take far longer), so their mean, what a
+# queue adds up, is higher: for a log-normal spread of that CV, by exp(σ²/2) with σ² = ln(1 + CV²)
+SKEW = math.exp(math.log(1 + PRIOR_CV ** 2) / 2)
 NO_SHOW_PRIOR = 0.04    # share of called tickets whose holder does not come, before the hall has seen any
 NO_SHOW_WEIGHT = 20.0
 NO_SHOW_MINUTES = 3.0   # what calling a holder who does not come costs a window, before any is seen
-SPEED_WEIGHT = 8.0      # services a window must do before its own pace moves the estimate
+SPEED_WEIGHT = 25.0     # services a window must do before its own pace moves the estimate (ten say little)
 PAUSE_MINUTES = 30.0    # how long a paused window is expected to stay away
 GRACE_MINUTES = 10.0    # at the start of a period, windows that will open are still logging in
 BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for the break, and comes back
 APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
 MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
-FLOW_HORIZON = 60.0     # working minutes over which the recent rate of priority walk-ins is carried forward
+FLOW_HORIZON = 90.0     # working minutes over which the recent rate of priority walk-ins is carried forward
 # the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
 # on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
 MODEL_ERROR = 0.18
@@ -74,7 +77,8 @@ class Durations:
 
 
 def prior(minutes: float) -> Durations:
-    return Durations(minutes, minutes * PRIOR_CV)
+    """What a ticket of a business whose catalog figure is ``minutes`` costs, before the day says otherwise."""
+    return Durations(minutes * SKEW, minutes * SKEW * PRIOR_CV)
 
 
 DEFAULT = prior(15.0)  # a business the facts do not know (it should not happen: the catalog lists them all)
@@ -111,7 +115,7 @@ def learn_day(catalog: Mapping[str, float], seen: Mapping[str, Seen]) -> dict[st
     """Every business's durations today. What the whole hall has seen moves each business's starting point
     first (a day when every service runs 15% over the catalog shows it after a handful of services, long
     before each business has its own handful), then each business's own services move it further."""
-    ratios = [min(4.0, max(0.25, x / catalog[code])) for code, s in seen.items() if catalog.get(code)
+    ratios = [min(4.0, max(0.25, x / (catalog[code] * SKEW))) for code, s in seen.items() if catalog.get(code)
               for x in s.served]
     pace = (PRIOR_WEIGHT + sum(ratios)) / (PRIOR_WEIGHT + len(ratios))
     called = sum(s.served_total + s.no_show_total for s in seen.values())
@@ -468,6 +472,12 @@ class _Hall:
     def per(self, code: str) -> float:
         return self.cost.get(code, self.default.per_ticket)
 
+    def pace(self, code: str, least: float) -> float:
+        """How fast the windows expected today serve ``code`` together (at least ``least``: the one asking)."""
+        total = sum(1.0 / w.speed for w in self.facts.windows
+                    if code in w.businesses and self.starts.get(w.number) is not None)
+        return max(total, least)
+
     def reach(self, w: Window, start: float) -> _Reach:
         facts, ahead, spans, work, counts = self.facts, self.ahead, self.spans, self.work, self.ahead.counts
         served = set(w.businesses)
@@ -492,12 +502,15 @@ class _Hall:
         steps: list[tuple[float, float]] = []  # (at, work) of appointments that will check in and pass it
         budget = 0.0
         if not ahead.priority:
-            flow = sum(facts.priority_per_minute.get(code, 0.0) * self.per(code) for code in served)
+            # a business served at several windows brings its priority tickets to each: this one takes its share
+            mine = 1.0 / w.speed
+            flow = sum(facts.priority_per_minute.get(code, 0.0) * self.per(code) * mine / self.pace(code, mine)
+                       for code in served)
             flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
             for code, slot in facts.appointments:
                 at = (slot - facts.now).total_seconds() / 60 - APPOINTMENT_EARLY
                 if code in served and at > 0:
-                    steps.append((at, APPOINTMENT_SHOWS * self.per(code)))
+                    steps.append((at, APPOINTMENT_SHOWS * self.per(code) * mine / self.pace(code, mine)))
             steps.sort()
             # the interleaving rule lets at most max_consecutive priority tickets pass for each normal one called
             normals = sum(ahead.normal.get(code, counts.get(code, 0.0)) for code in served)
