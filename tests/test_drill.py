@@ -79,10 +79,17 @@ def test_the_holiday_brings_three_times_the_crowd() -> None:
     ({"drill__date": "tomorrow"}, "drill.date"),
     ({"citizens__no_show": 1.5}, "citizens.no_show"),
     ({"arrivals__09:00": "many"}, "arrivals"),
+    ({"windows__pauses": {"3": "noon"}}, "windows.pauses.3"),
+    ({"windows__pauses": {"3": [["11:00", "lunch"]]}}, "windows.pauses.3"),
 ])
 def test_a_bad_scenario_names_the_key(change: dict[str, object], words: str) -> None:
     with pytest.raises(ScenarioInvalid, match=words.replace(".", r"\.")):
         parse_scenario(scenario("monday", **change), codes())
+
+
+def test_a_window_pause_is_part_of_the_planned_day() -> None:
+    sc = parse_scenario(scenario("lunch_pause"), codes())
+    assert f"{sc.window_pauses[2][0][0]:%H:%M}" == "11:15" and set(sc.window_pauses) == {1, 2, 3, 4, 5}
 
 
 def test_what_if_settings_go_into_a_copy_of_the_config(tmp_path: Path) -> None:
