@@ -153,6 +153,10 @@ def test_who_is_ahead_by_business() -> None:
     before = {"B": (2, 1), "C": (1, 0)}
     normal = waits.ahead_by_business("B", False, before, waiting, 2)
     assert normal.counts == {"B": 2 + 2, "C": 1 + 1}  # older normal ones and every waiting priority one
+    assert normal.people == 4  # what the slip says: 前面等候 4 人 (its own business)
+    crowded = waits.ahead_by_business("B", False, {"B": (1, 6), "C": (0, 6)}, {"B": (3, 6), "C": (2, 6)}, 2)
+    # twelve priority tickets wait, but with one normal ticket before it only four can be called first
+    assert sum(crowded.counts.values()) - sum(crowded.normal.values()) == pytest.approx(4)
     prio = waits.ahead_by_business("B", True, before, waiting, 2)
     # older priority ones, and normal ones as the rule lets them through: one for every two priority calls
     # before it, over the businesses it shares windows with (half a call here), where the normal ones wait

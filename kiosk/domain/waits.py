@@ -219,6 +219,7 @@ class Ahead:
     priority: bool
     counts: Mapping[str, float]
     normal: Mapping[str, float] = field(default_factory=dict)  # of those, the normal tickets
+    people: int = 0  # "前面等候 N 人": people ahead in its own business, as the calling rule orders them
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,9 @@ def ahead_by_business(business: str, priority: bool, before: Mapping[str, tuple[
     """Who is called before a ticket, per business: ``before`` (normal, priority) tickets older than it,
     ``waiting`` (normal, priority) all waiting, for every business that may matter.
 
-    A normal ticket waits for the older normal tickets and every waiting priority ticket; a priority ticket
-    for the older priority tickets and the normal ones the interleaving rule lets through meanwhile."""
+    A normal ticket waits for the older normal tickets and the waiting priority tickets (as many as the
+    interleaving rule lets pass); a priority ticket for the older priority tickets and the normal ones the rule
+    lets through meanwhile."""
     counts: dict[str, float] = {}
     normal: dict[str, float] = {}
     codes = set(before) | set(waiting)
@@ -248,19 +250,24 @@ def ahead_by_business(business: str, priority: bool, before: Mapping[str, tuple[
     # (the rule holds at each window across its businesses: counted over them all, shared as the normal ones wait)
     passes = sum(before.get(code, (0, 0))[1] for code in codes) / max(1, max_consecutive)
     normal_waiting = sum(waiting.get(code, (0, 0))[0] for code in codes)
+    # a normal ticket: the waiting priority tickets go first, but no more than max_consecutive for each normal
+    # ticket before it (and it), over its windows' businesses together
+    priority_waiting = sum(waiting.get(code, (0, 0))[1] for code in codes)
+    room = max_consecutive * (sum(before.get(code, (0, 0))[0] for code in codes) + 1)
+    scale = min(1.0, room / priority_waiting) if priority_waiting else 1.0
     for code in codes:
         nb, pb = before.get(code, (0, 0))
         nw, pw = waiting.get(code, (0, 0))
         if priority:
             normal[code] = min(float(nw), passes * nw / normal_waiting) if normal_waiting else 0.0
             counts[code] = pb + normal[code]
-        elif code == business:
-            normal[code] = nb
-            counts[code] = nb + min(pw, max_consecutive * (nb + 1))
         else:
             normal[code] = nb
-            counts[code] = nb + pw
-    return Ahead(business, priority, counts, normal)
+            counts[code] = nb + pw * scale
+    nb, pb = before.get(business, (0, 0))
+    nw, pw = waiting.get(business, (0, 0))
+    people = pb + min(nw, pb // max(1, max_consecutive)) if priority else nb + min(pw, max_consecutive * (nb + 1))
+    return Ahead(business, priority, counts, normal, people)
 
 
 def near(facts: HallFacts, business: str) -> list[str]:

@@ -129,7 +129,7 @@ class Issuing(Capacity):
             offer = self._offer(tx, call, business, holder, now)
             if offer is not None:
                 return 200, offer
-        estimate = (int(ahead.counts.get(business.code, 0)), wait)
+        estimate = (ahead.people, wait)
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
                                                    "walk_in", None, estimate)}
 

@@ -238,7 +238,7 @@ class Waits(HallCore):
             ahead = waits.Ahead(row["business"], True, {row["business"]: float(directed)})
             return int(directed), waits.estimate(dataclasses.replace(facts, windows=alone), ahead)
         ahead = self.ahead_of(conn, row)
-        return int(ahead.counts.get(row["business"], 0)), waits.estimate(facts, ahead)
+        return ahead.people, waits.estimate(facts, ahead)
 
     def wait_view(self, ahead: int, est: waits.Estimate) -> dict[str, Any]:
         return {"ahead": ahead, "position": ahead + 1, "expected_wait_min": est.minutes,
