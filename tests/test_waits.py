@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.domain import waits
+from kiosk.domain import durations, labels, waits
 from kiosk.domain.waits import Ahead, HallFacts, Window
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -23,7 +23,7 @@ def at(h: int, m: int = 0) -> datetime:
 
 PERIODS = ((at(9), at(12)), (at(13, 30), at(17, 30)))
 # a hall that has seen enough services that its figures are the catalog's, with nobody failing to come
-EXACT = {code: waits.Durations(minutes, minutes * 0.4, no_show_rate=0.0)
+EXACT = {code: durations.Durations(minutes, minutes * 0.4, no_show_rate=0.0)
          for code, minutes in {"A": 20.0, "B": 25.0, "C": 15.0, "D": 15.0, "Q": 5.0, "X": 15.0}.items()}
 
 
@@ -102,7 +102,7 @@ def test_the_range_is_wider_for_a_longer_wait() -> None:
 ])
 def test_learning_the_days_durations(served: list[float], no_shows: list[float],
                                      mean_between: tuple[float, float]) -> None:
-    d = waits.learn(10.0, served, no_shows)
+    d = durations.learn(10.0, served, no_shows)
     assert mean_between[0] <= d.mean <= mean_between[1], d
 
 
@@ -110,23 +110,23 @@ def test_the_whole_hall_teaches_a_business_it_has_not_seen_yet() -> None:
     """Every service today runs half as long again as the catalog says: a business nobody has been served in
     yet starts from that pace, not from the catalog's figure; no-shows seen anywhere count for all."""
     catalog = {"A": 20.0, "B": 10.0, "Q": 5.0}
-    seen = {"B": waits.Seen([15.0] * 12, [3.0] * 4, 12, 4), "Q": waits.Seen([7.5] * 12, [], 12, 0)}
-    day = waits.learn_day(catalog, seen)
+    seen = {"B": durations.Seen([15.0] * 12, [3.0] * 4, 12, 4), "Q": durations.Seen([7.5] * 12, [], 12, 0)}
+    day = durations.learn_day(catalog, seen)
     assert 26 <= day["A"].mean <= 30  # 20 × about 1.4 (the pace shrunk a little towards the catalog)
-    assert day["A"].no_show_rate > waits.NO_SHOW_PRIOR
+    assert day["A"].no_show_rate > durations.NO_SHOW_PRIOR
     assert 13.5 <= day["B"].mean <= 15 and 6.8 <= day["Q"].mean <= 7.5
-    assert waits.learn_day(catalog, {})["A"].mean == pytest.approx(20.0 * waits.SKEW)
+    assert durations.learn_day(catalog, {})["A"].mean == pytest.approx(20.0 * durations.SKEW)
 
 
 def test_no_shows_are_counted_at_what_they_cost() -> None:
-    none = waits.learn(10.0, [10.0] * 20)
-    many = waits.learn(10.0, [10.0] * 20, [2.0] * 20)
+    none = durations.learn(10.0, [10.0] * 20)
+    many = durations.learn(10.0, [10.0] * 20, [2.0] * 20)
     assert many.no_show_rate > 0.3 and many.no_show_minutes == pytest.approx(2.1, abs=0.1)
     assert many.per_ticket < none.per_ticket  # a holder who does not come costs the window only the call
 
 
 def test_a_window_slower_than_the_others_on_the_same_business_counts_for_less() -> None:
-    speeds = waits.window_speeds({("B", 1): (20, 20 * 40.0), ("B", 2): (20, 20 * 20.0), ("Q", 5): (20, 20 * 9.0)})
+    speeds = durations.window_speeds({("B", 1): (20, 20 * 40.0), ("B", 2): (20, 20 * 20.0), ("Q", 5): (20, 20 * 9.0)})
     assert speeds[1] > 1.3 and speeds[2] < 0.8
     assert 5 not in speeds  # alone with its business: its pace is the business's, learned once
     slow = [window(1, "B", speed=speeds[1])]
@@ -137,15 +137,15 @@ def test_a_window_slower_than_the_others_on_the_same_business_counts_for_less() 
 @pytest.mark.parametrize(("n", "words"), [(0, "零"), (7, "七"), (10, "十"), (12, "十二"), (25, "二十五"), (40, "四十"),
                                           (105, "一百零五"), (110, "一百一十"), (2000, "两千"), (1010, "一千零一十")])
 def test_numbers_in_words(n: int, words: str) -> None:
-    assert waits.number_words(n) == words
+    assert labels.number_words(n) == words
 
 
 def test_the_range_as_read_and_said() -> None:
-    assert waits.range_text(25, 40) == "约 25–40 分钟"
-    assert waits.range_text_en(25, 40) == "about 25–40 min"
-    assert waits.spoken_range(25, 40) == "大约二十五到四十分钟"
-    assert waits.range_of({"expected_wait_min": 30, "expected_wait_range_min": [25, 40]}) == (25, 40)
-    assert waits.range_of({"expected_wait_min": 30}) == (30, 30)  # an older hall's single figure
+    assert labels.range_text(25, 40) == "约 25–40 分钟"
+    assert labels.range_text_en(25, 40) == "about 25–40 min"
+    assert labels.spoken_range(25, 40) == "大约二十五到四十分钟"
+    assert labels.range_of({"expected_wait_min": 30, "expected_wait_range_min": [25, 40]}) == (25, 40)
+    assert labels.range_of({"expected_wait_min": 30}) == (30, 30)  # an older hall's single figure
 
 
 def test_who_is_ahead_by_business() -> None:
@@ -226,7 +226,7 @@ def test_a_priority_ticket_never_waits_longer_than_a_normal_one_in_its_place(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.floats(0.5, 600), min_size=1, max_size=30), st.floats(1, 60))
 def test_the_learned_figure_stays_between_the_catalog_and_what_was_seen(samples: list[float], prior: float) -> None:
-    d = waits.learn(prior, samples)
-    start = waits.prior(prior).mean
+    d = durations.learn(prior, samples)
+    start = durations.prior(prior).mean
     assert min(start, *samples) - 1e-9 <= d.mean <= max(start, *samples) + 1e-9
     assert d.sd >= 0 and 0 < d.no_show_rate < 1

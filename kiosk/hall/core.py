@@ -24,10 +24,11 @@ from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
+from kiosk.domain.durations import Durations
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.text import clean_text
-from kiosk.domain.waits import Durations, Window
+from kiosk.domain.waits import Window
 from kiosk.hall.requests import R
 from kiosk.passwords import COST, check_secret, hash_secret
 from kiosk.store.db import Store, Tx

@@ -16,7 +16,7 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from kiosk.domain import waits
+from kiosk.domain import durations, waits
 from kiosk.hall.core import HallCore
 from kiosk.store.db import Tx
 
@@ -51,7 +51,7 @@ class Waits(HallCore):
         minutes = round(max(0.0, now.timestamp() - min(called, began)) / 60, 2)
         day, business = row["day"], row["business"]
         seen = tx.one("SELECT n, recent FROM service_times WHERE day=? AND business=? AND kind=?", (day, business, kind))
-        recent = [*(json.loads(seen["recent"]) if seen else []), minutes][-waits.RECENT:]
+        recent = [*(json.loads(seen["recent"]) if seen else []), minutes][-durations.RECENT:]
         tx.execute("INSERT INTO service_times (day, business, kind, n, recent) VALUES (?,?,?,1,?) "
                    "ON CONFLICT (day, business, kind) DO UPDATE SET n=n+1, recent=excluded.recent",
                    (day, business, kind, json.dumps(recent)))
@@ -73,7 +73,7 @@ class Waits(HallCore):
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)
 
     def learned(self, conn: sqlite3.Connection, day: str, version: int | None = None
-                ) -> tuple[dict[str, waits.Durations], dict[int, float]]:
+                ) -> tuple[dict[str, durations.Durations], dict[int, float]]:
         """Today's durations per business and each window's pace, recomputed only when a service has ended."""
         if version is None:
             version = self.versions(conn, day)[0]
@@ -87,12 +87,12 @@ class Waits(HallCore):
         for b in self.config.businesses:
             n_served, served = samples.get((b.code, "served"), (0, []))
             n_missed, missed = samples.get((b.code, "no_show"), (0, []))
-            seen[b.code] = waits.Seen(served, missed, n_served, n_missed)
-        durations = waits.learn_day({b.code: b.service_minutes for b in self.config.businesses}, seen)
-        speeds = waits.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
+            seen[b.code] = durations.Seen(served, missed, n_served, n_missed)
+        found = durations.learn_day({b.code: b.service_minutes for b in self.config.businesses}, seen)
+        speeds = durations.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
                                       for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
-        self._learned = {day: (version, durations, speeds)}
-        return durations, speeds
+        self._learned = {day: (version, found, speeds)}
+        return found, speeds
 
     # -- the facts ------------------------------------------------------------------------------------------
     def _arrivals(self, conn: sqlite3.Connection, now: datetime, day: str, booked: int, checked_in: int

@@ -27,7 +27,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from drivers.factory import Devices
-from kiosk.domain import waits
+from kiosk.domain import labels
 from kiosk.ui import guide, pinyin
 from kiosk.ui.base import HallApp, TourStep, qr_texture
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
@@ -290,7 +290,7 @@ class KioskApp(HallApp):
 
     def show_queue(self) -> None:
         def done(reply: Reply) -> None:
-            lines = [f"{b['name']}：等候 {b['waiting']} 人，{waits.range_text(*waits.range_of(b))}"
+            lines = [f"{b['name']}：等候 {b['waiting']} 人，{labels.range_text(*labels.range_of(b))}"
                      for b in reply.body.get("businesses", []) if b["waiting"]]
             self.show_message(self.tr("排队情况", "Queue status"), "\n".join(lines) or "目前没有人排队，可以直接取号。",
                               "Waiting per business, with the expected wait.")

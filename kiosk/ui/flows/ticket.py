@@ -21,7 +21,7 @@ from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
 from drivers.printer import layouts
-from kiosk.domain import waits
+from kiosk.domain import labels
 from kiosk.ui import guide
 from kiosk.ui.base import qr_texture
 from kiosk.ui.client import Reply
@@ -366,12 +366,12 @@ class TicketFlow:
         screen = app.root.get_screen("ticket")
         screen.number = ticket["number"]
         ahead = ticket["ahead"]
-        low, high = waits.range_of(ticket)
+        low, high = labels.range_of(ticket)
         holder = ticket["holder_masked"] or "（预约签到 appointment）"
-        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候{waits.range_text(low, high)}"
-                          f"\n{ahead} ahead · {waits.range_text_en(low, high)}"
+        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候{labels.range_text(low, high)}"
+                          f"\n{ahead} ahead · {labels.range_text_en(low, high)}"
                           f"\n{'代办人' if ticket.get('agent') else '取号人'} {holder}")
-        screen.spoken_wait = f"前面还有{waits.number_words(ahead)}人，预计等候{waits.spoken_range(low, high)}。"
+        screen.spoken_wait = f"前面还有{labels.number_words(ahead)}人，预计等候{labels.spoken_range(low, high)}。"
         screen.printed = app.tr("正在打印小票…", "Printing your slip…")
         app.root.current = "ticket"
         issued = datetime.fromisoformat(ticket["issued_at"])
