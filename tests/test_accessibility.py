@@ -106,6 +106,10 @@ def test_nothing_personal_is_spoken(kiosk_tour_high_contrast: Path, kiosk_tour: 
         assert not re.search(r"\d{6,}", p["text"]) and not any(name in p["text"] for name in names), p
     ticket = [p["text"] for p in said if p["screen"] == "ticket"]
     assert ticket and all("号" in t for t in ticket)  # the ticket's number is said (it is on the board anyway)
+    # and the wait, as the hall's range in words: "前面还有三人，预计等候大约十到二十分钟"
+    for t in ticket:
+        wait = re.search(r"前面还有(\S+)人，预计等候大约(\S+)分钟", t)
+        assert wait and not re.search(r"\d", wait.group(0)), t
 
 
 def test_voice_follows_the_kiosks_setting(kiosk_tour: Path) -> None:

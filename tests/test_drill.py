@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import tomllib
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -78,6 +80,8 @@ def test_the_holiday_brings_three_times_the_crowd() -> None:
     ({"citizens__no_show": 1.5}, "citizens.no_show"),
     ({"arrivals__09:00": "many"}, "arrivals"),
     ({"citizens__keypad": 2}, "citizens.keypad"),
+    ({"windows__pauses": {"3": "noon"}}, "windows.pauses.3"),
+    ({"windows__pauses": {"3": [["11:00", "lunch"]]}}, "windows.pauses.3"),
 ])
 def test_a_bad_scenario_names_the_key(change: dict[str, object], words: str) -> None:
     with pytest.raises(ScenarioInvalid, match=words.replace(".", r"\.")):
@@ -104,6 +108,11 @@ def test_insiders_are_part_of_the_scenario_vocabulary() -> None:
                        ({"kind": "rating_padder", "windwo": 1}, "windwo")):
         with pytest.raises(ScenarioInvalid, match=words):
             parse_scenario({**doc, "insiders": [bad]}, codes())
+
+
+def test_a_window_pause_is_part_of_the_planned_day() -> None:
+    sc = parse_scenario(scenario("lunch_pause"), codes())
+    assert f"{sc.window_pauses[2][0][0]:%H:%M}" == "11:15" and set(sc.window_pauses) == {1, 2, 3, 4, 5}
 
 
 def test_what_if_settings_go_into_a_copy_of_the_config(tmp_path: Path) -> None:
@@ -170,13 +179,53 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
                 "followups_opened", "matters", "wall_seconds"):
         assert key in s
 
+    # what every ticket was told about its wait, scored against what happened, the old formulas beside
+    w = s["waits"]
+    assert w["tickets"] > 30 and w["looks"] > 0 and w["mean_wait"] > 0
+    for told in ("slip", "later", "old_slip", "old_later"):
+        assert set(w[told]["overall"]) == {"n", "mae", "median_error", "bias", "within", "range_held", "range_width"}
+        assert w[told]["overall"]["n"] > 0 and w[told]["by_business"]
+    assert 0 < w["slip"]["overall"]["range_held"] <= 1 and w["old_slip"]["overall"]["range_held"] is None
+    assert w["unserved_unwarned"] == 0
+    assert json.loads((report / "waits.json").read_text(encoding="utf-8"))[0]["told"]
+
     charts = sorted(p.name for p in report.glob("*.png"))
-    assert charts == ["flow.png", "queue.png", "refusals.png", "scalpers.png", "waits.png"]
+    assert charts == ["flow.png", "queue.png", "refusals.png", "scalpers.png", "wait_estimates.png", "waits.png"]
     dom = browser_screenshot((report / "report.html").as_uri(), report / "report-screenshot.png")
-    assert "大厅演练报告" in dom and "没有市民被拒之门外" in dom
+    assert "大厅演练报告" in dom and "没有市民被拒之门外" in dom and "等候时间估计的准确度" in dom
     assert "没有可转卖的囤积号源" in dom and "没有一条代评被接受" in dom
     assert "买号者凭凭条和号码能用的预约号源为 0 个" in dom and "大厅接受了 0 次" in dom
     assert all(f'src="{c}"' in dom for c in charts)
+
+
+def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
+    """Four holders: told 20 (10–30) and called after 25; told 40 (30–50) and called after 60; one never
+    called whose range ended at 16:00 without a booking offer (unwarned); one never called after an offer."""
+    from kiosk.drill.runner import Record, TicketLog
+    from kiosk.drill.scenario import Person, Visit
+    from kiosk.drill.waits import Told, WaitLog, WaitWatch
+
+    day = datetime(2026, 11, 23, 15, 0, tzinfo=TZ)
+    rec = Record()
+    watch = WaitWatch(None, None, rec, threading.Event(), "", day.replace(hour=17, minute=30))  # type: ignore[arg-type]
+    cases = [("B001", 20, 10, 30, 25.0, False), ("B002", 40, 30, 50, 60.0, False), ("B003", 30, 20, 60, None, False),
+             ("B004", 200, 150, 260, None, True)]
+    for number, minutes, low, high, called, offered in cases:
+        visit = Visit(day, "walk_in", "B", Person("x", "y"))
+        rec.tickets[number] = TicketLog(visit, number, day,
+                                        called_at=day + timedelta(minutes=called) if called is not None else None)
+        watch.logs[number] = WaitLog(number, "B", "walk_in", day, offered, "code",
+                                     Told(day, minutes, low, high, minutes - 10))
+    watch.logs["B002"].looks.append(Told(day + timedelta(minutes=30), 25, 20, 35, 10))  # 30 left: error −5
+    score = watch.score()
+    slip = score["slip"]["overall"]
+    assert slip["n"] == 2 and slip["mae"] == 12.5 and slip["bias"] == -12.5 and slip["range_held"] == 0.5
+    assert slip["range_width"] == 20 and score["slip"]["by_business"]["B"]["n"] == 2
+    assert score["old_slip"]["overall"]["mae"] == 22.5 and score["old_slip"]["overall"]["range_held"] is None
+    assert score["later"]["overall"]["mae"] == 5 and score["later"]["overall"]["range_held"] == 1
+    assert score["unserved"] == 2 and score["unserved_unwarned"] == 1
+    assert score["mean_wait"] == 42.5 and score["goals"]["slip_mae_target"] == 8.5
+    assert not score["goals"]["slip_mae_ok"] and score["goals"]["later_ok"] and not score["goals"]["unwarned_ok"]
 
 
 def test_drill_explains_a_closed_day_and_a_bad_setting(tmp_path: Path) -> None:

@@ -177,9 +177,10 @@ def test_hall_closed_outside_hours_but_open_until_closing(hall: Hall) -> None:
 def test_over_capacity_offers_a_booking_instead_of_refusing(tmp_path: Path) -> None:
     hall = Hall(tmp_path, example_config(limits={"kiosk_burst": None}),
                 now=datetime(2026, 11, 23, 17, 0, tzinfo=TZ))
-    # B is served by 2 windows at 25 min: 30 minutes left serve about 2-3 people
+    # B is served by 2 windows at 25 min: 30 minutes left call about 2-3 people; from the third on, the range of
+    # the wait reaches past closing (one in ten or more would not be called today), and that is offered a booking
     issued = [hall.issue("B", i) for i in range(6)]
-    assert [s for s, _ in issued[:3]] == [201, 201, 201]
+    assert [s for s, _ in issued[:2]] == [201, 201] and issued[2][0] == 200
     status, body = issued[-1]
     assert status == 200 and body["over_capacity"] is True
     offer = body["booking_offer"]

@@ -4,6 +4,7 @@ and served; a forged or another day's code gets the same "not found". Screenshot
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,10 @@ def test_a_phone_follows_its_ticket_through_waiting_called_and_served(hall: Hall
         browser.wait_for("document.getElementById('ahead').textContent === '5'")
         page = browser.html()
         assert "前面还有" in page and "预计等候" in page
+        # the wait is the hall's range (十次里约有八次), the same figures the ticket read gives
+        told = browser.eval("document.getElementById('wait').textContent")
+        assert re.fullmatch(r"\d+(–\d+)?", told), told
+        assert "十次里约有八次" in browser.eval("document.getElementById('range').textContent")
         assert "测试" not in page and make_id("19800101", 9) not in page  # nothing personal
         browser.screenshot(ARTEFACTS / "1-waiting.png")
         for _ in range(3):  # the window serves three of those before ours: two left, "come back" shows
@@ -138,7 +143,8 @@ def test_a_new_page_is_answered_at_once_and_a_following_one_every_few_seconds(ha
     first = requests.get(f"{hall.url}/q/status", params={"c": code}, timeout=10)
     assert first.elapsed.total_seconds() < 2
     body = first.json()
-    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "window", "seq", "at", "rating"}
+    assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "expected_wait_range_min",
+                         "window", "seq", "at", "rating"}
     assert body["rating"] == {"open": False, "rated": False, "level": None, "closes_at": None,
                               "last_day": None}  # not served yet
     issue(kiosk, 2)  # the hall moves on while the page waits

@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from kiosk.domain import labels
+
 
 @dataclass(frozen=True)
 class Line:
@@ -73,6 +75,7 @@ class TicketSlip:
     issued_at: str  # "2026-11-23 10:05"
     qr: str
     priority: str | None = None
+    expected_wait_range: tuple[int, int] | None = None  # the hall's range, "约 25–40 分钟"
 
 
 def ticket(slip: TicketSlip, paper: int = 80) -> list[Element]:
@@ -82,8 +85,9 @@ def ticket(slip: TicketSlip, paper: int = 80) -> list[Element]:
     if slip.priority:
         label = PRIORITY_LABELS.get(slip.priority, slip.priority)
         out.append(Line(f"{label} Priority ({slip.priority})", 1, "center"))
-    out += [Line(f"前面等候 {slip.ahead} 人  预计 {slip.expected_wait_min} 分钟", 1, "center"),
-            Line(f"{slip.ahead} ahead, about {slip.expected_wait_min} min", 1, "center"),
+    low, high = slip.expected_wait_range or (slip.expected_wait_min, slip.expected_wait_min)
+    out += [Line(f"前面等候 {slip.ahead} 人", 1, "center"), Line(f"预计等候{labels.range_text(low, high)}", 1, "center", True),
+            Line(f"{slip.ahead} ahead, {labels.range_text_en(low, high)}", 1, "center"),
             Line(f"取号人：{slip.holder_masked}"), Line(f"取号时间：{slip.issued_at}"), QR(slip.qr)]
     if slip.qr.startswith(("https://", "http://")):  # the hall has a public queue page
         out += [Line("手机扫码查看排队进度", 1, "center", True), Line("Scan with your phone to follow the queue", 1, "center")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 RATING_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RATING_LEVELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
 # what a citizen may tick with a bad rating, the same at the kiosk and on the phone
@@ -21,3 +23,55 @@ EXCEPTION_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch
                    "pause": "暂停服务", "data_read": "查阅登记数据", "rating_refused": "非本人评价被拒",
                    "rating_appealed": "差评申诉", "rating_appeal_decided": "差评申诉复核"}
 APPEAL_STATES = {"none": "", "appealed": "申诉中", "upheld": "申诉复核：维持", "overturned": "申诉复核：已撤销"}
+
+
+
+# -- a wait as the citizen reads and hears it (kiosk/domain/waits.py makes the figures) -------------------------
+def range_of(view: Mapping[str, object]) -> tuple[int, int]:
+    """The range a hall answer carries (a ticket, a business of the queue), or its single figure (an older hall)."""
+    told = view.get("expected_wait_range_min")
+    if isinstance(told, list | tuple) and len(told) == 2 and all(isinstance(x, int) for x in told):
+        return int(told[0]), int(told[1])
+    minutes = view.get("expected_wait_min")
+    return (minutes, minutes) if isinstance(minutes, int) else (0, 0)
+
+
+def range_text(low: int, high: int) -> str:
+    """"约 25–40 分钟" on the slip, the kiosk and the phone page."""
+    return f"约 {low} 分钟" if low == high else f"约 {low}–{high} 分钟"
+
+
+def range_text_en(low: int, high: int) -> str:
+    return f"about {low} min" if low == high else f"about {low}–{high} min"
+
+
+DIGITS = "零一二三四五六七八九"
+
+
+def number_words(n: int) -> str:
+    """A count as it is said in Mandarin (0–9999): 25 → 二十五, 105 → 一百零五, 12 → 十二."""
+    if n < 0 or n > 9999:
+        return str(n)
+    if n < 10:
+        return DIGITS[n]
+    if n < 20:
+        return "十" + (DIGITS[n % 10] if n % 10 else "")
+    out = ""
+    zero = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = n // value % 10
+        if digit:
+            if zero and out:
+                out += "零"
+            out += ("两" if digit == 2 and value >= 1000 else DIGITS[digit]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
+def spoken_range(low: int, high: int) -> str:
+    """The range in words for voice guidance: "大约二十五到四十分钟"."""
+    if low == high:
+        return f"大约{number_words(low)}分钟"
+    return f"大约{number_words(low)}到{number_words(high)}分钟"

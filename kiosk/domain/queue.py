@@ -1,4 +1,4 @@
-"""Calling order, people ahead and expected wait.
+"""Calling order and people ahead (and the wait formulas the estimator replaced, for the drill's comparison).
 
 Order: tickets keep the place they were issued in (a transfer does not send anyone to
 the back). Priority tickets go first, but never more than ``max_consecutive`` in a row
@@ -50,12 +50,17 @@ def people_ahead(priority: bool, normal_before: int, priority_before: int, prior
 
 
 def expected_wait_minutes(ahead: int, service_minutes: float, open_windows: int) -> int:
+    """The per-business formula every later view used before issue 23. Superseded by
+    :func:`kiosk.domain.waits.estimate`; kept so that the drill can score it beside the estimate on the same
+    day (kiosk/drill/waits.py). Nothing the hall tells a citizen uses it."""
     return math.ceil(ahead * service_minutes / max(1, open_windows))
 
 
 def backlog_wait_minutes(business: str, waiting: dict[str, int], minutes: dict[str, float],
                          served_by: dict[int, tuple[str, ...]], open_windows: set[int]) -> float:
     """How long a new ticket of ``business`` waits: the work queued at the windows that serve it, over them.
+    The slip's formula before issue 23, superseded by :func:`kiosk.domain.waits.estimate` and kept, like
+    :func:`expected_wait_minutes`, only for the drill's comparison.
 
     Windows are shared: window 1 may serve A, B and C while window 2 serves B and C. Counting only the
     queue of one business (as ``expected_wait_minutes`` does) then divides it over windows that are busy

@@ -134,7 +134,7 @@ class OwnHall:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer
                 time.sleep(0.05)
         raise DrillError("演练大厅未能在30秒内启动 / the drill's hall did not start within 30 s")
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.drill import waits as wait_scores
 from kiosk.drill.insiders import describe
 from kiosk.drill.runner import Record
 from kiosk.drill.scenario import Scenario
@@ -103,6 +104,7 @@ def summarize(sc: Scenario, rec: Record, windows: list[int], wall_seconds: float
         if latencies else 0.0,
         "requests": len(latencies),
         "wall_seconds": round(wall_seconds, 1),
+        "waits": rec.waits.score() if rec.waits else None,  # told against actual (kiosk/drill/waits.py)
     }
 
 
@@ -216,6 +218,8 @@ def charts(out: Path, sc: Scenario, rec: Record, summary: dict[str, Any]) -> lis
     ax.set_title("黄牛尝试与结果 Scalper attempts and outcomes")
     ax.legend(fontsize=8)
     save(fig, "scalpers.png", "黄牛的尝试与结果 / Scalper attempts against their outcomes")
+    if rec.waits:
+        made += rec.waits.chart(out, plt)
     return made
 
 
@@ -288,6 +292,7 @@ th small{{color:#666;font-weight:normal}} figure{{margin:18px 0}} img{{max-width
 <table><tr><th>业务</th><th>已叫号人数 called</th><th>中位数 p50</th><th>p90</th><th>最长 max</th>
 <th>演练结束时未叫到 not yet called</th></tr>{waits}</table>
 <h2>窗口利用率 Window utilisation</h2><table>{util}</table>
+{wait_scores.section(summary)}
 <h2>图表 Charts</h2>{figures}
 </body></html>"""
     path = out / "report.html"

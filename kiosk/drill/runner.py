@@ -23,6 +23,7 @@ import requests
 from kiosk.domain.codes import code_of
 from kiosk.drill.insiders import Insiders
 from kiosk.drill.scenario import Scenario, Visit
+from kiosk.drill.waits import WaitWatch
 
 
 class DrillClock:
@@ -125,6 +126,7 @@ class Record:
     window_busy: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes serving
     window_staffed: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes logged in
     lock: threading.Lock = field(default_factory=threading.Lock)
+    waits: WaitWatch | None = None  # what each ticket was told about its wait (kiosk/drill/waits.py)
 
 
 class DayRunner:
@@ -142,10 +144,15 @@ class DayRunner:
         self.materials: dict[str, list[str]] = {}
         self.categories: list[str] = []
         self.appointment_codes: dict[int, str] = {}
+        self.pausing: set[int] = set()
         closing = periods[-1][1] if periods else clock.now()
         until = datetime.combine(scenario.day, scenario.until, closing.tzinfo) if scenario.until else None
         self.arrivals_end = min(until, closing) if until else closing
-        self.service_end = until if until else closing + timedelta(minutes=scenario.serve_after_close_minutes)
+        # a morning-only drill stops its arrivals at ``until``; the windows still serve everyone holding a ticket
+        # (after the lunch break if need be), so that every wait told is a wait that ends
+        self.service_end = closing + timedelta(minutes=scenario.serve_after_close_minutes)
+        self.waits = self.record.waits = WaitWatch(api, clock, self.record, self.stop, tokens.display,
+                                                   periods[-1][1] if periods else None)
 
     # -- the day -----------------------------------------------------------------------------------------------
     def run(self) -> Record:
@@ -154,21 +161,23 @@ class DayRunner:
             raise RuntimeError(f"大厅服务无法访问 / the hall cannot be reached: {status} {catalog}")
         self.materials = {b["code"]: [m["id"] for m in b["materials"]] for b in catalog["businesses"]}
         self.categories = [c["id"] for c in catalog["matter_categories"]]
+        self.waits.read_catalog(catalog)
         self._make_appointments()
         threads = [threading.Thread(target=self._guard(self._kiosks), name="kiosks")]
         threads += [threading.Thread(target=self._guard(self._window_player(w)), name=f"window-{w}")
                     for w in self.windows]
-        sampler = threading.Thread(target=self._guard(self._sample), name="sampler", daemon=True)
+        watchers = [threading.Thread(target=self._guard(fn), name=name, daemon=True)
+                    for fn, name in ((self._sample, "sampler"), (self.waits.run, "phones"))]
         padders = self.insiders.threads()
-        for t in [*threads, *padders]:
+        for t in threads + watchers + padders:
             t.start()
-        sampler.start()
         for t in threads:
             t.join()
         self.stop.set()
         for t in padders:
             t.join()
-        sampler.join(5)
+        for t in watchers:
+            t.join(5)
         self.insiders.finish()
         return self.record
 
@@ -228,6 +237,7 @@ class DayRunner:
             body["priority"] = v.priority
         if accept_wait:
             body["accept_wait"] = True
+        self.waits.before_issue()
         status, reply = self.api.call("POST", "/api/v1/tickets", self._token(v), body)
         if status == 201:
             self._issued(v, reply["ticket"])
@@ -266,6 +276,8 @@ class DayRunner:
         with self.record.lock:
             self.record.tickets[ticket["number"]] = TicketLog(v, ticket["number"], self.clock.now(),
                                                              qr=str(ticket.get("qr", "")))
+            offered = any(o is v for o in self.record.offered)
+        self.waits.issued(v, ticket, offered)
 
     # -- windows -----------------------------------------------------------------------------------------------
     def _window_open(self, w: int, at: datetime) -> bool:
@@ -295,8 +307,8 @@ class DayRunner:
             if now >= self.service_end:
                 break
             closed_day = self.periods and now >= self.periods[-1][1]
-            if closed_day and self.arrivals_done.is_set() and after_close_idle >= 2:
-                break  # after closing, a window goes home once nobody waits for it
+            if self.arrivals_done.is_set() and after_close_idle >= 2:
+                break  # once nobody comes any more, a window goes home when nobody waits for it
             if not closed_day and not self._window_open(w, now):
                 if session is not None:
                     leave()
@@ -313,9 +325,11 @@ class DayRunner:
                     raise RuntimeError(f"{w}号窗口无法登录 / window {w} cannot log in: {reply}")
                 session = reply["session"]
                 since = self.clock.now()
+            if self._paused(w, now, token, session):
+                continue
             status, reply = self.api.call("POST", f"/api/v1/windows/{w}/call-next", token, {}, session)
             if status == 404:
-                after_close_idle += 1 if closed_day else 0
+                after_close_idle += 1 if closed_day or self.arrivals_done.is_set() else 0
                 self.clock.sleep(1, self.stop)
                 continue
             if status != 200:
@@ -325,6 +339,18 @@ class DayRunner:
             self._serve(w, token, session, reply["ticket"]["number"])
         if session is not None:
             leave()
+
+    def _paused(self, w: int, now: datetime, token: str, session: str) -> bool:
+        """A planned pause (a clerk's lunch while the hall stays open): paused and resumed through the API."""
+        local = now.timetz().replace(tzinfo=None)
+        inside = any(a <= local < b for a, b in self.sc.window_pauses.get(w, ()))
+        if inside != (w in self.pausing):
+            self.api.call("POST", f"/api/v1/windows/{w}/{'pause' if inside else 'resume'}", token,
+                          {"reason": "午休 lunch"}, session)
+            (self.pausing.add if inside else self.pausing.discard)(w)
+        if inside:
+            self.clock.sleep(1, self.stop)
+        return inside
 
     def _log_for(self, number: str) -> TicketLog | None:
         deadline = time.monotonic() + 5  # the kiosk thread records a ticket just after the hall answers

@@ -85,6 +85,7 @@ class Scenario:
     insiders: tuple[Insider, ...] = ()
     keypad: float = 1.0  # citizens who press the window's keypad; the others leave before it asks
     phone: float = 0.0  # of those who left, the share who rate later on the phone page
+    window_pauses: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # paused, hall open
 
 
 @dataclass
@@ -159,7 +160,7 @@ KNOWN = {
     "citizens": ("no_show", "elderly", "disabled", "military", "agent", "agent_principals", "notice", "accepted",
                  "report_matter", "book_when_offered", "keypad", "phone"),
     "appointments": ("count",),
-    "windows": ("closed", "hours"),
+    "windows": ("closed", "hours", "pauses"),
     "scalpers": ("strategy", "at", "count", "every_minutes", "kiosk"),
     "insiders": ("kind", "at", "count", "every_minutes", "kiosk", "window", "business"),
 }
@@ -229,11 +230,8 @@ def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario
     closed = windows.get("closed", [])
     if not isinstance(closed, list) or not all(isinstance(w, int) for w in closed):
         raise ScenarioInvalid(f"windows.closed: 应为窗口号列表 / expected a list of window numbers, got {closed!r}")
-    hours: dict[int, tuple[tuple[time, time], ...]] = {}
-    for key, spans in windows.get("hours", {}).items():
-        if not str(key).isdigit() or not isinstance(spans, list):
-            raise ScenarioInvalid(f"windows.hours.{key}: 应为 [[\"09:00\", \"12:00\"], …] / expected a list of spans")
-        hours[int(key)] = tuple((_time(a, f"windows.hours.{key}"), _time(b, f"windows.hours.{key}")) for a, b in spans)
+    hours = _window_spans(windows, "hours")
+    pauses = _window_spans(windows, "pauses")
     scalpers = []
     for i, raw in enumerate(doc.get("scalpers", [])):
         strategy = raw.get("strategy")
@@ -257,7 +255,8 @@ def parse_scenario(doc: dict[str, Any], businesses: tuple[str, ...]) -> Scenario
         appointments=int(_num(doc.get("appointments", {}), "count", 0, 0, 10000, "appointments.")),
         closed_windows=tuple(closed), window_hours=hours,
         serve_after_close_minutes=int(_num(drill, "serve_after_close_minutes", 90, 0, 600, "drill.")),
-        scalpers=tuple(scalpers), insiders=insiders, keypad=share["keypad"], phone=share["phone"])
+        scalpers=tuple(scalpers), insiders=insiders, keypad=share["keypad"], phone=share["phone"],
+        window_pauses=pauses)
 
 
 def _insiders(raw: Any, businesses: tuple[str, ...]) -> tuple[Insider, ...]:
@@ -280,6 +279,18 @@ def _insiders(raw: Any, businesses: tuple[str, ...]) -> tuple[Insider, ...]:
                            int(_num(item, "kiosk", 1, 1, 50, where)), int(_num(item, "window", 1, 1, 99, where)),
                            business))
     return tuple(out)
+
+
+def _window_spans(windows: dict[str, Any], key: str) -> dict[int, tuple[tuple[time, time], ...]]:
+    """``windows.hours`` (when a window is staffed) or ``windows.pauses`` (when it pauses, the hall open)."""
+    out: dict[int, tuple[tuple[time, time], ...]] = {}
+    for number, spans in windows.get(key, {}).items():
+        if not str(number).isdigit() or not isinstance(spans, list) or not all(
+                isinstance(span, list) and len(span) == 2 for span in spans):
+            raise ScenarioInvalid(f"windows.{key}.{number}: 应为 [[\"09:00\", \"12:00\"], …] / expected a list of spans")
+        out[int(number)] = tuple((_time(a, f"windows.{key}.{number}"), _time(b, f"windows.{key}.{number}"))
+                                 for a, b in spans)
+    return out
 
 
 class People:

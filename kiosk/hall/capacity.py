@@ -1,6 +1,5 @@
-"""The day's shape and its waits: which windows serve what today (with the duty desk's decisions),
-how long the hall stays open, who is ahead of a ticket, the load on shared windows, and a ticket as
-the hall shows it."""
+"""The day's shape: which windows serve what today (with the duty desk's decisions), how long the hall stays
+open, and a ticket as the hall shows it, with its wait (kiosk/hall/waits.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +9,14 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from kiosk.domain import codes, queue
-from kiosk.domain.catalog import Business
+from kiosk.domain import codes, waits
 from kiosk.domain.errors import fail
-from kiosk.hall.core import (
-    WAITING,
-    HallCore,
-)
+from kiosk.hall.core import WAITING
+from kiosk.hall.waits import Waits
 from kiosk.store.db import Tx
 
 
-class Capacity(HallCore):
+class Capacity(Waits):
     # -- the day's shape: configured windows and hours, plus the duty desk's decisions for a surge --
     def served_by(self, conn: sqlite3.Connection, window: int, day: str) -> tuple[str, ...]:
         return self.served_map(conn, day).get(window, ())
@@ -28,31 +24,27 @@ class Capacity(HallCore):
     def windows_serving(self, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
         return [w.number for w in self.config.windows if code in self.served_by(conn, w.number, day)]
 
-    def extended_until(self, conn: sqlite3.Connection, day: str) -> datetime | None:
+    def extended_until(self, conn: sqlite3.Connection, day: str, decisions: int | None = None) -> datetime | None:
+        """Today's closing as the duty desk extended it; cached like :meth:`served_map` (``decisions``: their
+        count, when the caller has just read it)."""
+        if decisions is None:
+            decisions = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        key = (day, decisions)
+        if key in self._extended:
+            return self._extended[key]
         row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
                            (day,)).fetchone()
-        return datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+        until = datetime.fromtimestamp(row[0], self.config.calendar.tz) if row and row[0] else None
+        self._extended = {key: until}
+        return until
 
-    def remaining_minutes(self, conn: sqlite3.Connection, now: datetime) -> float:
-        cal = self.config.calendar
-        remaining = cal.remaining_open_minutes(now)
-        until = self.extended_until(conn, self.day(now).isoformat())
-        closing = cal.closing_time(now)
-        if until is not None and closing is not None:
-            remaining += max(0.0, (until - max(closing, cal.local(now))).total_seconds() / 60)
-        return remaining
-
-    def open_windows(self, conn: sqlite3.Connection, code: str, day: str) -> int:
-        serving = set(self.windows_serving(conn, code, day))
-        rows = conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,)).fetchall()
-        open_now = len([r for r in rows if r[0] in serving])
-        return open_now or max(1, len(serving))
-
-    def served_map(self, conn: sqlite3.Connection, day: str) -> dict[int, tuple[str, ...]]:
+    def served_map(self, conn: sqlite3.Connection, day: str, decisions: int | None = None
+                   ) -> dict[int, tuple[str, ...]]:
         """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.
         Issuing reads it for every ticket: cached, keyed by the day and how many decisions it has, so that any
         connection (writer or reader) sees a new decision at once."""
-        count = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+        count = decisions if decisions is not None else conn.execute(
+            "SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
         cached = self._served.get((day, count))
         if cached is not None:
             return cached
@@ -65,31 +57,6 @@ class Capacity(HallCore):
         self._served = {(day, count): served}
         return served
 
-    def backlog_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
-        """The wait a new ticket of ``business`` faces at the windows it shares with other businesses."""
-        served = self.served_map(conn, day)
-        related = {b for bs in served.values() if business.code in bs for b in bs}
-        waiting = {r[0]: int(r[1]) for r in conn.execute(
-            "SELECT business, SUM(n) FROM waiting WHERE day=? GROUP BY business", (day,)) if r[0] in related}
-        minutes: dict[str, float] = {}
-        for code, count in waiting.items():
-            other = self.config.business(code)
-            if count > 0 and other is not None:
-                minutes[code] = self.service_minutes(conn, other, day)
-        open_now = {int(r[0]) for r in conn.execute("SELECT number FROM windows WHERE state='open' AND day=?", (day,))}
-        return queue.backlog_wait_minutes(business.code, waiting, minutes, served, open_now)
-
-    def _ahead(self, conn: sqlite3.Connection, row: sqlite3.Row) -> int:
-        counts = {0: (0, 0), 1: (0, 0)}
-        for r in conn.execute(
-            "SELECT priority IS NOT NULL AS p, SUM(id < ?), COUNT(*) FROM tickets "
-            "WHERE day=? AND business=? AND state IN ('waiting','transferred') GROUP BY p",
-            (row["id"], row["day"], row["business"])):
-            counts[int(r[0])] = (int(r[1] or 0), int(r[2]))  # (before this ticket, all)
-        is_prio = row["priority"] is not None
-        return queue.people_ahead(is_prio, counts[0][0], counts[1][0], counts[1][1], counts[0][1],
-                                  self.config.priority.max_consecutive)
-
     def waiting_counts(self, conn: sqlite3.Connection, day: str, code: str) -> tuple[int, int]:
         """(normal, priority) tickets waiting in one business, as the store's triggers keep them."""
         counts = [0, 0]
@@ -97,22 +64,14 @@ class Capacity(HallCore):
             counts[int(r[0])] = int(r[1])
         return counts[0], counts[1]
 
-    def ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row,
-                    estimate: tuple[int, int] | None = None) -> dict[str, Any]:
-        """``estimate`` is (ahead, wait minutes) when the caller already knows them."""
+    def ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime,
+                    estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
+        """``estimate`` is (people ahead, the estimate) when the caller already has them (issuing: the same
+        figure that decided on the booking offer)."""
         business = self.config.business(row["business"])
-        ahead = 0
-        wait = 0
-        position = None
-        if row["state"] in WAITING and estimate is not None:
-            ahead, wait = estimate
-            position = ahead + 1
-        elif row["state"] in WAITING and business is not None:
-            ahead = self._ahead(conn, row)
-            position = ahead + 1
-            wait = queue.expected_wait_minutes(
-                ahead, self.service_minutes(conn, business, row["day"]),
-                self.open_windows(conn, business.code, row["day"]))
+        wait: dict[str, Any] = {"ahead": 0, "position": None, "expected_wait_min": 0, "expected_wait_range_min": [0, 0]}
+        if row["state"] in WAITING and business is not None:
+            wait = self.wait_view(*(estimate or self.wait_of(conn, row, now)))
         return {
             "number": row["number"],
             "business": row["business"],
@@ -124,9 +83,7 @@ class Capacity(HallCore):
             "channel": row["channel"],
             "priority": row["priority"],
             "state": row["state"],
-            "position": position,
-            "ahead": ahead,
-            "expected_wait_min": wait,
+            **wait,
             "window": row["target_window"] if row["state"] in WAITING else row["window"],
             "calls": row["calls"],
             "agent": bool(row["is_agent"]),
@@ -138,11 +95,12 @@ class Capacity(HallCore):
         code = codes.ticket_qr(self.code_key, self.config.hall_id, date.fromisoformat(day), number)
         return codes.follow_url(self.config.public_url, code) if self.config.public_url else code
 
-    def view_of(self, tx: Tx, ticket_id: int | None, estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+    def view_of(self, tx: Tx, ticket_id: int | None, now: datetime,
+                estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
         """A ticket as it now stands, after a change: the one reload-and-build-its-view every operation ends with."""
         row = tx.one("SELECT * FROM tickets WHERE id=?", (ticket_id,))
         assert row is not None
-        return self.ticket_view(tx.conn, row, estimate)
+        return self.ticket_view(tx.conn, row, now, estimate)
 
     def todays_code(self, now: datetime, scanned: object) -> codes.TicketCode:
         """A slip's signed code, if it is this hall's and today's: an earlier day's ticket is spent."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -24,10 +23,12 @@ from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
+from kiosk.domain.durations import Durations
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.signing import derive_key
 from kiosk.domain.text import clean_text
+from kiosk.domain.waits import Window
 from kiosk.hall.requests import R
 from kiosk.hall.revocation import Generation, generation_file
 from kiosk.passwords import COST, check_peppered, hash_peppered, pepper_hash
@@ -94,6 +95,13 @@ class HallCore:
         self._devices: dict[str, tuple[Device, int]] = {}  # token hash → (device, the generation it was read at)
         self._pepper_old_pins()
         self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
+        self._extended: dict[tuple[str, int], datetime | None] = {}
+        self._windows: tuple[object, tuple[Window, ...]] = (None, ())
+        self._near: tuple[object, dict[str, set[str]]] = (None, {})
+        self._periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}
+        # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
+        self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
+        self._arrival_cache: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
@@ -161,16 +169,6 @@ class HallCore:
             raise fail("UNKNOWN_BUSINESS", f"没有这项业务。可办理的业务：{names}。",
                        "Unknown business. See GET /api/v1/catalog for the list.")
         return business
-
-    def service_minutes(self, conn: sqlite3.Connection, business: Business, day: str) -> float:
-        row = conn.execute(
-            "SELECT AVG(m), COUNT(*) FROM (SELECT (finished_epoch - started_epoch) / 60.0 AS m FROM tickets "
-            "WHERE day=? AND business=? AND state='done' AND started_epoch IS NOT NULL "
-            "ORDER BY finished_epoch DESC LIMIT 20)", (day, business.code)).fetchone()
-        if row[1] >= 3:
-            return max(1.0, float(row[0]))
-        return business.service_minutes
-
 
     def _audit(self, tx: Tx, call: Call, kind: str, window: int | None, clerk: str | None, ticket: str | None,
                reason: str | None, detail: dict[str, Any]) -> None:

@@ -174,8 +174,8 @@ class Counter(Casework):
             tx.execute("INSERT INTO sessions (token_hash, clerk_id, window, created_at, expires_epoch) "
                        "VALUES (?,?,?,?,?)", (token_hash(session), clerk_id, window, self.iso(now),
                                               expires.timestamp()))
-            tx.execute("UPDATE windows SET state='open', clerk_id=?, pause_reason=NULL WHERE number=?",
-                       (clerk_id, window))
+            tx.execute("UPDATE windows SET state='open', clerk_id=?, pause_reason=NULL, since_epoch=?, worked_day=? "
+                       "WHERE number=?", (clerk_id, now.timestamp(), day, window))
             tx.emit("window.opened", self.iso(now), call.device.name, {"window": window, "clerk_id": clerk_id})
             return 200, {"session": session, "clerk": {"id": clerk_id, "name": clerk["name"]},
                          "window": window, "expires_at": self.iso(expires)}
@@ -213,8 +213,8 @@ class Counter(Casework):
         row = tx.one("SELECT * FROM tickets WHERE day=? AND number=?", (day, number))
         assert row is not None
         streak = wrow["priority_streak"] + 1 if row["priority"] is not None else 0
-        tx.execute("UPDATE tickets SET state='called', window=?, calls=1, called_at=?, clerk_id=? WHERE id=?",
-                   (window, self.iso(now), clerk, row["id"]))
+        tx.execute("UPDATE tickets SET state='called', window=?, calls=1, called_at=?, called_epoch=?, clerk_id=? "
+                   "WHERE id=?", (window, self.iso(now), now.timestamp(), clerk, row["id"]))
         tx.execute("UPDATE windows SET current_ticket=?, priority_streak=? WHERE number=?",
                    (row["id"], streak, window))
         waited = round((now.timestamp() - row["issued_epoch"]) / 60, 1)
@@ -226,7 +226,7 @@ class Counter(Casework):
             self._audit(tx, call, "out_of_order_call", window, clerk, number, out_of_order["reason"],
                         {"skipped": out_of_order.get("skipped")})
         tx.emit("ticket.called", self.iso(now), call.device.name, payload)
-        return 200, {"ticket": self.view_of(tx, row["id"])}
+        return 200, {"ticket": self.view_of(tx, row["id"], call.now)}
 
     def _next(self, tx: Tx, window: int, wrow: sqlite3.Row) -> queue.Waiting | None:
         w = self.config.window(window)
@@ -275,7 +275,7 @@ class Counter(Casework):
         tx.emit("ticket.recalled", self.iso(call.now), call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"] + 1,
                  "day": row["day"], "business": row["business"]})
-        return 200, {"ticket": self.view_of(tx, row["id"])}
+        return 200, {"ticket": self.view_of(tx, row["id"], call.now)}
 
     def op_no_show(self, tx: Tx, call: Call, req: AtWindow) -> Reply:
         window = req.window
@@ -286,14 +286,15 @@ class Counter(Casework):
             raise fail("RECALL_FIRST", f"请先重呼，呼叫满 {need} 次后才能标记过号（已呼叫 {row['calls']} 次）。",
                        f"Recall first: a no-show needs {need} calls (made {row['calls']}).")
         tx.execute("UPDATE tickets SET state='no_show', finished_at=? WHERE id=?", (self.iso(call.now), row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
+        self.learn_duration(tx, row, wrow, "no_show", call.now)
         if row["holder_hash"]:
             tx.execute("INSERT INTO no_shows (day, holder_hash, at_epoch) VALUES (?,?,?)",
                        (row["day"], row["holder_hash"], call.now.timestamp()))
         tx.emit("ticket.no_show", self.iso(call.now), call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "calls": row["calls"],
                  "holder": row["holder_hash"], "day": row["day"]})
-        return 200, {"ticket": self.view_of(tx, row["id"])}
+        return 200, {"ticket": self.view_of(tx, row["id"], call.now)}
 
     def op_start(self, tx: Tx, call: Call, req: StartService) -> Reply:
         window = req.window
@@ -331,7 +332,7 @@ class Counter(Casework):
         tx.emit("service.started", at, call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "day": row["day"],
                  "identity_checked": checked, "override": override is not None})
-        return 200, {"ticket": self.view_of(tx, row["id"]), "identity_match": checked and override is None}
+        return 200, {"ticket": self.view_of(tx, row["id"], call.now), "identity_match": checked and override is None}
 
     @staticmethod
     def _mismatch_recorded(tx: Tx, row: sqlite3.Row) -> bool:
@@ -417,13 +418,13 @@ class Counter(Casework):
         assert business is not None
         tx.execute("UPDATE tickets SET state='transferred', business=?, target_window=?, window=NULL, calls=0 "
                    "WHERE id=?", (business.code, to_window, row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
         detail = {"from_window": window, "to_window": to_window, "from_business": row["business"],
                   "to_business": business.code}
         self._audit(tx, call, "transfer", window, clerk, row["number"], reason, detail)
         tx.emit("ticket.transferred", self.iso(call.now), call.device.name,
                 {"number": row["number"], "clerk_id": clerk, "reason": reason, "day": row["day"], **detail})
-        return 200, {"ticket": self.view_of(tx, row["id"])}
+        return 200, {"ticket": self.view_of(tx, row["id"], call.now)}
 
     def op_finish(self, tx: Tx, call: Call, req: Finish) -> Reply:
         window = req.window
@@ -437,14 +438,15 @@ class Counter(Casework):
         tx.execute("UPDATE tickets SET state='done', finished_at=?, finished_epoch=?, started_epoch=?, "
                    "started_at=COALESCE(started_at, ?), identity_checked=COALESCE(identity_checked, 0), "
                    "finished_device=? WHERE id=?", (at, call.now.timestamp(), started, at, call.device.id, row["id"]))
-        tx.execute("UPDATE windows SET current_ticket=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET current_ticket=NULL, done_epoch=? WHERE number=?", (call.now.timestamp(), window))
+        self.learn_duration(tx, row, wrow, "served", call.now)
         minutes = round((call.now.timestamp() - started) / 60, 1)
         tx.emit("service.finished", at, call.device.name,
                 {"number": row["number"], "window": window, "clerk_id": clerk, "business": row["business"],
                  "day": row["day"], "minutes": minutes})
         clerk_row = tx.one("SELECT name FROM clerks WHERE id=?", (clerk,))
         case = self._open_case(tx, call, row, window, clerk) if req.accepted is True else None
-        return 200, {"ticket": self.ticket_view(tx.conn, row) | {"state": "done"}, "case": case,
+        return 200, {"ticket": self.ticket_view(tx.conn, row, call.now) | {"state": "done"}, "case": case,
                      "rating_request": {"ticket": row["number"], "window": window, "clerk_id": clerk,
                                         "clerk_name": clerk_row["name"] if clerk_row else "",
                                         "business": row["business"], "levels": RATING_LEVELS, "day": row["day"],
@@ -458,7 +460,8 @@ class Counter(Casework):
         clerk, wrow = self._clerk(tx, call, window)
         reason = required_reason(req.reason)
         self._idle_window(tx, wrow)
-        tx.execute("UPDATE windows SET state='paused', pause_reason=? WHERE number=?", (reason, window))
+        tx.execute("UPDATE windows SET state='paused', pause_reason=?, since_epoch=? WHERE number=?",
+                   (reason, call.now.timestamp(), window))
         tx.emit("window.paused", self.iso(call.now), call.device.name,
                 {"window": window, "clerk_id": clerk, "reason": reason})
         return 200, {"window": {"number": window, "state": "paused", "reason": reason}}
@@ -466,7 +469,8 @@ class Counter(Casework):
     def op_resume(self, tx: Tx, call: Call, req: WindowReason) -> Reply:
         window = req.window
         clerk, _ = self._clerk(tx, call, window)
-        tx.execute("UPDATE windows SET state='open', pause_reason=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET state='open', pause_reason=NULL, since_epoch=? WHERE number=?",
+                   (call.now.timestamp(), window))
         tx.emit("window.resumed", self.iso(call.now), call.device.name,
                 {"window": window, "clerk_id": clerk, "reason": clean_text(req.reason, 500)})
         return 200, {"window": {"number": window, "state": "open"}}
@@ -477,6 +481,7 @@ class Counter(Casework):
         if wrow["state"] != "paused":
             self._idle_window(tx, wrow)
         tx.execute("UPDATE sessions SET ended=1 WHERE window=?", (window,))
-        tx.execute("UPDATE windows SET state='closed', clerk_id=NULL WHERE number=?", (window,))
+        tx.execute("UPDATE windows SET state='closed', clerk_id=NULL, since_epoch=? WHERE number=?",
+                   (call.now.timestamp(), window))
         tx.emit("window.closed", self.iso(call.now), call.device.name, {"window": window, "clerk_id": clerk})
         return 200, {"window": {"number": window, "state": "closed"}}

@@ -191,7 +191,8 @@ class Feedback(Counter):
             raise codes.qr_invalid("这是以前日期的小票，已失效", "the ticket is from an earlier day", "expired")
         business = self.config.business(row["business"])
         return {"number": row["number"], "business": business.name if business else row["business"],
-                "state": row["state"], "ahead": 0, "expected_wait_min": 0, "window": None,
+                "state": row["state"], "ahead": 0, "expected_wait_min": 0, "expected_wait_range_min": [0, 0],
+                "window": None,
                 "seq": self.store.last_seq(), "at": self.iso(now), "rating": rating}
 
     # -- unresolved matters ("办不成事") ---------------------------------------------------

@@ -4,14 +4,13 @@ over capacity as an offer; a lost slip reprinted; a scanned ticket verified."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import secrets
 import sqlite3
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from kiosk.domain import codes, limits, queue
+from kiosk.domain import codes, limits, waits
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
@@ -121,21 +120,21 @@ class Issuing(Capacity):
                 self._record_burst(tx, call, day)
             return refusal.status, refusal.body()
 
-        # capacity: never a refusal; offer a booking when today clearly cannot serve it
-        normal, prio = self.waiting_counts(tx.conn, day, business.code)
-        backlog = self.backlog_minutes(tx.conn, business, day)  # shared windows: the whole load before it
-        remaining = self.remaining_minutes(tx.conn, now)
-        over = backlog > remaining + self.config.booking.over_capacity_slack_minutes
+        # capacity: never a refusal; offer a booking when today may not serve it. The estimate that decides is
+        # the one the slip prints (kiosk/domain/waits.py: windows shared with other businesses, the lunch break,
+        # paused and closed windows, today's learned service times, priority coming later): when its range
+        # reaches past closing, one holder in ten or more would not be called today, and is told so before
+        # choosing to wait (an offer, not a refusal: the ticket is still issued if the citizen prefers)
+        facts = self.wait_facts(tx.conn, now)
+        ahead = self.ahead_of_new(tx.conn, facts, business.code, priority is not None)
+        wait = waits.estimate(facts, ahead)
+        slack = timedelta(minutes=self.config.booking.over_capacity_slack_minutes)
+        over = facts.closing is not None and wait.high_at > facts.closing + slack
         if self.config.booking.offers and req.accept_wait is not True and over:
             offer = self._offer(tx, call, business, holder, now) if not principals else None
             if offer is not None:
                 return 200, offer
-        # the new ticket is the last of its business, so everyone waiting is before it
-        ahead = queue.people_ahead(priority is not None, normal, prio, prio, normal,
-                                   self.config.priority.max_consecutive)
-        # a priority ticket passes part of the queue: its share of the backlog is the share of people before it
-        share = ahead / (normal + prio) if priority is not None and normal + prio else 1.0
-        estimate = (ahead, math.ceil(backlog * share))
+        estimate = (ahead.people, wait)
         return 201, {"ticket": self._create_ticket(tx, call, business, holder, principals, priority,
                                                    "walk_in", None, estimate)}
 
@@ -188,7 +187,7 @@ class Issuing(Capacity):
     def _create_ticket(self, tx: Tx, call: Call, business: Business, holder: Identity | None,
                        principals: list[Identity], priority: str | None, channel: str,
                        appointment: codes.AppointmentCode | None,
-                       estimate: tuple[int, int] | None = None) -> dict[str, Any]:
+                       estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
         now = call.now
         day = self.day(now).isoformat()
         at = self.iso(now)
@@ -213,7 +212,7 @@ class Issuing(Capacity):
             "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
             "order": tid, "appointment": appointment.appointment_id if appointment else None,
             "entry": holder.source if holder else None})
-        return self.view_of(tx, tid, estimate)
+        return self.view_of(tx, tid, now, estimate)
 
     def _next_number(self, tx: Tx, day: str, prefix: str) -> str:
         return f"{prefix}{self.next_serial(tx, day, prefix):03d}"
@@ -229,7 +228,7 @@ class Issuing(Capacity):
                 " channel, state, issued_at, issued_epoch, device) VALUES (?,?,'T','T','','测试 TEST','测试','test',"
                 "'cancelled',?,?,?)", (day, number, self.iso(now), now.timestamp(), device))
             tx.emit("ticket.test_printed", self.iso(now), device, {"number": number, "day": day})
-            return self.view_of(tx, cur.lastrowid)
+            return self.view_of(tx, cur.lastrowid, now)
 
         return self.store.write(change)
 
@@ -250,28 +249,29 @@ class Issuing(Capacity):
         self._audit(tx, call, "reprint", None, None, row["number"], None, {"count": row["reprints"] + 1})
         tx.emit("ticket.reprinted", at, call.device.name, {"number": row["number"], "day": day,
                                                            "count": row["reprints"] + 1})
-        return 200, {"ticket": self.view_of(tx, row["id"])}
+        return 200, {"ticket": self.view_of(tx, row["id"], now)}
 
     def verify_qr(self, now: datetime, qr: object) -> dict[str, Any]:
         conn, row = self.scanned_ticket(now, qr)
-        return {"ticket": self.ticket_view(conn, row)}
+        return {"ticket": self.ticket_view(conn, row, now)}
 
     def phone_status(self, now: datetime, scanned: str) -> dict[str, Any]:
         """What the phone page shows for a slip's code: the number, the business, people ahead, the expected
         wait, and the window once called. Never an identity. A forged, foreign, unknown or earlier day's code
         raises QR_INVALID, which the page shows as one "not found" whatever the reason."""
         conn, row = self.scanned_ticket(now, scanned)
-        view = self.ticket_view(conn, row)
+        view = self.ticket_view(conn, row, now)
         called = view["state"] in ("called", "serving")
         return {"number": view["number"], "business": view["business_name"], "state": view["state"],
                 "ahead": view["ahead"] if view["state"] in WAITING else 0,
                 "expected_wait_min": view["expected_wait_min"] if view["state"] in WAITING else 0,
+                "expected_wait_range_min": view["expected_wait_range_min"] if view["state"] in WAITING else [0, 0],
                 "window": view["window"] if called else None, "seq": self.store.last_seq(),
                 "at": self.iso(now)}
 
     def get_ticket(self, now: datetime, number: str) -> dict[str, Any]:
         conn = self.store.reader()
-        return {"ticket": self.ticket_view(conn, self._ticket_row(conn, self.day(now).isoformat(), number))}
+        return {"ticket": self.ticket_view(conn, self._ticket_row(conn, self.day(now).isoformat(), number), now)}
 
     def _offer(self, tx: Tx, call: Call, business: Business, holder: Identity, now: datetime
                ) -> dict[str, Any] | None:

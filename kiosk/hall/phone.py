@@ -1,9 +1,10 @@
 """扫码查看排队进度: the page a citizen's phone opens from the slip's QR, served by the hall to anyone
 holding the ticket's signed code, without a login.
 
-It shows only the number, the business, people ahead, the expected wait and, once called, the window:
-never an identity; once the service is done, the rating (kiosk/hall/phone_rating.py), also on the next
-working day. It follows the hall's own event feed: the status endpoint is a long poll that answers
+It shows only the number, the business, people ahead, the expected wait (its range, the hall's one estimate)
+and, once called, the window: never an identity; once the service is done, the rating
+(kiosk/hall/phone_rating.py), also on the next working day. It follows the hall's own event feed: the status
+endpoint is a long poll that answers
 when the hall has committed something new (the display board's feed), but at most once every
 ``MIN_GAP`` seconds per phone, so that 500 phones in a busy hall cost the hall little. Any code that is
 not today's ticket of this hall (forged, altered, foreign, another day's) gets the same "not found".
@@ -101,11 +102,13 @@ main{padding:20px}
 #alert.soon{display:block;background:#a84d00;color:#fff}
 #note{font-size:16px;color:#54545e;margin-top:18px;line-height:1.5}
 #state{font-size:22px;margin:16px 0}
+#range{font-size:16px;color:#54545e;margin:10px 0 0}
 </style></head><body><main>
 <p class="label">排队号 Ticket</p><p id="number">—</p><p id="business"></p>
 <div id="alert" role="alert"></div>
 <div class="row" id="waiting"><div class="box">前面还有<b id="ahead">—</b>人</div>
 <div class="box">预计等候<b id="wait">—</b>分钟</div></div>
+<p id="range"></p>
 <p id="state"></p>
 <section id="rate" hidden aria-live="polite"></section>
 <p id="note">本页自动更新，不显示任何个人信息。叫号以大厅叫号屏和语音为准；过号请重新取号。<br>
@@ -134,7 +137,11 @@ function show(s) {
   $("state").textContent = STATES[s.state] || s.state;
   const waiting = s.state === "waiting" || s.state === "transferred";
   $("waiting").style.display = waiting ? "flex" : "none";
-  $("ahead").textContent = s.ahead; $("wait").textContent = s.expected_wait_min;
+  $("ahead").textContent = s.ahead;
+  const r = s.expected_wait_range_min || [s.expected_wait_min, s.expected_wait_min];
+  $("wait").textContent = r[0] === r[1] ? r[0] : r[0] + "–" + r[1];
+  $("range").textContent = "最可能约 " + s.expected_wait_min + " 分钟；十次里约有八次落在 " + r[0] + "–" + r[1] +
+    " 分钟之间 · Most likely about " + s.expected_wait_min + " min; 8 times in 10 between " + r[0] + " and " + r[1];
   const alert = $("alert");
   if (s.state === "called") {
     alert.className = "called"; alert.textContent = "请到 " + s.window + " 号窗口 · Go to window " + s.window;

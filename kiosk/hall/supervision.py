@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from kiosk.domain import queue, ratings
+from kiosk.domain import ratings, waits
 from kiosk.domain.catalog import quote_fee, yuan
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.text import scrub
@@ -120,7 +120,7 @@ class Supervision(Appeals):
             t = conn.execute("SELECT * FROM tickets WHERE id=?", (row["current_ticket"],)).fetchone()
             if t is not None and t["state"] in ("called", "serving"):
                 earlier = self._earlier_notice(conn, self._holder_case_key(t), now)
-                current = self.ticket_view(conn, t) | {"earlier_notice": earlier["number"] if earlier else None}
+                current = self.ticket_view(conn, t, now) | {"earlier_notice": earlier["number"] if earlier else None}
         served = self.served_by(conn, window, day)
         waiting = [b for b in self.queue_status(now)["businesses"] if b["code"] in served]
         marks = ",".join("?" * len(served))
@@ -164,6 +164,7 @@ class Supervision(Appeals):
                 "code": b.code, "key": b.key, "name": b.name, "name_en": b.name_en, "description": b.description,
                 "materials": [{"id": m.id, "name": m.name, "name_en": m.name_en} for m in b.materials],
                 "time_limit_days": b.time_limit_days,
+                "service_minutes": b.service_minutes,  # the catalog's figure a wait estimate starts from
                 "fees": {"kind": b.fee, **amounts,
                          "extra_certificate_yuan": yuan(fees.extra_certificate_fen) if b.certificates else 0,
                          "basis": fees.basis},
@@ -198,13 +199,17 @@ class Supervision(Appeals):
             "SELECT business, MIN(issued_epoch) FROM tickets WHERE day=? AND state IN ('waiting','transferred') "
             "GROUP BY business", (day,))}
         businesses = []
+        facts = self.wait_facts(conn, now)
+        queued = self.waiting_all(conn, day)
         for b in self.config.businesses:
             waiting = counts.get(b.code, 0)
             longest = round((now.timestamp() - oldest[b.code]) / 60) if b.code in oldest else 0
+            # what a normal ticket taken now would be told: the slip's own estimate, for every screen
+            wait = waits.estimate(facts, waits.ahead_by_business(b.code, False, queued, queued,
+                                                                 self.config.priority.max_consecutive))
             businesses.append({
                 "code": b.code, "name": b.name, "waiting": waiting,
-                "expected_wait_min": queue.expected_wait_minutes(waiting, self.service_minutes(conn, b, day),
-                                                                 self.open_windows(conn, b.code, day)),
+                "expected_wait_min": wait.minutes, "expected_wait_range_min": wait.range,
                 "longest_wait_min": longest,
                 "long_wait": longest >= self.config.calling.long_wait_minutes,
             })

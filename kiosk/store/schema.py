@@ -199,4 +199,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX enroll_failures_at ON enroll_failures (at_epoch);
     CREATE TABLE pin_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT);
     """,
+    # 11: waits that learn from the day: how long each called ticket held a window (per business, the latest
+    #    durations; per business and window, running totals for each window's pace), kept in the same
+    #    transaction as the finish or no-show, so that issuing never scans tickets to estimate a wait; when a
+    #    window changed state, the day it last worked and when it last let a ticket go, so that a closed window
+    #    is known to be at lunch or gone and the time between two tickets is counted; the call's time as a number
+    """
+    CREATE TABLE service_times (day TEXT NOT NULL, business TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+        recent TEXT NOT NULL, PRIMARY KEY (day, business, kind));
+    CREATE TABLE window_services (day TEXT NOT NULL, business TEXT NOT NULL, window INTEGER NOT NULL,
+        n INTEGER NOT NULL, minutes REAL NOT NULL, PRIMARY KEY (day, business, window));
+    ALTER TABLE windows ADD COLUMN since_epoch REAL;
+    ALTER TABLE windows ADD COLUMN worked_day TEXT;
+    ALTER TABLE windows ADD COLUMN done_epoch REAL;
+    ALTER TABLE tickets ADD COLUMN called_epoch REAL;
+    UPDATE windows SET worked_day = day WHERE state != 'closed';
+    """,
 ]

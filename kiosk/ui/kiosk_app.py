@@ -27,6 +27,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from drivers.factory import Devices
+from kiosk.domain import labels
 from kiosk.ui import guide, pinyin
 from kiosk.ui.base import HallApp, TourStep, qr_texture
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
@@ -174,8 +175,8 @@ class KioskApp(HallApp):
         """What is said when ``screen`` opens: its fixed prompt (and a ticket's number, which is not personal)."""
         text = PROMPTS.get(screen, PROMPTS["message"])
         if screen == "ticket" and self.root is not None:
-            number = self.root.get_screen("ticket").number
-            text = f"您的号码是 {spoken_number(number)}。" + text if number else text
+            ticket = self.root.get_screen("ticket")
+            text = f"您的号码是 {spoken_number(ticket.number)}。{ticket.spoken_wait}" + text if ticket.number else text
         return text
 
     def _screen_opened(self, _sm: Any, name: str) -> None:
@@ -290,7 +291,7 @@ class KioskApp(HallApp):
 
     def show_queue(self) -> None:
         def done(reply: Reply) -> None:
-            lines = [f"{b['name']}：等候 {b['waiting']} 人，约 {b['expected_wait_min']} 分钟"
+            lines = [f"{b['name']}：等候 {b['waiting']} 人，{labels.range_text(*labels.range_of(b))}"
                      for b in reply.body.get("businesses", []) if b["waiting"]]
             self.show_message(self.tr("排队情况", "Queue status"), "\n".join(lines) or "目前没有人排队，可以直接取号。",
                               "Waiting per business, with the expected wait.")

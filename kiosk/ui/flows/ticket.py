@@ -22,6 +22,7 @@ from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
 from drivers.printer import layouts
+from kiosk.domain import labels
 from kiosk.ui import guide
 from kiosk.ui.base import qr_texture
 from kiosk.ui.client import Reply
@@ -47,6 +48,7 @@ class IdentifyScreen(Screen):
 class TicketScreen(Screen):
     number = StringProperty("")
     details = StringProperty("")
+    spoken_wait = StringProperty("")  # the wait in words, for voice guidance
     printed = StringProperty("")
     print_ok = BooleanProperty(True)
 
@@ -367,16 +369,19 @@ class TicketFlow:
         self.last_ticket = ticket
         screen = app.root.get_screen("ticket")
         screen.number = ticket["number"]
-        ahead, wait = ticket["ahead"], ticket["expected_wait_min"]
+        ahead = ticket["ahead"]
+        low, high = labels.range_of(ticket)
         holder = ticket["holder_masked"] or "（预约签到 appointment）"
-        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候 {wait} 分钟"
-                          f"\n{ahead} ahead · about {wait} min\n{'代办人' if ticket.get('agent') else '取号人'} {holder}")
+        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候{labels.range_text(low, high)}"
+                          f"\n{ahead} ahead · {labels.range_text_en(low, high)}"
+                          f"\n{'代办人' if ticket.get('agent') else '取号人'} {holder}")
+        screen.spoken_wait = f"前面还有{labels.number_words(ahead)}人，预计等候{labels.spoken_range(low, high)}。"
         screen.printed = app.tr("正在打印小票…", "Printing your slip…")
         app.root.current = "ticket"
         issued = datetime.fromisoformat(ticket["issued_at"])
         slip = layouts.TicketSlip(app.hall_name, ticket["number"], ticket["business_name"], ticket["ahead"],
                                   ticket["expected_wait_min"], ticket["holder_masked"], f"{issued:%Y-%m-%d %H:%M}",
-                                  ticket["qr"], ticket.get("priority"))
+                                  ticket["qr"], ticket.get("priority"), (low, high))
         card_at = self.card_at
 
         def print_it() -> None:

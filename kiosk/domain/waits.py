@@ -1,0 +1,494 @@
+"""How long a ticket will wait: one estimate and a range, the same on the slip, the screens, the phone page,
+the counter and in the booking-offer decision.
+
+A citizen decides on the wait they are shown (stay, book another day, go out and come back), so the figure
+must be true on a hard day, not only on a quiet one. The hall is a set of windows, each serving some
+businesses, each calling the oldest ticket of its businesses (priority first, within the interleaving rule).
+A ticket T of business b is called when one of b's windows comes free and no older ticket of that window's
+businesses still waits. In a fluid view, window w reaches T once the work older than T in w's businesses
+is done: by w itself, and by every other window that shares some of those businesses, each helping with the
+share of its own queue that lies there and never with more than that work. The windows work only in the
+day's opening periods (the lunch break stops them), a paused window comes back, a closed one does not, and
+after closing the windows finish the queue of those holding a ticket. Later priority tickets and
+appointments that will check in pass a normal ticket and add work before it.
+
+Each window's work is measured in minutes of the hall's learned service times
+(:mod:`kiosk.domain.durations`): call to finish per business, blended with the catalog's figure while few are
+seen, robust to an outlier, with no-shows counted at what they cost the window. The range comes from the
+spread of those times over the tickets ahead, and a model error calibrated on drill days to hold about 8 in 10
+actual waits.
+
+No simulation: the time T is reached is where a piecewise-linear function of time (the work the windows can
+do by then) crosses the work before T. Cheap enough to run for every ticket issued. Time is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.domain.durations import DEFAULT, Durations
+
+INF = math.inf
+PAUSE_MINUTES = 30.0    # how long a paused window is expected to stay away
+GRACE_MINUTES = 10.0    # at the start of a period, windows that will open are still logging in
+BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for the break, and comes back
+APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
+APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
+MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
+FLOW_HORIZON = 90.0     # working minutes over which the recent rate of priority walk-ins is carried forward
+# the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
+# on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
+MODEL_ERROR = 0.18
+MODEL_FLOOR = 2.0
+Z_LOW = 1.2
+Z_HIGH = 1.35
+
+
+@dataclass(frozen=True)
+class Window:
+    number: int
+    businesses: tuple[str, ...]
+    state: str                          # "open", "paused" or "closed"
+    worked_today: bool = False          # a clerk was logged in here earlier today
+    since: datetime | None = None       # when it entered its state (paused at, closed at)
+    current: str | None = None          # the business of the ticket at the window (called or being served)
+    current_since: datetime | None = None
+    speed: float = 1.0                  # its minutes per ticket over the hall's (learned)
+
+
+@dataclass(frozen=True)
+class HallFacts:
+    """Everything about the hall an estimate needs, gathered up front (no store, no clock inside)."""
+
+    now: datetime
+    periods: tuple[tuple[datetime, datetime], ...]     # today's opening periods
+    windows: tuple[Window, ...]
+    durations: Mapping[str, Durations]
+    priority_per_minute: Mapping[str, float] = field(default_factory=dict)  # walk-in priority tickets lately
+    appointments: tuple[tuple[str, datetime], ...] = ()  # (business, slot start) still to check in today
+    closing: datetime | None = None                    # today's closing, with any extension
+    max_consecutive: int = 2                           # priority calls in a row while a normal ticket waits
+
+    @property
+    def frame(self) -> _Frame:
+        """The facts in minutes from now, computed once (one set of facts serves many estimates: the queue
+        screen's twelve businesses). Kept in the instance's own dict: functools.cached_property takes a lock."""
+        found: _Frame | None = self.__dict__.get("_frame")
+        if found is None:
+            found = self.__dict__["_frame"] = _frame(self)
+        return found
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """One ticket's place: for each business, how many tickets are called before it."""
+
+    business: str
+    priority: bool
+    counts: Mapping[str, float]
+    normal: Mapping[str, float] = field(default_factory=dict)  # of those, the normal tickets
+    people: int = 0  # "前面等候 N 人": people ahead in its own business, as the calling rule orders them
+
+
+@dataclass(frozen=True)
+class Estimate:
+    minutes: int
+    low: int
+    high: int
+    call_at: datetime          # when the ticket is expected to be called
+    high_at: datetime          # the range's end as a time of day (the booking offer and the drill read it)
+
+    @property
+    def range(self) -> list[int]:
+        return [self.low, self.high]
+
+
+def ahead_by_business(business: str, priority: bool, before: Mapping[str, tuple[int, int]],
+                 waiting: Mapping[str, tuple[int, int]], max_consecutive: int) -> Ahead:
+    """Who is called before a ticket, per business: ``before`` (normal, priority) tickets older than it,
+    ``waiting`` (normal, priority) all waiting, for every business that may matter.
+
+    A normal ticket waits for the older normal tickets and the waiting priority tickets (as many as the
+    interleaving rule lets pass); a priority ticket for the older priority tickets and the normal ones the rule
+    lets through meanwhile."""
+    counts: dict[str, float] = {}
+    normal: dict[str, float] = {}
+    codes = set(before) | set(waiting)
+    # a priority ticket: for every max_consecutive priority calls before it, one waiting normal ticket is called
+    # (the rule holds at each window across its businesses: counted over them all, shared as the normal ones wait)
+    passes = sum(before.get(code, (0, 0))[1] for code in codes) / max(1, max_consecutive)
+    normal_waiting = sum(waiting.get(code, (0, 0))[0] for code in codes)
+    # a normal ticket: the waiting priority tickets go first, but no more than max_consecutive for each normal
+    # ticket before it (and it), over its windows' businesses together
+    priority_waiting = sum(waiting.get(code, (0, 0))[1] for code in codes)
+    room = max_consecutive * (sum(before.get(code, (0, 0))[0] for code in codes) + 1)
+    scale = min(1.0, room / priority_waiting) if priority_waiting else 1.0
+    for code in codes:
+        nb, pb = before.get(code, (0, 0))
+        nw, pw = waiting.get(code, (0, 0))
+        if priority:
+            normal[code] = min(float(nw), passes * nw / normal_waiting) if normal_waiting else 0.0
+            counts[code] = pb + normal[code]
+        else:
+            normal[code] = nb
+            counts[code] = nb + pw * scale
+    nb, pb = before.get(business, (0, 0))
+    nw, pw = waiting.get(business, (0, 0))
+    people = pb + min(nw, pb // max(1, max_consecutive)) if priority else nb + min(pw, max_consecutive * (nb + 1))
+    return Ahead(business, priority, counts, normal, people)
+
+
+def near(facts: HallFacts, business: str) -> list[str]:
+    """The businesses whose queues bear on a ticket's wait: those of its windows, and of the windows that share
+    any of them (a window helping with a shared business is busy with its own too)."""
+    mine = {b for w in facts.windows if business in w.businesses for b in w.businesses}
+    return sorted({b for w in facts.windows if not mine.isdisjoint(w.businesses) for b in w.businesses} | {business})
+
+
+# -- time as working minutes -------------------------------------------------------------------------------
+_MEMO: dict[tuple[int, str], tuple[object, Any]] = {}
+
+
+def _memo(key: object, tag: str, make: Callable[[], Any]) -> Any:
+    """``make()``, remembered for as long as ``key`` is the same object. The hall hands the same periods,
+    windows and learned durations from one request to the next while nothing changes; converting an aware
+    datetime asks its time zone each time, and these come back for every estimate."""
+    found = _MEMO.get((id(key), tag))
+    if found is not None and found[0] is key:
+        return found[1]
+    if len(_MEMO) > 64:
+        _MEMO.clear()
+    value = make()
+    _MEMO[(id(key), tag)] = (key, value)
+    return value
+
+
+def _spans(periods: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The working spans from now, in minutes from now; the last runs on (the queue is finished after closing)."""
+    out = [(max(0.0, a), b) for a, b in periods if b > 0]
+    if not out:
+        return [(0.0, INF)]
+    out[-1] = (out[-1][0], INF)
+    return out
+
+
+def _worked(spans: list[tuple[float, float]], start: float, t: float) -> float:
+    """Working minutes between ``start`` and ``t``."""
+    total = 0.0
+    for a, b in spans:
+        lo, hi = max(a, start), min(b, t)
+        if hi > lo:
+            total += hi - lo
+    return total
+
+
+def _worked_at(spans: list[tuple[float, float]], points: list[float]) -> list[float]:
+    """Working minutes from now to each of the sorted ``points``, in one pass."""
+    out = []
+    i, total, n = 0, 0.0, len(spans)
+    for t in points:
+        while i < n and spans[i][1] <= t:
+            a, b = spans[i]
+            total += b - a
+            i += 1
+        out.append(total + (t - spans[i][0] if i < n and t > spans[i][0] else 0.0))
+    return out
+
+
+def _when(spans: list[tuple[float, float]], start: float, minutes: float) -> float:
+    """The time by which ``minutes`` of work have been done since ``start``."""
+    left = minutes
+    for a, b in spans:
+        lo = max(a, start)
+        if b <= lo:
+            continue
+        if lo + left <= b:
+            return lo + left
+        left -= b - lo
+    return INF
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The facts in minutes from now, computed once per set of facts (the queue screen asks twelve times)."""
+
+    spans: list[tuple[float, float]]       # working spans from now; the last runs on
+    periods: list[tuple[float, float]]     # today's opening periods
+    closing: float                          # tickets stop being issued
+    until: float                            # working minutes until closing
+    fixed: frozenset[float]                 # the points every estimate's work function bends at
+    starts: dict[int, float | None]         # when each window works for the queue (None: not today)
+    cost: dict[str, float]                  # window minutes per ticket, per business
+    spread: dict[str, float]                # their variance
+
+
+def _frame(facts: HallFacts) -> _Frame:
+    now = facts.now.timestamp()
+    bounds: list[float] = _memo(facts.periods, "epochs", lambda: [at.timestamp() for span in facts.periods
+                                                                   for at in span])
+    periods = [(a - now) / 60 for a in bounds]
+    periods_ = list(zip(periods[::2], periods[1::2], strict=True))
+    spans = _spans(periods_)
+    closing = periods_[-1][1] if periods_ else 0.0
+    if facts.closing is not None and (not facts.periods or facts.closing != facts.periods[-1][1]):
+        closing = (facts.closing.timestamp() - now) / 60  # hours extended today
+    closing = max(0.0, closing)  # tickets stop being issued
+    fixed = {0.0, closing, _when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
+    worked = any(w.worked_today for w in facts.windows)
+    since: list[float | None] = _memo(facts.windows, "since", lambda: [
+        w.since.timestamp() if w.since is not None else None for w in facts.windows])
+    starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
+              for w, at in zip(facts.windows, since, strict=True)}
+    cost, spread = _memo(facts.durations, "costs", lambda: (
+        {code: d.per_ticket for code, d in facts.durations.items()},
+        {code: d.variance for code, d in facts.durations.items()}))
+    return _Frame(spans, periods_, closing, _worked(spans, 0.0, closing), frozenset(fixed), starts, cost, spread)
+
+
+def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
+    """When a window works for the queue, in minutes from now; None when it is not expected back today.
+    ``periods`` and ``since`` (when it entered its state) are in minutes from now."""
+    if w.state == "open":
+        return 0.0
+    if w.state == "paused":
+        return max(0.0, since + PAUSE_MINUTES) if since is not None else 0.0
+    if not periods or periods[-1][1] <= 0:
+        return None  # after closing only the windows still open finish the queue
+    for a, b in periods:
+        if a <= 0 < b:
+            if -a > GRACE_MINUTES:
+                return None  # closed in the middle of opening hours: short-staffed for the rest of the day
+            # the first minutes of a period: clerks are logging in
+            return 0.0 if not w.worked_today or since is None or since < a else None
+    nxt = min(a for a, _ in periods if a > 0)
+    if not w.worked_today or since is None:
+        # before anyone has worked today every window is expected; later, one that never came is not
+        return nxt if not anyone_worked else None
+    for a, b in periods:  # closed in a period: back after the break only if it closed for the break
+        if a <= since < b:
+            return nxt if b - since <= BREAK_MINUTES else None
+    return nxt
+
+
+# -- the estimate ---------------------------------------------------------------------------------------------
+@dataclass
+class _Line:
+    """One window as a supplier of work: from ``start`` it works at ``rate`` during the spans, its first
+    ``preload`` minutes go to its current ticket, and of the rest it gives ``share`` to the work before the
+    ticket, up to ``limit`` (helpers only)."""
+
+    start: float
+    rate: float
+    preload: float
+    share: float = 1.0
+    limit: float = INF
+
+    def kinks(self, spans: list[tuple[float, float]]) -> list[float]:
+        out = [self.start, _when(spans, self.start, self.preload / self.rate)]
+        if self.limit < INF:
+            out.append(_when(spans, self.start, (self.preload + self.limit / self.share) / self.rate))
+        return out
+
+
+def _residual(d: Durations, minutes_in: float) -> float:
+    """What is left of a ticket at a window ``minutes_in`` after it was called."""
+    return max(d.mean - minutes_in, 0.2 * d.mean)
+
+
+def _first_reach(points: list[float], at: list[float], left: list[float], need: float) -> float:
+    """The first time the work done reaches ``need``. The work done is piecewise linear between ``points``:
+    ``at[i]`` its value at ``points[i]``, ``left[i]`` its limit from the left (an appointment checking in at
+    that moment not yet counted)."""
+    if need <= 0 or at[0] >= need:
+        return 0.0 if need <= 0 else points[0]
+    for i in range(1, len(points)):
+        v0, v1 = at[i - 1], left[i]
+        if v1 >= need and v1 > v0:
+            return points[i - 1] + (points[i] - points[i - 1]) * (need - v0) / (v1 - v0)
+        if at[i] >= need:
+            return points[i]
+    return INF
+
+
+@dataclass
+class _Reach:
+    """When one window of the ticket's business reaches it: the work it needs done and the work done by each of
+    ``points`` (``before``: the same, not counting an appointment checking in at that very point)."""
+
+    points: list[float]
+    done: list[float]
+    before: list[float]
+    need: float
+    variance: float       # of the work before the ticket (service times, the priority tickets still to come)
+    opens: float          # the window works again (after a break or pause)
+    ready: float          # … and is done with the ticket it has
+    mid: float
+
+
+class _Hall:
+    """One estimate's view of the hall: time in working minutes from now, each ticket's cost per business."""
+
+    def __init__(self, facts: HallFacts, ahead: Ahead) -> None:
+        self.facts, self.ahead = facts, ahead
+        frame = facts.frame
+        self.spans, self.closing, self.until, self.fixed = frame.spans, frame.closing, frame.until, frame.fixed
+        self.starts = dict(frame.starts)
+        self.default = DEFAULT
+        self.cost, self.spread = frame.cost, frame.spread
+        self.work = {code: n * self.cost.get(code, self.default.per_ticket)
+                     for code, n in ahead.counts.items() if n > 0}
+
+    def per(self, code: str) -> float:
+        return self.cost.get(code, self.default.per_ticket)
+
+    def pace(self, code: str, least: float) -> float:
+        """How fast the windows expected today serve ``code`` together (at least ``least``: the one asking)."""
+        total = sum(1.0 / w.speed for w in self.facts.windows
+                    if code in w.businesses and self.starts.get(w.number) is not None)
+        return max(total, least)
+
+    def reach(self, w: Window, start: float) -> _Reach:
+        facts, ahead, spans, work, counts = self.facts, self.ahead, self.spans, self.work, self.ahead.counts
+        served = set(w.businesses)
+        need = sum(work.get(code, 0.0) for code in served)
+        variance = sum(counts.get(code, 0.0) * self.spread.get(code, self.default.variance) for code in served)
+        lines = [_Line(start, 1.0 / w.speed, _preload(facts, w))]
+        correction = 0.0
+        for u in facts.windows:
+            begins = self.starts[u.number]
+            if u is w or begins is None or served.isdisjoint(u.businesses):
+                continue
+            overlap = sum(work.get(code, 0.0) for code in u.businesses if code in served)
+            if overlap <= 0:
+                continue
+            share = overlap / sum(work.get(code, 0.0) for code in u.businesses)
+            lines.append(_Line(begins, 1.0 / u.speed, _preload(facts, u), share, overlap))
+            # when the ticket is called, a helper is on average half-way through its last older ticket
+            count = sum(counts.get(code, 0.0) for code in u.businesses if code in served)
+            correction += 0.5 * share * overlap / max(1.0, count)
+        need = max(0.0, need - correction)
+        flow = 0.0  # work per minute of priority tickets that will come and pass this one
+        steps: list[tuple[float, float]] = []  # (at, work) of appointments that will check in and pass it
+        budget = 0.0
+        if not ahead.priority:
+            # a business served at several windows brings its priority tickets to each: this one takes its share
+            mine = 1.0 / w.speed
+            flow = sum(facts.priority_per_minute.get(code, 0.0) * self.per(code) * mine / self.pace(code, mine)
+                       for code in served)
+            flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
+            for code, slot in facts.appointments:
+                at = (slot - facts.now).total_seconds() / 60 - APPOINTMENT_EARLY
+                if code in served and at > 0:
+                    steps.append((at, APPOINTMENT_SHOWS * self.per(code) * mine / self.pace(code, mine)))
+            steps.sort()
+            # the interleaving rule lets at most max_consecutive priority tickets pass for each normal one called
+            normals = sum(ahead.normal.get(code, counts.get(code, 0.0)) for code in served)
+            passing = sum(counts.get(code, 0.0) for code in served) - normals
+            typical = sum(self.per(code) for code in served) / len(served)
+            budget = max(0.0, facts.max_consecutive * (normals + 1) - passing) * typical
+        kinks = [k for line in lines for k in line.kinks(spans)]
+        points = sorted(p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF)
+        points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
+        # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
+        # walk-ins while the hall is open (few over the lunch break), until closing, at the recent rate for the
+        # next hour at most (a surge does not last all day); appointments at their slots
+        worked = _worked_at(spans, points)  # working minutes from now
+        done = [0.0] * len(points)
+        for line in lines:
+            begun = _worked(spans, 0.0, line.start)
+            rate, preload, share, limit = line.rate, line.preload, line.share, line.limit
+            for i, t in enumerate(points):
+                if t > line.start:
+                    free = share * (rate * (worked[i] - begun) - preload)
+                    if free > 0:
+                        done[i] += free if free < limit else limit
+        before = done
+        cap = min(FLOW_HORIZON, self.until)
+        if steps:
+            before = list(done)
+            k, came, n = 0, 0.0, len(steps)
+            for i, t in enumerate(points):
+                arrived = flow * (worked[i] if worked[i] < cap else cap)
+                while k < n and steps[k][0] < t:
+                    came += steps[k][1]
+                    k += 1
+                j, now_in = k, came
+                while j < n and steps[j][0] == t:
+                    now_in += steps[j][1]
+                    j += 1
+                before[i] -= min(budget, arrived + came)
+                done[i] -= min(budget, arrived + now_in)
+        elif flow:
+            for i in range(len(points)):
+                arrived = flow * (worked[i] if worked[i] < cap else cap)
+                done[i] -= arrived if arrived < budget else budget
+        mid = _first_reach(points, done, before, need)
+        if flow and mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
+            horizon = min(FLOW_HORIZON, _worked(spans, 0.0, min(mid, self.closing)))
+            variance += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (
+                self.spread.get(code, self.default.variance) + self.per(code) ** 2) for code in served)
+            need_seen = need + min(budget, flow * horizon)
+        else:
+            need_seen = need
+        variance += (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2
+        # the ticket cannot be called before its window works again and is done with the ticket it has
+        opens = _when(spans, start, 0.0)
+        ready = max(opens, kinks[1])
+        return _Reach(points, done, before, need, variance, opens, ready, max(ready, mid))
+
+    def range(self, r: _Reach) -> tuple[float, float]:
+        sd = math.sqrt(r.variance)
+        return (max(r.opens, _first_reach(r.points, r.done, r.before, r.need - Z_LOW * sd)),
+                max(r.ready, _first_reach(r.points, r.done, r.before, r.need + Z_HIGH * sd)))
+
+
+def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
+    """How long the ticket waits from ``facts.now`` until it is called, and the range around it: the earliest
+    of its windows to reach it, and the range around that one."""
+    hall = _Hall(facts, ahead)
+    mine = [w for w in facts.windows if ahead.business in w.businesses]
+    if mine and all(hall.starts[w.number] is None for w in mine):
+        # no window of this business is expected: if none has worked today, one will be staffed (a hall whose
+        # clerks have not logged in yet); if they worked and left, nobody can say when it is served, only that
+        # it is not before closing, which is what the ticket is told (and why it is offered a booking)
+        left = any(w.worked_today for w in mine)
+        for w in mine:
+            hall.starts[w.number] = max(hall.spans[0][0], hall.closing) if left else hall.spans[0][0]
+    best: _Reach | None = None
+    for w in mine:
+        start = hall.starts[w.number]
+        if start is not None:
+            reach = hall.reach(w, start)
+            if best is None or reach.mid < best.mid:
+                best = reach
+    if best is None:  # no window serves this business today
+        return Estimate(0, 0, 0, facts.now, facts.now)
+    low, high = hall.range(best)
+    low, mid, high = (min(x, 24 * 60.0) for x in (low, best.mid, high))
+    minutes = max(0, round(mid))
+    lo, hi = _rounded(low, high)
+    lo, hi = min(lo, minutes), max(hi, minutes)
+    return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
+
+
+def _preload(facts: HallFacts, w: Window) -> float:
+    """What is left of the ticket at the window, in work minutes."""
+    if w.current is None or w.current_since is None:
+        return 0.0
+    d = facts.durations.get(w.current) or DEFAULT
+    return _residual(d, (facts.now - w.current_since).total_seconds() / 60) / w.speed
+
+
+def _rounded(low: float, high: float) -> tuple[int, int]:
+    """The range as a citizen reads it: whole minutes, and from 20 minutes on, outward to fives ("约 25–40
+    分钟"); a range is never a single point."""
+    lo, hi = max(0, math.floor(low)), max(0, math.ceil(high))
+    if hi >= 20:
+        lo, hi = 5 * (lo // 5), 5 * math.ceil(hi / 5)
+    if hi <= lo:
+        hi = lo + 1
+    return lo, hi

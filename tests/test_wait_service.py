@@ -1,0 +1,116 @@
+"""What the hall tells about a wait, through the service and its SQLite store: one figure for one moment on
+every path (slip, ticket read, verify, phone page, queue screen, counter), a range on each, the lunch break,
+and the booking offer decided on the same estimate."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kiosk.domain import codes
+from tests.helpers import TZ, Hall, example_config
+
+
+def told(view: dict[str, object]) -> tuple[object, object]:
+    return view["expected_wait_min"], view["expected_wait_range_min"]
+
+
+def test_one_figure_for_one_moment_on_every_path(hall: Hall) -> None:
+    """A citizen never sees two different figures for one moment: the queue screen before the ticket, the slip,
+    the ticket read, a scanned slip, the phone page and the counter's list all say the same."""
+    hall.login(1)
+    hall.login(2, clerk="8")
+    for i in range(6):
+        hall.number("BCBCAB"[i], i)
+    hall.at(1, "call-next")
+    hall.tick(4)
+    screen = next(b for b in hall.svc.queue_status(hall.now)["businesses"] if b["code"] == "C")
+    status, body = hall.issue("C", 50)
+    assert status == 201
+    slip = body["ticket"]
+    assert told(slip) == told(screen)
+    low, high = slip["expected_wait_range_min"]
+    assert 0 <= low <= slip["expected_wait_min"] <= high and high > low
+    assert told(hall.svc.get_ticket(hall.now, slip["number"])["ticket"]) == told(slip)
+    assert told(hall.svc.verify_qr(hall.now, slip["qr"])["ticket"]) == told(slip)
+    assert told(hall.svc.phone_status(hall.now, codes.code_of(slip["qr"]))) == told(slip)
+    counter = next(b for b in hall.svc.window_summary(hall.now, 2)["waiting"] if b["code"] == "C")
+    after = next(b for b in hall.svc.queue_status(hall.now)["businesses"] if b["code"] == "C")
+    assert told(counter) == told(after)  # the counter's list is the queue screen's, for the next ticket
+    # once called, nothing is left to wait
+    hall.tick(60)
+    for w in (1, 2):
+        hall.at(w, "finish")
+    while hall.state(slip["number"]) in ("waiting", "transferred"):
+        hall.at(2, "call-next")
+        if hall.state(slip["number"]) == "called":
+            break
+        hall.at(2, "finish")
+    view = hall.svc.get_ticket(hall.now, slip["number"])["ticket"]
+    assert view["state"] == "called" and told(view) == (0, [0, 0])
+
+
+def test_a_ticket_taken_just_before_the_lunch_break_is_told_after_it(hall: Hall) -> None:
+    """Three ahead and a busy window at 11:50: nobody is called between 12:00 and 13:30, so the wait runs into
+    the afternoon. (The per-business formula said 15 minutes.)"""
+    hall.now = datetime(2026, 11, 23, 11, 40, tzinfo=TZ)
+    hall.login(5)
+    for i in range(4):
+        hall.number("Q", i)
+    hall.tick(8)
+    hall.at(5, "call-next")
+    hall.tick(2)
+    ticket = hall.issue("Q", 10)[1]["ticket"]
+    assert ticket["ahead"] == 3
+    assert 95 <= ticket["expected_wait_min"] <= 115
+    assert ticket["expected_wait_range_min"][1] >= ticket["expected_wait_min"]
+
+
+def test_the_booking_offer_counts_appointments_that_will_check_in_before_closing(tmp_path: Path) -> None:
+    """At 16:30 six people wait for window 5 (half an hour of work, an hour left): a walk-in gets a ticket.
+    With eight appointments booked for 17:00 still to check in, who will be served first, the same walk-in's
+    wait passes closing and the hall offers a booking instead (never a refusal)."""
+    def hall_at_half_past_four(path: Path, appointments: int) -> Hall:
+        path.mkdir()
+        hall = Hall(path, example_config(limits={"kiosk_burst": None}),
+                    now=datetime(2026, 11, 23, 16, 30, tzinfo=TZ))
+        hall.login(5)
+        for i in range(6):
+            hall.number("Q", i)
+        slot = datetime(2026, 11, 23, 17, 0, tzinfo=TZ)
+        for _ in range(appointments):
+            status, _ = hall.do("create_appointment", {
+                "business": "Q", "slot_start": slot.isoformat(), "slot_end": (slot + timedelta(minutes=30)).isoformat()},
+                device=hall.supervisor)
+            assert status == 201
+        return hall
+
+    quiet = hall_at_half_past_four(tmp_path / "quiet", 0)
+    status, body = quiet.issue("Q", 100)
+    assert status == 201 and body["ticket"]["expected_wait_min"] < 60
+    booked = hall_at_half_past_four(tmp_path / "booked", 8)
+    status, body = booked.issue("Q", 100)
+    assert status == 200 and body["over_capacity"] is True
+    status, body = booked.issue("Q", 100, accept_wait=True)  # the citizen may still wait: told the truth
+    assert status == 201 and booked.now + timedelta(minutes=body["ticket"]["expected_wait_min"]) > datetime(
+        2026, 11, 23, 17, 30, tzinfo=TZ)
+    quiet.close()
+    booked.close()
+
+
+def test_a_ticket_transferred_to_a_window_waits_only_for_that_window(hall: Hall) -> None:
+    """Transferred to window 3 (keeping its place): it is window 3's next, whatever queue of D waits there."""
+    hall.login(2)
+    hall.login(3, clerk="8")
+    for i in range(6):  # older than the B ticket: without the transfer they would all go first
+        hall.number("D", 10 + i)
+    mine = hall.number("B", 1)
+    hall.at(3, "call-next")  # window 3 busy with a D
+    assert hall.at(2, "call-next")[1]["ticket"]["number"] == mine
+    status, body = hall.at(2, "transfer", to_window=3, to_business="D", reason="抵押一并办理")
+    assert status == 200 and body["ticket"]["state"] == "transferred"
+    view = hall.svc.get_ticket(hall.now, mine)["ticket"]
+    assert view["ahead"] == 0 and view["expected_wait_min"] <= 18  # what is left of window 3's current D
+    hall.tick(5)
+    hall.at(3, "finish")
+    assert hall.at(3, "call-next")[1]["ticket"]["number"] == mine
