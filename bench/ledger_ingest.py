@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kiosk.domain import signing  # noqa: E402
+from kiosk.hall.context import HallContext  # noqa: E402
 from kiosk.hall.datadir import open_hall  # noqa: E402
-from kiosk.hall.service import HallService  # noqa: E402
 from kiosk.ledger.db import LedgerDB  # noqa: E402
 from kiosk.ledger.service import LedgerService  # noqa: E402
 from kiosk.sync.pusher import Pusher  # noqa: E402
@@ -37,7 +37,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=TZ)
 
 
-def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
+def make_hall(folder: Path, hall_id: str, events: int) -> HallContext:
     """A hall with ``events`` committed events shaped like a busy day's (tickets, calls, ratings)."""
     import dataclasses
 
@@ -61,11 +61,11 @@ def make_hall(folder: Path, hall_id: str, events: int) -> HallService:
     return service
 
 
-def public_key(hall: HallService) -> str:
+def public_key(hall: HallContext) -> str:
     return signing.public_key_text(signing.event_signing_key(hall.master_key))
 
 
-def hall_pusher(hall: HallService, url: str, token: str) -> Pusher:
+def hall_pusher(hall: HallContext, url: str, token: str) -> Pusher:
     """As the commands wire it: the hall's store as the outbox, its event-signing key."""
     return Pusher(hall.store, hall.config.hall_id, signing.event_signing_key(hall.master_key), url, token, batch=2000)
 

@@ -75,15 +75,16 @@ def cmd_hall_tls_init(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_enroll(args: argparse.Namespace) -> int:
+    from kiosk.hall import enrolment
     from kiosk.hall.datadir import open_hall
 
     config = _config(args.config)
     service = open_hall(config, Path(args.data))
     try:
         if args.code:
-            code = service.enroll_code(args.role, args.name, _now(args, config), args.hours)
+            code = enrolment.enroll_code(service, args.role, args.name, _now(args, config), args.hours)
         else:
-            token = service.enroll_device(args.role, args.name, _now(args, config))
+            token = enrolment.enroll_device(service, args.role, args.name, _now(args, config))
     finally:
         service.store.close()
     if args.code:
@@ -107,11 +108,12 @@ def cmd_devices_enroll(args: argparse.Namespace) -> int:
 
 def cmd_devices_list(args: argparse.Namespace) -> int:
     """The hall's devices, live and withdrawn (never a token: only their hashes are kept)."""
+    from kiosk.hall import credentials
     from kiosk.hall.datadir import open_hall
 
     service = open_hall(_config(args.config), Path(args.data))
     try:
-        devices = service.list_devices()
+        devices = credentials.list_devices(service)
     finally:
         service.store.close()
     print(f"{'名称 name':<24} {'角色 role':<12} {'登记 enrolled':<30} 状态 state")
@@ -123,12 +125,13 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
 
 def cmd_devices_revoke(args: argparse.Namespace) -> int:
     """Withdraw a device's token: refused from the next request on, the hall running or not."""
+    from kiosk.hall import credentials
     from kiosk.hall.datadir import open_hall
 
     config = _config(args.config)
     service = open_hall(config, Path(args.data))
     try:
-        count = service.revoke_devices(args.name, _now(args, config))
+        count = credentials.revoke_devices(service, args.name, _now(args, config))
     finally:
         service.store.close()
     if count == 0:
@@ -152,6 +155,7 @@ def read_secret(prompt: str, again: str | None = None) -> str:
 
 
 def cmd_clerks_add(args: argparse.Namespace) -> int:
+    from kiosk.hall import enrolment
     from kiosk.hall.datadir import open_hall
 
     if args.pin is not None:  # still accepted (outside tools use it); the prompt or stdin is the way
@@ -164,7 +168,7 @@ def cmd_clerks_add(args: argparse.Namespace) -> int:
     config = _config(args.config)
     service = open_hall(config, Path(args.data))
     try:
-        service.add_clerk(args.id, args.name, pin, _now(args, config))
+        enrolment.add_clerk(service, args.id, args.name, pin, _now(args, config))
     finally:
         service.store.close()
     print(f"已添加窗口人员 clerk added: {args.id} {args.name}")

@@ -254,6 +254,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     from kiosk.clock import HallClock, parse_now
     from kiosk.config_files import load_config
     from kiosk.domain import codes
+    from kiosk.hall import issuing
     from kiosk.hall.datadir import open_hall
 
     config = load_config(Path(args.config))
@@ -264,7 +265,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
         when = f"{config.calendar.local(now):%Y-%m-%d %H:%M}"
         business = config.businesses[min(1, len(config.businesses) - 1)]
         if args.layout == "ticket":
-            ticket = service.issue_test_ticket(now, "test-print")
+            ticket = issuing.issue_test_ticket(service, now, "test-print")
             elements = lay.ticket(lay.TicketSlip(config.name, ticket["number"], f"测试小票 Test slip · {business.name}",
                                                  0, 0, "测试 TEST", when, ticket["qr"]), args.paper)
             qr = ticket["qr"]

@@ -20,13 +20,16 @@ ERRORS = {"401": "no or unknown token", "403": "not this role's", "404": "no suc
 
 
 def publish(app: FastAPI, public: tuple[str, ...] = ("/health",), extra: dict[str, dict[str, Any]] | None = None) -> None:
-    """Replace ``app.openapi`` with the completed document. ``extra``: per path, operation fields to merge
-    (request bodies and query parameters of routes whose handlers read the request themselves)."""
+    """Replace ``app.openapi`` with the completed document. ``extra``: per "METHOD path", operation fields to
+    merge (request bodies, parameters), and whole operations for routes FastAPI does not know of."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for key in extra or {}:  # routes registered from a table rather than by FastAPI are documented from it
+            method, path = key.split(" ", 1)
+            schema.setdefault("paths", {}).setdefault(path, {}).setdefault(method.lower(), {})
         components = schema.setdefault("components", {})
         components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
         components.setdefault("schemas", {})["Error"] = ERROR

@@ -18,14 +18,15 @@ from zoneinfo import ZoneInfo
 import requests
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.contract.requests import Login
 from kiosk.domain.config import HallConfig
 from kiosk.domain.identity import check_char
 from kiosk.drill.play import free_port
-from kiosk.hall.requests import Login
-from kiosk.hall.service import Call, Device, HallService, Reply
+from kiosk.hall.context import Call, Device, HallContext
 from kiosk.store.db import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
+Reply = tuple[int, dict[str, Any]]
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK_BIN = [sys.executable, "-m", "kiosk.cli"]
 # A Monday in the example hall's opening hours.
@@ -50,13 +51,23 @@ def example_config(**changes: Any) -> HallConfig:
     return config
 
 
+def _request_types() -> dict[str, type[Any]]:
+    """Each operation's request type by the operation's function name (``op_issue`` → IssueTicket)."""
+    from kiosk.hall.operations import OPERATIONS
+
+    return {op.__name__: kind for kind, op in OPERATIONS.items()}
+
+
+REQUEST_OF = _request_types()
+
+
 class Hall:
     """The hall service without HTTP: real SQLite, the hall clock in the test's hand."""
 
     def __init__(self, path: Path, config: HallConfig | None = None, now: datetime = MONDAY_10) -> None:
         self.config = config or example_config()
         self.store = Store(path / "hall.db")
-        self.svc = HallService(self.config, self.store, b"k" * 32)
+        self.svc = HallContext(self.config, self.store, b"k" * 32)
         self.now = now
         self.kiosk = Device(1, "kiosk-1", "kiosk")
         self.counter = Device(2, "counter-1", "counter")
@@ -72,16 +83,26 @@ class Hall:
     def do(self, op: str, body: dict[str, Any] | None = None, device: Device | None = None,
            session: str | None = None, idem: str | None = None, **path: object) -> Reply:
         """The operation as the API runs it: the JSON body and the path parsed into its typed request by the
-        same parser, then run on the writer."""
+        same parser, then run as the route table says (a change on the writer)."""
+        from kiosk.contract.wire import parse
         from kiosk.domain.errors import DomainError
-        from kiosk.hall.requests import parse, request_type
 
+        kind = REQUEST_OF["op_" + op]
         call = Call(device or self.kiosk, self.now, session, idem)
-        operation = getattr(self.svc, "op_" + op)
         try:
-            return self.svc.run(operation, call, parse(request_type(operation), dict(body or {}), **path))
+            return self.run(call, parse(kind, dict(body or {}), **path))
         except DomainError as exc:
             return exc.status, exc.body()
+
+    def run(self, call: Call, req: object) -> Reply:
+        """A typed request run as the API runs it; (status, body)."""
+        from kiosk.contract.routes import BY_REQUEST
+        from kiosk.hall.operations import OPERATIONS
+        from kiosk.hall.outcomes import body_of, status_of
+
+        op = OPERATIONS[type(req)]
+        outcome = self.svc.run(op, call, req) if BY_REQUEST[type(req)].kind == "change" else op(self.svc, call, req)
+        return status_of(outcome), body_of(outcome)
 
     def issue(self, business: str = "B", who: dict[str, str] | int = 1, device: Device | None = None,
               **extra: Any) -> Reply:
@@ -94,12 +115,14 @@ class Hall:
         return str(body["ticket"]["number"])
 
     def add_clerk(self, clerk: str = "7", name: str = "李四", pin: str = "1234") -> None:
-        self.svc.add_clerk(clerk, name, pin, self.now)
+        from kiosk.hall import enrolment
+
+        enrolment.add_clerk(self.svc, clerk, name, pin, self.now)
 
     def login(self, window: int, clerk: str = "7", pin: str = "1234") -> str:
         if self.store.reader().execute("SELECT 1 FROM clerks WHERE id=?", (clerk,)).fetchone() is None:
             self.add_clerk(clerk, pin=pin)
-        status, body = self.svc.login(Call(self.counter, self.now), Login(window=window, clerk_id=clerk, pin=pin))
+        status, body = self.run(Call(self.counter, self.now), Login(window=window, clerk_id=clerk, pin=pin))
         assert status == 200, body
         self.sessions[window] = body["session"]
         return str(body["session"])
@@ -109,10 +132,12 @@ class Hall:
                        window=window)
 
     def state(self, number: str) -> str:
-        return str(self.svc.get_ticket(self.now, number)["ticket"]["state"])
+        from kiosk.hall import issuing
+
+        return str(issuing.get_ticket(self.svc, self.now, number)["ticket"]["state"])
 
     def events(self) -> list[dict[str, Any]]:
-        return self.svc.events(0, 100000)
+        return self.svc.store.events_after(0, 100000)
 
 
 class HallProcess:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.hall.service import Device
+from kiosk.hall.context import Device
 from tests.helpers import TZ, Hall, example_config, person
 
 KIOSKS = [Device(10 + i, f"kiosk-{i}", "kiosk") for i in range(1, 6)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.hall.requests import Login
+from kiosk.contract.requests import Login
+from kiosk.hall import issuing, supervision
 from tests.helpers import Hall, example_config, make_id, person
 
 
@@ -19,18 +20,18 @@ def test_counter_actions_need_a_session(hall: Hall) -> None:
 
 
 def test_pin_lockout_after_repeated_failures(hall: Hall) -> None:
-    from kiosk.hall.service import Call
+    from kiosk.hall.context import Call
 
     hall.add_clerk("7", pin="1234")
     for left in (4, 3, 2, 1):
-        status, body = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
+        status, body = hall.run(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
         assert status == 401 and body["error"]["attempts_left"] == left
-    status, body = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
+    status, body = hall.run(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="0000"))
     assert status == 423 and body["error"]["code"] == "CLERK_LOCKED"
-    status, _ = hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))
+    status, _ = hall.run(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))
     assert status == 423  # the right PIN does not help while locked
     hall.tick(16)
-    assert hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))[0] == 200
+    assert hall.run(Call(hall.counter, hall.now), Login(window=1, clerk_id="7", pin="1234"))[0] == 200
     stored = hall.store.reader().execute("SELECT pin_hash FROM clerks").fetchone()[0]
     assert "1234" not in stored.split("$") and stored.startswith("scrypt+hmac$")  # peppered with the hall's key
 
@@ -60,7 +61,7 @@ def test_out_of_order_call_needs_a_reason_and_is_audited(hall: Hall) -> None:
     assert hall.state(second) == "waiting"
     status, body = hall.at(2, "call", number=second, reason="孕妇身体不适，提前办理")
     assert status == 200 and body["ticket"]["number"] == second
-    entries = hall.svc.audit(None, "out_of_order_call")
+    entries = supervision.audit(hall.svc, None, "out_of_order_call")
     assert len(entries) == 1
     entry = entries[0]
     assert entry["ticket"] == second and entry["clerk_id"] == "7" and entry["window"] == 2
@@ -73,7 +74,7 @@ def test_calling_the_head_by_number_is_not_an_exception(hall: Hall) -> None:
     first = hall.number("B", 1)
     hall.login(2)
     assert hall.at(2, "call", number=first, reason="就是下一位")[0] == 200
-    assert hall.svc.audit(None, "out_of_order_call") == []
+    assert supervision.audit(hall.svc, None, "out_of_order_call") == []
 
 
 def test_priority_interleaves_and_never_starves_normal(tmp_path: Path) -> None:
@@ -111,13 +112,13 @@ def test_identity_match_at_start(hall: Hall) -> None:
     status, body = hall.at(2, "start", identity=person(2))
     assert status == 409 and body["error"]["code"] == "IDENTITY_MISMATCH"
     assert hall.state(number) == "called"
-    assert [a["kind"] for a in hall.svc.audit(None, None)] == ["identity_mismatch"]
+    assert [a["kind"] for a in supervision.audit(hall.svc, None, None)] == ["identity_mismatch"]
     # finishing or starting without an ID cannot slip past a recorded mismatch
     assert hall.at(2, "finish")[1]["error"]["code"] == "IDENTITY_MISMATCH"
     assert hall.at(2, "start")[1]["error"]["code"] == "IDENTITY_MISMATCH"
     status, body = hall.at(2, "start", identity=person(2), override_reason="本人证件遗失，持临时身份证明")
     assert status == 200 and body["identity_match"] is False
-    override = hall.svc.audit(None, "identity_override")[0]
+    override = supervision.audit(hall.svc, None, "identity_override")[0]
     assert override["reason"] == "本人证件遗失，持临时身份证明" and override["ticket"] == number
 
 
@@ -150,7 +151,7 @@ def test_one_time_notice_and_repeat_flag(hall: Hall) -> None:
     status, body = hall.at(2, "notice", missing=["contract"])
     assert status == 201 and body["notice"]["repeat"] is True
     assert body["notice"]["first_notice"] == notice["number"]
-    assert hall.svc.audit(None, "repeat_notice")
+    assert supervision.audit(hall.svc, None, "repeat_notice")
 
 
 def test_transfer_keeps_the_place(hall: Hall) -> None:
@@ -167,7 +168,7 @@ def test_transfer_keeps_the_place(hall: Hall) -> None:
     assert hall.at(3, "call-next")[1]["ticket"]["number"] == first
     hall.at(3, "finish")
     assert hall.at(3, "call-next")[1]["ticket"]["number"] == later[0]
-    audit = hall.svc.audit(None, "transfer")[0]
+    audit = supervision.audit(hall.svc, None, "transfer")[0]
     assert audit["reason"] == "需先办理抵押登记" and audit["detail"]["to_business"] == "D"
 
 
@@ -206,7 +207,7 @@ def test_finish_produces_a_rating_request_and_one_rating_per_service(hall: Hall)
     assert request["ticket"] == number and request["window"] == 2 and request["clerk_name"] == "李四"
     status, body = hall.do("rate", {"ticket": number, "level": 5, "source": "keypad"}, device=hall.counter)
     assert status == 201 and body["rating"]["label"] == "非常满意" and body["rating"]["followup"] is None
-    qr = hall.svc.get_ticket(hall.now, number)["ticket"]["qr"]
+    qr = issuing.get_ticket(hall.svc, hall.now, number)["ticket"]["qr"]
     status, body = hall.do("rate", {"ticket": qr, "level": 1, "source": "kiosk"})
     assert status == 409 and body["error"]["code"] == "RATING_EXISTS"
     for bad in ({"level": 6}, {"level": 0}, {"level": "5"}, {"level": True}):
@@ -218,15 +219,15 @@ def test_bad_rating_opens_a_follow_up_with_a_working_day_deadline(hall: Hall) ->
     hall.login(2)
     hall.at(2, "call-next")
     hall.at(2, "finish")
-    qr = hall.svc.get_ticket(hall.now, number)["ticket"]["qr"]
+    qr = issuing.get_ticket(hall.svc, hall.now, number)["ticket"]["qr"]
     status, body = hall.do("rate", {"ticket": qr, "level": 2, "source": "kiosk", "reasons": ["等待太久"]})
     assert status == 201
     assert body["rating"]["followup"] == {"deadline": "2026-11-30", "status": "opened"}
-    followups = hall.svc.followups()
+    followups = supervision.followups(hall.svc)
     assert followups[0]["ticket"] == number and followups[0]["level"] == 2
     hall.now = hall.now.replace(month=12, day=1)
     hall.do("escalate_overdue", device=hall.supervisor)
-    assert hall.svc.followups()[0]["status"] == "overdue"
+    assert supervision.followups(hall.svc)[0]["status"] == "overdue"
 
 
 def test_expected_wait_learns_the_days_service_times(hall: Hall) -> None:
@@ -244,7 +245,7 @@ def test_expected_wait_learns_the_days_service_times(hall: Hall) -> None:
 
     def told(i: int) -> int:
         hall.number("Q", 1000 + i)  # one ahead of the ticket asked about, at an idle window
-        ticket = hall.svc.get_ticket(hall.now, hall.number("Q", 2000 + i))["ticket"]
+        ticket = issuing.get_ticket(hall.svc, hall.now, hall.number("Q", 2000 + i))["ticket"]
         assert ticket["ahead"] == 1
         return int(ticket["expected_wait_min"])
 

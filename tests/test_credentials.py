@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.domain.errors import DomainError
-from kiosk.hall.requests import Login
-from kiosk.hall.service import Call, Device, HallService
+from kiosk.contract.requests import Login
+from kiosk.hall import enrolment
+from kiosk.hall.context import Call, Device, HallContext
+from kiosk.hall.outcomes import Done
 from kiosk.passwords import check_secret, hash_secret
 from kiosk.store.db import Store
 from tests.helpers import KIOSK_BIN, MONDAY_10, ROOT, Hall, HallProcess, example_config, person
@@ -24,27 +25,26 @@ from tests.test_sync import LedgerProcess
 
 
 def redeem(hall: Hall, code: str, client: str, role: str | None = None) -> str:
-    try:
-        hall.svc.redeem_code(code, hall.now, role, client)
-    except DomainError as exc:
-        return exc.code
-    return "OK"
+    from kiosk.contract.requests import RedeemCode
+
+    status, body = hall.run(Call(Device(0, "phone", "phone"), hall.now, client=client), RedeemCode(code=code, role=role))
+    return "OK" if status == 201 else str(body["error"]["code"])
 
 
 def test_wrong_enrolment_codes_are_limited_and_the_duty_desk_is_told(hall: Hall) -> None:
-    good = hall.svc.enroll_code("kiosk", "kiosk-9", hall.now)
+    good = enrolment.enroll_code(hall.svc, "kiosk", "kiosk-9", hall.now)
     assert [redeem(hall, f"WRONG-{i:05d}", "10.0.0.7") for i in range(5)] == ["ENROLL_CODE_INVALID"] * 5
     assert redeem(hall, good, "10.0.0.7") == "ENROLL_LOCKED"  # even the right code, from this client, for a while
     alerts = [e for e in hall.events() if e["type"] == "enroll.attempts_exceeded"]
     assert len(alerts) == 1 and alerts[0]["payload"]["client"] == "10.0.0.7"
     assert redeem(hall, good, "10.0.0.8") == "OK"  # the technician at another terminal is not stopped
     hall.tick(16)
-    later = hall.svc.enroll_code("kiosk", "kiosk-10", hall.now)
+    later = enrolment.enroll_code(hall.svc, "kiosk", "kiosk-10", hall.now)
     assert redeem(hall, later, "10.0.0.7") == "OK"
 
 
 def test_wrong_codes_from_many_clients_stop_enrolment_hall_wide(hall: Hall) -> None:
-    good = hall.svc.enroll_code("kiosk", "kiosk-9", hall.now)
+    good = enrolment.enroll_code(hall.svc, "kiosk", "kiosk-9", hall.now)
     for i in range(20):
         assert redeem(hall, f"WRONG-{i:05d}", f"10.0.1.{i}") == "ENROLL_CODE_INVALID"
     assert redeem(hall, good, "10.0.2.1") == "ENROLL_LOCKED"
@@ -68,13 +68,14 @@ def test_pins_are_peppered_and_old_hashes_keep_working(tmp_path: Path) -> None:
     # a clerk from before the pepper: an unpeppered scrypt hash, as the hall stored them
     store.write(lambda tx: tx.execute("INSERT INTO clerks (id, name, pin_hash) VALUES (?,?,?)",
                                       ("8", "王五", hash_secret("2468"))))
-    service = HallService(example_config(), store, b"k" * 32)
+    service = HallContext(example_config(), store, b"k" * 32)
     try:
         stored = store.reader().execute("SELECT pin_hash FROM clerks WHERE id='8'").fetchone()[0]
         assert stored.startswith("scrypt+hmac$")  # upgraded in place when the hall opened, without the PIN
         counter = Call(Device(2, "counter-1", "counter"), MONDAY_10)
-        assert service.login(counter, Login(window=1, clerk_id="8", pin="2468"))[0] == 200  # the old PIN works
-        service.add_clerk("9", "赵六", "135790", MONDAY_10)
+        assert isinstance(enrolment.op_login(service, counter, Login(window=1, clerk_id="8", pin="2468")),
+                          Done)  # the old PIN works
+        enrolment.add_clerk(service, "9", "赵六", "135790", MONDAY_10)
         new = store.reader().execute("SELECT pin_hash FROM clerks WHERE id='9'").fetchone()[0]
         unpeppered = "scrypt$" + new.split("$", 1)[1]
         assert not check_secret("135790", unpeppered)  # a copy of hall.db alone does not confirm a guessed PIN
@@ -109,7 +110,7 @@ def test_secrets_never_begin_with_a_dash(monkeypatch: pytest.MonkeyPatch, hall: 
     monkeypatch.setattr(secrets, "token_urlsafe", lambda _n=32: next(made))
     assert new_secret() == "_fine-token-after"
     monkeypatch.undo()
-    tokens = [hall.svc.enroll_device("kiosk", f"k{i}", hall.now) for i in range(200)]
+    tokens = [enrolment.enroll_device(hall.svc, "kiosk", f"k{i}", hall.now) for i in range(200)]
     assert not any(t.startswith("-") for t in tokens)
 
 

@@ -22,7 +22,7 @@ import requests
 
 from kiosk.domain import signing
 from kiosk.domain.signing import derive_key
-from kiosk.hall.service import HallService
+from kiosk.hall.context import HallContext
 from tests.browser import Browser
 from tests.helpers import KIOSK_BIN, ROOT, TZ, Hall, example_config, person
 from tests.ledger_chain import Chain
@@ -100,7 +100,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Any:
         start = datetime(2026, 11, 13, 10, 0, tzinfo=TZ)  # ten days before the ledger's today
         (tmp / hall_id).mkdir()
         hall = Hall(tmp / hall_id, dataclasses.replace(example_config(), hall_id=hall_id), now=start)
-        hall.svc = HallService(hall.config, hall.store, hall_id.encode().ljust(32, b"-"), PROVINCE_KEY)
+        hall.svc = HallContext(hall.config, hall.store, hall_id.encode().ljust(32, b"-"), PROVINCE_KEY)
         a_day(hall, levels, scalper)
         hall.do("report_matter", {"category": "refused", "description": "窗口说办不了，让我去别处"})
         key = signing.public_key_text(signing.private_key(derive_key(hall.svc.master_key, "event-signing")))

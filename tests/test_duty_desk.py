@@ -1,3 +1,4 @@
+
 """What the duty desk and the window terminal read and decide: a window at a glance, a surge met with a
 temporary window or longer hours (recorded), bad-rating follow-ups closed, the open matters."""
 
@@ -5,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kiosk.hall import supervision
 from tests.helpers import TZ, Hall, person
 
 
@@ -15,7 +17,7 @@ def test_a_window_at_a_glance(hall: Hall) -> None:
     hall.login(2)
     hall.at(2, "call-next")
     hall.tick(5)
-    summary = hall.svc.window_summary(hall.now, 2)
+    summary = supervision.window_summary(hall.svc, hall.now, 2)
     assert summary["window"]["state"] == "open" and summary["window"]["clerk_name"] == "李四"
     assert summary["current"]["number"] == first and summary["current"]["earlier_notice"] is None
     assert [t["number"] for t in summary["waiting_tickets"]] == ["C001"]
@@ -23,14 +25,14 @@ def test_a_window_at_a_glance(hall: Hall) -> None:
     hall.at(2, "notice", missing=["contract"])
     hall.at(2, "finish")
     hall.do("rate", {"ticket": first, "level": 4, "source": "keypad"}, device=hall.counter)
-    today = hall.svc.window_summary(hall.now, 2)["today"]
+    today = supervision.window_summary(hall.svc, hall.now, 2)["today"]
     assert today == {"served": 1, "ratings": {"4": 1}, "rated": 1, "average": 4.0, "overturned": 0}
     # the same person back the next day for the same business: the clerk is warned before a second notice
     hall.now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
     second = hall.number("B", 1)
     hall.login(2)
     hall.at(2, "call", number=second, reason="测试")
-    assert hall.svc.window_summary(hall.now, 2)["current"]["earlier_notice"] == "N20261123-001"
+    assert supervision.window_summary(hall.svc, hall.now, 2)["current"]["earlier_notice"] == "N20261123-001"
 
 
 def test_a_temporary_window_calls_the_surge_business(hall: Hall) -> None:
@@ -41,7 +43,7 @@ def test_a_temporary_window_calls_the_surge_business(hall: Hall) -> None:
                            device=hall.supervisor)
     assert status == 200 and body["decision"]["serves"] == ["B", "C", "K"]
     assert hall.at(2, "call-next")[1]["ticket"]["number"] == number
-    assert any(a["kind"] == "temporary_window" and a["reason"] == "查封登记积压" for a in hall.svc.audit(None, None))
+    assert any(a["kind"] == "temporary_window" and a["reason"] == "查封登记积压" for a in supervision.audit(hall.svc, None, None))
     assert hall.do("open_temporary", {"businesses": ["K"], "reason": ""}, window=2,
                    device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
 
@@ -65,12 +67,12 @@ def test_a_bad_rating_follow_up_is_closed_with_what_was_done(hall: Hall) -> None
     hall.at(2, "call-next")
     hall.at(2, "finish")
     hall.do("rate", {"ticket": number, "level": 1, "source": "keypad"}, device=hall.counter)
-    [followup] = hall.svc.followups()
+    [followup] = supervision.followups(hall.svc)
     assert followup["status"] == "opened" and followup["deadline"] == "2026-11-30"
     status, body = hall.do("close_followup", {"note": "已核实，窗口整改并电话回访"}, number=str(followup["id"]),
                            device=hall.supervisor)
     assert status == 200 and body["followup"]["late"] is False
-    assert hall.svc.followups()[0]["status"] == "closed"
+    assert supervision.followups(hall.svc)[0]["status"] == "closed"
     assert hall.do("close_followup", {"note": "again"}, number=str(followup["id"]),
                    device=hall.supervisor)[1]["error"]["code"] == "FOLLOWUP_CLOSED"
 
@@ -80,7 +82,7 @@ def test_open_matters_overdue_first(hall: Hall) -> None:
         hall.do("report_matter", {"category": "waiting", "description": description})
     hall.now = datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
     hall.do("report_matter", {"category": "fees", "description": "第三件", "contact": "13812345678"})
-    listed = hall.svc.matters(hall.now, True)
+    listed = supervision.matters(hall.svc, hall.now, True)
     assert [m["description"] for m in listed] == ["第一件", "第二件", "第三件"]
     assert listed[0]["overdue"] and not listed[2]["overdue"]
     assert "13812345678" not in str(listed) and person(1)["id_number"] not in str(listed)

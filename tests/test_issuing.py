@@ -9,7 +9,8 @@ import pytest
 
 from kiosk.domain import codes
 from kiosk.domain.errors import DomainError
-from kiosk.hall.service import Device
+from kiosk.hall import issuing, supervision
+from kiosk.hall.context import Device
 from tests.helpers import TZ, Hall, example_config, make_id, person
 
 
@@ -274,18 +275,18 @@ def test_reprint_needs_the_holder(hall: Hall) -> None:
     assert status == 409 and body["error"]["code"] == "IDENTITY_MISMATCH"
     status, body = hall.do("reprint", {"identity": person(1)}, number=number)
     assert status == 200 and body["ticket"]["number"] == number and body["ticket"]["position"] == 1
-    kinds = [a["kind"] for a in hall.svc.audit(None, None)]
+    kinds = [a["kind"] for a in supervision.audit(hall.svc, None, None)]
     assert "reprint" in kinds and "reprint_refused" in kinds
 
 
 def test_ticket_qr_verifies_today_only(hall: Hall) -> None:
     qr = hall.issue("B", 1)[1]["ticket"]["qr"]
-    assert hall.svc.verify_qr(hall.now, qr)["ticket"]["state"] == "waiting"
+    assert issuing.verify_qr(hall.svc, hall.now, qr)["ticket"]["state"] == "waiting"
     from kiosk.domain.errors import DomainError
 
     hall.now += timedelta(days=1)
     try:
-        hall.svc.verify_qr(hall.now, qr)
+        issuing.verify_qr(hall.svc, hall.now, qr)
         raise AssertionError("yesterday's ticket verified")
     except DomainError as err:
         assert err.code == "QR_INVALID" and err.details["reason"] == "expired"
@@ -337,7 +338,7 @@ def test_an_early_morning_is_the_halls_local_day_not_utcs(tmp_path: Path) -> Non
     assert status == 201, body  # yesterday's ticket does not count against today's limit
     assert body["ticket"]["number"] == "B001" and body["ticket"]["day"] == "2026-11-28"
     with pytest.raises(DomainError) as err:
-        hall.svc.verify_qr(hall.now, friday["qr"])
+        issuing.verify_qr(hall.svc, hall.now, friday["qr"])
     assert err.value.details["reason"] == "expired"  # Friday's slip is not valid on Saturday morning
     hall.login(2)
     called = hall.at(2, "call-next")[1]["ticket"]

@@ -13,6 +13,7 @@ import pytest
 from kiosk.domain import signing
 from kiosk.domain.errors import DomainError
 from kiosk.domain.signing import derive_key
+from kiosk.hall import supervision
 from kiosk.ledger.db import LedgerDB
 from kiosk.ledger.service import LedgerService
 from tests.helpers import TZ, Hall
@@ -28,7 +29,7 @@ def busy_hall(hall: Hall, people: int = 6) -> list[dict[str, Any]]:
         hall.number("B", i + 1)
     for _ in range(3):
         hall.at(2, "call-next")
-        number = hall.svc.window_summary(hall.now, 2)["current"]["number"]
+        number = supervision.window_summary(hall.svc, hall.now, 2)["current"]["number"]
         hall.at(2, "finish")
         hall.do("rate", {"ticket": number, "level": 1 if _ == 0 else 5, "source": "keypad"}, device=hall.counter)
     hall.do("report_matter", {"category": "waiting", "description": "等太久"})

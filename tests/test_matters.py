@@ -1,3 +1,4 @@
+
 """Unresolved matters ("办不成事"): reported, tracked through every step, escalated when overdue."""
 
 from __future__ import annotations
@@ -5,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.hall import feedback
 from tests.helpers import TZ, Hall
 
 
@@ -58,7 +60,7 @@ def test_overdue_matters_are_escalated_once(hall: Hall) -> None:
     hall.now = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
     assert hall.do("escalate_overdue", device=hall.supervisor)[1]["escalated"] == [number]
     assert hall.do("escalate_overdue", device=hall.supervisor)[1]["escalated"] == []
-    view = hall.svc.get_matter(hall.now, number)["matter"]
+    view = feedback.get_matter(hall.svc, hall.now, number)["matter"]
     assert view["overdue"] is True and view["escalated"] is True
     assert len([e for e in hall.events() if e["type"] == "matter.escalated"]) == 1
 

@@ -1,3 +1,4 @@
+
 """Ticket printer: golden bytes of our Chinese path, rendering, QR round trip, status and faults."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from drivers.printer.fonts import missing_glyphs
 from drivers.printer.ports import Address, Capabilities, capabilities, send, status
 from drivers.printer.render import line_image, render
 from drivers.printer.simulator import NetworkPrinterSimulator, PaperState, PrinterSimulator, SerialPrinterSimulator
+from kiosk.hall import supervision
 from tests.helpers import KIOSK_BIN, ROOT, Client, HallProcess
 
 SLIP = lay.TicketSlip("示范市不动产登记中心", "B012", "转移登记（存量房买卖）", 3, 25, "1101**********002X",
@@ -235,7 +237,7 @@ def test_the_catalog_tells_screens_the_halls_own_rules(tmp_path: Path) -> None:
     from tests.helpers import Hall, example_config
 
     hall = Hall(tmp_path, example_config(booking={"checkin_early_minutes": 45, "checkin_late_minutes": 10}))
-    rules = hall.svc.catalog()["rules"]
+    rules = supervision.catalog(hall.svc)["rules"]
     assert rules == {"checkin_early_minutes": 45, "checkin_late_minutes": 10, "bad_rating_at_most": 2,
                      "rating_keypad_minutes": 10, "rating_late_days": 1}
     hall.close()

@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from kiosk.contract.requests import IssueTicket
+from kiosk.hall import capacity, issuing, supervision
 from kiosk.hall import service as service_module
-from kiosk.hall.requests import IssueTicket
-from kiosk.hall.service import Call, Device
+from kiosk.hall.context import Call, Device
+from kiosk.hall.outcomes import body_of, status_of
 from tests.helpers import Hall, example_config, make_id, person
 
 WINDOWS = {2: ("B", "C"), 3: ("D", "E", "F"), 5: ("Q", "X")}
@@ -108,15 +110,15 @@ class QueueMachine(RuleBasedStateMachine):
             return
         ticket = waiting[pick % len(waiting)]
         head = self.expected_head(window)
-        audits = len(self.hall.svc.audit(None, "out_of_order_call"))
+        audits = len(supervision.audit(self.hall.svc, None, "out_of_order_call"))
         status, body = self.hall.at(window, "call", number=ticket["number"], **({"reason": "测试"} if reason else {}))
         if not reason:
             assert status == 422 and body["error"]["code"] == "REASON_REQUIRED"
-            assert len(self.hall.svc.audit(None, "out_of_order_call")) == audits
+            assert len(supervision.audit(self.hall.svc, None, "out_of_order_call")) == audits
             return
         assert status == 200
         jumped = head is None or head["number"] != ticket["number"]
-        assert len(self.hall.svc.audit(None, "out_of_order_call")) == audits + int(jumped)
+        assert len(supervision.audit(self.hall.svc, None, "out_of_order_call")) == audits + int(jumped)
         self.streak[window] = self.streak[window] + 1 if ticket["priority"] else 0
 
     @rule(window=st.sampled_from(sorted(WINDOWS)),
@@ -162,7 +164,7 @@ class QueueMachine(RuleBasedStateMachine):
             normal = sum(1 for r in rows if r["business"] == business and not r["priority"])
             prio = sum(1 for r in rows if r["business"] == business and r["priority"])
             day = self.hall.svc.day(self.hall.now).isoformat()
-            assert self.hall.svc.waiting_counts(self.hall.store.reader(), day, business) == (normal, prio)
+            assert capacity.waiting_counts(self.hall.svc, self.hall.store.reader(), day, business) == (normal, prio)
 
     @invariant()
     def one_ticket_per_window(self) -> None:
@@ -208,9 +210,9 @@ def test_limits_hold_under_concurrent_kiosks(tmp_path: Path) -> None:
         for i in range(40):
             who = person(i % 6)
             business = "BDQ"[(i + k) % 3]
-            fut = hall.svc.submit(hall.svc.op_issue, Call(kiosks[k], hall.now),
+            fut = hall.svc.submit(issuing.op_issue, Call(kiosks[k], hall.now),
                                   IssueTicket(business=business, identity=who))
-            reply = fut.result()
+            reply = status_of(fut.result()), body_of(fut.result())
             with lock:
                 results.append(reply)
 

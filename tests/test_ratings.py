@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.hall.service import Device
+from kiosk.hall import feedback, issuing, supervision
+from kiosk.hall.context import Device
 from tests.helpers import TZ, Hall, HallProcess, person
 
 OTHER_COUNTER = Device(4, "counter-9", "counter")
@@ -42,7 +43,7 @@ def code(_hall: Hall, body: tuple[int, dict[str, object]]) -> str:
 
 
 def qr(hall: Hall, number: str) -> str:
-    return str(hall.svc.get_ticket(hall.now, number)["ticket"]["qr"])
+    return str(issuing.get_ticket(hall.svc, hall.now, number)["ticket"]["qr"])
 
 
 def recorded(hall: Hall) -> list[dict[str, object]]:
@@ -58,7 +59,7 @@ def test_a_keypad_rating_comes_only_from_the_counter_that_finished_the_service(h
         assert (status, body["error"]["code"]) == (403, "RATING_NOT_YOURS")
     assert recorded(hall) == []
     # each attempt is kept for the duty desk: audited and evented, never a rating
-    assert len([a for a in hall.svc.audit(None, "rating_refused")]) == 4
+    assert len([a for a in supervision.audit(hall.svc, None, "rating_refused")]) == 4
     assert {e["payload"]["code"] for e in hall.events() if e["type"] == "rating.refused"} == {"RATING_NOT_YOURS"}
     status, body = keypad(hall, number, level=4)
     assert status == 201 and body["rating"]["source"] == "keypad"
@@ -156,21 +157,21 @@ def test_the_phone_rates_until_the_end_of_the_next_working_day(tmp_path: Path) -
     number = served(hall, 1)
     slip = qr(hall, number)
     assert code(hall, hall.do("rate_phone", {"c": qr(hall, waiting), "level": 5}, device=PHONE)) == "NOT_RATABLE"
-    view = hall.svc.phone_view(hall.now, slip)
+    view = feedback.phone_view(hall.svc, hall.now, slip)
     assert view["rating"] == {"open": True, "rated": False, "level": None, "last_day": "2026-11-30",
                               "closes_at": "2026-12-01T00:00:00.000+08:00"}  # Monday is the next working day
     hall.now = datetime(2026, 11, 30, 23, 59, 59, tzinfo=TZ)  # Monday, the next working day: still open
-    late = hall.svc.phone_view(hall.now, slip)
+    late = feedback.phone_view(hall.svc, hall.now, slip)
     assert late["state"] == "done" and late["rating"]["open"] and late["number"] == number
     assert "holder_masked" not in late and person(1)["id_number"] not in str(late)
     hall.now = datetime(2026, 12, 1, 0, 0, tzinfo=TZ)
     assert code(hall, hall.do("rate_phone", {"c": slip, "level": 5}, device=PHONE)) == "RATING_CLOSED"
     with pytest.raises(Exception, match="QR_INVALID"):
-        hall.svc.phone_view(hall.now, slip)  # the page no longer knows the old slip
+        feedback.phone_view(hall.svc, hall.now, slip)  # the page no longer knows the old slip
     hall.now = datetime(2026, 11, 30, 18, 0, tzinfo=TZ)
     status, body = hall.do("rate_phone", {"c": slip, "level": 4}, device=PHONE)
     assert status == 201 and body["rating"]["source"] == "phone"
-    assert hall.svc.phone_view(hall.now, slip)["rating"] == {"open": False, "rated": True, "level": 4,
+    assert feedback.phone_view(hall.svc, hall.now, slip)["rating"] == {"open": False, "rated": True, "level": 4,
                                                              "closes_at": "2026-12-01T00:00:00.000+08:00",
                                                              "last_day": "2026-11-30"}
     [event] = [e for e in hall.events() if e["type"] == "rating.recorded"]
@@ -200,17 +201,17 @@ def test_an_appeal_overturns_a_bad_rating_which_stays_on_record_but_leaves_the_c
     assert [s["step"] for s in body["rating"]["appeal_history"]] == ["appealed", "overturned"]
     assert code(hall, appeal("decide_appeal", bad, outcome="upheld", reason="x")) == "APPEAL_INVALID"  # final
 
-    today = hall.svc.window_summary(hall.now, 2)["today"]
+    today = supervision.window_summary(hall.svc, hall.now, 2)["today"]
     assert today["ratings"] == {"5": 1} and today["rated"] == 1 and today["average"] == 5.0
     assert today["overturned"] == 1
-    [followup] = hall.svc.followups()
+    [followup] = supervision.followups(hall.svc)
     assert followup["status"] == "overturned" and followup["appeal"] == "overturned"
     events = {e["type"]: e["payload"] for e in hall.events() if e["type"].startswith("rating.appeal")}
     assert events["rating.appealed"] == {"number": bad, "day": day, "reason": "群众误按非常不满意，现场已说明",
                                          "by": "值班长王"}
     assert events["rating.appeal_decided"] == {"number": bad, "day": day, "outcome": "overturned",
                                                "reason": "调取录像核实：误按，撤销差评", "by": "duty-desk"}
-    kinds = [a["kind"] for a in hall.svc.audit(None, None)]
+    kinds = [a["kind"] for a in supervision.audit(hall.svc, None, None)]
     assert kinds.count("rating_appealed") == 1 and kinds.count("rating_appeal_decided") == 1
 
 
@@ -222,8 +223,8 @@ def test_an_upheld_appeal_keeps_the_rating_and_its_follow_up(hall: Hall) -> None
     status, body = hall.do("decide_appeal", {"outcome": "upheld", "reason": "核实：等候确实过长，差评成立"},
                            device=hall.supervisor, day=day, number=number)
     assert status == 200 and body["rating"]["appeal"] == "upheld"
-    assert hall.svc.window_summary(hall.now, 2)["today"]["ratings"] == {"2": 1}
-    assert hall.svc.followups()[0]["status"] == "opened"  # still to rectify and call back
+    assert supervision.window_summary(hall.svc, hall.now, 2)["today"]["ratings"] == {"2": 1}
+    assert supervision.followups(hall.svc)[0]["status"] == "opened"  # still to rectify and call back
 
 
 def test_a_padded_day_through_the_api_records_only_the_citizens_ratings(tmp_path: Path) -> None:

@@ -10,18 +10,12 @@ from typing import Any
 import pytest
 
 from kiosk.clock import HallClock
+from kiosk.contract.requests import IssueTicket, Login, PhoneRate, Rate, Transfer
+from kiosk.contract.routes import ROUTES
+from kiosk.contract.wire import object_schema, parse, request_type
 from kiosk.domain.errors import DomainError
 from kiosk.hall.api import create_app
-from kiosk.hall.requests import (
-    IssueTicket,
-    Login,
-    PhoneRate,
-    Rate,
-    Transfer,
-    object_schema,
-    parse,
-    request_type,
-)
+from kiosk.hall.operations import OPERATIONS
 from tests.helpers import Hall
 
 RAW_ID = "11010519491231002X"
@@ -66,7 +60,6 @@ def test_the_served_document_is_generated_from_the_request_types(tmp_path: Any) 
     try:
         app = create_app(hall.svc, HallClock(hall.config.calendar.tz, hall.now), escalate_every=0)
         doc = app.openapi()  # what /openapi.json serves (test_fuzz fetches it over HTTP)
-        operations = {op.__name__: op for op in (getattr(hall.svc, n) for n in dir(hall.svc) if n.startswith("op_"))}
         checked = 0
         for path, methods in doc["paths"].items():
             post = methods.get("post")
@@ -78,6 +71,9 @@ def test_the_served_document_is_generated_from_the_request_types(tmp_path: Any) 
             assert post["requestBody"]["content"]["application/json"]["schema"] == object_schema(kind), path
             checked += 1
         assert checked == len(app.state.request_kinds) >= 30
-        assert request_type(operations["op_rate"]) is Rate
+        # one table: every route's request is what its operation takes
+        for route in ROUTES:
+            assert request_type(OPERATIONS[route.request]) is route.request, route
+        assert request_type(OPERATIONS[Rate]) is Rate
     finally:
         hall.close()

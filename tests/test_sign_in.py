@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from kiosk.contract.requests import Login
 from kiosk.domain.errors import DomainError
-from kiosk.hall.requests import Login
-from kiosk.hall.service import Call
+from kiosk.hall.context import Call
 from kiosk.ledger import service as ledger_service
 from kiosk.ledger.db import LedgerDB
 from kiosk.ledger.service import LedgerService
@@ -98,7 +98,7 @@ def test_a_wrong_pin_for_an_unknown_clerk_is_answered_like_one_for_a_real_clerk(
     hall.add_clerk("7", pin="1234")
     answers: dict[str, list[tuple[int, Any]]] = {}
     for clerk in ("7", "no-such-clerk"):
-        replies = [hall.svc.login(Call(hall.counter, hall.now), Login(window=1, clerk_id=clerk, pin="0000"))
+        replies = [hall.run(Call(hall.counter, hall.now), Login(window=1, clerk_id=clerk, pin="0000"))
                    for _ in range(6)]
         answers[clerk] = [(status, {k: v for k, v in body["error"].items() if k != "locked_until"})
                           for status, body in replies]

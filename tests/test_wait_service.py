@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kiosk.domain import codes
+from kiosk.hall import issuing, supervision
 from tests.helpers import TZ, Hall, example_config
 
 
@@ -24,18 +25,18 @@ def test_one_figure_for_one_moment_on_every_path(hall: Hall) -> None:
         hall.number("BCBCAB"[i], i)
     hall.at(1, "call-next")
     hall.tick(4)
-    screen = next(b for b in hall.svc.queue_status(hall.now)["businesses"] if b["code"] == "C")
+    screen = next(b for b in supervision.queue_status(hall.svc, hall.now)["businesses"] if b["code"] == "C")
     status, body = hall.issue("C", 50)
     assert status == 201
     slip = body["ticket"]
     assert told(slip) == told(screen)
     low, high = slip["expected_wait_range_min"]
     assert 0 <= low <= slip["expected_wait_min"] <= high and high > low
-    assert told(hall.svc.get_ticket(hall.now, slip["number"])["ticket"]) == told(slip)
-    assert told(hall.svc.verify_qr(hall.now, slip["qr"])["ticket"]) == told(slip)
-    assert told(hall.svc.phone_status(hall.now, codes.code_of(slip["qr"]))) == told(slip)
-    counter = next(b for b in hall.svc.window_summary(hall.now, 2)["waiting"] if b["code"] == "C")
-    after = next(b for b in hall.svc.queue_status(hall.now)["businesses"] if b["code"] == "C")
+    assert told(issuing.get_ticket(hall.svc, hall.now, slip["number"])["ticket"]) == told(slip)
+    assert told(issuing.verify_qr(hall.svc, hall.now, slip["qr"])["ticket"]) == told(slip)
+    assert told(issuing.phone_status(hall.svc, hall.now, codes.code_of(slip["qr"]))) == told(slip)
+    counter = next(b for b in supervision.window_summary(hall.svc, hall.now, 2)["waiting"] if b["code"] == "C")
+    after = next(b for b in supervision.queue_status(hall.svc, hall.now)["businesses"] if b["code"] == "C")
     assert told(counter) == told(after)  # the counter's list is the queue screen's, for the next ticket
     # once called, nothing is left to wait
     hall.tick(60)
@@ -46,7 +47,7 @@ def test_one_figure_for_one_moment_on_every_path(hall: Hall) -> None:
         if hall.state(slip["number"]) == "called":
             break
         hall.at(2, "finish")
-    view = hall.svc.get_ticket(hall.now, slip["number"])["ticket"]
+    view = issuing.get_ticket(hall.svc, hall.now, slip["number"])["ticket"]
     assert view["state"] == "called" and told(view) == (0, [0, 0])
 
 
@@ -109,7 +110,7 @@ def test_a_ticket_transferred_to_a_window_waits_only_for_that_window(hall: Hall)
     assert hall.at(2, "call-next")[1]["ticket"]["number"] == mine
     status, body = hall.at(2, "transfer", to_window=3, to_business="D", reason="抵押一并办理")
     assert status == 200 and body["ticket"]["state"] == "transferred"
-    view = hall.svc.get_ticket(hall.now, mine)["ticket"]
+    view = issuing.get_ticket(hall.svc, hall.now, mine)["ticket"]
     assert view["ahead"] == 0 and view["expected_wait_min"] <= 18  # what is left of window 3's current D
     hall.tick(5)
     hall.at(3, "finish")

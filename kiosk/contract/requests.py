@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from kiosk.domain import cases
 from kiosk.contract.wire import RawIdentity, path, query, wire
+from kiosk.domain import cases
 
 
 @dataclass(frozen=True, kw_only=True)

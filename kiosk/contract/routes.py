@@ -43,8 +43,7 @@ def _get(request: type[Any], path: str, roles: tuple[str, ...], summary: str, lo
 ROUTES: tuple[Route, ...] = (
     # -- public ---------------------------------------------------------------------------------------------
     _get(r.Health, "/health", (), "Liveness, database and outbox"),
-    _post(r.RedeemCode, "/api/v1/devices/enroll", (), "A new terminal exchanges its one-time code for its token",
-          "call"),
+    _post(r.RedeemCode, "/api/v1/devices/enroll", (), "A new terminal exchanges its one-time code for its token"),
     _post(r.PhoneRate, "/q/rating", (), "Rate a finished service from the phone page (the slip's code; no token)"),
     # -- any device -----------------------------------------------------------------------------------------
     _get(r.GetCatalog, "/api/v1/catalog", ANY, "Business types, materials, time limits and fees"),

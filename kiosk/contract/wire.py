@@ -19,10 +19,9 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal, TypeVar, Union
 
-from kiosk.domain import cases
 from kiosk.domain.errors import fail
 
 RawIdentity = Mapping[str, object]

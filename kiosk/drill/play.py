@@ -101,20 +101,21 @@ class OwnHall:
 
     def __init__(self, config_path: Path, config: HallConfig, workdir: Path, kiosks: int, start: datetime,
                  speed: float, prepare: Callable[[Path, Path], None] | None = None) -> None:
+        from kiosk.hall import enrolment
         from kiosk.hall.datadir import open_hall
 
         self.data = workdir / "data"
         service = open_hall(config, self.data)
         try:
             self.tokens = Tokens(
-                kiosks=[service.enroll_device("kiosk", f"kiosk-{i}", start) for i in range(1, kiosks + 1)],
-                counters={w.number: service.enroll_device("counter", f"window-{w.number}", start)
+                kiosks=[enrolment.enroll_device(service, "kiosk", f"kiosk-{i}", start) for i in range(1, kiosks + 1)],
+                counters={w.number: enrolment.enroll_device(service, "counter", f"window-{w.number}", start)
                           for w in config.windows},
-                supervisor=service.enroll_device("supervisor", "duty-desk", start),
-                display=service.enroll_device("display", "board-1", start),
+                supervisor=enrolment.enroll_device(service, "supervisor", "duty-desk", start),
+                display=enrolment.enroll_device(service, "display", "board-1", start),
                 clerks={w.number: (f"90{w.number:02d}", DRILL_PIN) for w in config.windows})
             for w in config.windows:
-                service.add_clerk(f"90{w.number:02d}", f"演练窗口{w.number}", DRILL_PIN, start)
+                enrolment.add_clerk(service, f"90{w.number:02d}", f"演练窗口{w.number}", DRILL_PIN, start)
         finally:
             service.store.close()
         if prepare is not None:  # e.g. a benchmark registers the hall with a ledger, so that it syncs all day

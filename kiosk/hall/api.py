@@ -26,9 +26,9 @@ from starlette.routing import Route as HttpRoute
 from kiosk.clock import HallClock
 from kiosk.contract import requests as r
 from kiosk.contract.routes import ROUTES, Route
-from kiosk.contract.wire import object_schema, parse, parse_query, path_parameters, query_parameters, request_body
+from kiosk.contract.wire import parse, parse_query, path_parameters, query_parameters, request_body
 from kiosk.domain.errors import DomainError, bad_request, fail
-from kiosk.hall import operations, phone
+from kiosk.hall import credentials, operations, phone
 from kiosk.hall.context import Call, Device, HallContext
 from kiosk.hall.outcomes import Done, Outcome, body_of, status_of
 from kiosk.httpserve import bearer_token, error_response, install_error_handlers, json_response, read_limited
@@ -172,10 +172,10 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
         if key is not None and not 0 < len(key) <= 200:
             raise bad_request("Idempotency-Key 长度应为1到200", "Idempotency-Key must be 1 to 200 characters")
         client = request.client.host if request.client else ""
-        if not route.roles:
-            return Call(PUBLIC, clock.now(), None, key, client)
+        if not route.roles:  # no device to remember an Idempotency-Key by: a public request is answered afresh
+            return Call(PUBLIC, clock.now(), None, None, client)
         token = bearer_token(request)
-        device = ctx.device_for_token(token) if token else None
+        device = credentials.device_for_token(ctx, token) if token else None
         if device is None:
             raise fail("UNAUTHORIZED")
         if device.role not in route.roles:
@@ -191,6 +191,9 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
             return parse_query(route.request, request.query_params, **path_values)
         return parse(route.request, parse_body(await read_body(request)), **path_values)
 
+    post_only = ({route.path for route in ROUTES if route.method == "POST" and "{" not in route.path}
+                 - {route.path for route in ROUTES if route.method == "GET"})
+
     def endpoint(route: Route) -> Callable[[Request], Awaitable[Response]]:
         op = operations.OPERATIONS[route.request]
         headers = PUBLIC_HEADERS if not route.roles else None
@@ -201,6 +204,8 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
             return answer(outcome, headers)
 
         async def read(request: Request) -> Response:
+            if route.method == "GET" and request.url.path in post_only:  # /tickets/verify is not ticket "verify"
+                return error_response("METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
             call = call_of(request, route)
             req = await request_of(request, route)
             return answer(await run_in_threadpool(op, ctx, call, req), headers)
@@ -241,7 +246,7 @@ def documented(routes: tuple[Route, ...]) -> dict[str, dict[str, Any]]:
         params = path_parameters(route.request) + (query_parameters(route.request) if route.method == "GET" else [])
         if params:
             op["parameters"] = params
-        if route.method == "POST" and object_schema(route.request)["properties"]:
+        if route.method == "POST":
             op.update(request_body(route.request))
         out[f"{route.method} {route.path}"] = op
     return out

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain.errors import DomainError, fail
-from kiosk.hall.core import Device, HallCore, hash_pin, token_hash
+from kiosk.hall.context import Device, HallContext, hash_pin, token_hash
 from kiosk.hall.revocation import stored_generation
 from kiosk.passwords import new_secret
 from kiosk.store.db import Tx
@@ -86,50 +86,51 @@ def dummy_pin(pepper: bytes) -> str:
     return hash_pin(new_secret(8), pepper)
 
 
-class DeviceAdmin(HallCore):
-    """The technician's view of the hall's devices (the list, withdrawing a token), and recognising a token."""
+def device_for_token(ctx: HallContext, token: str) -> Device | None:
+    """The device a token stands for. A device once found is remembered for as long as the devices'
+    generation stays the same (a read of shared memory, kiosk/hall/revocation.py): a revocation, by command
+    or by hand, ends it from the next request on."""
+    th = token_hash(token)
+    generation = ctx.device_generation.current()
+    known = ctx._devices.get(th)
+    if known is not None and known[1] == generation:
+        return known[0]
+    row = ctx.store.reader().execute(
+        "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
+    if row is None:
+        ctx._devices.pop(th, None)
+        return None
+    device = Device(row["id"], row["name"], row["role"])
+    ctx._devices[th] = (device, generation)  # the generation read before the row: never newer than it
+    return device
 
-    def device_for_token(self, token: str) -> Device | None:
-        """The device a token stands for. A device once found is remembered for as long as the devices'
-        generation stays the same (a read of shared memory, kiosk/hall/revocation.py): a revocation, by command
-        or by hand, ends it from the next request on."""
-        th = token_hash(token)
-        generation = self.device_generation.current()
-        known = self._devices.get(th)
-        if known is not None and known[1] == generation:
-            return known[0]
-        row = self.store.reader().execute(
-            "SELECT id, name, role FROM devices WHERE token_hash=? AND revoked=0", (th,)).fetchone()
-        if row is None:
-            self._devices.pop(th, None)
-            return None
-        device = Device(row["id"], row["name"], row["role"])
-        self._devices[th] = (device, generation)  # the generation read before the row: never newer than it
-        return device
 
-    def list_devices(self) -> list[dict[str, Any]]:
-        rows = self.store.reader().execute(
-            "SELECT id, name, role, enrolled_at, revoked, revoked_at FROM devices ORDER BY id").fetchall()
-        return [{"id": r["id"], "name": r["name"], "role": r["role"], "enrolled_at": r["enrolled_at"],
-                 "revoked": bool(r["revoked"]), "revoked_at": r["revoked_at"]} for r in rows]
+def list_devices(ctx: HallContext) -> list[dict[str, Any]]:
+    rows = ctx.store.reader().execute(
+        "SELECT id, name, role, enrolled_at, revoked, revoked_at FROM devices ORDER BY id").fetchall()
+    return [{"id": r["id"], "name": r["name"], "role": r["role"], "enrolled_at": r["enrolled_at"],
+             "revoked": bool(r["revoked"]), "revoked_at": r["revoked_at"]} for r in rows]
 
-    def revoke_devices(self, name: str, now: datetime) -> int:
-        """Withdraw every live token enrolled under ``name``, and every unused enrolment code printed for it; how
-        many. The trigger on devices moves the generation on in this same transaction; publishing it then makes a
-        running hall refuse the tokens from its next request."""
-        at = self.iso(now)
 
-        def change(tx: Tx) -> tuple[int, int]:
-            rows = tx.all("SELECT id, role FROM devices WHERE name=? AND revoked=0", (name,))
-            for row in rows:
-                tx.execute("UPDATE devices SET revoked=1, revoked_at=? WHERE id=?", (at, row["id"]))
-                tx.emit("device.revoked", at, None, {"name": name, "role": row["role"], "device_id": row["id"]})
-            # a one-time code printed for this name and not yet used would make a new live token of it: spent too
-            codes = tx.execute("UPDATE enroll_codes SET used_at=? WHERE name=? AND used_at IS NULL", (at, name)).rowcount
-            if codes:
-                tx.emit("device.revoked", at, None, {"name": name, "unused_codes": codes})
-            return len(rows) + codes, stored_generation(tx.conn)
+def revoke_devices(ctx: HallContext, name: str, now: datetime) -> int:
+    """Withdraw every live token enrolled under ``name``, and every unused enrolment code printed for it; how
+    many. The trigger on devices moves the generation on in this same transaction; publishing it then makes a
+    running hall refuse the tokens from its next request."""
+    at = ctx.iso(now)
 
-        count, generation = self.store.write(change)
-        self.device_generation.publish(generation)
-        return count
+    def change(tx: Tx) -> tuple[int, int]:
+        rows = tx.all("SELECT id, role FROM devices WHERE name=? AND revoked=0", (name,))
+        for row in rows:
+            tx.execute("UPDATE devices SET revoked=1, revoked_at=? WHERE id=?", (at, row["id"]))
+            tx.emit("device.revoked", at, None, {"name": name, "role": row["role"], "device_id": row["id"]})
+        # a one-time code printed for this name and not yet used would make a new live token of it: spent too
+        codes = tx.execute("UPDATE enroll_codes SET used_at=? WHERE name=? AND used_at IS NULL", (at, name)).rowcount
+        if codes:
+            tx.emit("device.revoked", at, None, {"name": name, "unused_codes": codes})
+        return len(rows) + codes, stored_generation(tx.conn)
+
+    count, generation = ctx.store.write(change)
+    ctx.device_generation.publish(generation)
+    return count
+
+

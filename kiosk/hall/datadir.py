@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kiosk.domain.config import HallConfig
 from kiosk.files import PrivateRotatingFileHandler, private_dir
-from kiosk.hall.service import HallService
+from kiosk.hall.context import HallContext
 from kiosk.store.db import Store
 
 DEFAULT_DATA = Path("data")
@@ -47,12 +47,12 @@ def master_key(data: Path) -> bytes:
     return bytes.fromhex(keyfile.read_text().strip())
 
 
-def open_hall(config: HallConfig, data: Path, synchronous: str = "FULL") -> HallService:
+def open_hall(config: HallConfig, data: Path, synchronous: str = "FULL") -> HallContext:
     hall_dir(data)
     store = Store(data / "hall.db", synchronous)
     province = data / "secrets" / "province-identity.key"  # installed by the province's technician, if any
     identity_key = bytes.fromhex(province.read_text().strip()) if province.exists() else None
-    return HallService(config, store, master_key(data), identity_key)
+    return HallContext(config, store, master_key(data), identity_key)
 
 
 def setup_logging(data: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.hall import enrolment
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.server import serve
 
@@ -18,9 +19,9 @@ def run_demo(data: Path, port: int) -> int:
     if not tokens_file.exists():
         service = open_hall(config, data)
         now = HallClock(config.calendar.tz).now()
-        tokens = {role: service.enroll_device(role, f"demo-{role}", now)
+        tokens = {role: enrolment.enroll_device(service, role, f"demo-{role}", now)
                   for role in ("kiosk", "counter", "display", "supervisor")}
-        service.add_clerk("1001", "王晓明", "2468", now)
+        enrolment.add_clerk(service, "1001", "王晓明", "2468", now)
         service.store.close()
         tokens_file.write_text(json.dumps(tokens, indent=2))
         tokens_file.chmod(0o600)

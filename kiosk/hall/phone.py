@@ -23,8 +23,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.clock import HallClock
 from kiosk.domain.errors import DomainError
+from kiosk.hall import feedback
+from kiosk.hall.context import HallContext
 from kiosk.hall.phone_rating import PAGE_PART
-from kiosk.hall.service import HallService
 from kiosk.httpserve import error_response, json_response
 
 MIN_GAP = 3.0  # seconds: the shortest time between two answers to one phone
@@ -38,13 +39,13 @@ class Waiter(Protocol):
     async def wait(self, timeout: float) -> None: ...
 
 
-def mount(app: FastAPI, service: HallService, clock: HallClock, notifier: Waiter) -> None:
+def mount(app: FastAPI, ctx: HallContext, clock: HallClock, notifier: Waiter) -> None:
     def status(code: str) -> dict[str, Any] | None:
         """The ticket's status, or None for anything that is not today's ticket here (one "not found")."""
         if len(code) > 200:
             return None
         try:
-            return service.phone_view(clock.now(), code)  # with the rating once the service is done
+            return feedback.phone_view(ctx, clock.now(), code)  # with the rating once the service is done
         except DomainError:
             return None
 

@@ -5,41 +5,16 @@ reasons, for a citizen who left before the window's keypad asked.
 holds the slip, as it is for the page itself. It is taken until the end of the next working day
 (``[ratings] late_days``) and once per service across all channels (RATING_EXISTS). The page part is large,
 high-contrast and spoken in Mandarin with the browser's own speech synthesis (nothing leaves the phone but
-the rating), and never shows an identity. Kept apart from the queue page's own module, which it only extends.
+the rating), and never shows an identity. The rating itself is an operation like the others
+(kiosk/hall/feedback.py op_rate_phone, in the route table); this is the page's part of it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
-
-from kiosk.clock import HallClock
 from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN, RATING_REASONS
 from kiosk.domain.ratings import BAD_AT_MOST
-from kiosk.hall.requests import PhoneRate, parse, request_body
-from kiosk.hall.service import Call, Device, HallService
-from kiosk.httpserve import json_response
-
-PHONE = Device(0, "phone", "phone")  # the citizen's phone: no enrolled device, the signed code is the proof
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
-
-
-def mount(app: FastAPI, service: HallService, clock: HallClock,
-          body_of: Callable[[Request], Awaitable[dict[str, Any]]]) -> None:
-    @app.post("/q/rating", summary="Rate a finished service from the phone page (the slip's code; no token)",
-              response_class=Response, openapi_extra=request_body(PhoneRate))
-    async def rate(request: Request) -> Response:
-        req = parse(PhoneRate, await body_of(request))
-        status, body = await asyncio.wrap_future(service.submit(service.op_rate_phone, Call(PHONE, clock.now()), req))
-        return json_response(status, body, HEADERS)
-
-    app.state.request_kinds["/q/rating"] = PhoneRate
-
 
 _LEVELS = [{"level": lv, "zh": RATING_LEVELS[lv], "en": RATING_LEVELS_EN[lv]} for lv in (5, 4, 3, 2, 1)]
 

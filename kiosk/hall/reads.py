@@ -11,7 +11,7 @@ from kiosk.contract import requests as r
 from kiosk.domain import codes
 from kiosk.domain.errors import fail
 from kiosk.domain.text import scrub
-from kiosk.hall import readers
+from kiosk.hall import feedback, issuing, readers, supervision
 from kiosk.hall.context import Call, HallContext
 from kiosk.hall.outcomes import Degraded, Done, Outcome
 
@@ -20,7 +20,7 @@ PAGE = 1000  # events in one answer, whatever is asked
 
 def health(ctx: HallContext, call: Call, req: r.Health) -> Outcome:
     try:
-        pending = ctx.outbox_pending()
+        pending = supervision.outbox_pending(ctx)
         db = "ok"
     except Exception:  # noqa: BLE001 - reported, not raised
         pending, db = -1, "error"
@@ -30,25 +30,25 @@ def health(ctx: HallContext, call: Call, req: r.Health) -> Outcome:
 
 
 def catalog(ctx: HallContext, call: Call, req: r.GetCatalog) -> Outcome:
-    return Done(ctx.catalog())
+    return Done(supervision.catalog(ctx))
 
 
 def queue_status(ctx: HallContext, call: Call, req: r.QueueStatus) -> Outcome:
-    return Done(readers.queue_read(call.device.role, ctx.queue_status(call.now)))
+    return Done(readers.queue_read(call.device.role, supervision.queue_status(ctx, call.now)))
 
 
 def get_ticket(ctx: HallContext, call: Call, req: r.GetTicket) -> Outcome:
-    found = ctx.get_ticket(call.now, req.number)
+    found = issuing.get_ticket(ctx, call.now, req.number)
     return Done({"ticket": readers.ticket_read(call.device.role, found["ticket"])})
 
 
 def verify_ticket(ctx: HallContext, call: Call, req: r.VerifyQr) -> Outcome:
-    found = ctx.verify_qr(call.now, req.qr)
+    found = issuing.verify_qr(ctx, call.now, req.qr)
     return Done({"ticket": readers.ticket_read(call.device.role, found["ticket"], scanned=True)})
 
 
 def verify_matter(ctx: HallContext, call: Call, req: r.VerifyMatter) -> Outcome:
-    return Done(ctx.verify_matter_qr(call.now, req.qr))
+    return Done(feedback.verify_matter_qr(ctx, call.now, req.qr))
 
 
 def get_matter(ctx: HallContext, call: Call, req: r.GetMatter) -> Outcome:
@@ -58,41 +58,41 @@ def get_matter(ctx: HallContext, call: Call, req: r.GetMatter) -> Outcome:
                        "Reading a matter needs its receipt's code (scan the receipt).", role=call.device.role)
         if codes.read_matter_qr(ctx.code_key, ctx.config.hall_id, codes.code_of(req.code)) != req.number[:40]:
             raise fail("FORBIDDEN", "回执二维码与问题编号不符。", "The receipt's code is for another matter.")
-    found = ctx.get_matter(call.now, req.number)
+    found = feedback.get_matter(ctx, call.now, req.number)
     if found["matter"].get("contact_masked"):
         ctx.log_read(call, "matter", {"matter": found["matter"]["number"]})
     return Done(found)
 
 
 def fee_quote(ctx: HallContext, call: Call, req: r.FeeQuote) -> Outcome:
-    return Done(ctx.fee_quote(req))
+    return Done(supervision.fee_quote(ctx, req))
 
 
 def window_summary(ctx: HallContext, call: Call, req: r.WindowSummary) -> Outcome:
-    return Done(ctx.window_summary(call.now, req.window))
+    return Done(supervision.window_summary(ctx, call.now, req.window))
 
 
 def events(ctx: HallContext, call: Call, req: r.ListEvents) -> Outcome:
     """A display board gets calls only (readers.DISPLAY_EVENTS), cut to number, business and window."""
     board = call.device.role == "display"
-    found = ctx.events(req.after, min(req.limit, PAGE), readers.DISPLAY_EVENTS if board else None)
+    found = supervision.events(ctx, req.after, min(req.limit, PAGE), readers.DISPLAY_EVENTS if board else None)
     return Done({"events": [readers.display_event(e) for e in found] if board else found})
 
 
 def audit(ctx: HallContext, call: Call, req: r.ListAudit) -> Outcome:
-    entries = ctx.audit(req.day, req.kind)  # as it stood: this read is logged after
+    entries = supervision.audit(ctx, req.day, req.kind)  # as it stood: this read is logged after
     ctx.log_read(call, "audit_list", {"filter_day": req.day, "filter_kind": scrub(req.kind[:60]) if req.kind else None})
     return Done({"audit": entries, "entries": entries})
 
 
 def matters(ctx: HallContext, call: Call, req: r.ListMatters) -> Outcome:
-    found = ctx.matters(call.now, req.open != "0")
+    found = supervision.matters(ctx, call.now, req.open != "0")
     ctx.log_read(call, "matters_list", {"open_only": req.open != "0", "count": len(found)})
     return Done({"matters": found})
 
 
 def followups(ctx: HallContext, call: Call, req: r.ListFollowups) -> Outcome:
-    return Done({"followups": ctx.followups()})
+    return Done({"followups": supervision.followups(ctx)})
 
 
 READS: dict[type[Any], Any] = {

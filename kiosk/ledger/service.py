@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kiosk.contract.wire import whole_number
 from kiosk.domain import ledger_rules, signing
 from kiosk.domain.errors import DomainError, KioskError, fail
 from kiosk.domain.events import GENESIS, verify_chain
 from kiosk.domain.text import has_id_number
-from kiosk.contract.wire import whole_number
 from kiosk.ledger import facts, rollups, signin
 from kiosk.ledger.db import LedgerDB
 from kiosk.passwords import check_secret, hash_secret, new_secret

@@ -13,25 +13,29 @@ import uvicorn
 
 from kiosk.clock import HallClock
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.domain.errors import DomainError
-from kiosk.files import write_private
-from kiosk.hall.api import create_app
-from kiosk.hall.datadir import open_hall
-from kiosk.hall.requests import (
+from kiosk.contract.requests import (
     AcceptBooking,
-    AtWindow,
+    CallNext,
     CallTicket,
     CaseProgress,
     CreateAppointment,
-    Empty,
+    EscalateOverdue,
     Finish,
     IssueTicket,
     Login,
     Rate,
+    Recall,
     ReportMatter,
     StartService,
 )
-from kiosk.hall.service import HallService
+from kiosk.domain.errors import DomainError
+from kiosk.files import write_private
+from kiosk.hall import enrolment
+from kiosk.hall.api import create_app
+from kiosk.hall.context import HallContext
+from kiosk.hall.datadir import open_hall
+from kiosk.hall.operations import OPERATIONS
+from kiosk.hall.outcomes import body_of, status_of
 
 DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
 OPEN_MONDAY = "2026-11-23T10:00:00+08:00"  # a moment the example hall is open (the tours' clock)
@@ -43,7 +47,7 @@ class EmbeddedHall:
         from kiosk.clock import parse_now
 
         config = load_config(config_path)
-        self.service: HallService = open_hall(config, data)
+        self.service: HallContext = open_hall(config, data)
         start = parse_now(now, config.calendar.tz) if now else None
         self.clock = HallClock(config.calendar.tz, start)
         self.data = data
@@ -60,7 +64,7 @@ class EmbeddedHall:
         path = self.data / f"embedded-{role}.token"
         if path.exists():
             return path.read_text().strip()
-        token = self.service.enroll_device(role, f"embedded-{role}", self.clock.now())
+        token = enrolment.enroll_device(self.service, role, f"embedded-{role}", self.clock.now())
         write_private(path, token.encode())  # 0600 from its first byte (kiosk/files.py)
         return token
 
@@ -74,25 +78,32 @@ class EmbeddedHall:
         requests.get(url + "/health", timeout=5)
         return url
 
+    def do(self, call: Any, req: object) -> tuple[int, dict[str, Any]]:
+        """An operation run in this process as the API runs it (what other people in the demo hall do)."""
+        from kiosk.contract.routes import BY_REQUEST
+
+        op = OPERATIONS[type(req)]
+        outcome = self.service.run(op, call, req) if BY_REQUEST[type(req)].kind == "change" else op(self.service, call, req)
+        return status_of(outcome), body_of(outcome)
+
     # -- demo helpers: what other people in the hall would do --------------------------------------
     def sample_appointment(self, business: str = "D") -> str:
         """An online appointment starting now, as the WeChat booking system would register it."""
         from datetime import timedelta
 
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         now = self.clock.now()
         req = CreateAppointment(business=business, slot_start=(now + timedelta(minutes=10)).isoformat(),
                                 slot_end=(now + timedelta(minutes=40)).isoformat())
-        status, reply = self.service.run(self.service.op_create_appointment,
-                                         Call(Device(0, "wechat-booking", "supervisor"), now), req)
+        status, reply = self.do(Call(Device(0, "wechat-booking", "supervisor"), now), req)
         assert status == 201, reply
         return str(reply["appointment"]["code"])
 
     def ensure_clerk(self) -> None:
         clerk_id, name, pin = DEMO_CLERK
         if self.service.store.reader().execute("SELECT 1 FROM clerks WHERE id=?", (clerk_id,)).fetchone() is None:
-            self.service.add_clerk(clerk_id, name, pin, self.clock.now())
+            enrolment.add_clerk(self.service, clerk_id, name, pin, self.clock.now())
 
     def prepare_counter(self, window: int) -> str:
         """The demo clerk, and citizens already waiting for this window's businesses. Outside opening hours no
@@ -116,7 +127,7 @@ class EmbeddedHall:
         from datetime import timedelta
 
         from kiosk.domain.errors import DomainError
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         counter = Device(0, "counter-2", "counter")
         today = self.clock.now()
@@ -124,39 +135,39 @@ class EmbeddedHall:
         for when in (earlier, today):
             numbers = self.crowd("B", 2, now=when)
             self.serve(numbers[1], window=2, now=when)  # the second first: out of order, with its reason
-            self.service.run(self.service.op_rate, Call(counter, when),
+            self.do(Call(counter, when),
                              Rate(ticket=numbers[1], level=1, source="keypad", reasons=["服务态度不好"]))
         d = self.crowd("D", 1)[0]
         call = self._window_call(3)
-        self.service.run(self.service.op_call, call, CallTicket(window=3, number=d, reason="预约群众到场"))
+        self.do(call, CallTicket(window=3, number=d, reason="预约群众到场"))
         stranger = {"id_number": "11010519491231002X", "name": ""}
         try:
-            self.service.run(self.service.op_start, call, StartService(window=3, identity=stranger))
+            self.do(call, StartService(window=3, identity=stranger))
         except DomainError:
             pass
-        self.service.run(self.service.op_start, call, StartService(window=3, identity=stranger,
+        self.do(call, StartService(window=3, identity=stranger,
                                                                    override_reason="当事人本人到场，取号为家属"))
-        self.service.run(self.service.op_escalate_overdue, Call(Device(0, "duty-desk", "supervisor"), today), Empty())
+        self.do(Call(Device(0, "duty-desk", "supervisor"), today), EscalateOverdue())
         self.report("materials", "窗口第三次让我补材料，每次说的不一样", ticket=numbers[0])
 
     def report(self, category: str, description: str, ticket: str | None = None) -> None:
         """A citizen reports at a kiosk."""
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         req = ReportMatter(category=category, description=description, ticket=ticket)
-        self.service.run(self.service.op_report_matter, Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), req)
+        self.do(Call(Device(0, "kiosk-1", "kiosk"), self.clock.now()), req)
 
     def typed_burst(self, kiosk: str = "kiosk-2") -> None:
         """Someone types other people's ID numbers at one kiosk until the hall pauses typed entry there."""
         from kiosk.domain.identity import check_char
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         device = Device(0, kiosk, "kiosk")
         burst = self.service.config.limits.kiosk_burst
         for i in range((burst.identities if burst else 0) + 1):
             first17 = f"370203{1970 + i}0606{i:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": "", "source": "typed"}
-            status, _ = self.service.run(self.service.op_issue, Call(device, self.clock.now()),
+            status, _ = self.do(Call(device, self.clock.now()),
                                          IssueTicket(business="Q", identity=identity, accept_wait=True))
             if status == 409:
                 return
@@ -166,7 +177,7 @@ class EmbeddedHall:
         until the kiosk bursts: the typed bookings are on hold (checked in with the holder's card only).
         Returns the QR text of ``holder``'s booking."""
         from kiosk.domain.identity import check_char
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         self.crowd("K", 40)
         device = Device(0, kiosk, "kiosk")
@@ -175,11 +186,11 @@ class EmbeddedHall:
         code = ""
         for number in numbers[:(burst.identities if burst else 0) + 1]:
             identity = {"id_number": number, "name": "", "source": "typed"}
-            status, body = self.service.run(self.service.op_issue, Call(device, self.clock.now()),
+            status, body = self.do(Call(device, self.clock.now()),
                                             IssueTicket(business="K", identity=identity))
             if status != 200:
                 break  # the burst: typed entry paused here, the bookings before it held
-            _, booked = self.service.run(self.service.op_accept_booking, Call(device, self.clock.now()),
+            _, booked = self.do(Call(device, self.clock.now()),
                                          AcceptBooking(offer_id=body["booking_offer"]["offer_id"], identity=identity))
             code = code or str(booked["booking"]["code"])
         return code
@@ -187,7 +198,7 @@ class EmbeddedHall:
     def crowd(self, business: str, people: int, now: datetime | None = None) -> list[str]:
         """Other citizens take tickets at another kiosk; their numbers."""
         from kiosk.domain.identity import check_char
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         kiosk = Device(0, "demo-crowd", "counter")  # not a kiosk: the burst limit is about one kiosk's screen
         first, self._crowd = self._crowd, self._crowd + people  # new people each time
@@ -195,7 +206,7 @@ class EmbeddedHall:
         for i in range(first, first + people):
             first17 = f"3701{i // 100:02d}19850101{i % 100:03d}"
             identity = {"id_number": first17 + check_char(first17), "name": ""}
-            status, body = self.service.run(self.service.op_issue, Call(kiosk, now or self.clock.now()),
+            status, body = self.do(Call(kiosk, now or self.clock.now()),
                                             IssueTicket(business=business, identity=identity, accept_wait=True))
             if status == 201:
                 numbers.append(str(body["ticket"]["number"]))
@@ -203,14 +214,14 @@ class EmbeddedHall:
 
     def _window_call(self, window: int, now: datetime | None = None) -> Any:
         """The demo clerk at a window: logged in once per window (a past moment gets a login of its own)."""
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
         self.ensure_clerk()
         counter = Device(0, f"demo-counter-{window}", "counter")
         when = now or self.clock.now()
         if now is not None or window not in self._sessions:
             clerk_id, _name, pin = DEMO_CLERK
-            _, login = self.service.login(Call(counter, when), Login(window=window, clerk_id=clerk_id, pin=pin))
+            _, login = self.do(Call(counter, when), Login(window=window, clerk_id=clerk_id, pin=pin))
             if now is None:
                 self._sessions[window] = login["session"]
             else:
@@ -224,21 +235,21 @@ class EmbeddedHall:
 
         call = self._window_call(window)
         try:
-            self.service.run(self.service.op_finish, call, Finish(window=window))
+            self.do(call, Finish(window=window))
         except DomainError:
             pass  # nobody at the window yet
-        status, body = self.service.run(self.service.op_call_next, call, AtWindow(window=window))
+        status, body = self.do(call, CallNext(window=window))
         assert status == 200, body
         return str(body["ticket"]["number"])
 
     def recall(self, window: int) -> None:
-        self.service.run(self.service.op_recall, self._window_call(window), AtWindow(window=window))
+        self.do(self._window_call(window), Recall(window=window))
 
     def progress_case(self, number: str, stage: str, note: str) -> None:
         """The registration system reports a case's progress."""
-        from kiosk.hall.service import Call, Device
+        from kiosk.hall.context import Call, Device
 
-        self.service.run(self.service.op_case_progress, Call(Device(0, "registration-system", "supervisor"),
+        self.do(Call(Device(0, "registration-system", "supervisor"),
                                                              self.clock.now()),
                          CaseProgress(number=number, stage=stage, note=note))
 
@@ -246,9 +257,9 @@ class EmbeddedHall:
               now: datetime | None = None) -> dict[str, Any] | None:
         """A clerk calls, serves and finishes a ticket (so that it can be rated); returns the case opened."""
         call = self._window_call(window, now)
-        self.service.run(self.service.op_call, call,
+        self.do(call,
                          CallTicket(window=window, number=number, reason="群众反映材料已备齐，先行办理"))
-        _, finished = self.service.run(self.service.op_finish, call, Finish(window=window, accepted=accepted))
+        _, finished = self.do(call, Finish(window=window, accepted=accepted))
         case: dict[str, Any] | None = finished.get("case")
         return case
 

@@ -1,15 +1,17 @@
-"""The hall service's common ground: the context every operation works over (configuration, store,
-keys, the hall's time), running a change on the store's writer with idempotency, and the helpers every
-room uses (identities, businesses, the audit trail, statutory deadlines, the read log).
+"""The hall's context: what every operation works over (configuration, store, keys, the hall's time and
+the caches of what is read often), running a change on the store's writer with idempotency, and the few
+helpers every room uses (identities, businesses, the audit trail, statutory deadlines, the read log).
 
-Every front end (HTTP API, CLI, tests) goes through the operations. A change runs on the store's writer
-thread with the hall time passed in; it reads what it needs, lets the pure domain decide, then writes
-the state and its event in the same transaction. Replies are ``(status, body)`` so that a refusal that
-must be remembered (a limit hit, a wrong PIN, an identity mismatch) is committed rather than rolled back.
+An operation is a plain function ``(ctx, call, req) -> Outcome`` (kiosk/hall/operations.py holds the table).
+A change runs on the store's writer thread with the hall time passed in (``call.now``) and the transaction
+in ``ctx.tx``: it gathers what it needs, lets the pure domain decide, then writes the state and its event in
+that one transaction. A refusal that must be remembered (a limit hit, a wrong PIN, an identity mismatch) is
+returned as ``Refused`` and committed; one that leaves nothing behind is raised and rolled back.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from kiosk.contract.wire import R
 from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
@@ -29,13 +32,12 @@ from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.signing import derive_key
 from kiosk.domain.text import clean_text
 from kiosk.domain.waits import Window
-from kiosk.hall.requests import R
+from kiosk.hall.outcomes import Done, Outcome, Refused, body_of, status_of
 from kiosk.hall.revocation import Generation, generation_file
 from kiosk.passwords import COST, check_peppered, hash_peppered, pepper_hash
 from kiosk.store.db import Store, Tx
 
 log = logging.getLogger("kiosk.hall")
-Reply = tuple[int, dict[str, Any]]
 WAITING = ("waiting", "transferred")
 ROLES = ("kiosk", "counter", "display", "supervisor")
 READ_LOG_QUIET = timedelta(minutes=10)
@@ -51,10 +53,13 @@ class Device:
 
 @dataclass(frozen=True)
 class Call:
+    """Who asks and when: the device (and a clerk's session), the hall time, the Idempotency-Key, the peer."""
+
     device: Device
     now: datetime
     session: str | None = None
     idem_key: str | None = None
+    client: str = ""
 
 
 def token_hash(token: str) -> str:
@@ -80,7 +85,7 @@ def required_reason(text: str | None) -> str:
     return reason
 
 
-class HallCore:
+class HallContext:
     def __init__(self, config: HallConfig, store: Store, master_key: bytes, identity_key: bytes | None = None) -> None:
         self.config = config
         self.store = store
@@ -105,6 +110,7 @@ class HallCore:
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
+        self._tx: Tx | None = None  # the change's transaction, in the copy a change runs with (within)
 
     def _pepper_old_pins(self) -> None:
         """PINs hashed before the hall had a pepper are upgraded in place, without the PINs: the new hash is the
@@ -128,35 +134,47 @@ class HallCore:
         return self.config.calendar.business_day(now)
 
     # -- running changes ----------------------------------------------------
-    def submit(self, op: Callable[[Tx, Call, R], Reply], call: Call, body: R) -> Future[Reply]:
-        """Run ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed."""
+    def within(self, tx: Tx) -> HallContext:
+        """This context for one change: the same hall, with the change's transaction."""
+        ctx = copy.copy(self)
+        ctx._tx = tx
+        return ctx
+
+    @property
+    def tx(self) -> Tx:
+        if self._tx is None:
+            raise RuntimeError("a change's transaction is given only to a change (HallContext.within)")
+        return self._tx
+
+    def submit(self, op: Callable[[HallContext, Call, R], Outcome], call: Call, req: R) -> Future[Outcome]:
+        """Run the change ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed."""
         key = call.idem_key
 
-        def change(tx: Tx) -> Reply:
+        def change(tx: Tx) -> Outcome:
+            ctx = self.within(tx)
             if not key:
-                return op(tx, call, body)
+                return op(ctx, call, req)
             day = self.day(call.now).isoformat()
             device = str(call.device.id)  # names may repeat across enrolments; ids do not
             seen = tx.one("SELECT status, body FROM idempotency WHERE device=? AND day=? AND key=?",
                           (device, day, key))
             if seen is not None:
-                return int(seen["status"]), json.loads(seen["body"])
+                return replayed(int(seen["status"]), json.loads(seen["body"]))
             tx.execute("SAVEPOINT op")
             try:
-                reply = op(tx, call, body)
+                outcome = op(ctx, call, req)
             except DomainError as exc:
                 tx.execute("ROLLBACK TO op")
-                reply = (exc.status, exc.body())
+                outcome = Refused(exc)
             tx.execute("RELEASE op")
             tx.execute("INSERT INTO idempotency (device, day, key, status, body) VALUES (?,?,?,?,?)",
-                       (device, day, key, reply[0], json.dumps(reply[1], ensure_ascii=False)))
-            return reply
+                       (device, day, key, status_of(outcome), json.dumps(body_of(outcome), ensure_ascii=False)))
+            return outcome
 
         return self.store.submit(change)
 
-    def run(self, op: Callable[[Tx, Call, R], Reply], call: Call, body: R) -> Reply:
-        return self.submit(op, call, body).result()
-
+    def run(self, op: Callable[[HallContext, Call, R], Outcome], call: Call, req: R) -> Outcome:
+        return self.submit(op, call, req).result()
 
     # -- identity and ticket helpers ------------------------------------------
     def identity(self, raw: object, now: datetime) -> Identity:
@@ -170,7 +188,7 @@ class HallCore:
                        "Unknown business. See GET /api/v1/catalog for the list.")
         return business
 
-    def _audit(self, tx: Tx, call: Call, kind: str, window: int | None, clerk: str | None, ticket: str | None,
+    def record_audit(self, tx: Tx, call: Call, kind: str, window: int | None, clerk: str | None, ticket: str | None,
                reason: str | None, detail: dict[str, Any]) -> None:
         tx.execute("INSERT INTO audit (at, day, kind, window, clerk_id, device, ticket, reason, detail) "
                    "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -194,7 +212,7 @@ class HallCore:
     def _read_logged(self, tx: Tx, call: Call, what: str, detail: dict[str, Any]) -> None:
         """Every access to registration data leaves a trace: who (the device), when, what. It is in the audit
         list supervisors read, and an event that goes to the province's ledger with the others."""
-        self._audit(tx, call, "data_read", None, None, None, what, detail)
+        self.record_audit(tx, call, "data_read", None, None, None, what, detail)
         tx.emit("data.read", self.iso(call.now), call.device.name,
                 {"what": what, "day": self.day(call.now).isoformat(), **detail})
 
@@ -208,18 +226,28 @@ class HallCore:
         self._reads[key] = call.now
         self.store.write(lambda tx: self._read_logged(tx, call, what, detail))
 
-    @staticmethod
-    def _same_holder(person: Identity, holder_hash: str) -> bool:
-        """Appointment tickets checked in without an ID carry a 16-hex prefix of the hash."""
-        return bool(holder_hash) and person.hash.startswith(holder_hash)
 
-    @staticmethod
-    def next_serial(tx: Tx, day: str, series: str) -> int:
-        """The next number of a day's series (a ticket prefix letter, or "case", "notice", "matter"), kept in
-        the counters table in the same transaction as what it numbers: never handed out twice, even across a
-        crash, and never reused when a row is gone (COUNT(*)+1 would)."""
-        row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, series))
-        seq = int(row[0] if row else 0) + 1
-        tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
-                   "DO UPDATE SET last=excluded.last", (day, series, seq))
-        return seq
+
+def same_holder(person: Identity, holder_hash: str) -> bool:
+    """Appointment tickets checked in without an ID carry a 16-hex prefix of the hash."""
+    return bool(holder_hash) and person.hash.startswith(holder_hash)
+
+
+def next_serial(tx: Tx, day: str, series: str) -> int:
+    """The next number of a day's series (a ticket prefix letter, or "case", "notice", "matter"), kept in
+    the counters table in the same transaction as what it numbers: never handed out twice, even across a
+    crash, and never reused when a row is gone (COUNT(*)+1 would)."""
+    row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, series))
+    seq = int(row[0] if row else 0) + 1
+    tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
+               "DO UPDATE SET last=excluded.last", (day, series, seq))
+    return seq
+
+
+def replayed(status: int, body: dict[str, Any]) -> Outcome:
+    """An answer kept for an Idempotency-Key, as the outcome it was."""
+    if status < 300:
+        return Done(body, made=status == 201)
+    error = dict(body.get("error", {}))
+    code, message, message_en = error.pop("code", ""), error.pop("message", ""), error.pop("message_en", "")
+    return Refused(DomainError(code, message, message_en, status, **error))

@@ -1,0 +1,57 @@
+"""The day's shape: which windows serve what today (the configured windows plus the duty desk's decisions for
+a surge) and until when the hall issues. Issuing and every wait read it, so it is cached by the day and the
+count of decisions: any connection (writer or reader) sees a new decision at once."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from datetime import datetime
+
+from kiosk.hall.context import HallContext
+
+
+def served_by(ctx: HallContext, conn: sqlite3.Connection, window: int, day: str) -> tuple[str, ...]:
+    return served_map(ctx, conn, day).get(window, ())
+
+
+def windows_serving(ctx: HallContext, conn: sqlite3.Connection, code: str, day: str) -> list[int]:
+    return [w.number for w in ctx.config.windows if code in served_by(ctx, conn, w.number, day)]
+
+
+def extended_until(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int | None = None) -> datetime | None:
+    """Today's closing as the duty desk extended it; cached like :meth:`served_map` (``decisions``: their
+    count, when the caller has just read it)."""
+    if decisions is None:
+        decisions = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+    key = (day, decisions)
+    if key in ctx._extended:
+        return ctx._extended[key]
+    row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
+                       (day,)).fetchone()
+    until = datetime.fromtimestamp(row[0], ctx.config.calendar.tz) if row and row[0] else None
+    ctx._extended = {key: until}
+    return until
+
+
+def served_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int | None = None
+               ) -> dict[int, tuple[str, ...]]:
+    """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.
+    Issuing reads it for every ticket: cached, keyed by the day and how many decisions it has, so that any
+    connection (writer or reader) sees a new decision at once."""
+    count = decisions if decisions is not None else conn.execute(
+        "SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
+    cached = ctx._served.get((day, count))
+    if cached is not None:
+        return cached
+    decided: dict[int, list[str]] = defaultdict(list)
+    for row in conn.execute("SELECT window, businesses FROM decisions WHERE day=? AND kind='temporary_window' "
+                            "ORDER BY id", (day,)):
+        decided[int(row[0])] += json.loads(row[1])
+    served = {w.number: tuple(dict.fromkeys([*w.businesses, *decided.get(w.number, [])]))
+              for w in ctx.config.windows}
+    ctx._served = {(day, count): served}
+    return served
+
+

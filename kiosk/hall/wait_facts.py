@@ -1,0 +1,250 @@
+"""The facts a wait estimate needs, gathered cheaply from the store, and what the day teaches about durations.
+
+Issuing is the hall's hot path (thousands of tickets a second in the bench), so nothing here scans the day's
+tickets per request: waiting counts come from the ``waiting`` table the store's triggers keep, durations from
+``service_times``/``window_services`` (a row per business, updated in the same transaction as the finish or
+no-show that taught it, and read again only when their version moves), the windows from their five rows,
+and the recent priority arrivals and appointments still to come at most once per hall minute. The decision
+itself is :func:`kiosk.domain.waits.estimate`, pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from datetime import date, datetime
+from typing import Any
+
+from kiosk.domain import durations, waits
+from kiosk.hall import shape
+from kiosk.hall.context import HallContext, next_serial
+from kiosk.store.db import Tx
+
+VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
+ARRIVALS_WINDOW = 60.0  # minutes of recent walk-ins that say how many more will come
+PRIORITY_SHARE = 0.12   # walk-ins with priority (elderly, disabled, military …) before the day has its own
+PRIORITY_WEIGHT = 30.0
+
+
+# -- what the day teaches ------------------------------------------------------------------------------
+def learn_duration(ctx: HallContext, tx: Tx, row: sqlite3.Row, wrow: sqlite3.Row, kind: str, now: datetime) -> None:
+    """A called ticket is done (``served``) or its holder did not come (``no_show``): keep how long it held
+    the window, in the same transaction as the change. That is from its call (recalls included), or from
+    the window's previous ticket when this one was already waiting then: the minutes between two tickets
+    (calling, the next holder walking over, the clerk's notes) are the window's time too, and an estimate
+    that left them out would fall behind all day."""
+    called = row["called_epoch"] if row["called_epoch"] is not None else (
+        datetime.fromisoformat(row["called_at"]).timestamp() if row["called_at"] else None)
+    if called is None:
+        return
+    began = max(x for x in (wrow["done_epoch"], wrow["since_epoch"], row["issued_epoch"]) if x is not None)
+    window = int(wrow["number"])
+    minutes = round(max(0.0, now.timestamp() - min(called, began)) / 60, 2)
+    day, business = row["day"], row["business"]
+    seen = tx.one("SELECT n, recent FROM service_times WHERE day=? AND business=? AND kind=?", (day, business, kind))
+    recent = [*(json.loads(seen["recent"]) if seen else []), minutes][-durations.RECENT:]
+    tx.execute("INSERT INTO service_times (day, business, kind, n, recent) VALUES (?,?,?,1,?) "
+               "ON CONFLICT (day, business, kind) DO UPDATE SET n=n+1, recent=excluded.recent",
+               (day, business, kind, json.dumps(recent)))
+    if kind == "served":
+        catalog = ctx.config.business(business)
+        base = catalog.service_minutes if catalog else minutes
+        kept = min(4 * base, max(0.25 * base, minutes))  # a window's pace is not moved by one odd case
+        tx.execute("INSERT INTO window_services (day, business, window, n, minutes) VALUES (?,?,?,1,?) "
+                   "ON CONFLICT (day, business, window) DO UPDATE SET n=n+1, minutes=minutes+excluded.minutes",
+                   (day, business, window, kept))
+    next_serial(tx, day, VERSION)
+
+
+def versions(ctx: HallContext, conn: sqlite3.Connection, day: str) -> tuple[int, int, int, int]:
+    """What the caches below are keyed by, in one statement of four O(1) look-ups: durations learned today,
+    the duty desk's decisions, appointments booked, check-ins."""
+    row = conn.execute("SELECT (SELECT last FROM counters WHERE day=?1 AND business=?2), "
+                       "(SELECT COUNT(*) FROM decisions WHERE day=?1), (SELECT MAX(rowid) FROM appointments), "
+                       "(SELECT MAX(rowid) FROM checkins)", (day, VERSION)).fetchone()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)
+
+
+def learned(ctx: HallContext, conn: sqlite3.Connection, day: str, version: int | None = None
+            ) -> tuple[dict[str, durations.Durations], dict[int, float]]:
+    """Today's durations per business and each window's pace, recomputed only when a service has ended."""
+    if version is None:
+        version = versions(ctx, conn, day)[0]
+    cached = ctx._learned.get(day)
+    if cached is not None and cached[0] == version:
+        return cached[1], cached[2]
+    samples: dict[tuple[str, str], tuple[int, list[float]]] = {}
+    for r in conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day=?", (day,)):
+        samples[(r["business"], r["kind"])] = (int(r["n"]), [float(x) for x in json.loads(r["recent"])])
+    seen = {}
+    for b in ctx.config.businesses:
+        n_served, served = samples.get((b.code, "served"), (0, []))
+        n_missed, missed = samples.get((b.code, "no_show"), (0, []))
+        seen[b.code] = durations.Seen(served, missed, n_served, n_missed)
+    found = durations.learn_day({b.code: b.service_minutes for b in ctx.config.businesses}, seen)
+    speeds = durations.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
+                                  for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
+    ctx._learned = {day: (version, found, speeds)}
+    return found, speeds
+
+
+# -- the facts ------------------------------------------------------------------------------------------
+def _arrivals(ctx: HallContext, conn: sqlite3.Connection, now: datetime, day: str, booked: int, checked_in: int
+              ) -> tuple[dict[str, float], tuple[tuple[str, datetime], ...]]:
+    """Walk-in priority tickets per minute lately, and today's appointments not yet checked in: read at most
+    once per hall minute, or when an appointment is booked or checked in."""
+    key = (day, int(now.timestamp() // 60), booked, checked_in)
+    cached = ctx._arrival_cache.get(key)
+    if cached is not None:
+        return cached
+    cal = ctx.config.calendar
+    periods = cal.periods(ctx.day(now))
+    since = now.timestamp() - ARRIVALS_WINDOW * 60
+    opened = periods[0][0].timestamp() if periods else since
+    span = max(ARRIVALS_WINDOW / 2, (now.timestamp() - max(since, opened)) / 60)
+    # how many walk-ins come per minute lately, hall-wide; which business they come for and how many have
+    # priority, over the whole day (a handful per business in an hour is noise), each from a usual start
+    recent = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND channel='walk_in' AND issued_epoch>=?",
+                          (day, since)).fetchone()[0]
+    today: dict[str, int] = {}
+    prio = 0
+    for r in conn.execute("SELECT business, priority IS NOT NULL, COUNT(*) FROM tickets WHERE day=? AND "
+                          "channel='walk_in' GROUP BY 1, 2", (day,)):
+        today[r[0]] = today.get(r[0], 0) + int(r[2])
+        prio += int(r[2]) if r[1] else 0
+    total = sum(today.values())
+    share = (prio + PRIORITY_SHARE * PRIORITY_WEIGHT) / (total + PRIORITY_WEIGHT)
+    codes = [b.code for b in ctx.config.businesses]
+    rates = {code: share * int(recent) / span * (today.get(code, 0) + 0.5) / (total + 0.5 * len(codes))
+             for code in codes}
+    end = periods[-1][1].timestamp() if periods else now.timestamp()
+    late = ctx.config.booking.checkin_late_minutes * 60
+    due = tuple((r[0], datetime.fromtimestamp(r[1], cal.tz)) for r in conn.execute(
+        "SELECT business, slot_start FROM appointments a WHERE slot_start>? AND slot_start<? AND NOT EXISTS "
+        "(SELECT 1 FROM checkins c WHERE c.appointment_id=a.id)", (now.timestamp() - late, end)))
+    ctx._arrival_cache = {key: (rates, due)}
+    return rates, due
+
+
+def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> waits.HallFacts:
+    """The hall as an estimate sees it now. The windows' facts are rebuilt only when their rows changed."""
+    today = ctx.day(now)
+    day = today.isoformat()
+    learned_at, decisions, booked, checked_in = versions(ctx, conn, day)
+    durations, speeds = learned(ctx, conn, day, learned_at)
+    served = shape.served_map(ctx, conn, day, decisions)
+    rows = conn.execute(
+        "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
+        "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
+    ).fetchall()
+    key = (day, learned, decisions, tuple(tuple(r) for r in rows))
+    if ctx._windows[0] == key:
+        windows = ctx._windows[1]
+    else:
+        windows = _window_facts(ctx, rows, day, served, speeds)
+        ctx._windows = (key, windows)
+    periods, closing = ctx._periods.get(today) or _day_periods(ctx, today)
+    if decisions:
+        extended = shape.extended_until(ctx, conn, day, decisions)
+        if extended is not None and closing is not None and extended > closing:
+            closing = extended
+    rates, due = _arrivals(ctx, conn, now, day, booked, checked_in)
+    return waits.HallFacts(now, periods, windows, durations, rates, due, closing,
+                           ctx.config.priority.max_consecutive)
+
+
+def _day_periods(ctx: HallContext, today: date) -> tuple[tuple[tuple[datetime, datetime], ...], datetime | None]:
+    periods = tuple(ctx.config.calendar.periods(today))
+    found = (periods, periods[-1][1] if periods else None)
+    ctx._periods = {today: found}
+    return found
+
+
+def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: dict[int, tuple[str, ...]],
+                  speeds: dict[int, float]) -> tuple[waits.Window, ...]:
+    tz = ctx.config.calendar.tz
+    windows = []
+    for r in rows:
+        number = int(r["number"])
+        if number not in served:
+            continue
+        today_row = r["day"] == day
+        busy = today_row and r["ticket_state"] in ("called", "serving")
+        called = r["called_epoch"] if r["called_epoch"] is not None else (
+            datetime.fromisoformat(r["called_at"]).timestamp() if busy and r["called_at"] else None)
+        windows.append(waits.Window(
+            number, served[number], r["state"] if today_row else "closed", r["worked_day"] == day,
+            datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
+            r["business"] if busy else None,
+            datetime.fromtimestamp(called, tz) if busy and called is not None else None,
+            speeds.get(number, 1.0)))
+    seen = {w.number for w in windows}
+    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0)) for n, bs in served.items() if n not in seen]
+    return tuple(sorted(windows, key=lambda w: w.number))
+
+
+def waiting_all(ctx: HallContext, conn: sqlite3.Connection, day: str) -> dict[str, tuple[int, int]]:
+    """(normal, priority) waiting per business, as the store's triggers keep them."""
+    counts: dict[str, list[int]] = {}
+    for r in conn.execute("SELECT business, prio, n FROM waiting WHERE day=?", (day,)):
+        counts.setdefault(r[0], [0, 0])[int(r[1])] = int(r[2])
+    return {b: (c[0], c[1]) for b, c in counts.items()}
+
+
+def ahead_of_new(ctx: HallContext, conn: sqlite3.Connection, facts: waits.HallFacts, business: str,
+                 priority: bool) -> waits.Ahead:
+    """A ticket about to be issued is the newest: everyone waiting is older."""
+    if ctx._near[0] is not facts.windows:  # the windows' facts are one object while nothing changes
+        ctx._near = (facts.windows, {})
+    near = ctx._near[1].get(business)
+    if near is None:
+        near = ctx._near[1][business] = set(waits.near(facts, business))
+    waiting = {b: n for b, n in waiting_all(ctx, conn, ctx.day(facts.now).isoformat()).items() if b in near}
+    return waits.ahead_by_business(business, priority, waiting, waiting, ctx.config.priority.max_consecutive)
+
+
+def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row) -> waits.Ahead:
+    """A waiting ticket's place: the tickets older than it, in every business that shares a window with it."""
+    day = row["day"]
+    served = shape.served_map(ctx, conn, day)
+    mine = {b for bs in served.values() if row["business"] in bs for b in bs}
+    near = sorted({b for bs in served.values() if mine.intersection(bs) for b in bs} | {row["business"]})
+    before: dict[str, tuple[int, int]] = {}
+    waiting: dict[str, tuple[int, int]] = {}
+    marks = ",".join("?" * len(near))
+    for r in conn.execute(
+            f"SELECT business, priority IS NOT NULL AS p, SUM(id<?), COUNT(*) FROM tickets WHERE day=? AND "
+            f"business IN ({marks}) AND state IN ('waiting','transferred') GROUP BY 1, 2",
+            (row["id"], day, *near)):
+        p = int(r[1])
+        nb, pb = before.get(r[0], (0, 0))
+        nw, pw = waiting.get(r[0], (0, 0))
+        before[r[0]] = (nb + int(r[2] or 0), pb) if not p else (nb, pb + int(r[2] or 0))
+        waiting[r[0]] = (nw + int(r[3]), pw) if not p else (nw, pw + int(r[3]))
+    return waits.ahead_by_business(row["business"], row["priority"] is not None, before, waiting,
+                                   ctx.config.priority.max_consecutive)
+
+
+def wait_of(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[int, waits.Estimate]:
+    """(people ahead in its business, the estimate) for a waiting ticket, now. A ticket transferred to one
+    window is that window's next, after the transfers to it that came before (calling order): only that
+    window and those tickets stand before it."""
+    facts = wait_facts(ctx, conn, now)
+    if row["target_window"] is not None:
+        directed = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND target_window=? AND "
+                                "state IN ('waiting','transferred') AND id<?",
+                                (row["day"], row["target_window"], row["id"])).fetchone()[0]
+        alone = tuple(dataclasses.replace(w, businesses=(row["business"],)) for w in facts.windows
+                      if w.number == row["target_window"])
+        ahead = waits.Ahead(row["business"], True, {row["business"]: float(directed)})
+        return int(directed), waits.estimate(dataclasses.replace(facts, windows=alone), ahead)
+    ahead = ahead_of(ctx, conn, row)
+    return ahead.people, waits.estimate(facts, ahead)
+
+
+def wait_view(ctx: HallContext, ahead: int, est: waits.Estimate) -> dict[str, Any]:
+    return {"ahead": ahead, "position": ahead + 1, "expected_wait_min": est.minutes,
+            "expected_wait_range_min": est.range}
+
+
