@@ -89,7 +89,7 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
         # a booking someone typed just before the kiosk burst is checked in with the holder's own card
         from drivers.idcard.simulator import SAMPLE_CARDS
 
-        held = app.demo.held_booking(SAMPLE_CARDS["elder"].id_number)
+        held = app.demo.held_booking(SAMPLE_CARDS["rare"].id_number)
         app.go_home()
         yield "_home-held", lambda: app.root.current == "home"
         app.press(app.root.get_screen("home").ids.checkin)
@@ -97,7 +97,7 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
         sims["scanner"].scan(held)
         yield "14b-checkin-card", lambda: app.root.get_screen("identify").purpose == "checkin"
         _phone_away(app)
-        sims["idcard"].place("elder")
+        sims["idcard"].place("rare")
         yield "14c-checkin-held-checked", lambda: app.root.current == "message" and "签到时间" in \
             app.root.get_screen("message").message  # the card was taken: only the slot's time is left to wait for
         sims["idcard"].remove()
