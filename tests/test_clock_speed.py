@@ -19,6 +19,7 @@ import requests
 import uvicorn
 
 from kiosk.clock import HallClock
+from kiosk.hall import enrolment
 from kiosk.hall.api import create_app
 from kiosk.hall.datadir import open_hall
 from tests.helpers import TZ, HallProcess, example_config, person
@@ -33,9 +34,9 @@ class SteppedHall:
         self.real = 0.0
         self.service = open_hall(example_config(), data)
         self.clock = HallClock(TZ, start, SPEED, monotonic=lambda: self.real)
-        self.tokens = {role: self.service.enroll_device(role, f"{role}-1", start)
+        self.tokens = {role: enrolment.enroll_device(self.service, role, f"{role}-1", start)
                        for role in ("kiosk", "counter", "supervisor")}
-        self.service.add_clerk("7", "李四", "1234", start)
+        enrolment.add_clerk(self.service, "7", "李四", "1234", start)
         app = create_app(self.service, self.clock, escalate_every=0)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

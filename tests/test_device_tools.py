@@ -46,9 +46,15 @@ def test_watch_keypad_presses_live() -> None:
                                  text=True, cwd=ROOT)
         assert watch.stdout is not None
         assert "watching" in watch.stdout.readline()
-        # the watcher arms the keypads; the simulator reports each switching to please-rate
-        armed = {sim.stdout.readline().split()[1] for _ in range(2)} if sim.stdout else set()
-        assert armed == {"1:", "2:"}
+        # the watcher arms the keypads; the simulator reports each change it sees (the name may land in one
+        # frame and the mode in the next): wait until both keypads ask for a rating
+        assert sim.stdout is not None
+        armed: set[str] = set()
+        while armed != {"1:", "2:"}:
+            line = sim.stdout.readline()
+            assert line, "the simulator stopped before both keypads were armed"
+            if "PLEASE_RATE" in line:
+                armed.add(line.split()[1])
         assert "counted" in send(sim, "press 2 1")
         assert "counted" in send(sim, "press 1 5")
         out, err = watch.communicate(timeout=20)

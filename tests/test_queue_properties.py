@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from kiosk.contract.requests import IssueTicket
 from kiosk.hall import capacity, issuing, supervision
-from kiosk.hall import service as service_module
+from kiosk.hall import context as context_module
 from kiosk.hall.context import Call, Device
 from kiosk.hall.outcomes import body_of, status_of
 from tests.helpers import Hall, example_config, make_id, person
@@ -35,7 +35,7 @@ def holder(i: int) -> dict[str, str]:
 class QueueMachine(RuleBasedStateMachine):
     @initialize()
     def open_hall(self) -> None:
-        service_module.PIN_COST = 2**4  # the PIN hash is tested elsewhere; here it would only slow shrinking
+        context_module.PIN_COST = 2**4  # the PIN hash is tested elsewhere; here it would only slow shrinking
         self.tmp = tempfile.TemporaryDirectory()
         self.hall = Hall(Path(self.tmp.name), example_config())
         for w in WINDOWS:

@@ -132,6 +132,7 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
     notifier = Notifier()
     ctx.store.on_commit(notifier.notify)
     ctx.up_since = clock.now()  # a keypad press made after this reaches the hall at once, or not at all
+    ctx.speed = clock.speed
     system = Device(0, "hall", "supervisor")
 
     async def escalate_loop() -> None:

@@ -110,6 +110,7 @@ class HallContext:
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
+        self.speed = 1.0  # the hall clock's pace (a drill runs it faster); health reports it
         self._tx: Tx | None = None  # the change's transaction, in the copy a change runs with (within)
 
     def _pepper_old_pins(self) -> None:

@@ -25,7 +25,7 @@ def health(ctx: HallContext, call: Call, req: r.Health) -> Outcome:
     except Exception:  # noqa: BLE001 - reported, not raised
         pending, db = -1, "error"
     body = {"status": "ok" if db == "ok" else "degraded", "hall": ctx.config.hall_id, "version": __version__,
-            "db": db, "outbox_pending": pending, "now": ctx.iso(call.now)}
+            "db": db, "outbox_pending": pending, "now": ctx.iso(call.now), "speed": ctx.speed}
     return Done(body) if db == "ok" else Degraded(body)
 
 
