@@ -129,7 +129,7 @@ def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: s
     version; then today's ledger starts on it: every migration runs once, forward, nothing is lost, and the
     indicators' rollups come out exactly as today's ingest leaves them for the same events."""
     from kiosk.ledger import rollups
-    from kiosk.ledger.db import MIGRATIONS
+    from kiosk.ledger.migrations import MIGRATIONS, migrate
 
     events = busy_hall(hall)
     hall.do("close_followup", {"note": "已核实并回访"}, device=hall.supervisor, number="1")
@@ -143,7 +143,7 @@ def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: s
     assert fresh.ingest("demo-hall", batch(events), NOW)["accepted"] == len(events)
 
     old = LedgerDB(ledger_url)
-    assert old.migrate(upto=1) == 1
+    assert migrate(old, upto=1) == 1
     with old.transaction() as conn:
         conn.execute("DROP TABLE schema_version")  # wave one had no version table at all
         old.add_partition(conn, "demo-hall")
@@ -167,7 +167,7 @@ def test_a_ledger_from_before_versioning_is_migrated_with_its_data(ledger_url: s
     assert current.db.one("SELECT closed_at FROM matters") == fresh.db.one("SELECT closed_at FROM matters") != (None,)
     current.add_user("shengting", "province", "", "a-long-password", NOW)  # a table of version 2
     assert current.sign_in("shengting", "a-long-password", NOW)[0]
-    assert LedgerDB(ledger_url).migrate() == len(MIGRATIONS)  # again: nothing to do, nothing broken
+    assert migrate(LedgerDB(ledger_url)) == len(MIGRATIONS)  # again: nothing to do, nothing broken
 
 
 def test_a_gap_of_one_event_is_a_gap(ledger: LedgerService, hall: Hall) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.domain.events import _scalar_json, canonical_json
-from kiosk.ledger import hoarding, rollups
+from kiosk.ledger import hoarding, migrations, rollups
 from kiosk.ledger.db import LedgerDB
 from kiosk.ledger.indicators import Indicators, long_share, percentile, ranking, trends, wait_days, wait_histograms
 from kiosk.ledger.service import LedgerService, Viewer
@@ -108,7 +108,7 @@ def test_rollups_are_the_same_whatever_the_batches_and_as_the_migration_rebuilds
     with ledger.db.transaction() as conn:
         for table in ("roll_units", "roll_days", "roll_waits", "issue_marks"):
             conn.execute(f"DELETE FROM {table}")
-        rollups.backfill(ledger.db, conn)
+        migrations.backfill(ledger.db, conn)
     assert [rollups.stored(ledger.db, f"hall-{i}") for i in range(3)] == made
 
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kiosk.ledger import rollups
+from kiosk.ledger.payload import FactInvalid, Payload
 
 if TYPE_CHECKING:
     from kiosk.ledger.db import LedgerDB
-    from kiosk.ledger.service import Payload
 
 Rows = dict[str, list[Sequence[Any]]]
 COLUMNS = {"ratings": "hall, day, number, level, win, clerk_id, business, source, at, bad, deadline, followup, reasons",
@@ -98,8 +98,6 @@ def appeal(db: LedgerDB, conn: Any, hall: str, e: dict[str, Any], p: Payload, ta
     day, number = p.day(), p.text("number")
     state = "appealed" if e["type"] == "rating.appealed" else p.text("outcome")
     if state not in ("appealed", *APPEAL_STATES):
-        from kiosk.ledger.service import FactInvalid
-
         raise FactInvalid("outcome: 应为 upheld 或 overturned expected upheld or overturned")
     rows["appeals"].append((hall, e["seq"], day, number, e["at"], state, p.text("reason", None, 2000),
                             p.text("by", None)))
@@ -109,8 +107,6 @@ def appeal(db: LedgerDB, conn: Any, hall: str, e: dict[str, Any], p: Payload, ta
 def replay(db: LedgerDB, conn: Any, hall: str, events: list[dict[str, Any]], tally: rollups.Tally) -> None:
     """Stored events through ingest's functions (the migration that fills an older ledger's rollups); a payload
     ingest could not read was quarantined then and is skipped now."""
-    from kiosk.ledger.service import FactInvalid, Payload
-
     rows = new_rows()
     for e in events:
         try:

@@ -175,49 +175,6 @@ def refresh_holder_flags(db: LedgerDB) -> int:
     return len(by_day)
 
 
-# -- an older ledger's rollups, as ingest would have left them -------------------------------------------------
-REPLAYED = ("service.finished", "ticket.called", "booking.created", "booking.refused", "kiosk.burst", "data.read")
-
-
-def backfill(db: LedgerDB, conn: Any) -> None:
-    """Migration 4: the rollups, bookings and bursts of everything an older ledger already holds. Events whose
-    facts are new are replayed through ingest's own code; ratings are counted by the same vector as ingest."""
-    from kiosk.ledger import facts
-
-    halls = [str(r[0]) for r in db.execute(conn, "SELECT id FROM halls ORDER BY id").fetchall()]
-    for hall in halls:
-        tally = Tally()
-        for row in db.execute(conn, "SELECT day, win, clerk_id, business, level, bad, followup, closed_at, deadline, "
-                                    "appeal FROM ratings WHERE hall=?", (hall,)).fetchall():
-            f = dict(zip(("day", "win", "clerk_id", "business", "level", "bad", "followup", "closed_at", "deadline",
-                          "appeal"), row, strict=True))
-            tally.rating(unit_key(f["day"], f["win"], f["clerk_id"], f["business"]), ZERO, vector_of(f))
-        after, head = 0, 0
-        while True:
-            marks = ",".join("?" * len(REPLAYED))
-            page = db.execute(conn, f"SELECT seq, type, at, device, payload FROM events WHERE hall=? AND seq>? AND type IN "
-                                    f"({marks}) ORDER BY seq LIMIT 5000", (hall, after, *REPLAYED)).fetchall()
-            if not page:
-                break
-            events = [{"seq": int(r[0]), "type": r[1], "at": r[2], "device": r[3], "payload": _json(r[4])} for r in page]
-            facts.replay(db, conn, hall, events, tally)
-            after = head = events[-1]["seq"]
-        for (day,) in db.execute(conn, "SELECT DISTINCT day FROM issues WHERE hall=?", (hall,)).fetchall():
-            tally.issued(str(day))
-        tally.write(db, conn, hall, head)
-        for number, history in db.execute(conn, "SELECT number, history FROM matters WHERE hall=? AND status='closed'",
-                                          (hall,)).fetchall():
-            closed = [h["at"] for h in _json(history) if h.get("status") == "closed"]
-            if closed:
-                db.execute(conn, "UPDATE matters SET closed_at=? WHERE hall=? AND number=?", (closed[-1], hall, number))
-
-
-def _json(text: str) -> Any:
-    import json
-
-    return json.loads(text)
-
-
 def stored(db: LedgerDB, hall: str) -> dict[str, set[tuple[Any, ...]]]:
     """A hall's rollup rows without the all-zero ones, for comparing two ways of reaching them."""
     out: dict[str, set[tuple[Any, ...]]] = {}
