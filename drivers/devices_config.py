@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import DeviceError
-from kiosk.domain.config import did_you_mean
+from kiosk.domain.config_problems import did_you_mean
 
 SIM = "simulator://"
 

@@ -8,7 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.domain.config import ConfigInvalid, ConfigProblem, HallConfig, NationalCalendar, parse_catalog, parse_hall
+from kiosk.domain.config import HallConfig, NationalCalendar
+from kiosk.domain.config_parse import parse_catalog, parse_hall
+from kiosk.domain.config_problems import ConfigInvalid, ConfigProblem
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall.toml"
 

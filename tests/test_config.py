@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.domain.config import ConfigInvalid
+from kiosk.domain.config_problems import ConfigInvalid
 from tests.helpers import KIOSK_BIN, ROOT
 
 
