@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,6 +100,30 @@ class _Reader:
             return ""
         return value
 
+    def text(self, doc: dict[str, Any], key: str, path: str, default: str = "") -> str:
+        """An optional text (an English name, a description): absent is the default, but a number or a list
+        where a name belongs is a mistake, not text to print on a slip."""
+        value = doc.get(key, default)
+        if not isinstance(value, str):
+            self.fail(path, "文本（用引号括起来）", "text (in quotes)", value)
+            return default
+        return value
+
+    def unique(self, path: str, value: str, seen: set[str], expected: str, expected_en: str) -> None:
+        """A name that finds one thing (a business's letter or key, a category's id) must not find two: the
+        second would never be reached."""
+        if value and value in seen:
+            self.fail(path, expected, expected_en, value)
+        seen.add(value)
+
+    def tables(self, doc: dict[str, Any], key: str, path: str, example: str) -> list[Any]:
+        """An optional list of tables (``reductions = [ { … }, … ]``); each item is checked by the caller."""
+        value = doc.get(key, [])
+        if not isinstance(value, list):
+            self.fail(path, f"表的列表，如 [ {example}, … ]", f"a list of tables such as [ {example}, … ]", value)
+            return []
+        return value
+
     def str_list(self, doc: dict[str, Any], key: str, path: str, default: Any = _MISSING) -> list[str]:
         value = doc.get(key, default)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -114,11 +138,14 @@ class _Reader:
             self.fail(path, "日期列表，如 [2026-10-01]", "a list of dates such as [2026-10-01]", value)
             return frozenset()
         for i, item in enumerate(value):
-            if isinstance(item, date):
+            # a date with a time (2027-01-01T00:00:00) would never equal the day it means: not a holiday at all
+            if isinstance(item, date) and not isinstance(item, datetime):
                 out.add(item)
                 continue
             try:
-                out.add(date.fromisoformat(str(item)))
+                if not isinstance(item, str):
+                    raise ValueError
+                out.add(date.fromisoformat(item))
             except ValueError:
                 self.fail(f"{path}[{i}]", "日期，如 2026-10-01", "a date such as 2026-10-01", item)
         return frozenset(out)
@@ -156,7 +183,8 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
     if not isinstance(raw, list) or not raw:
         r.fail("business", "至少一个 [[business]] 业务表", "at least one [[business]] table", raw)
         raw = []
-    seen_codes: set[str] = set()
+    # a business is found by its letter or by its key (HallConfig.business): all of them name one business
+    seen_names: set[str] = set()
     for i, b in enumerate(raw):
         p = f"business[{i}]"
         if not isinstance(b, dict):
@@ -166,9 +194,10 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
                        "certificates", "service_minutes"))
         code = r.str_(b, "code", f"{p}.code", pattern=_CODE, what="一个大写字母（取号前缀）",
                       what_en="one capital letter (the ticket prefix)")
-        if code and code in seen_codes:
-            r.fail(f"{p}.code", "各业务不同的前缀字母", "a prefix letter not used by another business", code)
-        seen_codes.add(code)
+        r.unique(f"{p}.code", code, seen_names, "各业务不同的前缀字母", "a prefix letter not used by another business")
+        key = r.str_(b, "key", f"{p}.key", pattern=_MATERIAL_ID, what="英文业务标识", what_en="an English business key")
+        r.unique(f"{p}.key", key, seen_names, "各业务不同的英文业务标识（也不同于其他业务的前缀字母）",
+                 "a business key not used by another business (as its key or its letter)")
         materials: list[Material] = []
         mats = b.get("materials", _MISSING)
         if not isinstance(mats, list):
@@ -186,8 +215,8 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
             if mid in mids:
                 r.fail(f"{mp}.id", "本业务内唯一的材料编号", "an id unique within the business", mid)
             mids.add(mid)
-            materials.append(Material(mid, r.str_(m, "name", f"{mp}.name"),
-                                      str(m.get("name_en", m.get("name", "")))))
+            name = r.str_(m, "name", f"{mp}.name")
+            materials.append(Material(mid, name, r.text(m, "name_en", f"{mp}.name_en", name)))
         fee = b.get("fee", "standard")
         if fee not in FEE_KINDS:
             r.fail(f"{p}.fee", "standard、half、free 或 none 之一", "one of standard, half, free, none", fee)
@@ -201,16 +230,15 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
             certificates = False
         businesses.append(Business(
             code=code,
-            key=r.str_(b, "key", f"{p}.key", pattern=_MATERIAL_ID, what="英文业务标识",
-                       what_en="an English business key"),
+            key=key,
             name=r.str_(b, "name", f"{p}.name"),
-            name_en=str(b.get("name_en", "")),
+            name_en=r.text(b, "name_en", f"{p}.name_en"),
             materials=tuple(materials),
             time_limit_days=r.int_(b, "time_limit_days", f"{p}.time_limit_days", lo=0, hi=365),
             fee=str(fee),
             certificates=certificates,
             service_minutes=float(minutes),
-            description=str(b.get("description", "")),
+            description=r.text(b, "description", f"{p}.description"),
         ))
     fees_doc = r.table(doc, "fees", "fees", required=True)
     r.known(fees_doc, "fees", ("residential_yuan", "non_residential_yuan", "extra_certificate_yuan", "basis",
@@ -218,7 +246,8 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
     if not fees_doc:
         return tuple(businesses), None
     reductions: list[Reduction] = []
-    for i, red in enumerate(fees_doc.get("reductions", [])):
+    reduction_ids: set[str] = set()
+    for i, red in enumerate(r.tables(fees_doc, "reductions", "fees.reductions", '{ id = "…", effect = "free", … }')):
         p = f"fees.reductions[{i}]"
         if not isinstance(red, dict):
             r.fail(p, "减免表", "a reduction table", red)
@@ -227,10 +256,12 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
         effect = red.get("effect")
         if effect not in ("free", "half"):
             r.fail(f"{p}.effect", "free 或 half", "free or half", effect)
+        rid = r.str_(red, "id", f"{p}.id", pattern=_MATERIAL_ID, what="减免编号", what_en="a reduction id")
+        r.unique(f"{p}.id", rid, reduction_ids, "不重复的减免编号", "a reduction id not used twice")
         reductions.append(Reduction(
-            id=r.str_(red, "id", f"{p}.id", pattern=_MATERIAL_ID, what="减免编号", what_en="a reduction id"),
+            id=rid,
             name=r.str_(red, "name", f"{p}.name"),
-            name_en=str(red.get("name_en", "")),
+            name_en=r.text(red, "name_en", f"{p}.name_en"),
             effect=str(effect),
             basis=r.str_(red, "basis", f"{p}.basis", what="政策依据", what_en="the legal basis"),
         ))
@@ -258,7 +289,7 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     hall_id = r.str_(hall, "id", "hall.id", pattern=_HALL_ID, what="大厅编号（字母、数字、-、_）",
                      what_en="a hall id (letters, digits, - and _)")
     name = r.str_(hall, "name", "hall.name", what="大厅名称", what_en="the hall's name")
-    region = str(hall.get("region", ""))
+    region = r.text(hall, "region", "hall.region")
     public_url = hall.get("public_url", "")
     if not isinstance(public_url, str) or (public_url and not re.fullmatch(r"https?://[^\s?#]+", public_url)):
         r.fail("hall.public_url", "手机访问大厅的网址，如 https://dengji.example.gov.cn/hall",
@@ -273,16 +304,15 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
 
     hours_doc = r.table(doc, "hours", "hours", required=True)
     hours: dict[str, tuple[Period, ...]] = {}
-    for key in hours_doc:
-        if key not in WEEKDAYS:
-            r.fail(f"hours.{key}", "星期键 mon…sun", "a weekday key mon…sun", key)
+    r.known(hours_doc, "hours", WEEKDAYS)
     for day in WEEKDAYS:
         hours[day] = _parse_spans(r, hours_doc.get(day, []), f"hours.{day}")
     cal_doc = r.table(doc, "calendar", "calendar")
     r.known(cal_doc, "calendar", ("holidays", "working_days", "years"))
     nation = national or NationalCalendar()
     local_years = cal_doc.get("years", [])
-    if not isinstance(local_years, list) or not all(isinstance(y, int) and 2000 <= y <= 2100 for y in local_years):
+    if not isinstance(local_years, list) or not all(
+            isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in local_years):
         r.fail("calendar.years", "年份列表，如 [2027]（本文件已列全这些年份的节假日）",
                "a list of years such as [2027] (this file lists their holidays in full)", local_years)
         local_years = []
@@ -320,7 +350,7 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
             b = next((x for x in businesses if code in (x.code, x.key)), None)
             if b:
                 resolved.append(b.code)
-        windows.append(Window(number, str(w.get("name", f"{number}号窗口")), tuple(resolved)))
+        windows.append(Window(number, r.text(w, "name", f"{p}.name", f"{number}号窗口"), tuple(resolved)))
 
     # the defaults live in the dataclasses of kiosk.domain.config, once; the TOML names are the field names
     lim = r.table(doc, "limits", "limits")
@@ -400,18 +430,18 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     ma = r.table(doc, "matters", "matters")
     r.known(ma, "matters", [f.name for f in fields(MatterRules)])
     cats: list[MatterCategory] = []
-    for i, c in enumerate(ma.get("categories", [])):
+    category_ids: set[str] = set()
+    for i, c in enumerate(r.tables(ma, "categories", "matters.categories", '{ id = "…", name = "…" }')):
         if not isinstance(c, dict):
             r.fail(f"matters.categories[{i}]", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', c)
             continue
         r.known(c, f"matters.categories[{i}]", ("id", "name", "name_en"))
-        cats.append(MatterCategory(
-            r.str_(c, "id", f"matters.categories[{i}].id", pattern=_MATERIAL_ID, what="类别编号",
-                   what_en="a category id"),
-            r.str_(c, "name", f"matters.categories[{i}].name"),
-            str(c.get("name_en", "")),
-        ))
-    if not cats:
+        cid = r.str_(c, "id", f"matters.categories[{i}].id", pattern=_MATERIAL_ID, what="类别编号",
+                     what_en="a category id")
+        r.unique(f"matters.categories[{i}].id", cid, category_ids, "不重复的类别编号", "a category id not used twice")
+        cats.append(MatterCategory(cid, r.str_(c, "name", f"matters.categories[{i}].name"),
+                                   r.text(c, "name_en", f"matters.categories[{i}].name_en")))
+    if not cats and isinstance(ma.get("categories", []), list):
         r.fail("matters.categories", "至少一个问题类别", "at least one category", ma.get("categories", _MISSING))
     matters = MatterRules(
         deadline_days=r.int_(ma, "deadline_days", "matters.deadline_days", MatterRules().deadline_days, 1, 60),
