@@ -10,9 +10,10 @@ defaults are kiosk.domain.config's: a table's known keys are its dataclass's fie
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.domain.calendar import WEEKDAYS, HallCalendar, Period
@@ -33,11 +34,45 @@ from kiosk.domain.config import (
 )
 from kiosk.domain.config_problems import ConfigProblem, did_you_mean
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 _MISSING = object()
 _HALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _CODE = re.compile(r"^[A-Z]$")
 _MATERIAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_ID_NAME = ("id", "name", "name_en")
+_BUSINESS_KEYS = ("code", "key", "name", "name_en", "description", "materials", "time_limit_days", "fee",
+                  "certificates", "service_minutes")
+
+# The range of every whole-number rule, by its key in hall.toml. The defaults are the dataclasses' (kiosk.domain.
+# config), and the keys their fields' names: a new rule without a range here fails every parse, in the tests.
+_RANGES: dict[str, tuple[int, int]] = {
+    "limits.per_person_per_day": (1, 100),
+    "limits.per_person_per_business": (1, 100),
+    "limits.agent_principals_per_day": (0, 1000),
+    "limits.no_show_cooldown_minutes": (0, 1440),
+    "limits.no_show_cooldown_after": (1, 100),
+    "priority.elderly_age": (50, 120),
+    "priority.max_consecutive": (1, 100),
+    "calling.no_show_after_calls": (1, 10),
+    "calling.long_wait_minutes": (1, 1440),
+    "booking.slot_minutes": (5, 240),
+    "booking.per_slot": (1, 1000),
+    "booking.checkin_early_minutes": (0, 1440),
+    "booking.checkin_late_minutes": (0, 1440),
+    "booking.offer_valid_minutes": (1, 1440),
+    "booking.over_capacity_slack_minutes": (0, 600),
+    "ratings.followup_days": (1, 60),
+    "ratings.callback_sample_percent": (0, 100),
+    "ratings.keypad_minutes": (1, 120),
+    "ratings.late_days": (0, 10),
+    "matters.deadline_days": (1, 60),
+    "security.pin_max_failures": (1, 100),
+    "security.pin_lockout_minutes": (1, 1440),
+    "security.session_hours": (1, 48),
+}
 
 
 def _show(value: Any) -> str:
@@ -116,13 +151,25 @@ class _Reader:
             self.fail(path, expected, expected_en, value)
         seen.add(value)
 
-    def tables(self, doc: dict[str, Any], key: str, path: str, example: str) -> list[Any]:
-        """An optional list of tables (``reductions = [ { … }, … ]``); each item is checked by the caller."""
-        value = doc.get(key, [])
-        if not isinstance(value, list):
-            self.fail(path, f"表的列表，如 [ {example}, … ]", f"a list of tables such as [ {example}, … ]", value)
+    def list_(self, doc: dict[str, Any], key: str, path: str, expected: str, expected_en: str,
+              default: Any = _MISSING, least: int = 0) -> list[Any]:
+        value = doc.get(key, default)
+        if not isinstance(value, list) or len(value) < least:
+            self.fail(path, expected, expected_en, value)
             return []
         return value
+
+    def each(self, items: list[Any], path: str, what: str, what_en: str,
+             keys: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The tables of a list (``[[business]]``, ``materials = [ { … } ]``) with where each stands; an item
+        that is not a table, or a key a table does not know, is a problem."""
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]"
+            if not isinstance(item, dict):
+                self.fail(where, what, what_en, item)
+                continue
+            self.known(item, where, keys)
+            yield where, item
 
     def str_list(self, doc: dict[str, Any], key: str, path: str, default: Any = _MISSING) -> list[str]:
         value = doc.get(key, default)
@@ -174,90 +221,65 @@ def _parse_spans(r: _Reader, value: Any, path: str) -> tuple[Period, ...]:
     return tuple(spans)
 
 
-def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem]) -> tuple[
-        tuple[Business, ...], FeeSchedule | None]:
-    r = _Reader(file, problems)
-    r.known(doc, "", ("fees", "business"))
-    businesses: list[Business] = []
-    raw = doc.get("business", _MISSING)
-    if not isinstance(raw, list) or not raw:
-        r.fail("business", "至少一个 [[business]] 业务表", "at least one [[business]] table", raw)
-        raw = []
-    # a business is found by its letter or by its key (HallConfig.business): all of them name one business
-    seen_names: set[str] = set()
-    for i, b in enumerate(raw):
-        p = f"business[{i}]"
-        if not isinstance(b, dict):
-            r.fail(p, "一个业务表", "a business table", b)
-            continue
-        r.known(b, p, ("code", "key", "name", "name_en", "description", "materials", "time_limit_days", "fee",
-                       "certificates", "service_minutes"))
-        code = r.str_(b, "code", f"{p}.code", pattern=_CODE, what="一个大写字母（取号前缀）",
-                      what_en="one capital letter (the ticket prefix)")
-        r.unique(f"{p}.code", code, seen_names, "各业务不同的前缀字母", "a prefix letter not used by another business")
-        key = r.str_(b, "key", f"{p}.key", pattern=_MATERIAL_ID, what="英文业务标识", what_en="an English business key")
-        r.unique(f"{p}.key", key, seen_names, "各业务不同的英文业务标识（也不同于其他业务的前缀字母）",
-                 "a business key not used by another business (as its key or its letter)")
-        materials: list[Material] = []
-        mats = b.get("materials", _MISSING)
-        if not isinstance(mats, list):
-            r.fail(f"{p}.materials", "材料列表", "a list of materials", mats)
-            mats = []
-        mids: set[str] = set()
-        for j, m in enumerate(mats):
-            mp = f"{p}.materials[{j}]"
-            if not isinstance(m, dict):
-                r.fail(mp, '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', m)
-                continue
-            r.known(m, mp, ("id", "name", "name_en"))
-            mid = r.str_(m, "id", f"{mp}.id", pattern=_MATERIAL_ID, what="材料编号（字母数字）",
-                         what_en="a material id (letters, digits)")
-            if mid in mids:
-                r.fail(f"{mp}.id", "本业务内唯一的材料编号", "an id unique within the business", mid)
-            mids.add(mid)
-            name = r.str_(m, "name", f"{mp}.name")
-            materials.append(Material(mid, name, r.text(m, "name_en", f"{mp}.name_en", name)))
-        fee = b.get("fee", "standard")
-        if fee not in FEE_KINDS:
-            r.fail(f"{p}.fee", "standard、half、free 或 none 之一", "one of standard, half, free, none", fee)
-        minutes = b.get("service_minutes", 15)
-        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 480:
-            r.fail(f"{p}.service_minutes", "大于0的分钟数", "minutes greater than 0", minutes)
-            minutes = 15
-        certificates = b.get("certificates", fee in ("standard", "half"))
-        if not isinstance(certificates, bool):
-            r.fail(f"{p}.certificates", "true 或 false", "true or false", certificates)
-            certificates = False
-        businesses.append(Business(
-            code=code,
-            key=key,
-            name=r.str_(b, "name", f"{p}.name"),
-            name_en=r.text(b, "name_en", f"{p}.name_en"),
-            materials=tuple(materials),
-            time_limit_days=r.int_(b, "time_limit_days", f"{p}.time_limit_days", lo=0, hi=365),
-            fee=str(fee),
-            certificates=certificates,
-            service_minutes=float(minutes),
-            description=r.text(b, "description", f"{p}.description"),
-        ))
-    fees_doc = r.table(doc, "fees", "fees", required=True)
-    r.known(fees_doc, "fees", ("residential_yuan", "non_residential_yuan", "extra_certificate_yuan", "basis",
-                               "reductions"))
-    if not fees_doc:
-        return tuple(businesses), None
+def _materials(r: _Reader, b: dict[str, Any], p: str) -> tuple[Material, ...]:
+    materials: list[Material] = []
+    mids: set[str] = set()
+    mats = r.list_(b, "materials", f"{p}.materials", "材料列表", "a list of materials")
+    for mp, m in r.each(mats, f"{p}.materials", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', _ID_NAME):
+        mid = r.str_(m, "id", f"{mp}.id", pattern=_MATERIAL_ID, what="材料编号（字母数字）",
+                     what_en="a material id (letters, digits)")
+        r.unique(f"{mp}.id", mid, mids, "本业务内唯一的材料编号", "an id unique within the business")
+        name = r.str_(m, "name", f"{mp}.name")
+        materials.append(Material(mid, name, r.text(m, "name_en", f"{mp}.name_en", name)))
+    return tuple(materials)
+
+
+def _business(r: _Reader, b: dict[str, Any], p: str, seen: set[str]) -> Business:
+    """``seen``: the letters and keys of the businesses before; a business is found by either
+    (HallConfig.business), so all of them must name one business."""
+    code = r.str_(b, "code", f"{p}.code", pattern=_CODE, what="一个大写字母（取号前缀）",
+                  what_en="one capital letter (the ticket prefix)")
+    r.unique(f"{p}.code", code, seen, "各业务不同的前缀字母", "a prefix letter not used by another business")
+    key = r.str_(b, "key", f"{p}.key", pattern=_MATERIAL_ID, what="英文业务标识", what_en="an English business key")
+    r.unique(f"{p}.key", key, seen, "各业务不同的英文业务标识（也不同于其他业务的前缀字母）",
+             "a business key not used by another business (as its key or its letter)")
+    materials = _materials(r, b, p)
+    fee = b.get("fee", "standard")
+    if fee not in FEE_KINDS:
+        r.fail(f"{p}.fee", "standard、half、free 或 none 之一", "one of standard, half, free, none", fee)
+    minutes = b.get("service_minutes", 15)
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 480:
+        r.fail(f"{p}.service_minutes", "大于0的分钟数", "minutes greater than 0", minutes)
+        minutes = 15
+    certificates = b.get("certificates", fee in ("standard", "half"))
+    if not isinstance(certificates, bool):
+        r.fail(f"{p}.certificates", "true 或 false", "true or false", certificates)
+        certificates = False
+    return Business(
+        code=code,
+        key=key,
+        name=r.str_(b, "name", f"{p}.name"),
+        name_en=r.text(b, "name_en", f"{p}.name_en"),
+        materials=materials,
+        time_limit_days=r.int_(b, "time_limit_days", f"{p}.time_limit_days", lo=0, hi=365),
+        fee=str(fee),
+        certificates=certificates,
+        service_minutes=float(minutes),
+        description=r.text(b, "description", f"{p}.description"),
+    )
+
+
+def _fees(r: _Reader, fees_doc: dict[str, Any]) -> FeeSchedule:
     reductions: list[Reduction] = []
-    reduction_ids: set[str] = set()
-    for i, red in enumerate(r.tables(fees_doc, "reductions", "fees.reductions", '{ id = "…", effect = "free", … }')):
-        p = f"fees.reductions[{i}]"
-        if not isinstance(red, dict):
-            r.fail(p, "减免表", "a reduction table", red)
-            continue
-        r.known(red, p, ("id", "name", "name_en", "effect", "basis"))
+    ids: set[str] = set()
+    items = r.list_(fees_doc, "reductions", "fees.reductions", '减免表的列表，如 [ { id = "…", effect = "free", … } ]',
+                    'a list of reduction tables such as [ { id = "…", effect = "free", … } ]', default=[])
+    for p, red in r.each(items, "fees.reductions", "减免表", "a reduction table", (*_ID_NAME, "effect", "basis")):
         effect = red.get("effect")
         if effect not in ("free", "half"):
             r.fail(f"{p}.effect", "free 或 half", "free or half", effect)
         rid = r.str_(red, "id", f"{p}.id", pattern=_MATERIAL_ID, what="减免编号", what_en="a reduction id")
-        r.unique(f"{p}.id", rid, reduction_ids, "不重复的减免编号", "a reduction id not used twice")
+        r.unique(f"{p}.id", rid, ids, "不重复的减免编号", "a reduction id not used twice")
         reductions.append(Reduction(
             id=rid,
             name=r.str_(red, "name", f"{p}.name"),
@@ -265,7 +287,7 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
             effect=str(effect),
             basis=r.str_(red, "basis", f"{p}.basis", what="政策依据", what_en="the legal basis"),
         ))
-    schedule = FeeSchedule(
+    return FeeSchedule(
         residential_fen=r.int_(fees_doc, "residential_yuan", "fees.residential_yuan", lo=0, hi=100000) * 100,
         non_residential_fen=r.int_(fees_doc, "non_residential_yuan", "fees.non_residential_yuan",
                                    lo=0, hi=100000) * 100,
@@ -274,7 +296,112 @@ def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem])
         basis=r.str_(fees_doc, "basis", "fees.basis", what="收费依据", what_en="the legal basis"),
         reductions=tuple(reductions),
     )
-    return tuple(businesses), schedule
+
+
+def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem]) -> tuple[
+        tuple[Business, ...], FeeSchedule | None]:
+    r = _Reader(file, problems)
+    r.known(doc, "", ("fees", "business"))
+    raw = r.list_(doc, "business", "business", "至少一个 [[business]] 业务表", "at least one [[business]] table",
+                  least=1)
+    seen: set[str] = set()
+    businesses = tuple(_business(r, b, p, seen)
+                       for p, b in r.each(raw, "business", "一个业务表", "a business table", _BUSINESS_KEYS))
+    fees_doc = r.table(doc, "fees", "fees", required=True)
+    r.known(fees_doc, "fees", ("residential_yuan", "non_residential_yuan", "extra_certificate_yuan", "basis",
+                               "reductions"))
+    return businesses, _fees(r, fees_doc) if fees_doc else None
+
+
+def _calendar(r: _Reader, doc: dict[str, Any], tz: ZoneInfo, national: NationalCalendar) -> HallCalendar:
+    hours_doc = r.table(doc, "hours", "hours", required=True)
+    r.known(hours_doc, "hours", WEEKDAYS)
+    hours = {day: _parse_spans(r, hours_doc.get(day, []), f"hours.{day}") for day in WEEKDAYS}
+    cal_doc = r.table(doc, "calendar", "calendar")
+    r.known(cal_doc, "calendar", ("holidays", "working_days", "years"))
+    local_years = cal_doc.get("years", [])
+    if not isinstance(local_years, list) or not all(
+            isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in local_years):
+        r.fail("calendar.years", "年份列表，如 [2027]（本文件已列全这些年份的节假日）",
+               "a list of years such as [2027] (this file lists their holidays in full)", local_years)
+        local_years = []
+    return HallCalendar(
+        tz=tz,
+        hours=hours,
+        holidays=national.holidays | r.date_list(cal_doc, "holidays", "calendar.holidays"),
+        working_days=national.working_days | r.date_list(cal_doc, "working_days", "calendar.working_days"),
+        covered_years=national.years | frozenset(local_years),
+    )
+
+
+def _windows(r: _Reader, doc: dict[str, Any], businesses: tuple[Business, ...]) -> tuple[Window, ...]:
+    """Each window serves businesses of the catalog (by letter or key; kept as letters)."""
+    letter = {b.code: b.code for b in businesses} | {b.key: b.code for b in businesses}
+    windows: list[Window] = []
+    numbers: set[int] = set()
+    raw = r.list_(doc, "windows", "windows", "至少一个 [[windows]] 窗口表", "at least one [[windows]] table", least=1)
+    for p, w in r.each(raw, "windows", "窗口表", "a window table", ("number", "name", "businesses")):
+        number = r.int_(w, "number", f"{p}.number", lo=1, hi=999)
+        if number in numbers:
+            r.fail(f"{p}.number", "不重复的窗口号", "a window number not used twice", number)
+        numbers.add(number)
+        served = r.str_list(w, "businesses", f"{p}.businesses")
+        for code in served:
+            if code not in letter:
+                r.fail(f"{p}.businesses", "业务目录中存在的业务代码", "business codes from the catalog", code)
+        resolved = tuple(letter[code] for code in served if code in letter)
+        windows.append(Window(number, r.text(w, "name", f"{p}.name", f"{number}号窗口"), resolved))
+    return tuple(windows)
+
+
+_Rules = TypeVar("_Rules", bound="DataclassInstance")
+
+
+def _rules(r: _Reader, table: dict[str, Any], name: str, kind: type[_Rules], **read: Any) -> _Rules:
+    """One table of rules (``[booking]``): its keys are ``kind``'s fields, a switch is true or false, a whole
+    number is within its range (_RANGES), and what is left out is the dataclass's default. ``read``: the
+    fields of another shape, read by the caller."""
+    r.known(table, name, [f.name for f in fields(kind)])
+    default = kind()
+    values = dict(read)
+    for f in fields(kind):
+        if f.name in read:
+            continue
+        path, fallback = f"{name}.{f.name}", getattr(default, f.name)
+        if isinstance(fallback, bool):
+            values[f.name] = r.bool_(table, f.name, path, fallback)
+        else:
+            values[f.name] = r.int_(table, f.name, path, fallback, *_RANGES[path])
+    return kind(**values)
+
+
+def _kiosk_burst(r: _Reader, lim: dict[str, Any]) -> KioskBurst | None:
+    default = Limits().kiosk_burst
+    raw = lim.get("kiosk_burst", {"identities": default.identities, "minutes": default.minutes} if default else False)
+    if raw is False:
+        return None
+    if not isinstance(raw, dict):
+        r.fail("limits.kiosk_burst", "{ identities = 4, minutes = 10 } 或 false",
+               "{ identities = 4, minutes = 10 } or false", raw)
+        return None
+    r.known(raw, "limits.kiosk_burst", ("identities", "minutes"))
+    return KioskBurst(r.int_(raw, "identities", "limits.kiosk_burst.identities", lo=1, hi=10000),
+                      r.int_(raw, "minutes", "limits.kiosk_burst.minutes", lo=1, hi=1440))
+
+
+def _categories(r: _Reader, ma: dict[str, Any]) -> tuple[MatterCategory, ...]:
+    cats: list[MatterCategory] = []
+    ids: set[str] = set()
+    raw = ma.get("categories", _MISSING)
+    items = r.list_(ma, "categories", "matters.categories", '问题类别的列表，如 [ { id = "…", name = "…" } ]',
+                    'a list of categories such as [ { id = "…", name = "…" } ]', default=[])
+    for p, c in r.each(items, "matters.categories", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', _ID_NAME):
+        cid = r.str_(c, "id", f"{p}.id", pattern=_MATERIAL_ID, what="类别编号", what_en="a category id")
+        r.unique(f"{p}.id", cid, ids, "不重复的类别编号", "a category id not used twice")
+        cats.append(MatterCategory(cid, r.str_(c, "name", f"{p}.name"), r.text(c, "name_en", f"{p}.name_en")))
+    if not cats and (raw is _MISSING or isinstance(raw, list)):
+        r.fail("matters.categories", "至少一个问题类别", "at least one category", raw)
+    return tuple(cats)
 
 
 def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ...], FeeSchedule | None],
@@ -301,165 +428,22 @@ def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ..
     except (ZoneInfoNotFoundError, ValueError):
         r.fail("hall.timezone", "时区名称，如 Asia/Shanghai", "a time zone such as Asia/Shanghai", tz_name)
         tz = ZoneInfo("Asia/Shanghai")
-
-    hours_doc = r.table(doc, "hours", "hours", required=True)
-    hours: dict[str, tuple[Period, ...]] = {}
-    r.known(hours_doc, "hours", WEEKDAYS)
-    for day in WEEKDAYS:
-        hours[day] = _parse_spans(r, hours_doc.get(day, []), f"hours.{day}")
-    cal_doc = r.table(doc, "calendar", "calendar")
-    r.known(cal_doc, "calendar", ("holidays", "working_days", "years"))
-    nation = national or NationalCalendar()
-    local_years = cal_doc.get("years", [])
-    if not isinstance(local_years, list) or not all(
-            isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in local_years):
-        r.fail("calendar.years", "年份列表，如 [2027]（本文件已列全这些年份的节假日）",
-               "a list of years such as [2027] (this file lists their holidays in full)", local_years)
-        local_years = []
-    calendar = HallCalendar(
-        tz=tz,
-        hours=hours,
-        holidays=nation.holidays | r.date_list(cal_doc, "holidays", "calendar.holidays"),
-        working_days=nation.working_days | r.date_list(cal_doc, "working_days", "calendar.working_days"),
-        covered_years=nation.years | frozenset(local_years),
-    )
+    calendar = _calendar(r, doc, tz, national or NationalCalendar())
     businesses, fees = catalog
-    codes = {b.code for b in businesses} | {b.key for b in businesses}
-    windows: list[Window] = []
-    raw_windows = doc.get("windows", _MISSING)
-    if not isinstance(raw_windows, list) or not raw_windows:
-        r.fail("windows", "至少一个 [[windows]] 窗口表", "at least one [[windows]] table", raw_windows)
-        raw_windows = []
-    numbers: set[int] = set()
-    for i, w in enumerate(raw_windows):
-        p = f"windows[{i}]"
-        if not isinstance(w, dict):
-            r.fail(p, "窗口表", "a window table", w)
-            continue
-        r.known(w, p, ("number", "name", "businesses"))
-        number = r.int_(w, "number", f"{p}.number", lo=1, hi=999)
-        if number in numbers:
-            r.fail(f"{p}.number", "不重复的窗口号", "a window number not used twice", number)
-        numbers.add(number)
-        served = r.str_list(w, "businesses", f"{p}.businesses")
-        for code in served:
-            if code not in codes:
-                r.fail(f"{p}.businesses", "业务目录中存在的业务代码", "business codes from the catalog", code)
-        resolved = []
-        for code in served:
-            b = next((x for x in businesses if code in (x.code, x.key)), None)
-            if b:
-                resolved.append(b.code)
-        windows.append(Window(number, r.text(w, "name", f"{p}.name", f"{number}号窗口"), tuple(resolved)))
-
-    # the defaults live in the dataclasses of kiosk.domain.config, once; the TOML names are the field names
-    lim = r.table(doc, "limits", "limits")
-    r.known(lim, "limits", [f.name for f in fields(Limits)])
-    dl = Limits()
-    default_burst = {"identities": dl.kiosk_burst.identities, "minutes": dl.kiosk_burst.minutes} \
-        if dl.kiosk_burst else False
-    burst_raw = lim.get("kiosk_burst", default_burst)
-    burst: KioskBurst | None
-    if burst_raw is False:
-        burst = None
-    elif isinstance(burst_raw, dict):
-        r.known(burst_raw, "limits.kiosk_burst", ("identities", "minutes"))
-        burst = KioskBurst(
-            r.int_(burst_raw, "identities", "limits.kiosk_burst.identities", lo=1, hi=10000),
-            r.int_(burst_raw, "minutes", "limits.kiosk_burst.minutes", lo=1, hi=1440),
-        )
-    else:
-        r.fail("limits.kiosk_burst", "{ identities = 4, minutes = 10 } 或 false",
-               "{ identities = 4, minutes = 10 } or false", burst_raw)
-        burst = None
-    limits = Limits(
-        per_person_per_day=r.int_(lim, "per_person_per_day", "limits.per_person_per_day", dl.per_person_per_day,
-                                  1, 100),
-        per_person_per_business=r.int_(lim, "per_person_per_business", "limits.per_person_per_business",
-                                       dl.per_person_per_business, 1, 100),
-        agent_principals_per_day=r.int_(lim, "agent_principals_per_day", "limits.agent_principals_per_day",
-                                        dl.agent_principals_per_day, 0, 1000),
-        no_show_cooldown_minutes=r.int_(lim, "no_show_cooldown_minutes", "limits.no_show_cooldown_minutes",
-                                        dl.no_show_cooldown_minutes, 0, 1440),
-        no_show_cooldown_after=r.int_(lim, "no_show_cooldown_after", "limits.no_show_cooldown_after",
-                                      dl.no_show_cooldown_after, 1, 100),
-        kiosk_burst=burst,
-    )
-    pr = r.table(doc, "priority", "priority")
-    r.known(pr, "priority", [f.name for f in fields(PriorityRules)])
-    dp = PriorityRules()
-    priority = PriorityRules(
-        elderly_age=r.int_(pr, "elderly_age", "priority.elderly_age", dp.elderly_age, 50, 120),
-        groups=tuple(r.str_list(pr, "groups", "priority.groups", list(dp.groups))),
-        max_consecutive=r.int_(pr, "max_consecutive", "priority.max_consecutive", dp.max_consecutive, 1, 100),
-    )
-    ca = r.table(doc, "calling", "calling")
-    r.known(ca, "calling", [f.name for f in fields(CallingRules)])
-    dc = CallingRules()
-    calling = CallingRules(
-        no_show_after_calls=r.int_(ca, "no_show_after_calls", "calling.no_show_after_calls", dc.no_show_after_calls,
-                                   1, 10),
-        long_wait_minutes=r.int_(ca, "long_wait_minutes", "calling.long_wait_minutes", dc.long_wait_minutes, 1, 1440),
-    )
-    bk = r.table(doc, "booking", "booking")
-    r.known(bk, "booking", [f.name for f in fields(BookingRules)])
-    db = BookingRules()
-    booking = BookingRules(
-        slot_minutes=r.int_(bk, "slot_minutes", "booking.slot_minutes", db.slot_minutes, 5, 240),
-        per_slot=r.int_(bk, "per_slot", "booking.per_slot", db.per_slot, 1, 1000),
-        checkin_early_minutes=r.int_(bk, "checkin_early_minutes", "booking.checkin_early_minutes",
-                                     db.checkin_early_minutes, 0, 1440),
-        checkin_late_minutes=r.int_(bk, "checkin_late_minutes", "booking.checkin_late_minutes",
-                                    db.checkin_late_minutes, 0, 1440),
-        offer_valid_minutes=r.int_(bk, "offer_valid_minutes", "booking.offer_valid_minutes", db.offer_valid_minutes,
-                                   1, 1440),
-        over_capacity_slack_minutes=r.int_(bk, "over_capacity_slack_minutes", "booking.over_capacity_slack_minutes",
-                                           db.over_capacity_slack_minutes, 0, 600),
-        offers=r.bool_(bk, "offers", "booking.offers", db.offers),
-    )
-    ra = r.table(doc, "ratings", "ratings")
-    r.known(ra, "ratings", [f.name for f in fields(RatingRules)])
-    dr = RatingRules()
-    ratings = RatingRules(
-        followup_days=r.int_(ra, "followup_days", "ratings.followup_days", dr.followup_days, 1, 60),
-        callback_sample_percent=r.int_(ra, "callback_sample_percent", "ratings.callback_sample_percent",
-                                       dr.callback_sample_percent, 0, 100),
-        keypad_minutes=r.int_(ra, "keypad_minutes", "ratings.keypad_minutes", dr.keypad_minutes, 1, 120),
-        late_days=r.int_(ra, "late_days", "ratings.late_days", dr.late_days, 0, 10),
-    )
-    ma = r.table(doc, "matters", "matters")
-    r.known(ma, "matters", [f.name for f in fields(MatterRules)])
-    cats: list[MatterCategory] = []
-    category_ids: set[str] = set()
-    for i, c in enumerate(r.tables(ma, "categories", "matters.categories", '{ id = "…", name = "…" }')):
-        if not isinstance(c, dict):
-            r.fail(f"matters.categories[{i}]", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', c)
-            continue
-        r.known(c, f"matters.categories[{i}]", ("id", "name", "name_en"))
-        cid = r.str_(c, "id", f"matters.categories[{i}].id", pattern=_MATERIAL_ID, what="类别编号",
-                     what_en="a category id")
-        r.unique(f"matters.categories[{i}].id", cid, category_ids, "不重复的类别编号", "a category id not used twice")
-        cats.append(MatterCategory(cid, r.str_(c, "name", f"matters.categories[{i}].name"),
-                                   r.text(c, "name_en", f"matters.categories[{i}].name_en")))
-    if not cats and isinstance(ma.get("categories", []), list):
-        r.fail("matters.categories", "至少一个问题类别", "at least one category", ma.get("categories", _MISSING))
-    matters = MatterRules(
-        deadline_days=r.int_(ma, "deadline_days", "matters.deadline_days", MatterRules().deadline_days, 1, 60),
-        categories=tuple(cats),
-    )
-    se = r.table(doc, "security", "security")
-    r.known(se, "security", [f.name for f in fields(SecurityRules)])
-    ds = SecurityRules()
-    security = SecurityRules(
-        pin_max_failures=r.int_(se, "pin_max_failures", "security.pin_max_failures", ds.pin_max_failures, 1, 100),
-        pin_lockout_minutes=r.int_(se, "pin_lockout_minutes", "security.pin_lockout_minutes", ds.pin_lockout_minutes,
-                                   1, 1440),
-        session_hours=r.int_(se, "session_hours", "security.session_hours", ds.session_hours, 1, 48),
-    )
+    windows = _windows(r, doc, businesses)
+    lim, pr, ma = (r.table(doc, key, key) for key in ("limits", "priority", "matters"))
+    limits = _rules(r, lim, "limits", Limits, kiosk_burst=_kiosk_burst(r, lim))
+    groups = tuple(r.str_list(pr, "groups", "priority.groups", list(PriorityRules().groups)))
+    priority = _rules(r, pr, "priority", PriorityRules, groups=groups)
+    calling = _rules(r, r.table(doc, "calling", "calling"), "calling", CallingRules)
+    booking = _rules(r, r.table(doc, "booking", "booking"), "booking", BookingRules)
+    ratings = _rules(r, r.table(doc, "ratings", "ratings"), "ratings", RatingRules)
+    matters = _rules(r, ma, "matters", MatterRules, categories=_categories(r, ma))
+    security = _rules(r, r.table(doc, "security", "security"), "security", SecurityRules)
     if problems or fees is None:
         return None
     return HallConfig(
-        hall_id=hall_id, name=name, region=region, calendar=calendar, windows=tuple(windows),
+        hall_id=hall_id, name=name, region=region, calendar=calendar, windows=windows,
         businesses=businesses, fees=fees, limits=limits, priority=priority, calling=calling,
         booking=booking, ratings=ratings, matters=matters, security=security, public_url=public_url.rstrip("/"),
     )
