@@ -172,3 +172,25 @@ def test_a_file_in_gbk_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:
         load_config(path)
     (problem,) = err.value.problems
     assert problem.key == "(encoding)" and "另存为 UTF-8" in str(problem) and "save it as UTF-8" in str(problem)
+
+
+def test_the_other_files_are_checked_the_same_way(tmp_path: Path) -> None:
+    """The same mistakes reach the product through other doors: `config check` of a catalog on its own, and a
+    terminal's devices.toml (saved by Notepad with a byte order mark, or a folder given for it)."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text((ROOT / "config" / "catalog.toml").read_text(encoding="utf-8")
+                       .replace('key = "mortgage"\n', 'key = "transfer"\n'), encoding="utf-8")
+    devices = tmp_path / "devices.toml"
+    devices.write_bytes(b"\xef\xbb\xbf" + (ROOT / "config" / "devices.toml").read_bytes())
+    out = subprocess.run([*KIOSK_BIN, "config", "check", str(catalog), str(devices)], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 1, out.stdout
+    assert "business[3].key: 应为各业务不同的英文业务标识" in out.stdout and "not used by another business" in out.stdout
+    assert f"✓ {devices}" in out.stdout, out.stdout
+    folder = tmp_path / "devices-folder.toml"
+    folder.mkdir()
+    probe = subprocess.run([*KIOSK_BIN, "devices", "probe", "all", "--devices", str(folder)], capture_output=True,
+                           text=True, cwd=ROOT, timeout=60)
+    assert probe.returncode != 0
+    assert "设备配置文件无法读取" in probe.stdout + probe.stderr and "cannot be read" in probe.stdout + probe.stderr
+    assert "Traceback" not in probe.stdout + probe.stderr
