@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import DeviceError
-from kiosk.domain.config import did_you_mean
+from kiosk.domain.config_problems import did_you_mean
 
 SIM = "simulator://"
 
@@ -39,9 +39,12 @@ class DevicesConfig:
 def load_devices_config(path: Path | str) -> DevicesConfig:
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Windows Notepad writes a byte order mark
     except FileNotFoundError:
         raise DevicesConfigInvalid(f"设备配置文件不存在：{path}", f"Device configuration not found: {path}") from None
+    except OSError as exc:  # a folder, no permission
+        raise DevicesConfigInvalid(f"设备配置文件无法读取（是目录或没有权限）：{path}",
+                                   f"Device configuration cannot be read: {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DevicesConfigInvalid(f"设备配置文件格式错误：{path}：{exc}",
                                    f"Device configuration is not valid TOML: {path}: {exc}") from None

@@ -12,6 +12,16 @@ from drivers.errors import DeviceAbsent
 PORT_GONE = (serial.SerialException, OSError, termios.error)
 
 
+def close_serial(port: serial.SerialBase | None) -> None:
+    """Closing a port whose adapter was pulled out raises; the driver is giving it up anyway, and reopens on
+    its next use."""
+    if port is not None:
+        try:
+            port.close()
+        except PORT_GONE:
+            pass
+
+
 def open_serial(url: str, baudrate: int, timeout: float) -> serial.SerialBase:
     try:
         return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=max(timeout, 1.0))

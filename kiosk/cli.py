@@ -11,7 +11,8 @@ from pathlib import Path
 
 from drivers.errors import DeviceError
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.domain.config import ConfigInvalid, HallConfig
+from kiosk.domain.config import HallConfig
+from kiosk.domain.config_problems import ConfigInvalid
 from kiosk.domain.errors import DomainError
 
 

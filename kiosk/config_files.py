@@ -2,30 +2,90 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.domain.config import ConfigInvalid, ConfigProblem, HallConfig, NationalCalendar, parse_catalog, parse_hall
+from kiosk.domain.config import HallConfig, NationalCalendar
+from kiosk.domain.config_parse import parse_catalog, parse_hall
+from kiosk.domain.config_problems import ConfigInvalid, ConfigProblem
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall.toml"
 
 
+# tomllib's messages, said in Chinese for the technician (the English stays beside them)
+_TOML_MISTAKES = (
+    ("Invalid value", "值的写法不对（文本要加引号，日期如 2026-10-01，数字不加引号）"),
+    ("Invalid statement", "无法识别的一行（应为 键 = 值，或 [表名]）"),
+    ("Expected '=' after a key", "键的后面缺少 = 号"),
+    ("Cannot overwrite a value", "同一个键写了两次"),
+    ("Cannot declare", "同一个表或键写了两次"),
+    ("Duplicate inline table key", "花括号里同一个键写了两次"),
+    ("Unterminated string", "引号没有配对（文本只能在一行之内）"),
+    ("Unclosed array", "方括号 [ ] 没有配对"),
+    ("Unclosed inline table", "花括号 { } 没有配对（花括号里不能换行）"),
+    ("Expected ']' at the end of a table declaration", "表名缺少右方括号 ]"),
+    ("Expected ']]' at the end of an array declaration", "表名缺少右方括号 ]]"),
+    ("Invalid date or datetime", "日期或时间的写法不对，如 2026-10-01"),
+    ("Expected newline or end of document", "一行只能写一个 键 = 值"),
+    ("Illegal character", "有不允许的字符"),
+    ("Found invalid character", "有不允许的字符"),
+)
+_AT = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$", re.S)
+
+
+def _syntax_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigProblem:
+    """Where the mistake is and what kind, in Chinese and English; the line itself as it stands."""
+    message = str(exc)
+    key, got = "(syntax)", message
+    at = _AT.match(message)
+    if at:
+        message, line, column = at[1], int(at[2]), int(at[3])
+        key = f"第 {line} 行第 {column} 列 (line {line}, column {column})"
+        lines = text.splitlines()
+        got = repr(lines[line - 1].strip()[:60]) if 0 < line <= len(lines) else message
+    elif message.endswith(" (at end of document)"):
+        message, key = message.removesuffix(" (at end of document)"), "文件末尾 (end of file)"
+    zh = next((zh for en, zh in _TOML_MISTAKES if message.startswith(en)), "语法错误")
+    return ConfigProblem(str(path), key, f"合法的 TOML 语法：{zh}", f"valid TOML syntax: {message}", got)
+
+
 def _load(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
+    """The TOML document of one file, or None with the problem named: a missing, unreadable or garbled file
+    is a problem like any other, reported with the rest, never a stack trace or the system's English."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         problems.append(ConfigProblem(str(path), "(file)", "存在的文件", "an existing file", "文件不存在 not found"))
+        return None
     except PermissionError:
         problems.append(ConfigProblem(str(path), "(file)", "可读取的文件", "a readable file", "无权限 permission denied"))
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(ConfigProblem(str(path), "(syntax)", "合法的 TOML 语法", "valid TOML syntax", str(exc)))
+        return None
+    except IsADirectoryError:
+        problems.append(ConfigProblem(str(path), "(file)", "可读取的文件", "a readable file", "这是一个目录 a folder"))
+        return None
+    except OSError as exc:
+        problems.append(ConfigProblem(str(path), "(file)", "可读取的文件", "a readable file",
+                                      f"无法读取 cannot be read: {exc.strerror or exc}"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")  # Windows Notepad writes UTF-8 with a byte order mark
     except UnicodeDecodeError:
-        problems.append(ConfigProblem(str(path), "(encoding)", "UTF-8 编码的文本", "UTF-8 text", "无法解码 not UTF-8"))
-    return None
+        try:
+            raw.decode("gb18030")
+            got = "GBK（GB18030）编码，请另存为 UTF-8 / GBK (GB18030): save it as UTF-8"
+        except UnicodeDecodeError:
+            got = "无法解码 not UTF-8"
+        problems.append(ConfigProblem(str(path), "(encoding)", "UTF-8 编码的文本", "UTF-8 text", got))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(_syntax_problem(path, text, exc))
+        return None
 
 
 @lru_cache(maxsize=1)

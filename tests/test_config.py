@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.domain.config import ConfigInvalid
+from kiosk.domain.config_problems import ConfigInvalid
 from tests.helpers import KIOSK_BIN, ROOT
 
 
@@ -87,6 +87,7 @@ def test_serve_with_broken_config_explains_and_exits(tmp_path: Path) -> None:
      "limits.kiosk_burst.identites", "identities"),
     ("hall.toml", "[booking]", "[bookings]", "bookings", "booking"),
     ("hall.toml", "slot_minutes = 30", "slot_minute = 30", "booking.slot_minute", "slot_minutes"),
+    ("hall.toml", 'sat = ["09:00-12:00"]', 'sta = ["09:00-12:00"]', "hours.sta", "sat"),
     ("hall.toml", 'name = "1号窗口 综合受理"', 'nmae = "1号窗口 综合受理"', "windows[0].nmae", "name"),
     ("catalog.toml", "service_minutes = 20", "service_minuets = 20", "business[0].service_minuets",
      "service_minutes"),

@@ -8,7 +8,7 @@ import serial
 
 from drivers.errors import DeviceAbsent, DeviceError, DeviceTimeout, ProtocolError
 from drivers.idcard import protocol as p
-from drivers.serialport import PORT_GONE, open_serial
+from drivers.serialport import PORT_GONE, close_serial, open_serial
 
 
 class CardReadError(DeviceError):
@@ -24,12 +24,8 @@ class IdCardReader:
         self.port: serial.SerialBase | None = None
 
     def close(self) -> None:
-        if self.port is not None:
-            try:
-                self.port.close()
-            except PORT_GONE:
-                pass
-            self.port = None
+        close_serial(self.port)
+        self.port = None
 
     def probe(self) -> str:
         """Ask the SAM module for its status: a sentence for the technician."""

@@ -20,7 +20,7 @@ import serial
 from drivers import modbus
 from drivers.errors import DeviceAbsent, DeviceError, DeviceTimeout, ProtocolError
 from drivers.keypad import protocol as p
-from drivers.serialport import PORT_GONE, open_serial
+from drivers.serialport import PORT_GONE, close_serial, open_serial
 
 
 @dataclass(frozen=True)
@@ -209,12 +209,8 @@ class KeypadBus:
             events.append(KeypadOffline(address, str(exc)))
 
     def _close(self) -> None:
-        if self.port is not None:
-            try:
-                self.port.close()
-            except PORT_GONE:
-                pass
-            self.port = None
+        close_serial(self.port)
+        self.port = None
 
     def _transact(self, frame: bytes, address: int, function: int, count: int) -> list[int]:
         last: DeviceError | None = None

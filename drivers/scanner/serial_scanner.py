@@ -8,7 +8,7 @@ import serial
 
 from drivers.errors import DeviceAbsent, ProtocolError
 from drivers.scanner.text import decode_scan
-from drivers.serialport import PORT_GONE, open_serial
+from drivers.serialport import PORT_GONE, close_serial, open_serial
 
 MAX_CODE = 4096
 
@@ -38,12 +38,8 @@ class SerialScanner:
                 self.close()
 
     def close(self) -> None:
-        if self.port is not None:
-            try:
-                self.port.close()
-            except PORT_GONE:
-                pass
-            self.port = None
+        close_serial(self.port)
+        self.port = None
 
     def read_code(self, timeout: float) -> str | None:
         """The next scanned code, or None if nothing was scanned within ``timeout``."""

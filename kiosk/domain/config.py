@@ -1,113 +1,100 @@
-"""The hall's configuration as validated, immutable data.
+"""The hall's configuration: its shape, its defaults, and why each knob is there.
 
-Parsing works on already-loaded TOML documents (dicts) so that it stays pure; reading
-files is kiosk.config_files' job. Every problem is collected, not just the first, and
-each names the file, the key and what was expected, in Chinese and English, because
-the person reading it is a technician installing a hall, not the author.
+Every rule a hall may set is a field here, with its default written once: the parser
+(kiosk.domain.config_parse) reads the TOML keys from these fields' names and falls back to these defaults,
+so a new rule cannot be forgotten by the parser nor documented twice. The records are frozen: a hall's
+rules change by editing its file and restarting, never while tickets are being issued.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
-from datetime import date, time
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass, field
+from datetime import date
 
-from kiosk.domain.calendar import WEEKDAYS, HallCalendar, Period
-from kiosk.domain.catalog import FEE_KINDS, Business, FeeSchedule, Material, Reduction
-from kiosk.domain.errors import KioskError
+from kiosk.domain.calendar import HallCalendar
+from kiosk.domain.catalog import Business, FeeSchedule
 
-_MISSING = object()
-_HALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_CODE = re.compile(r"^[A-Z]$")
-_MATERIAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# The drill (kiosk/drill/play.py, scenario.py) still takes these two from here; their home is
+# kiosk.domain.config_problems. Drop this line once the drill imports them from there.
+from kiosk.domain.config_problems import ConfigInvalid, did_you_mean
 
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    file: str
-    key: str
-    expected: str
-    expected_en: str
-    got: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}: {self.key}: 应为{self.expected}，实际为 {self.got} / "
-            f"expected {self.expected_en}, got {self.got}"
-        )
-
-
-def did_you_mean(key: str, known: Iterable[str]) -> tuple[str, str]:
-    """The hint after an unknown key, in every file the product reads (hall, catalog, devices, drills):
-    the nearest known key, or the list of them."""
-    keys = list(known)
-    near = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
-    if near:
-        return f"（是否想写 {near[0]}？）", f" (did you mean {near[0]}?)"
-    return f"（可用：{', '.join(keys)}）", f" (known: {', '.join(keys)})"
-
-
-class ConfigInvalid(KioskError):
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
+__all__ = [
+    "BookingRules", "CallingRules", "ConfigInvalid", "HallConfig", "KioskBurst", "Limits", "MatterCategory",
+    "MatterRules", "NationalCalendar", "PriorityRules", "RatingRules", "SecurityRules", "Window", "did_you_mean",
+]
 
 
 @dataclass(frozen=True)
 class KioskBurst:
+    """Typed ID numbers from one kiosk that pause it: ``identities`` different people within ``minutes``.
+
+    A scalper holding places for sale types many ID numbers at one kiosk in a short while; an honest
+    citizen lays their own card. Only typed identities count: a card on the reader is never slowed down.
+    """
+
     identities: int
     minutes: int
 
 
 @dataclass(frozen=True)
 class Limits:
-    per_person_per_day: int = 3
-    per_person_per_business: int = 1
-    agent_principals_per_day: int = 5
-    no_show_cooldown_minutes: int = 30
-    no_show_cooldown_after: int = 1
-    kiosk_burst: KioskBurst | None = KioskBurst(4, 10)
+    """What one person, one agent and one kiosk may take, against scalpers (R1: 杜绝黄牛倒号) without
+    rationing honest citizens. Configurable per hall because local rules differ; the defaults are the
+    contract's."""
+
+    per_person_per_day: int = 3  # tickets one identity may take in a business day, all businesses together
+    per_person_per_business: int = 1  # ...for one business: a lost slip is reprinted, not re-taken
+    agent_principals_per_day: int = 5  # different people an agent (代办人) may take tickets for in a day
+    no_show_cooldown_minutes: int = 30  # after missing a call, the wait before taking a new ticket; 0: none
+    no_show_cooldown_after: int = 1  # missed calls in a day before the cool-down applies
+    kiosk_burst: KioskBurst | None = KioskBurst(4, 10)  # None (``false`` in the file): no burst detection
 
 
 @dataclass(frozen=True)
 class PriorityRules:
-    elderly_age: int = 70
-    groups: tuple[str, ...] = ("elderly", "disabled", "military")
+    """Who is served first (老年人、残疾人、军人…), and how the normal queue is kept from starving."""
+
+    elderly_age: int = 70  # from this age a holder's own ticket is a priority one without asking
+    groups: tuple[str, ...] = ("elderly", "disabled", "military")  # the priority groups this hall grants
     max_consecutive: int = 2  # priority calls in a row while normal tickets wait
 
 
 @dataclass(frozen=True)
 class CallingRules:
-    no_show_after_calls: int = 1
-    long_wait_minutes: int = 60
+    """How patient the windows are with a called citizen, and when a wait is too long (R2 超时预警)."""
+
+    no_show_after_calls: int = 1  # calls (first call and recalls) before a ticket may be marked a no-show
+    long_wait_minutes: int = 60  # a wait longer than this is flagged on the queue status for the duty desk
 
 
 @dataclass(frozen=True)
 class BookingRules:
-    slot_minutes: int = 30
-    per_slot: int = 4
-    checkin_early_minutes: int = 30
-    checkin_late_minutes: int = 15
-    offer_valid_minutes: int = 10
-    over_capacity_slack_minutes: int = 0
+    """On-site booking (现场预约): when today cannot serve a citizen, offer a later time, never a refusal
+    (R1 "超过当日受理能力的，应当采取现场预约"); and the window for checking in appointments."""
+
+    slot_minutes: int = 30  # length of one booking slot
+    per_slot: int = 4  # bookings one slot takes
+    checkin_early_minutes: int = 30  # an appointment may be checked in this long before its slot
+    checkin_late_minutes: int = 15  # ...and this long after its start
+    offer_valid_minutes: int = 10  # an offered slot is held this long while the citizen decides
+    over_capacity_slack_minutes: int = 0  # how far past closing the estimate may reach before an offer
     offers: bool = True  # false: never offer bookings (load tests, drills); tickets are always issued
 
 
 @dataclass(frozen=True)
 class RatingRules:
-    followup_days: int = 5
-    callback_sample_percent: int = 5
+    """Satisfaction ratings (好差评, R6): one rating a service, and what a bad one sets in motion."""
+
+    followup_days: int = 5  # working days to verify, rectify and call back after a bad rating (local rules: 5–15)
+    callback_sample_percent: int = 5  # share of services drawn for a phone callback (电话抽样回访)
     keypad_minutes: int = 10  # a keypad press counts within this of the finish (by the press's own time)
     late_days: int = 1  # the phone and kiosks take a rating until the end of this many working days after
 
 
 @dataclass(frozen=True)
 class MatterCategory:
+    """A kind of "办不成事" report the citizen picks from; named by the hall, reported to the province."""
+
     id: str
     name: str
     name_en: str
@@ -115,29 +102,51 @@ class MatterCategory:
 
 @dataclass(frozen=True)
 class MatterRules:
-    deadline_days: int = 5
+    """"办不成事" reports (R5): the deadline to close one, and the categories citizens choose from."""
+
+    deadline_days: int = 5  # working days from opening (挂账) to closing (销号)
     categories: tuple[MatterCategory, ...] = ()
 
 
 @dataclass(frozen=True)
 class SecurityRules:
-    pin_max_failures: int = 5
-    pin_lockout_minutes: int = 15
-    session_hours: int = 12
+    """Staff sign-in at the windows and the duty desk (R9): guessing a PIN must be slow, and a forgotten
+    session must end."""
+
+    pin_max_failures: int = 5  # wrong PINs in a row before the account is locked
+    pin_lockout_minutes: int = 15  # how long it stays locked
+    session_hours: int = 12  # a signed-in session ends after this, whatever happens (one working day)
 
 
 @dataclass(frozen=True)
 class Window:
+    """A service window (窗口) and the businesses it serves: which tickets it may call."""
+
     number: int
     name: str
-    businesses: tuple[str, ...]
+    businesses: tuple[str, ...]  # business codes (the ticket's prefix letter), resolved from codes or keys
+
+
+@dataclass(frozen=True)
+class NationalCalendar:
+    """The State Council's holidays and make-up working days, by year (from the chinesecalendar package).
+
+    Passed into the parser, not read by it, so that the domain stays free of the package and of I/O; the
+    hall's ``[calendar]`` adds its local days to it.
+    """
+
+    holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+    years: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
 class HallConfig:
+    """One hall, as its files describe it: everything an operation needs to decide, and nothing read later."""
+
     hall_id: str
     name: str
-    region: str
+    region: str  # administrative region code, used by the 好差评 export
     calendar: HallCalendar
     windows: tuple[Window, ...]
     businesses: tuple[Business, ...]
@@ -152,6 +161,7 @@ class HallConfig:
     public_url: str = ""  # where phones reach the hall's queue page (https://…); "" keeps the plain ticket QR
 
     def business(self, code: str) -> Business | None:
+        """By its ticket letter or its English key: both spellings reach the same business."""
         return next((b for b in self.businesses if b.code == code or b.key == code), None)
 
     def window(self, number: int) -> Window | None:
@@ -162,407 +172,3 @@ class HallConfig:
 
     def category(self, cid: str) -> MatterCategory | None:
         return next((c for c in self.matters.categories if c.id == cid or c.name == cid), None)
-
-
-def _show(value: Any) -> str:
-    if value is _MISSING:
-        return "（缺失 missing）"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class _Reader:
-    """Reads typed values out of a TOML table, recording every problem it meets."""
-
-    def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def fail(self, key: str, expected: str, expected_en: str, got: Any) -> None:
-        self.problems.append(ConfigProblem(self.file, key, expected, expected_en, _show(got)))
-
-    def known(self, doc: dict[str, Any], path: str, keys: list[str] | tuple[str, ...]) -> None:
-        """Every key not in ``keys`` is a mistake, named with the nearest known key: a misspelt limit
-        must not silently fall back to its default."""
-        for key in doc:
-            if key in keys:
-                continue
-            where = f"{path}.{key}" if path else str(key)
-            hint, hint_en = did_you_mean(str(key), keys)
-            self.problems.append(ConfigProblem(self.file, where, f"已知的键{hint}", f"a known key{hint_en}",
-                                               "未知的键 unknown key"))
-
-    def table(self, doc: dict[str, Any], key: str, path: str, required: bool = False) -> dict[str, Any]:
-        value = doc.get(key, _MISSING)
-        if value is _MISSING and not required:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, "一个表（[table]）", "a table ([table])", value)
-            return {}
-        return value
-
-    def int_(self, doc: dict[str, Any], key: str, path: str, default: Any = _MISSING,
-             lo: int = 0, hi: int = 1_000_000) -> int:
-        value = doc.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.fail(path, f"{lo} 到 {hi} 之间的整数", f"a whole number from {lo} to {hi}", value)
-            return lo
-        return value
-
-    def bool_(self, doc: dict[str, Any], key: str, path: str, default: bool) -> bool:
-        value = doc.get(key, default)
-        if not isinstance(value, bool):
-            self.fail(path, "true 或 false", "true or false", value)
-            return default
-        return value
-
-    def str_(self, doc: dict[str, Any], key: str, path: str, default: Any = _MISSING,
-             pattern: re.Pattern[str] | None = None, what: str = "文本", what_en: str = "text") -> str:
-        value = doc.get(key, default)
-        if not isinstance(value, str) or not value.strip() or (pattern and not pattern.match(value)):
-            self.fail(path, what, what_en, value)
-            return ""
-        return value
-
-    def str_list(self, doc: dict[str, Any], key: str, path: str, default: Any = _MISSING) -> list[str]:
-        value = doc.get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(path, "文本列表", "a list of strings", value)
-            return []
-        return list(value)
-
-    def date_list(self, doc: dict[str, Any], key: str, path: str) -> frozenset[date]:
-        value = doc.get(key, [])
-        out: set[date] = set()
-        if not isinstance(value, list):
-            self.fail(path, "日期列表，如 [2026-10-01]", "a list of dates such as [2026-10-01]", value)
-            return frozenset()
-        for i, item in enumerate(value):
-            if isinstance(item, date):
-                out.add(item)
-                continue
-            try:
-                out.add(date.fromisoformat(str(item)))
-            except ValueError:
-                self.fail(f"{path}[{i}]", "日期，如 2026-10-01", "a date such as 2026-10-01", item)
-        return frozenset(out)
-
-
-def _parse_spans(r: _Reader, value: Any, path: str) -> tuple[Period, ...]:
-    if not isinstance(value, list):
-        r.fail(path, '时段列表，如 ["09:00-12:00", "13:30-17:00"]',
-               'a list of spans such as ["09:00-12:00", "13:30-17:00"]', value)
-        return ()
-    spans: list[Period] = []
-    for i, item in enumerate(value):
-        m = _SPAN.match(item) if isinstance(item, str) else None
-        try:
-            if not m:
-                raise ValueError
-            a = time(int(m[1]), int(m[2]))
-            b = time(int(m[3]), int(m[4]))
-            if b <= a or (spans and a < spans[-1][1]):
-                raise ValueError
-        except ValueError:
-            r.fail(f"{path}[{i}]", "“HH:MM-HH:MM”格式、按时间先后排列的时段",
-                   "an 'HH:MM-HH:MM' span, in order, not overlapping", item)
-            continue
-        spans.append((a, b))
-    return tuple(spans)
-
-
-def parse_catalog(doc: dict[str, Any], file: str, problems: list[ConfigProblem]) -> tuple[
-        tuple[Business, ...], FeeSchedule | None]:
-    r = _Reader(file, problems)
-    r.known(doc, "", ("fees", "business"))
-    businesses: list[Business] = []
-    raw = doc.get("business", _MISSING)
-    if not isinstance(raw, list) or not raw:
-        r.fail("business", "至少一个 [[business]] 业务表", "at least one [[business]] table", raw)
-        raw = []
-    seen_codes: set[str] = set()
-    for i, b in enumerate(raw):
-        p = f"business[{i}]"
-        if not isinstance(b, dict):
-            r.fail(p, "一个业务表", "a business table", b)
-            continue
-        r.known(b, p, ("code", "key", "name", "name_en", "description", "materials", "time_limit_days", "fee",
-                       "certificates", "service_minutes"))
-        code = r.str_(b, "code", f"{p}.code", pattern=_CODE, what="一个大写字母（取号前缀）",
-                      what_en="one capital letter (the ticket prefix)")
-        if code and code in seen_codes:
-            r.fail(f"{p}.code", "各业务不同的前缀字母", "a prefix letter not used by another business", code)
-        seen_codes.add(code)
-        materials: list[Material] = []
-        mats = b.get("materials", _MISSING)
-        if not isinstance(mats, list):
-            r.fail(f"{p}.materials", "材料列表", "a list of materials", mats)
-            mats = []
-        mids: set[str] = set()
-        for j, m in enumerate(mats):
-            mp = f"{p}.materials[{j}]"
-            if not isinstance(m, dict):
-                r.fail(mp, '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', m)
-                continue
-            r.known(m, mp, ("id", "name", "name_en"))
-            mid = r.str_(m, "id", f"{mp}.id", pattern=_MATERIAL_ID, what="材料编号（字母数字）",
-                         what_en="a material id (letters, digits)")
-            if mid in mids:
-                r.fail(f"{mp}.id", "本业务内唯一的材料编号", "an id unique within the business", mid)
-            mids.add(mid)
-            materials.append(Material(mid, r.str_(m, "name", f"{mp}.name"),
-                                      str(m.get("name_en", m.get("name", "")))))
-        fee = b.get("fee", "standard")
-        if fee not in FEE_KINDS:
-            r.fail(f"{p}.fee", "standard、half、free 或 none 之一", "one of standard, half, free, none", fee)
-        minutes = b.get("service_minutes", 15)
-        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 480:
-            r.fail(f"{p}.service_minutes", "大于0的分钟数", "minutes greater than 0", minutes)
-            minutes = 15
-        certificates = b.get("certificates", fee in ("standard", "half"))
-        if not isinstance(certificates, bool):
-            r.fail(f"{p}.certificates", "true 或 false", "true or false", certificates)
-            certificates = False
-        businesses.append(Business(
-            code=code,
-            key=r.str_(b, "key", f"{p}.key", pattern=_MATERIAL_ID, what="英文业务标识",
-                       what_en="an English business key"),
-            name=r.str_(b, "name", f"{p}.name"),
-            name_en=str(b.get("name_en", "")),
-            materials=tuple(materials),
-            time_limit_days=r.int_(b, "time_limit_days", f"{p}.time_limit_days", lo=0, hi=365),
-            fee=str(fee),
-            certificates=certificates,
-            service_minutes=float(minutes),
-            description=str(b.get("description", "")),
-        ))
-    fees_doc = r.table(doc, "fees", "fees", required=True)
-    r.known(fees_doc, "fees", ("residential_yuan", "non_residential_yuan", "extra_certificate_yuan", "basis",
-                               "reductions"))
-    if not fees_doc:
-        return tuple(businesses), None
-    reductions: list[Reduction] = []
-    for i, red in enumerate(fees_doc.get("reductions", [])):
-        p = f"fees.reductions[{i}]"
-        if not isinstance(red, dict):
-            r.fail(p, "减免表", "a reduction table", red)
-            continue
-        r.known(red, p, ("id", "name", "name_en", "effect", "basis"))
-        effect = red.get("effect")
-        if effect not in ("free", "half"):
-            r.fail(f"{p}.effect", "free 或 half", "free or half", effect)
-        reductions.append(Reduction(
-            id=r.str_(red, "id", f"{p}.id", pattern=_MATERIAL_ID, what="减免编号", what_en="a reduction id"),
-            name=r.str_(red, "name", f"{p}.name"),
-            name_en=str(red.get("name_en", "")),
-            effect=str(effect),
-            basis=r.str_(red, "basis", f"{p}.basis", what="政策依据", what_en="the legal basis"),
-        ))
-    schedule = FeeSchedule(
-        residential_fen=r.int_(fees_doc, "residential_yuan", "fees.residential_yuan", lo=0, hi=100000) * 100,
-        non_residential_fen=r.int_(fees_doc, "non_residential_yuan", "fees.non_residential_yuan",
-                                   lo=0, hi=100000) * 100,
-        extra_certificate_fen=r.int_(fees_doc, "extra_certificate_yuan", "fees.extra_certificate_yuan",
-                                     lo=0, hi=1000) * 100,
-        basis=r.str_(fees_doc, "basis", "fees.basis", what="收费依据", what_en="the legal basis"),
-        reductions=tuple(reductions),
-    )
-    return tuple(businesses), schedule
-
-
-@dataclass(frozen=True)
-class NationalCalendar:
-    """The State Council's holidays and make-up working days, by year (from the chinesecalendar package)."""
-
-    holidays: frozenset[date] = frozenset()
-    working_days: frozenset[date] = frozenset()
-    years: frozenset[int] = frozenset()
-
-
-def parse_hall(doc: dict[str, Any], file: str, catalog: tuple[tuple[Business, ...], FeeSchedule | None],
-               problems: list[ConfigProblem], national: NationalCalendar | None = None) -> HallConfig | None:
-    """``national``: the country's calendar; the hall's [calendar] adds local days and the years it lists
-    itself (``years``), for a year the package does not know yet."""
-    r = _Reader(file, problems)
-    r.known(doc, "", ("hall", "hours", "calendar", "windows", "limits", "priority", "calling", "booking", "ratings",
-                      "matters", "security"))
-    hall = r.table(doc, "hall", "hall", required=True)
-    r.known(hall, "hall", ("id", "name", "region", "timezone", "catalog", "public_url"))
-    hall_id = r.str_(hall, "id", "hall.id", pattern=_HALL_ID, what="大厅编号（字母、数字、-、_）",
-                     what_en="a hall id (letters, digits, - and _)")
-    name = r.str_(hall, "name", "hall.name", what="大厅名称", what_en="the hall's name")
-    region = str(hall.get("region", ""))
-    public_url = hall.get("public_url", "")
-    if not isinstance(public_url, str) or (public_url and not re.fullmatch(r"https?://[^\s?#]+", public_url)):
-        r.fail("hall.public_url", "手机访问大厅的网址，如 https://dengji.example.gov.cn/hall",
-               "the address phones reach the hall at, such as https://dengji.example.gov.cn/hall", public_url)
-        public_url = ""
-    tz_name = hall.get("timezone", "Asia/Shanghai")
-    try:
-        tz = ZoneInfo(str(tz_name))
-    except (ZoneInfoNotFoundError, ValueError):
-        r.fail("hall.timezone", "时区名称，如 Asia/Shanghai", "a time zone such as Asia/Shanghai", tz_name)
-        tz = ZoneInfo("Asia/Shanghai")
-
-    hours_doc = r.table(doc, "hours", "hours", required=True)
-    hours: dict[str, tuple[Period, ...]] = {}
-    for key in hours_doc:
-        if key not in WEEKDAYS:
-            r.fail(f"hours.{key}", "星期键 mon…sun", "a weekday key mon…sun", key)
-    for day in WEEKDAYS:
-        hours[day] = _parse_spans(r, hours_doc.get(day, []), f"hours.{day}")
-    cal_doc = r.table(doc, "calendar", "calendar")
-    r.known(cal_doc, "calendar", ("holidays", "working_days", "years"))
-    nation = national or NationalCalendar()
-    local_years = cal_doc.get("years", [])
-    if not isinstance(local_years, list) or not all(isinstance(y, int) and 2000 <= y <= 2100 for y in local_years):
-        r.fail("calendar.years", "年份列表，如 [2027]（本文件已列全这些年份的节假日）",
-               "a list of years such as [2027] (this file lists their holidays in full)", local_years)
-        local_years = []
-    calendar = HallCalendar(
-        tz=tz,
-        hours=hours,
-        holidays=nation.holidays | r.date_list(cal_doc, "holidays", "calendar.holidays"),
-        working_days=nation.working_days | r.date_list(cal_doc, "working_days", "calendar.working_days"),
-        covered_years=nation.years | frozenset(local_years),
-    )
-    businesses, fees = catalog
-    codes = {b.code for b in businesses} | {b.key for b in businesses}
-    windows: list[Window] = []
-    raw_windows = doc.get("windows", _MISSING)
-    if not isinstance(raw_windows, list) or not raw_windows:
-        r.fail("windows", "至少一个 [[windows]] 窗口表", "at least one [[windows]] table", raw_windows)
-        raw_windows = []
-    numbers: set[int] = set()
-    for i, w in enumerate(raw_windows):
-        p = f"windows[{i}]"
-        if not isinstance(w, dict):
-            r.fail(p, "窗口表", "a window table", w)
-            continue
-        r.known(w, p, ("number", "name", "businesses"))
-        number = r.int_(w, "number", f"{p}.number", lo=1, hi=999)
-        if number in numbers:
-            r.fail(f"{p}.number", "不重复的窗口号", "a window number not used twice", number)
-        numbers.add(number)
-        served = r.str_list(w, "businesses", f"{p}.businesses")
-        for code in served:
-            if code not in codes:
-                r.fail(f"{p}.businesses", "业务目录中存在的业务代码", "business codes from the catalog", code)
-        resolved = []
-        for code in served:
-            b = next((x for x in businesses if code in (x.code, x.key)), None)
-            if b:
-                resolved.append(b.code)
-        windows.append(Window(number, str(w.get("name", f"{number}号窗口")), tuple(resolved)))
-
-    # the defaults live in the dataclasses above, once; the TOML names are the field names
-    lim = r.table(doc, "limits", "limits")
-    r.known(lim, "limits", [f.name for f in fields(Limits)])
-    dl = Limits()
-    default_burst = {"identities": dl.kiosk_burst.identities, "minutes": dl.kiosk_burst.minutes} \
-        if dl.kiosk_burst else False
-    burst_raw = lim.get("kiosk_burst", default_burst)
-    burst: KioskBurst | None
-    if burst_raw is False:
-        burst = None
-    elif isinstance(burst_raw, dict):
-        r.known(burst_raw, "limits.kiosk_burst", ("identities", "minutes"))
-        burst = KioskBurst(
-            r.int_(burst_raw, "identities", "limits.kiosk_burst.identities", lo=1, hi=10000),
-            r.int_(burst_raw, "minutes", "limits.kiosk_burst.minutes", lo=1, hi=1440),
-        )
-    else:
-        r.fail("limits.kiosk_burst", "{ identities = 4, minutes = 10 } 或 false",
-               "{ identities = 4, minutes = 10 } or false", burst_raw)
-        burst = None
-    limits = Limits(
-        per_person_per_day=r.int_(lim, "per_person_per_day", "limits.per_person_per_day", dl.per_person_per_day,
-                                  1, 100),
-        per_person_per_business=r.int_(lim, "per_person_per_business", "limits.per_person_per_business",
-                                       dl.per_person_per_business, 1, 100),
-        agent_principals_per_day=r.int_(lim, "agent_principals_per_day", "limits.agent_principals_per_day",
-                                        dl.agent_principals_per_day, 0, 1000),
-        no_show_cooldown_minutes=r.int_(lim, "no_show_cooldown_minutes", "limits.no_show_cooldown_minutes",
-                                        dl.no_show_cooldown_minutes, 0, 1440),
-        no_show_cooldown_after=r.int_(lim, "no_show_cooldown_after", "limits.no_show_cooldown_after",
-                                      dl.no_show_cooldown_after, 1, 100),
-        kiosk_burst=burst,
-    )
-    pr = r.table(doc, "priority", "priority")
-    r.known(pr, "priority", [f.name for f in fields(PriorityRules)])
-    dp = PriorityRules()
-    priority = PriorityRules(
-        elderly_age=r.int_(pr, "elderly_age", "priority.elderly_age", dp.elderly_age, 50, 120),
-        groups=tuple(r.str_list(pr, "groups", "priority.groups", list(dp.groups))),
-        max_consecutive=r.int_(pr, "max_consecutive", "priority.max_consecutive", dp.max_consecutive, 1, 100),
-    )
-    ca = r.table(doc, "calling", "calling")
-    r.known(ca, "calling", [f.name for f in fields(CallingRules)])
-    dc = CallingRules()
-    calling = CallingRules(
-        no_show_after_calls=r.int_(ca, "no_show_after_calls", "calling.no_show_after_calls", dc.no_show_after_calls,
-                                   1, 10),
-        long_wait_minutes=r.int_(ca, "long_wait_minutes", "calling.long_wait_minutes", dc.long_wait_minutes, 1, 1440),
-    )
-    bk = r.table(doc, "booking", "booking")
-    r.known(bk, "booking", [f.name for f in fields(BookingRules)])
-    db = BookingRules()
-    booking = BookingRules(
-        slot_minutes=r.int_(bk, "slot_minutes", "booking.slot_minutes", db.slot_minutes, 5, 240),
-        per_slot=r.int_(bk, "per_slot", "booking.per_slot", db.per_slot, 1, 1000),
-        checkin_early_minutes=r.int_(bk, "checkin_early_minutes", "booking.checkin_early_minutes",
-                                     db.checkin_early_minutes, 0, 1440),
-        checkin_late_minutes=r.int_(bk, "checkin_late_minutes", "booking.checkin_late_minutes",
-                                    db.checkin_late_minutes, 0, 1440),
-        offer_valid_minutes=r.int_(bk, "offer_valid_minutes", "booking.offer_valid_minutes", db.offer_valid_minutes,
-                                   1, 1440),
-        over_capacity_slack_minutes=r.int_(bk, "over_capacity_slack_minutes", "booking.over_capacity_slack_minutes",
-                                           db.over_capacity_slack_minutes, 0, 600),
-        offers=r.bool_(bk, "offers", "booking.offers", db.offers),
-    )
-    ra = r.table(doc, "ratings", "ratings")
-    r.known(ra, "ratings", [f.name for f in fields(RatingRules)])
-    dr = RatingRules()
-    ratings = RatingRules(
-        followup_days=r.int_(ra, "followup_days", "ratings.followup_days", dr.followup_days, 1, 60),
-        callback_sample_percent=r.int_(ra, "callback_sample_percent", "ratings.callback_sample_percent",
-                                       dr.callback_sample_percent, 0, 100),
-        keypad_minutes=r.int_(ra, "keypad_minutes", "ratings.keypad_minutes", dr.keypad_minutes, 1, 120),
-        late_days=r.int_(ra, "late_days", "ratings.late_days", dr.late_days, 0, 10),
-    )
-    ma = r.table(doc, "matters", "matters")
-    r.known(ma, "matters", [f.name for f in fields(MatterRules)])
-    cats: list[MatterCategory] = []
-    for i, c in enumerate(ma.get("categories", [])):
-        if not isinstance(c, dict):
-            r.fail(f"matters.categories[{i}]", '{ id = "…", name = "…" }', '{ id = "…", name = "…" }', c)
-            continue
-        r.known(c, f"matters.categories[{i}]", ("id", "name", "name_en"))
-        cats.append(MatterCategory(
-            r.str_(c, "id", f"matters.categories[{i}].id", pattern=_MATERIAL_ID, what="类别编号",
-                   what_en="a category id"),
-            r.str_(c, "name", f"matters.categories[{i}].name"),
-            str(c.get("name_en", "")),
-        ))
-    if not cats:
-        r.fail("matters.categories", "至少一个问题类别", "at least one category", ma.get("categories", _MISSING))
-    matters = MatterRules(
-        deadline_days=r.int_(ma, "deadline_days", "matters.deadline_days", MatterRules().deadline_days, 1, 60),
-        categories=tuple(cats),
-    )
-    se = r.table(doc, "security", "security")
-    r.known(se, "security", [f.name for f in fields(SecurityRules)])
-    ds = SecurityRules()
-    security = SecurityRules(
-        pin_max_failures=r.int_(se, "pin_max_failures", "security.pin_max_failures", ds.pin_max_failures, 1, 100),
-        pin_lockout_minutes=r.int_(se, "pin_lockout_minutes", "security.pin_lockout_minutes", ds.pin_lockout_minutes,
-                                   1, 1440),
-        session_hours=r.int_(se, "session_hours", "security.session_hours", ds.session_hours, 1, 48),
-    )
-    if problems or fees is None:
-        return None
-    return HallConfig(
-        hall_id=hall_id, name=name, region=region, calendar=calendar, windows=tuple(windows),
-        businesses=businesses, fees=fees, limits=limits, priority=priority, calling=calling,
-        booking=booking, ratings=ratings, matters=matters, security=security, public_url=public_url.rstrip("/"),
-    )

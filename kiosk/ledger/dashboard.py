@@ -16,7 +16,6 @@ import csv
 import html
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -167,8 +166,8 @@ def mount(app: FastAPI, service: LedgerService, clock: HallClock,
 
     def period(request: Request) -> tuple[str, str]:
         today = clock.now().date()
-        start = _day(request.query_params.get("from"), today - timedelta(days=30), "from")
-        end = _day(request.query_params.get("to"), today, "to")
+        start = pages.common.day_param(request.query_params.get("from"), today - timedelta(days=30), "from")
+        end = pages.common.day_param(request.query_params.get("to"), today, "to")
         return start.isoformat(), end.isoformat()
 
     def table(head: list[str], rows: list[list[Any]], late: list[bool] | None = None) -> str:
@@ -289,15 +288,3 @@ def _chunks(book: Any) -> Iterator[bytes]:
     with book:
         while chunk := book.read(1 << 16):
             yield chunk
-
-
-def _day(text: str | None, default: date, name: str) -> date:
-    """A date parameter (YYYY-MM-DD), or 422 naming it: a mistyped period is not silently another period."""
-    if text is None:
-        return default
-    try:
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise fail("QUERY_INVALID", f"参数 {name} 应为日期，如 2026-11-01。", f"{name} must be a date (YYYY-MM-DD).", parameter=name)
