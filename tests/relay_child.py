@@ -11,7 +11,7 @@ from pathlib import Path
 
 from drivers.keypad.driver import KeypadBus, KeyPress
 from kiosk.ui.client import HallClient, http_transport
-from kiosk.ui.rating_relay import Pending, RatingRelay
+from kiosk.ui.counter.flows.rating import Pending, RatingRelay
 
 
 def main() -> None:

@@ -73,14 +73,14 @@ def run_app(args: argparse.Namespace) -> int:
     client = HallClient(http_transport(url, verify=args.ca or True), token)
     app: Any
     if which == "kiosk":
-        from kiosk.ui.guidance import Guidance
-        from kiosk.ui.kiosk_app import KioskApp
+        from kiosk.ui.kiosk.app import KioskApp
+        from kiosk.ui.voice.prompts import Guidance
 
         guide = Guidance(volume=device_config.voice_volume, record_dir=(tour / "voice") if tour else None)
         app = KioskApp(client, devices, tour_dir=tour, demo=embedded, locked=args.fullscreen, guide=guide,
                        voice_mode=device_config.voice_guide)
     elif which == "counter":
-        from kiosk.ui.counter_app import CounterApp
+        from kiosk.ui.counter.app import CounterApp
 
         if embedded is not None and (note := embedded.prepare_counter(args.window)):
             print(note, flush=True)
@@ -88,14 +88,14 @@ def run_app(args: argparse.Namespace) -> int:
         state = Path(args.state) if args.state else (data / "window-state" if embedded else Path("data/window"))
         app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded, state_dir=state)
     elif which == "duty":
-        from kiosk.ui.duty_app import DutyApp
+        from kiosk.ui.duty.app import DutyApp
 
         if embedded is not None and tour is not None:
             embedded.prepare_duty()
         app = DutyApp(client, tour_dir=tour, demo=embedded, sound_dir=(tour / "sounds") if tour else None)
     else:
-        from kiosk.ui.display_app import DisplayApp
-        from kiosk.ui.voice import Voice
+        from kiosk.ui.display.app import DisplayApp
+        from kiosk.ui.voice.calls import Voice
 
         voice = Voice(engine=args.voice, volume=args.volume, repeat=args.repeat,
                       record_dir=(tour / "voice") if tour else None)

@@ -17,7 +17,7 @@ from drivers.errors import DeviceError
 from kiosk.domain.codes import code_of
 from kiosk.domain.labels import MATTER_STATUS_FOR_CITIZENS
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
+from kiosk.ui.kiosk.flows.shell import Shell
 
 SCAN_SCREENS = ("scan", "identify")  # an appointment QR on the identify screen checks in instead
 

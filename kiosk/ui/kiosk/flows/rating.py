@@ -16,7 +16,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN, RATING_REASONS
 from kiosk.domain.ratings import BAD_AT_MOST
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
+from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint, paint_face
 
 REASONS = RATING_REASONS

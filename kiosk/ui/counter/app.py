@@ -28,11 +28,11 @@ from drivers.printer import layouts
 from kiosk.domain import labels
 from kiosk.domain.labels import RATING_LEVELS as LEVELS
 from kiosk.domain.ratings import is_bad
-from kiosk.ui.base import HallApp, TourStep
 from kiosk.ui.choice import ChoicePanel, ChoiceScreen
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from kiosk.ui.counter.flows.rating import Pending, RatingRelay
 from kiosk.ui.fitting import keep_fitting
-from kiosk.ui.rating_relay import Pending, RatingRelay
+from kiosk.ui.hall_app import HallApp, TourStep
 
 STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
 OUT_OF_ORDER_REASONS = ["老年人、残疾人等优先", "预约群众到场", "转办回本窗口", "简单事项即办", "前号已过号后到场"]
@@ -495,6 +495,6 @@ class CounterApp(HallApp):
 
     # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.tours.counter import steps
+        from kiosk.ui.counter.tour import steps
 
         return steps(self)

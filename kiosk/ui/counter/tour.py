@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from kiosk.ui.base import TourStep
+from kiosk.ui.hall_app import TourStep
 
 if TYPE_CHECKING:
     from kivy.uix.widget import Widget
 
     from kiosk.ui.choice import ChoiceScreen
-    from kiosk.ui.counter_app import CounterApp, LoginScreen
+    from kiosk.ui.counter.app import CounterApp, LoginScreen
 
 
 def steps(app: CounterApp) -> Iterator[TourStep]:

@@ -13,7 +13,7 @@ from kivy.graphics import Color, Line
 from kivy.properties import StringProperty
 from kivy.uix.label import Label
 
-from kiosk.ui.zinnia import Recognizer, Stroke
+from kiosk.ui.input.handwriting import Recognizer, Stroke
 
 _recognizer: Recognizer | None = None
 _opened = False

@@ -28,19 +28,20 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from drivers.factory import Devices
 from kiosk.domain import labels
-from kiosk.ui import guide, pinyin
-from kiosk.ui.base import HallApp, TourStep, qr_texture
 from kiosk.ui.client import HallClient, HallUnreachable, Reply
-from kiosk.ui.flows.enquiry import EnquiryFlow, EnquiryScreen
-from kiosk.ui.flows.entry import EntryFlow, EntryScreen
-from kiosk.ui.flows.rating import RateScreen, RatingFlow
-from kiosk.ui.flows.report import CategoryScreen, ReportFlow, ReportScreen
-from kiosk.ui.flows.scan import ScanFlow, ScanScreen
-from kiosk.ui.flows.shell import Action, Flow
-from kiosk.ui.flows.ticket import BusinessScreen, IdentifyScreen, TicketFlow, TicketScreen
-from kiosk.ui.guidance import PROMPTS, Guidance, speakable
+from kiosk.ui.hall_app import HallApp, TourStep, qr_texture
+from kiosk.ui.input import pinyin
+from kiosk.ui.kiosk import finder
+from kiosk.ui.kiosk.flows.enquiry import EnquiryFlow, EnquiryScreen
+from kiosk.ui.kiosk.flows.entry import EntryFlow, EntryScreen
+from kiosk.ui.kiosk.flows.rating import RateScreen, RatingFlow
+from kiosk.ui.kiosk.flows.report import CategoryScreen, ReportFlow, ReportScreen
+from kiosk.ui.kiosk.flows.scan import ScanFlow, ScanScreen
+from kiosk.ui.kiosk.flows.shell import Action, Flow
+from kiosk.ui.kiosk.flows.ticket import BusinessScreen, IdentifyScreen, TicketFlow, TicketScreen
 from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, Palette, paint, repaint
-from kiosk.ui.voice import spoken_number
+from kiosk.ui.voice.calls import spoken_number
+from kiosk.ui.voice.prompts import PROMPTS, Guidance, speakable
 
 
 class HomeScreen(Screen):
@@ -326,7 +327,7 @@ class KioskApp(HallApp):
         """Once, soon after start, while nobody is touching yet: make the menu buttons that are built
         on demand (their first drawing is what makes a menu's first showing slow), and load the pinyin
         model (its JSON parse holds the interpreter for half a second)."""
-        for a in guide.ROOT.answers:
+        for a in finder.ROOT.answers:
             self._action_button(f"{a.zh}\n[size=16sp]{a.en}[/size]").texture_update()
 
         def warmed(_f: Future[Any]) -> None:
@@ -336,6 +337,6 @@ class KioskApp(HallApp):
 
     # -- the tour (kiosk/ui/tours/kiosk.py) ---------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.tours.kiosk import steps
+        from kiosk.ui.kiosk.tour import steps
 
         return steps(self)

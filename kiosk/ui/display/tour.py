@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from kiosk.ui.base import TourStep
+from kiosk.ui.hall_app import TourStep
 
 if TYPE_CHECKING:
-    from kiosk.ui.display_app import DisplayApp
+    from kiosk.ui.display.app import DisplayApp
 
 
 def steps(app: DisplayApp) -> Iterator[TourStep]:

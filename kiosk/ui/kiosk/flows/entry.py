@@ -10,7 +10,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
+from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
 LIMITS = {"rate": 6, "case": 12}

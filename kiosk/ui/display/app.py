@@ -17,9 +17,9 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
-from kiosk.ui.voice import Voice
+from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.voice.calls import Voice
 
 CARDS = 4  # current calls shown large
 FLASH_SECONDS = 6.0
@@ -140,6 +140,6 @@ class DisplayApp(HallApp):
 
     # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.tours.display import steps
+        from kiosk.ui.display.tour import steps
 
         return steps(self)

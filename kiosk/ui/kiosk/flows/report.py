@@ -16,10 +16,10 @@ from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
 from drivers.printer import layouts
-from kiosk.ui import pinyin
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
-from kiosk.ui.handpad import HandPad  # the widget the .kv places on this screen
+from kiosk.ui.input import pinyin
+from kiosk.ui.input.handpad import HandPad  # the widget the .kv places on this screen
+from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
 ROWS = ["1234567890", "qwertyuiop", "asdfghjkl⌫", "zxcvbnm，。␣写"]

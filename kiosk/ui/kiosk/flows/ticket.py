@@ -23,10 +23,10 @@ from kivy.uix.screenmanager import Screen
 from drivers.errors import DeviceError
 from drivers.printer import layouts
 from kiosk.domain import labels
-from kiosk.ui import guide
-from kiosk.ui.base import qr_texture
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
+from kiosk.ui.hall_app import qr_texture
+from kiosk.ui.kiosk import finder
+from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
 ID_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "删除"]
@@ -121,13 +121,13 @@ class TicketFlow:
                         font_size="26sp", halign="center", valign="middle"), self.app.palette, "warn")
         helper.bind(size=lambda b, s: setattr(b, "text_size", (s[0] - 16, None)))
         helper.business_code = ""
-        helper.bind(on_release=lambda _b: self.ask_guide(guide.ROOT))
+        helper.bind(on_release=lambda _b: self.ask_guide(finder.ROOT))
         tiles.add_widget(helper)
 
-    def ask_guide(self, question: guide.Question) -> None:
+    def ask_guide(self, question: finder.Question) -> None:
         """The "不知道办什么" helper: each answer leads to another question or straight to the business."""
 
-        def answer(a: guide.Answer) -> Callable[[], None]:
+        def answer(a: finder.Answer) -> Callable[[], None]:
             if a.next is not None:
                 nxt = a.next
                 return lambda: self.ask_guide(nxt)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from kiosk.ui.base import TourStep
+from kiosk.ui.hall_app import TourStep
 
 if TYPE_CHECKING:
-    from kiosk.ui.duty_app import DutyApp, FollowupsScreen, LoadScreen, MattersScreen
+    from kiosk.ui.duty.app import DutyApp, FollowupsScreen, LoadScreen, MattersScreen
 
 
 def steps(app: DutyApp) -> Iterator[TourStep]:

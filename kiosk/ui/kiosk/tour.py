@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from kivy.core.window import Window
 from kivy.uix.widget import Widget
 
-from kiosk.ui.base import TourStep, unreachable_transport
+from kiosk.ui.hall_app import TourStep, unreachable_transport
 
 if TYPE_CHECKING:
-    from kiosk.ui.kiosk_app import KioskApp
+    from kiosk.ui.kiosk.app import KioskApp
 
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 

@@ -11,7 +11,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.client import Reply
-from kiosk.ui.flows.shell import Shell
+from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
 WINDOW_STATES = {"open": "办理中", "serving": "办理中", "paused": "暂停", "closed": "未开放"}

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.ui.voice import duration, synthesize
+from kiosk.ui.voice.sound import duration, synthesize
 
 PROMPTS: dict[str, str] = {
     "home": "欢迎。取号请点取号，预约签到请点预约签到。需要帮助，请点呼叫工作人员。",

@@ -18,10 +18,10 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk.domain.labels import APPEAL_STATES, EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
-from kiosk.ui.base import EventFollower, HallApp, TourStep
 from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.fitting import keep_fitting
-from kiosk.ui.voice import chime
+from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.voice.sound import chime
 
 MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
                 "called_back": ("closed", "销号")}
@@ -401,6 +401,6 @@ class DutyApp(HallApp):
 
     # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.tours.duty import steps
+        from kiosk.ui.duty.tour import steps
 
         return steps(self)
