@@ -26,8 +26,9 @@ from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.contract.client import HallClient, HallUnreachable, Reply
+from kiosk.contract.requests import ListEvents
 from kiosk.ui import fitting
-from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.palette import NORMAL
 
 COMMON_KV = Path(__file__).with_name("common.kv")
@@ -284,7 +285,7 @@ class EventFollower:
     def _run(self) -> None:
         while not self._closing.is_set():
             try:
-                reply = self.client.get(f"/api/v1/events?after={self.seq}&wait={self.wait:g}&limit=200")
+                reply = self.client.send(ListEvents(after=self.seq, wait=self.wait, limit=200))
             except HallUnreachable:
                 Clock.schedule_once(lambda _dt: self.on_unreachable())
                 self._closing.wait(2.0)

@@ -32,7 +32,7 @@ def run_app(args: argparse.Namespace) -> int:
     except ScreenUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
-    from kiosk.ui.client import HallClient, http_transport
+    from kiosk.contract.client import HallClient, http_transport
 
     embedded = None
     tmp = None

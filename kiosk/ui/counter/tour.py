@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from kiosk.ui.hall_app import TourStep
+from kiosk.ui.stage import DEMO_CLERK
 
 if TYPE_CHECKING:
     from kivy.uix.widget import Widget
 
     from kiosk.ui.choice import ChoiceScreen
-    from kiosk.ui.counter.app import CounterApp, LoginScreen
+    from kiosk.ui.counter.app import CounterApp
+    from kiosk.ui.counter.flows.login import LoginScreen
 
 
 def steps(app: CounterApp) -> Iterator[TourStep]:
@@ -25,8 +27,6 @@ def steps(app: CounterApp) -> Iterator[TourStep]:
 
     def option(label: str) -> Widget:
         return next(b for b in choice.ids.options.children if b.text.startswith(label))
-
-    from kiosk.ui.embedded import DEMO_CLERK
 
     yield "01-login", lambda: app.root.current == "login"
     clerk_id, _name, pin = DEMO_CLERK
@@ -109,11 +109,11 @@ def steps(app: CounterApp) -> Iterator[TourStep]:
     yield "_finish-2", lambda: app.root.current == "choice"
     app.press(option(app.tr("未受理", "Not accepted")))
     app.press(choice.ids.confirm)
-    yield "_asked", lambda: bool(app.rating)
+    yield "_asked", lambda: bool(app.rating.asking)
     sims["keypad"].faults.unplugged.add(app.keypad_address)  # unplugged in the middle of the rating
     yield "19-keypad-unplugged", lambda: "评价器离线" in desk.banner
     sims["keypad"].faults.unplugged.discard(app.keypad_address)
-    yield "_keypad-back", lambda: app.keypad_online
+    yield "_keypad-back", lambda: app.rating.online
     app.press(desk.ids.pause)
     yield "20-pause-reason", lambda: app.root.current == "choice"
     app.press(option("业务会商"))

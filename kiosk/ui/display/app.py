@@ -17,8 +17,10 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.ui.client import HallClient, Reply
+from kiosk.contract.client import HallClient, Reply
+from kiosk.contract.requests import GetCatalog, QueueStatus
 from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.stage import Stage
 from kiosk.ui.voice.calls import Voice
 
 CARDS = 4  # current calls shown large
@@ -35,7 +37,7 @@ class BoardScreen(Screen):
 class DisplayApp(HallApp):
     hall_name = StringProperty("不动产登记大厅")
 
-    def __init__(self, client: HallClient, voice: Voice, tour_dir: Path | None = None, demo: Any = None,
+    def __init__(self, client: HallClient, voice: Voice, tour_dir: Path | None = None, demo: Stage | None = None,
                  **kwargs: Any) -> None:
         super().__init__(client, tour_dir, **kwargs)
         self.voice = voice
@@ -54,7 +56,7 @@ class DisplayApp(HallApp):
         Clock.schedule_interval(lambda _dt: self.refresh(), 5.0)
         Clock.schedule_interval(self._tick, 0.5)
         self.refresh()
-        self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
+        self.ask(lambda: self.client.send(GetCatalog()), self._catalog)
         self.first_frame()
         self.start_tour()
         return sm
@@ -78,7 +80,7 @@ class DisplayApp(HallApp):
 
     # -- the queue: waiting per business, and where the event feed is ----------------------------------------
     def refresh(self) -> None:
-        self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+        self.ask(lambda: self.client.send(QueueStatus()), self._queue)
 
     def _queue(self, reply: Reply) -> None:
         if not reply.ok:

@@ -8,23 +8,39 @@ window, longer hours), which the hall records.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
+from kiosk.contract.client import HallClient, Reply
+from kiosk.contract.requests import (
+    AppealRating,
+    CloseFollowup,
+    DecideAppeal,
+    ExtendHours,
+    GetCatalog,
+    ListAudit,
+    ListFollowups,
+    ListMatters,
+    OpenTemporary,
+    QueueStatus,
+    TransitionMatter,
+)
 from kiosk.domain.labels import APPEAL_STATES, EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
-from kiosk.ui.client import HallClient, Reply
 from kiosk.ui.fitting import keep_fitting
 from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.stage import Stage
 from kiosk.ui.voice.sound import chime
 
-MATTER_STEPS = {"opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
-                "called_back": ("closed", "销号")}
+MatterStep = Literal["claimed", "resolved", "called_back", "closed", "note"]
+MATTER_STEPS: dict[str, tuple[MatterStep, str]] = {
+    "opened": ("claimed", "领办"), "claimed": ("resolved", "已解决"), "resolved": ("called_back", "已回访"),
+    "called_back": ("closed", "销号")}
 
 
 class MattersScreen(Screen):
@@ -51,7 +67,7 @@ class DutyApp(HallApp):
     banner = StringProperty("")
     flash = BooleanProperty(False)
 
-    def __init__(self, client: HallClient, tour_dir: Path | None = None, demo: Any = None,
+    def __init__(self, client: HallClient, tour_dir: Path | None = None, demo: Stage | None = None,
                  sound_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(client, tour_dir, **kwargs)
         self.demo = demo
@@ -72,7 +88,7 @@ class DutyApp(HallApp):
         sm = ScreenManager(transition=NoTransition())
         for screen in (MattersScreen(), FollowupsScreen(), AuditScreen(), LoadScreen()):
             sm.add_widget(screen)
-        self.ask(lambda: self.client.get("/api/v1/catalog"), self._catalog)
+        self.ask(lambda: self.client.send(GetCatalog()), self._catalog)
         self.refresh_all()
         Clock.schedule_interval(lambda _dt: self.refresh_all(), 30.0)
         Clock.schedule_interval(self._blink, 0.5)
@@ -110,10 +126,10 @@ class DutyApp(HallApp):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def refresh_all(self) -> None:
-        self.ask(lambda: self.client.get("/api/v1/matters?open=0"), self._matters)
-        self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
-        self.ask(lambda: self.client.get("/api/v1/audit"), self._audit)
-        self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+        self.ask(lambda: self.client.send(ListMatters(open="0")), self._matters)
+        self.ask(lambda: self.client.send(ListFollowups()), self._followups)
+        self.ask(lambda: self.client.send(ListAudit()), self._audit)
+        self.ask(lambda: self.client.send(QueueStatus()), self._queue)
 
     def _events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -212,17 +228,17 @@ class DutyApp(HallApp):
         if screen.selected:
             self._transition(screen.selected, "note", screen.ids.note.text)
 
-    def _transition(self, number: str, to: str, note: str) -> None:
+    def _transition(self, number: str, to: MatterStep, note: str) -> None:
         screen = self.root.get_screen("matters")
 
         def done(reply: Reply) -> None:
             if reply.ok:
                 screen.ids.note.text = ""
-                self.ask(lambda: self.client.get("/api/v1/matters?open=0"), self._matters)
+                self.ask(lambda: self.client.send(ListMatters(open="0")), self._matters)
             else:
                 screen.detail = reply.error.get("message", "") + "\n\n" + screen.detail
 
-        self.ask(lambda: self.client.post(f"/api/v1/matters/{number}/transition", {"to": to, "note": note}), done)
+        self.ask(lambda: self.client.send(TransitionMatter(number=number, to=to, note=note)), done)
 
     # -- bad ratings ---------------------------------------------------------------------------------------------------
     def _followups(self, reply: Reply) -> None:
@@ -260,13 +276,15 @@ class DutyApp(HallApp):
 
     def appeal_rating(self) -> None:
         """申诉复核: the selected bad rating is appealed, with the reason typed in the note field."""
-        self._appeal_step("appeal", {"reason": self.root.get_screen("followups").ids.note.text})
+        self._appeal_step(lambda day, number: AppealRating(day=day, number=number,
+                                                           reason=self.root.get_screen("followups").ids.note.text))
 
-    def decide_appeal(self, outcome: str) -> None:
+    def decide_appeal(self, outcome: Literal["upheld", "overturned"]) -> None:
         """The appealed rating upheld (it stands) or overturned (it leaves the counts), with the finding."""
-        self._appeal_step("decision", {"outcome": outcome, "reason": self.root.get_screen("followups").ids.note.text})
+        self._appeal_step(lambda day, number: DecideAppeal(day=day, number=number, outcome=outcome,
+                                                           reason=self.root.get_screen("followups").ids.note.text))
 
-    def _appeal_step(self, step: str, body: dict[str, Any]) -> None:
+    def _appeal_step(self, step: Callable[[str, str], AppealRating | DecideAppeal]) -> None:
         screen = self.root.get_screen("followups")
         f = next((x for x in self.followups if str(x["id"]) == screen.selected), None)
         if f is None:
@@ -279,11 +297,11 @@ class DutyApp(HallApp):
                 screen.appeal = reply.body["rating"]["appeal"]
                 if screen.appeal == "overturned":
                     screen.selected, screen.appeal = "", ""
-                self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
+                self.ask(lambda: self.client.send(ListFollowups()), self._followups)
             else:
                 self.banner = reply.error.get("message", "")
 
-        self.ask(lambda: self.client.post(f"/api/v1/ratings/{f['day']}/{f['ticket']}/{step}", body), done)
+        self.ask(lambda: self.client.send(step(f["day"], f["ticket"])), done)
 
     def close_followup(self) -> None:
         screen = self.root.get_screen("followups")
@@ -292,11 +310,11 @@ class DutyApp(HallApp):
         def done(reply: Reply) -> None:
             if reply.ok:
                 screen.selected, screen.appeal, screen.ids.note.text = "", "", ""
-                self.ask(lambda: self.client.get("/api/v1/followups"), self._followups)
+                self.ask(lambda: self.client.send(ListFollowups()), self._followups)
             else:
                 self.banner = reply.error.get("message", "")
 
-        self.ask(lambda: self.client.post(f"/api/v1/followups/{screen.selected}/close", {"note": note}), done)
+        self.ask(lambda: self.client.send(CloseFollowup(number=screen.selected, note=note)), done)
 
     # -- audit --------------------------------------------------------------------------------------------------------
     def _audit(self, reply: Reply) -> None:
@@ -376,14 +394,14 @@ class DutyApp(HallApp):
         if self.window_choice is None or not self.business_choice:
             screen.result = "请先选择窗口和加办的业务。"
             return
-        body = {"businesses": sorted(self.business_choice), "reason": screen.ids.reason.text}
-        self._decide(f"/api/v1/windows/{self.window_choice}/open-temporary", body)
+        self._decide(OpenTemporary(window=self.window_choice, businesses=sorted(self.business_choice),
+                                   reason=screen.ids.reason.text))
 
     def extend_hours(self) -> None:
         screen = self.root.get_screen("load")
-        self._decide("/api/v1/hall/extend-hours", {"until": screen.ids.until.text.strip(), "reason": screen.ids.reason.text})
+        self._decide(ExtendHours(until=screen.ids.until.text.strip(), reason=screen.ids.reason.text))
 
-    def _decide(self, path: str, body: dict[str, Any]) -> None:
+    def _decide(self, request: OpenTemporary | ExtendHours) -> None:
         screen = self.root.get_screen("load")
 
         def done(reply: Reply) -> None:
@@ -392,11 +410,11 @@ class DutyApp(HallApp):
                 screen.result = ("已记录：" + (f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}"
                                             if d["kind"] == "temporary_window" else f"延时服务到 {d['until'][11:16]}"))
                 screen.ids.reason.text = ""
-                self.ask(lambda: self.client.get("/api/v1/queue"), self._queue)
+                self.ask(lambda: self.client.send(QueueStatus()), self._queue)
             else:
                 screen.result = reply.error.get("message", "")
 
-        self.ask(lambda: self.client.post(path, body), done)
+        self.ask(lambda: self.client.send(request), done)
 
 
     # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------

@@ -27,8 +27,9 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from drivers.factory import Devices
+from kiosk.contract.client import HallClient, HallUnreachable, Reply
+from kiosk.contract.requests import CallStaff, GetCatalog, QueueStatus
 from kiosk.domain import labels
-from kiosk.ui.client import HallClient, HallUnreachable, Reply
 from kiosk.ui.hall_app import HallApp, TourStep, qr_texture
 from kiosk.ui.input import pinyin
 from kiosk.ui.kiosk import finder
@@ -40,6 +41,7 @@ from kiosk.ui.kiosk.flows.scan import ScanFlow, ScanScreen
 from kiosk.ui.kiosk.flows.shell import Action, Flow
 from kiosk.ui.kiosk.flows.ticket import BusinessScreen, IdentifyScreen, TicketFlow, TicketScreen
 from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, Palette, paint, repaint
+from kiosk.ui.stage import Stage
 from kiosk.ui.voice.calls import spoken_number
 from kiosk.ui.voice.prompts import PROMPTS, Guidance, speakable
 
@@ -69,7 +71,7 @@ class KioskApp(HallApp):
     elderly = BooleanProperty(False)
 
     def __init__(self, client: HallClient, devices: Devices, tour_dir: Path | None = None,
-                 idle_seconds: float = 90.0, demo: Any = None, locked: bool = False,
+                 idle_seconds: float = 90.0, demo: Stage | None = None, locked: bool = False,
                  guide: Guidance | None = None, voice_mode: str = "elderly", **kwargs: Any) -> None:
         super().__init__(client, tour_dir, **kwargs)
         self.voice_mode = voice_mode  # on | off | elderly (spoken only in elderly mode)
@@ -288,7 +290,7 @@ class KioskApp(HallApp):
                               "已通知工作人员，请在原地稍候。" if ok else "请直接到服务台找工作人员。",
                               "Staff have been called; please wait here." if ok else "Please go to the service desk.")
 
-        self.background(lambda: self.client.post("/api/v1/help", {"screen": screen}), done)
+        self.background(lambda: self.client.send(CallStaff(screen=screen)), done)
 
     def show_queue(self) -> None:
         def done(reply: Reply) -> None:
@@ -297,7 +299,7 @@ class KioskApp(HallApp):
             self.show_message(self.tr("排队情况", "Queue status"), "\n".join(lines) or "目前没有人排队，可以直接取号。",
                               "Waiting per business, with the expected wait.")
 
-        self.ask(lambda: self.client.get("/api/v1/queue"), done)
+        self.ask(lambda: self.client.send(QueueStatus()), done)
 
     # -- catalog --------------------------------------------------------------------------------------
     def load_catalog(self) -> None:
@@ -321,7 +323,7 @@ class KioskApp(HallApp):
                 if self.root.current == "message" and not self.busy:
                     self.root.current = "home"
 
-        self.background(lambda: self.client.get("/api/v1/catalog"), done)
+        self.background(lambda: self.client.send(GetCatalog()), done)
 
     def _prewarm(self, _dt: float) -> None:
         """Once, soon after start, while nobody is touching yet: make the menu buttons that are built

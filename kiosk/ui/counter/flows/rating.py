@@ -1,12 +1,15 @@
-"""A keypad press on its way to the hall: written to disk on the window PC first, acknowledged to the
-keypad only when the hall has answered (stored, or RATING_EXISTS).
+"""The citizen's rating on the window's keypad: the flow that asks for it after a finish and follows the
+keypad (``RatingFlow``), and the relay that carries each press to the hall (``RatingRelay``): written to disk
+on the window PC first, acknowledged to the keypad only when the hall has answered (stored, or RATING_EXISTS).
+The clerk sees the rating but can neither enter nor change it (there is no control for it).
 
 The order matters (docs/keypad-protocol.md: "the host stores a press, then acknowledges it"). If the
 window PC dies between the press and the store, two things keep the citizen's rating: the row in
 this small SQLite file, and the press still latched in the keypad, which shows it again after a
 restart. The Idempotency-Key (one per ticket) makes a retry after a lost answer harmless.
 
-No Kivy here: the counter app calls this from its worker thread, and tests drive it as a process.
+No Kivy here: the relay runs on the counter's worker thread, the flow hears the keypad through the shell,
+and tests drive the relay as a process (tests/relay_child.py).
 """
 
 from __future__ import annotations
@@ -15,12 +18,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.ui.client import HallClient, HallUnreachable, Reply
+from drivers.keypad import protocol as keypad_protocol
+from drivers.keypad.driver import KeypadEvent, KeypadOffline, KeypadOnline, KeyPress, RatingTimedOut
+from kiosk.contract.client import HallClient, HallUnreachable, Reply
+from kiosk.contract.requests import CallStaff, Rate
+from kiosk.domain.labels import RATING_LEVELS as LEVELS
+from kiosk.domain.ratings import is_bad
+
+if TYPE_CHECKING:
+    from kiosk.ui.counter.flows.shell import Desk
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS asks (
@@ -122,12 +134,9 @@ class RatingRelay:
         if p.state in ("stored", "refused"):
             self.acknowledge(p.address, p.seq)  # stored before a restart; the acknowledgement was lost
             return p.state, None
-        body: dict[str, Any] = {"ticket": p.ticket, "level": p.level, "source": "keypad"}
-        pressed = self.pressed_at(p)
-        if pressed is not None:
-            body["pressed_at"] = pressed
+        rate = Rate(ticket=p.ticket, level=p.level, source="keypad", pressed_at=self.pressed_at(p))
         try:
-            reply = self.client.post("/api/v1/ratings", body, idempotency_key=f"keypad-rating-{p.ticket}")
+            reply = self.client.send(rate, idempotency_key=f"keypad-rating-{p.ticket}")
         except HallUnreachable:
             return "retry", None
         if reply.status >= 500:
@@ -137,3 +146,119 @@ class RatingRelay:
             self._db.execute("UPDATE asks SET state=? WHERE id=?", (state, p.id))
         self.acknowledge(p.address, p.seq)
         return state, reply
+
+
+class RatingFlow:
+    """After a finish the keypad asks the citizen; each press goes through the relay, and what the hall made of
+    it is said on the desk. Without a keypad (none, or offline) the citizen is sent to a kiosk to rate, and
+    staff are called to the keypad."""
+
+    def __init__(self, desk: Desk, relay: RatingRelay) -> None:
+        self.desk = desk
+        self.relay = relay
+        keypad = desk.devices.keypad
+        self.address = keypad.addresses[0] if keypad is not None else None
+        self.online = keypad is not None
+        self.asking: dict[str, Any] = {}  # the rating the keypad was asked for
+
+    def start(self) -> None:
+        """Ratings pressed before a restart and not yet in the hall go now."""
+        for pending in self.relay.unsent():
+            self.store(pending, time.monotonic())
+
+    def reset(self) -> None:
+        self.asking = {}
+
+    def clerk_number(self) -> int:
+        """The clerk's id as the keypad shows it (a number up to 65535; otherwise 0)."""
+        clerk_id = self.desk.clerk.get("id", "")
+        return int(clerk_id) if clerk_id.isdigit() and int(clerk_id) < 65536 else 0
+
+    # -- what the keypad shows between ratings ---------------------------------------------------------
+    def welcome(self) -> None:
+        keypad = self.desk.devices.keypad
+        if keypad is not None and self.address is not None:
+            keypad.welcome(self.address, self.desk.clerk.get("name", ""), self.clerk_number(), self.desk.window)
+
+    def paused(self) -> None:
+        keypad = self.desk.devices.keypad
+        if keypad is not None and self.address is not None:
+            keypad.set_mode(self.address, keypad_protocol.Mode.PAUSED)
+
+    def idle(self) -> None:
+        keypad = self.desk.devices.keypad
+        if keypad is not None and self.address is not None:
+            keypad.set_mode(self.address, keypad_protocol.Mode.IDLE)
+
+    # -- the rating ------------------------------------------------------------------------------------
+    def finished(self, reply: Reply) -> None:
+        """The hall finished the service: the keypad asks the citizen (the hall's answer names the ticket)."""
+        request = reply.body["rating_request"]
+        case = reply.body.get("case")
+        case_text = f"办件编号 {case['number']}，法定办结期限 {case['due_date']}。" if case else ""
+        self.asking = {"ticket": request["ticket"], "asked": time.monotonic()}
+        keypad = self.desk.devices.keypad
+        if keypad is None or self.address is None or not self.online:
+            self.keypad_down(case_text)
+            return
+        # before the keypad asks: the press is this ticket's, timed from the hall's finish
+        self.relay.asked(self.address, request["ticket"], request.get("finished_at"))
+        keypad.please_rate(self.address, request["clerk_name"], self.clerk_number(), self.desk.window)
+        self.desk.back(f"{request['ticket']} 已办结。{case_text}请群众在评价器上评价……")
+
+    def keypad_down(self, before: str = "") -> None:
+        self.desk.back(f"{before}评价器离线：请引导群众到自助机“服务评价”扫码评价；已通知技术人员检修评价器。", bad=True)
+        self.call_staff()
+
+    def call_staff(self) -> None:
+        self.desk.background(lambda: self.desk.client.send(CallStaff(screen="keypad")), lambda _f: None)
+
+    def keypad_event(self, event: KeypadEvent) -> None:
+        """On the UI thread: what the keypad reported."""
+        if event.address != self.address:
+            return
+        if isinstance(event, KeyPress):
+            pending = self.relay.pressed(event.address, event.seq, event.level)
+            self.asking = {}
+            if pending is None:  # nobody was asked to rate: not a rating, drop it from the keypad
+                if self.desk.devices.keypad is not None:
+                    self.desk.devices.keypad.acknowledge(event.address, event.seq)
+                return
+            self.store(pending, time.monotonic())
+        elif isinstance(event, RatingTimedOut):
+            self.relay.timed_out(event.address)
+            if self.asking:
+                self.desk.say(f"{self.asking['ticket']} 群众未在评价器上评价（已超时），可到自助机补评。", bad=True)
+                self.asking = {}
+        elif isinstance(event, KeypadOffline):
+            self.online = False
+            if self.asking:
+                self.keypad_down()
+            else:
+                self.desk.say("评价器离线：已通知技术人员检修。", bad=True)
+                self.call_staff()
+        elif isinstance(event, KeypadOnline):
+            self.online = True
+            self.desk.say("评价器已恢复连接。")
+
+    def store(self, pending: Pending, pressed: float) -> None:
+        """The press is the citizen's: on disk already, it is sent until the hall has it (retried while the
+        hall cannot be reached), and only then acknowledged to the keypad."""
+        desk = self.desk
+
+        def done(f: Future[Any]) -> None:
+            state, reply = f.result()
+            if state == "retry":
+                desk.say("评价暂存本机，大厅服务恢复后自动提交。", bad=True)
+                desk.later(2.0, lambda: self.store(pending, pressed))
+                return
+            desk.timing("keypad_event_to_stored_ms", pressed)
+            if state == "stored":
+                followup = reply.body.get("rating", {}).get("followup") if reply is not None and reply.ok else None
+                extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""
+                desk.say(f"{pending.ticket} 群众评价：{LEVELS[pending.level]}{extra}", bad=is_bad(pending.level))
+                desk.refresh()
+            elif reply is not None:
+                desk.say(reply.error.get("message", ""), bad=True)
+
+        desk.background(lambda: self.relay.deliver(pending), done)

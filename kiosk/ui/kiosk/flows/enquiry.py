@@ -10,7 +10,8 @@ from kivy.properties import StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.client import Reply
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import FeeQuote, QueryCase, QueueStatus
 from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
@@ -80,7 +81,7 @@ class EnquiryFlow:
             screen.detail = "\n".join(lines)
             screen.ids.fee_controls.clear_widgets()
 
-        app.ask(lambda: app.client.get("/api/v1/queue"), done)
+        app.ask(lambda: app.client.send(QueueStatus()), done)
 
     def show_business(self, code: str) -> None:
         business = next(b for b in self.app.catalog if b["code"] == code)
@@ -116,7 +117,8 @@ class EnquiryFlow:
     def quote(self) -> None:
         app = self.app
         assert self.business is not None
-        body = {"business": self.business["code"], **self.fee, "reductions": []}
+        request = FeeQuote(business=self.business["code"], property_kind=self.fee["property_kind"],
+                           certificates=int(self.fee["certificates"]), reductions=[])
 
         def done(reply: Reply) -> None:
             if not reply.ok:
@@ -129,7 +131,7 @@ class EnquiryFlow:
             screen = app.root.get_screen("enquiry")
             screen.detail = screen.detail.split("\n— 费用计算")[0] + "\n" + "\n".join(lines)
 
-        app.ask(lambda: app.client.post("/api/v1/fees/quote", body), done)
+        app.ask(lambda: app.client.send(request), done)
 
     # -- a case's progress ------------------------------------------------------------------------------
     def case_typed(self, number: str) -> None:
@@ -139,7 +141,7 @@ class EnquiryFlow:
     def query_case(self, identity: dict[str, str]) -> None:
         app = self.app
         app.busy = True
-        body = {"case_number": self.case_number, "identity": identity}
+        request = QueryCase(case_number=self.case_number, identity=identity)
         app.root.get_screen("identify").warning = app.tr("正在查询…", "Looking it up…")
 
         def done(reply: Reply) -> None:
@@ -155,4 +157,4 @@ class EnquiryFlow:
                              f"；法定办结期限 {case['due_date']}\n{history}",
                              f"Now: {case['stage_name_en']}; due by {case['due_date']}.")
 
-        app.ask(lambda: app.client.post("/api/v1/cases/query", body), done)
+        app.ask(lambda: app.client.send(request), done)

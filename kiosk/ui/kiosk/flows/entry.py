@@ -9,7 +9,8 @@ from kivy.properties import StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.client import Reply
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import GetTicket
 from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint
 
@@ -89,4 +90,4 @@ class EntryFlow:
             else:
                 screen.warning = reply.error.get("message", "")
 
-        app.ask(lambda: app.client.get(f"/api/v1/tickets/{typed}"), done)
+        app.ask(lambda: app.client.send(GetTicket(number=typed)), done)

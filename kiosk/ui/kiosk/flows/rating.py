@@ -13,9 +13,10 @@ from kivy.properties import StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import Rate
 from kiosk.domain.labels import RATING_LEVELS, RATING_LEVELS_EN, RATING_REASONS
 from kiosk.domain.ratings import BAD_AT_MOST
-from kiosk.ui.client import Reply
 from kiosk.ui.kiosk.flows.shell import Shell
 from kiosk.ui.palette import paint, paint_face
 
@@ -97,10 +98,8 @@ class RatingFlow:
 
     def send(self) -> None:
         app = self.app
-        body = {"ticket": self.rating["ticket"], "level": self.rating["level"], "source": "kiosk",
-                "reasons": list(self.rating["reasons"])}
-        if self.rating.get("identity"):
-            body["identity"] = self.rating["identity"]
+        request = Rate(ticket=self.rating["ticket"], level=self.rating["level"], source="kiosk",
+                       reasons=list(self.rating["reasons"]), identity=self.rating.get("identity") or None)
 
         def done(reply: Reply) -> None:
             self.rating = {}  # the holder's identity is not kept past the answer
@@ -112,4 +111,4 @@ class RatingFlow:
             else:
                 app.refused("未能评价", "Not recorded", reply)
 
-        app.ask(lambda: app.client.post("/api/v1/ratings", body), done)
+        app.ask(lambda: app.client.send(request), done)

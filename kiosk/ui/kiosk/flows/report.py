@@ -16,7 +16,8 @@ from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
 from drivers.printer import layouts
-from kiosk.ui.client import Reply
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import ReportMatter
 from kiosk.ui.input import pinyin
 from kiosk.ui.input.handpad import HandPad  # the widget the .kv places on this screen
 from kiosk.ui.kiosk.flows.shell import Shell
@@ -218,11 +219,8 @@ class ReportFlow:
         if not description:
             self.screen.shown = app.tr("请先写几个字说明情况，或点一条常用语。", "Write a few words first, or tap a phrase.")
             return
-        body: dict[str, Any] = {"category": self.category.get("id", "other"), "description": description}
-        if self.values["contact"]:
-            body["contact"] = self.values["contact"]
-        if self.values["ticket"]:
-            body["ticket"] = self.values["ticket"]
+        request = ReportMatter(category=self.category.get("id", "other"), description=description,
+                               contact=self.values["contact"] or None, ticket=self.values["ticket"] or None)
         key = app.new_action_key()
         app.show_progress(app.tr("正在提交…", "Sending…"))
 
@@ -238,7 +236,7 @@ class ReportFlow:
             self.reset()
             self.receipt(reply.body["matter"])
 
-        app.ask(lambda: app.client.post("/api/v1/matters", body, idempotency_key=key), done)
+        app.ask(lambda: app.client.send(request, idempotency_key=key), done)
 
     def receipt(self, matter: dict[str, Any]) -> None:
         self.receipt_qr = str(matter["qr"])  # signed by the hall; scanned back at a kiosk it shows the progress

@@ -14,9 +14,10 @@ from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import CheckIn, VerifyMatter, VerifyQr
 from kiosk.domain.codes import code_of
 from kiosk.domain.labels import MATTER_STATUS_FOR_CITIZENS
-from kiosk.ui.client import Reply
 from kiosk.ui.kiosk.flows.shell import Shell
 
 SCAN_SCREENS = ("scan", "identify")  # an appointment QR on the identify screen checks in instead
@@ -120,11 +121,10 @@ class ScanFlow:
         app.busy = True
         code = code_of(scanned)  # a slip's QR may be the hall's queue page address with the code inside
         if code.startswith("HM1:"):  # a 办不成事 receipt: the hall checks its signature, then shows the report
-            app.ask(lambda: app.client.post("/api/v1/matters/verify", {"qr": code}), self._show_matter)
+            app.ask(lambda: app.client.send(VerifyMatter(qr=code)), self._show_matter)
             return
         checkin = mode == "checkin" or code.startswith("HA1")
-        path, body = (("/api/v1/appointments/check-in", {"code": code}) if checkin
-                      else ("/api/v1/tickets/verify", {"qr": code}))
+        request: CheckIn | VerifyQr = CheckIn(code=code) if checkin else VerifyQr(qr=code)
 
         def done(reply: Reply) -> None:
             app.busy = False
@@ -137,7 +137,7 @@ class ScanFlow:
             else:
                 self.on_rate(reply.body["ticket"])
 
-        app.ask(lambda: app.client.post(path, body), done)
+        app.ask(lambda: app.client.send(request), done)
 
     def check_in_with(self, code: str, identity: dict[str, str]) -> None:
         app = self.app
@@ -150,7 +150,7 @@ class ScanFlow:
             else:
                 app.refused("未能签到", "Not checked in", reply)
 
-        app.ask(lambda: app.client.post("/api/v1/appointments/check-in", {"code": code, "identity": identity}), done)
+        app.ask(lambda: app.client.send(CheckIn(code=code, identity=identity)), done)
 
     def _show_matter(self, reply: Reply) -> None:
         app = self.app

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.factory import Devices
-from kiosk.ui.client import HallClient, Reply
+from kiosk.contract.client import HallClient, Reply
 from kiosk.ui.palette import Palette
 
 Action = tuple[str, Callable[[], None]]

@@ -22,8 +22,9 @@ from kivy.uix.screenmanager import Screen
 
 from drivers.errors import DeviceError
 from drivers.printer import layouts
+from kiosk.contract.client import Reply
+from kiosk.contract.requests import AcceptBooking, Agent, CallStaff, IssueTicket
 from kiosk.domain import labels
-from kiosk.ui.client import Reply
 from kiosk.ui.hall_app import qr_texture
 from kiosk.ui.kiosk import finder
 from kiosk.ui.kiosk.flows.shell import Shell
@@ -281,11 +282,8 @@ class TicketFlow:
         app.busy = True
         # the citizen sees at once that the kiosk is working; the keys stay inert until the answer
         app.root.get_screen("identify").warning = app.tr("正在取号，请稍候…", "Taking your ticket, one moment…")
-        body: dict[str, Any] = {"business": self.business["code"], "identity": identity}
-        if agent is not None:
-            body["agent"] = agent
-        if accept_wait:
-            body["accept_wait"] = True
+        request = IssueTicket(business=self.business["code"], identity=identity, accept_wait=accept_wait or None,
+                              agent=Agent(identity=agent["identity"], principals=agent["principals"]) if agent else None)
         key = self.action_key
         self.typed = ""  # the request holds the number now; the screen state need not
 
@@ -301,7 +299,7 @@ class TicketFlow:
             else:
                 app.refused("暂不能取号", "No ticket this time", reply)
 
-        app.ask(lambda: app.client.post("/api/v1/tickets", body, idempotency_key=key), done)
+        app.ask(lambda: app.client.send(request, idempotency_key=key), done)
 
     # -- over capacity: an on-site booking, or a ticket for today anyway ---------------------------------
     def _offered(self, reply: dict[str, Any]) -> None:
@@ -329,7 +327,7 @@ class TicketFlow:
     def accept_booking(self) -> None:
         app = self.app
         assert self.pending is not None and self.business is not None
-        body = {"offer_id": self.offer["offer_id"], "identity": self.pending}
+        request = AcceptBooking(offer_id=self.offer["offer_id"], identity=self.pending)
         business_name = self.business["name"]
         offer = dict(self.offer)
         app.show_progress(app.tr("正在预约…", "Booking…"))
@@ -360,7 +358,7 @@ class TicketFlow:
 
             app.background(lambda: app.devices.printer.print_slip(layouts.booking(slip)), printed)
 
-        app.ask(lambda: app.client.post("/api/v1/bookings", body, idempotency_key=self.action_key + "-b"), done)
+        app.ask(lambda: app.client.send(request, idempotency_key=self.action_key + "-b"), done)
 
     # -- the ticket, on screen and on paper ---------------------------------------------------------------
     def issued(self, ticket: dict[str, Any]) -> None:
@@ -405,4 +403,4 @@ class TicketFlow:
             screen.printed = app.tr("小票未能打印：请拍下号码和二维码；任何取号机可凭身份证补打。",
                                     "The slip could not print: take a photo; any kiosk can reprint it with your ID.")
             screen.ids.qr.texture = qr_texture(ticket["qr"])
-            app.background(lambda: app.client.post("/api/v1/help", {"screen": "printer"}), lambda _f: None)
+            app.background(lambda: app.client.send(CallStaff(screen="printer")), lambda _f: None)
