@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from drivers.keypad.driver import KeypadBus, KeyPress
-from kiosk.ui.client import HallClient, http_transport
+from kiosk.contract.client import HallClient, http_transport
 from kiosk.ui.counter.flows.rating import Pending, RatingRelay
 
 

@@ -7,6 +7,7 @@ against a real hall) and the tours call it; the ui never imports the hall itself
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
@@ -28,3 +29,15 @@ class Stage(Protocol):
     def progress_case(self, number: str, stage: str, note: str) -> None: ...
     def serve(self, number: str, window: int = 2, accepted: bool = False,
               now: datetime | None = None) -> dict[str, Any] | None: ...
+
+
+class LocalHall(Stage, Protocol):
+    """A hall started in this process for an app (kiosk/standalone/: the embedded default, the tours)."""
+
+    url: str  # where it listens, on loopback
+    data: Path  # its data folder (a window's own folder goes beside it)
+
+    def token(self, role: str) -> str:
+        """This process's device token for a role."""
+    def stop(self) -> None:
+        """Stop serving and close the store (a tour's throwaway folder is removed)."""

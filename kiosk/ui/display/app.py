@@ -1,7 +1,7 @@
 """The hall's call display (叫号显示屏): current calls in large type, recent calls, waiting per business;
 each call and recall flashes and is spoken aloud, queued so that calls never talk over each other.
 
-It follows the hall's event feed by long-polling (GET /api/v1/events?after=…&wait=…) on its own thread,
+It follows the hall's event feed by long-polling (ListEvents with after and wait) on its own thread,
 starting from the feed's head, so a restarted display does not replay the morning's calls.
 """
 

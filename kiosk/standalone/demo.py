@@ -1,5 +1,6 @@
-"""The embedded default: the hall service with the example config, demo devices and a
-clerk, everything on this machine. Until the kiosk app exists this is "run the product"."""
+"""`kiosk demo` without a screen: the hall service alone with the example config, demo devices and a clerk,
+everything on this machine, with the tokens printed to try it (with a screen, `kiosk demo` opens the kiosk on
+the embedded hall: apps.py)."""
 
 from __future__ import annotations
 

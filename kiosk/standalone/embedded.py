@@ -1,7 +1,10 @@
-"""The embedded default: a hall service in this process, on loopback, for a one-kiosk hall and the demo."""
+"""The embedded default: a hall service in this process, on loopback, for a one-kiosk hall and the demo; and the
+rest of the hall for the demo and the tours (kiosk/ui/stage.py: other citizens, clerks at other windows, the
+registration and booking systems), played through the hall's operations as the API runs them."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import datetime
@@ -36,14 +39,12 @@ from kiosk.hall.context import HallContext
 from kiosk.hall.datadir import open_hall
 from kiosk.hall.operations import OPERATIONS
 from kiosk.hall.outcomes import body_of, status_of
-
-DEMO_CLERK = ("8001", "王晓明", "2468")  # the demo's and the tours' clerk: id, name, PIN
-OPEN_MONDAY = "2026-11-23T10:00:00+08:00"  # a moment the example hall is open (the tours' clock)
+from kiosk.ui.stage import DEMO_CLERK, OPEN_MONDAY
 
 
 class EmbeddedHall:
     def __init__(self, data: Path, config_path: Path = DEFAULT_CONFIG, port: int = 0,
-                 now: str | None = None) -> None:
+                 now: str | None = None, throwaway: bool = False) -> None:
         from kiosk.clock import parse_now
 
         config = load_config(config_path)
@@ -51,6 +52,8 @@ class EmbeddedHall:
         start = parse_now(now, config.calendar.tz) if now else None
         self.clock = HallClock(config.calendar.tz, start)
         self.data = data
+        self.throwaway = throwaway  # a tour's own folder, removed when the hall stops
+        self.url = ""
         self._crowd = 0
         self._sessions: dict[int, str] = {}
         self.kiosk_token = self.token("kiosk")
@@ -74,9 +77,9 @@ class EmbeddedHall:
         while not self.server.started and time.monotonic() < deadline:
             time.sleep(0.02)
         sock = self.server.servers[0].sockets[0]
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        requests.get(url + "/health", timeout=5)
-        return url
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        requests.get(self.url + "/health", timeout=5)
+        return self.url
 
     def do(self, call: Any, req: object) -> tuple[int, dict[str, Any]]:
         """An operation run in this process as the API runs it (what other people in the demo hall do)."""
@@ -268,3 +271,5 @@ class EmbeddedHall:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.service.store.close()
+        if self.throwaway:
+            shutil.rmtree(self.data, ignore_errors=True)
