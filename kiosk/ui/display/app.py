@@ -140,7 +140,7 @@ class DisplayApp(HallApp):
             card.flash = 1 if call and call["flash_until"] else 0
         self.board.recent = "\n".join(f"{c['number']}  →  {c['window']}号窗口" for c in self.calls[CARDS:CARDS + 8])
 
-    # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
+    # -- the tour (tour.py beside it) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
         from kiosk.ui.display.tour import steps
 

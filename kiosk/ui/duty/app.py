@@ -417,7 +417,7 @@ class DutyApp(HallApp):
         self.ask(lambda: self.client.send(request), done)
 
 
-    # -- the tour (kiosk/ui/tours/) --------------------------------------------------------------
+    # -- the tour (tour.py beside it) --------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
         from kiosk.ui.duty.tour import steps
 

@@ -1,7 +1,7 @@
 """手写板: a citizen writes a character with a finger; after each stroke the candidates are offered.
 
 The pad draws the strokes as they are written, keeps them (undo one stroke, clear), and hands them to
-the offline recognizer (kiosk/ui/zinnia.py). Without the model, the pad says so and pinyin remains.
+the offline recognizer (kiosk/ui/input/handwriting.py). Without the model, the pad says so and pinyin remains.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The citizen kiosk's shell: navigation, messages, the idle timer, the catalog, calling staff.
 
-What a citizen does lives in flows (kiosk/ui/flows/): taking a ticket, scanning a code, rating, typing a
+What a citizen does lives in flows (kiosk/ui/kiosk/flows/): taking a ticket, scanning a code, rating, typing a
 short number, the enquiry and the 办不成事 report. Each owns its state and wipes it in ``reset()``; the
 shell calls every flow's ``reset()`` when the citizen leaves or the idle timer runs out, so a raw ID
 number lives only in memory for the current action. Screens show masked forms only.
@@ -337,7 +337,7 @@ class KioskApp(HallApp):
 
         self.background(pinyin.warm_up, warmed)
 
-    # -- the tour (kiosk/ui/tours/kiosk.py) ---------------------------------------------------------------
+    # -- the tour (kiosk/ui/kiosk/tour.py) ---------------------------------------------------------------
     def tour_steps(self) -> Iterator[TourStep]:
         from kiosk.ui.kiosk.tour import steps
 
