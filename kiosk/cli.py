@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.drill.cli import add_parser as add_drill_parser
 
     add_drill_parser(sub)
-    from kiosk.ui.run import add_parser as add_app_parser
+    from kiosk.standalone.apps import add_parser as add_app_parser
 
     add_app_parser(sub)
     from kiosk.provision import add_parser as add_provision_parser
@@ -277,12 +277,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if args.window or (os.environ.get("DISPLAY") and x_screen_size(wait=2.0, hold=True) is not None):
-        from kiosk.ui.run import run_app
+        from kiosk.standalone.apps import run_app
 
         # through the app's own parser, so that every option it has gets its default (a hand-made Namespace
         # missed the three added later, and the demo crashed on any machine with a screen)
         return run_app(build_parser().parse_args(["app", "kiosk", "--data", args.data]))
-    from kiosk.hall.demo import run_demo
+    from kiosk.standalone.demo import run_demo
 
     if display:  # set, but no X answers there (a stale DISPLAY, an X session that ended, Wayland without Xwayland)
         print(f"显示器 {display} 连接不上 the display {display} cannot be reached.")

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from drivers.keypad.driver import KeypadBus, KeyPress
-from kiosk.ui.client import HallClient, http_transport
-from kiosk.ui.rating_relay import Pending, RatingRelay
+from kiosk.contract.client import HallClient, http_transport
+from kiosk.ui.counter.flows.rating import Pending, RatingRelay
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from kiosk.ui.guidance import PROMPTS, speakable
 from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, Palette, contrast
+from kiosk.ui.voice.prompts import PROMPTS, speakable
 
 NEEDED = {"normal": 4.5, "high_contrast": 7.0}  # WCAG 2.1 AA and AAA; GB/T 37668-2019 uses the same ratios
 

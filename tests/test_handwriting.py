@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ui.zinnia import Recognizer, Stroke
+from kiosk.ui.input.handwriting import Recognizer, Stroke
 
 
 def line(x0: float, y0: float, x1: float, y1: float, steps: int = 12) -> Stroke:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.ui import guide, pinyin
+from kiosk.ui.input import pinyin
+from kiosk.ui.kiosk import finder
 
 
 @pytest.mark.parametrize(("letters", "syllables"), [
@@ -37,9 +38,9 @@ def test_unfinished_syllables_still_offer_characters_and_keep_the_rest() -> None
 def test_every_helper_answer_leads_to_a_business_of_the_catalog() -> None:
     config = load_config(DEFAULT_CONFIG)
     codes = {b.code for b in config.businesses}
-    leaves = guide.leaves()
+    leaves = finder.leaves()
     assert leaves and set(leaves) <= codes
     # never more than three questions deep
-    def depth(q: guide.Question) -> int:
+    def depth(q: finder.Question) -> int:
         return 1 + max((depth(a.next) for a in q.answers if a.next), default=0)
-    assert depth(guide.ROOT) <= 3
+    assert depth(finder.ROOT) <= 3

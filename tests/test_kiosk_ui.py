@@ -139,8 +139,8 @@ def test_every_ui_string_has_glyphs_in_the_font() -> None:
     from fontTools.ttLib import TTFont
 
     cmap = TTFont(str(ensure_font())).getBestCmap()
-    sources = [ROOT / "kiosk" / "ui" / f for f in ("kiosk.kv", "kiosk_app.py", "guide.py")]
-    sources += sorted((ROOT / "kiosk" / "ui" / "flows").glob("*.py"))
+    sources = [ROOT / "kiosk" / "ui" / "kiosk" / f for f in ("kiosk.kv", "app.py", "finder.py")]
+    sources += sorted((ROOT / "kiosk" / "ui" / "kiosk" / "flows").glob("*.py"))
     text = "".join(p.read_text() for p in sources)
     strings = "".join(re.findall(r'"([^"\n]*[\u3000-\u9fff\uff00-\uffef][^"\n]*)"', text))
     strings += "吉𠮷堃喆" + "".join(c.name for c in SAMPLE_CARDS.values())

@@ -166,8 +166,8 @@ def test_a_press_rates_the_ticket_the_keypad_was_last_armed_for(tmp_path: Path) 
     """Arming the keypad again ends an earlier ask that got no press; a press seen again after a restart
     is the same rating; a press nobody asked for is not a rating; the press goes with its own time in the hall's
     clock (the finish the hall reported plus the seconds this PC counted). A fake transport stands in for the hall."""
-    from kiosk.ui.client import HallClient
-    from kiosk.ui.rating_relay import RatingRelay
+    from kiosk.contract.client import HallClient
+    from kiosk.ui.counter.flows.rating import RatingRelay
 
     sent: list[dict[str, object]] = []
     acked: list[tuple[int, int]] = []

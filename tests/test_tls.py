@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from kiosk.contract.client import HallClient, HallUnreachable, http_transport
+from kiosk.contract.requests import GetCatalog, IssueTicket
 from kiosk.tls import PlainHttpRefused, check_transport, init_ca
-from kiosk.ui.client import HallClient, HallUnreachable, http_transport
 from tests.helpers import KIOSK_BIN, ROOT, TZ, HallProcess, person
 from tests.test_sync import LedgerProcess, last_line
 
@@ -32,12 +33,12 @@ def test_a_device_trusts_the_hall_it_was_enrolled_with_and_nothing_else(tmp_path
     try:
         start_tls(hall, device_ca)
         client = HallClient(http_transport(hall.url, verify=str(device_ca)), token)
-        reply = client.post("/api/v1/tickets", {"business": "B", "identity": person(1)})
+        reply = client.send(IssueTicket(business="B", identity=person(1)))
         assert reply.status == 201
         # another CA (a laptop posing as the hall would have one) is not trusted; nor is the system's
         other = init_ca(tmp_path / "other", "别处", ["127.0.0.1"], datetime.now(TZ)).ca_cert
         with pytest.raises(HallUnreachable):
-            HallClient(http_transport(hall.url, verify=str(other)), token).get("/api/v1/catalog")
+            HallClient(http_transport(hall.url, verify=str(other)), token).send(GetCatalog())
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(hall.url + "/health", timeout=10)
     finally:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.ui.voice import speech_text
+from kiosk.ui.voice.calls import speech_text
 from tests.helpers import KIOSK_BIN, ROOT, HallProcess, person
 
 ARTEFACTS = ROOT / "build"

@@ -10,7 +10,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.base import HallApp
+from kiosk.ui.hall_app import HallApp
 
 
 class ChoiceScreen(Screen):

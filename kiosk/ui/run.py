@@ -1,21 +1,25 @@
-"""`kiosk app kiosk|counter|duty|display`: start an app against a hall URL, or against the embedded
-hall (the demo: everything in this process, simulated devices)."""
+"""`kiosk app kiosk|counter|duty|display`: start an app as a terminal of a hall. Against a hall URL (--hall)
+this is all there is; without one, the hall is started in this process by whoever wired the command
+(kiosk/standalone/apps.py: the embedded default), handed in as ``start_hall``: the ui never starts a hall itself.
+"""
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.ui.stage import LocalHall
+
+StartHall = Callable[[argparse.Namespace, str], LocalHall]  # (the command's arguments, the app's role)
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 ROLES = {"kiosk": "kiosk", "counter": "counter", "duty": "supervisor", "display": "display"}
-TOUR_NOW = "2026-11-23T10:00:00+08:00"  # a Monday morning: the tour shows the same hall every time
 
 
-def run_app(args: argparse.Namespace) -> int:
+def run_app(args: argparse.Namespace, start_hall: StartHall | None = None) -> int:
     from drivers.devices_config import load_devices_config
     from drivers.factory import open_devices
     from kiosk.ui import env
@@ -32,10 +36,9 @@ def run_app(args: argparse.Namespace) -> int:
     except ScreenUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
-    from kiosk.ui.client import HallClient, http_transport
+    from kiosk.contract.client import HallClient, http_transport
 
-    embedded = None
-    tmp = None
+    embedded: LocalHall | None = None
     if args.token_file:  # a provisioned terminal: the token is not on the command line, where ps shows it
         try:
             args.token = Path(args.token_file).read_text(encoding="utf-8").strip()
@@ -55,47 +58,39 @@ def run_app(args: argparse.Namespace) -> int:
             print(exc.message, file=sys.stderr)
             return 2
         token = args.token
+    elif start_hall is not None:
+        embedded = start_hall(args, ROLES[which])
+        url, token = embedded.url, embedded.token(ROLES[which])
     else:
-        from kiosk.ui.embedded import EmbeddedHall
-
-        if args.data:
-            data = Path(args.data)
-        elif tour is not None:
-            tmp = tempfile.mkdtemp(prefix="kiosk-tour-")  # a tour leaves the demo hall's data alone
-            data = Path(tmp)
-        else:
-            data = Path("data/demo")
-        data.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedHall(data, now=args.now or (TOUR_NOW if tour else None))
-        url, token = embedded.start(), embedded.token(ROLES[which])
-        print(f"内置大厅服务 embedded hall service: {url}", flush=True)
+        print("需要大厅服务地址 --hall（本命令未接内置大厅）/ --hall is required here", file=sys.stderr)
+        return 2
     devices = open_devices(device_config, png_dir=(tour / "printed") if tour else None)
     client = HallClient(http_transport(url, verify=args.ca or True), token)
     app: Any
     if which == "kiosk":
-        from kiosk.ui.guidance import Guidance
-        from kiosk.ui.kiosk_app import KioskApp
+        from kiosk.ui.kiosk.app import KioskApp
+        from kiosk.ui.voice.prompts import Guidance
 
         guide = Guidance(volume=device_config.voice_volume, record_dir=(tour / "voice") if tour else None)
         app = KioskApp(client, devices, tour_dir=tour, demo=embedded, locked=args.fullscreen, guide=guide,
                        voice_mode=device_config.voice_guide)
     elif which == "counter":
-        from kiosk.ui.counter_app import CounterApp
+        from kiosk.ui.counter.app import CounterApp
 
         if embedded is not None and (note := embedded.prepare_counter(args.window)):
             print(note, flush=True)
         # the window PC's own folder; with the embedded hall it lives beside that hall's (throwaway) data
-        state = Path(args.state) if args.state else (data / "window-state" if embedded else Path("data/window"))
+        state = Path(args.state) if args.state else (embedded.data / "window-state" if embedded else Path("data/window"))
         app = CounterApp(client, devices, args.window, tour_dir=tour, demo=embedded, state_dir=state)
     elif which == "duty":
-        from kiosk.ui.duty_app import DutyApp
+        from kiosk.ui.duty.app import DutyApp
 
         if embedded is not None and tour is not None:
             embedded.prepare_duty()
         app = DutyApp(client, tour_dir=tour, demo=embedded, sound_dir=(tour / "sounds") if tour else None)
     else:
-        from kiosk.ui.display_app import DisplayApp
-        from kiosk.ui.voice import Voice
+        from kiosk.ui.display.app import DisplayApp
+        from kiosk.ui.voice.calls import Voice
 
         voice = Voice(engine=args.voice, volume=args.volume, repeat=args.repeat,
                       record_dir=(tour / "voice") if tour else None)
@@ -112,8 +107,6 @@ def run_app(args: argparse.Namespace) -> int:
         devices.close()
         if embedded is not None:
             embedded.stop()
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
     return tour_result(app, tour)
 
 
@@ -138,7 +131,9 @@ def size_arg(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               run: Callable[[argparse.Namespace], int] = run_app) -> None:
+    """``run``: what the command does (kiosk/standalone/apps.py adds the embedded hall)."""
     apps = sub.add_parser("app", help="the Kivy apps").add_subparsers(dest="app_cmd", required=True)
     helps = {"kiosk": "the citizen kiosk", "counter": "a window's terminal (clerk, keypad, ID reader)",
              "duty": "the duty desk (值班台): reports, follow-ups, audit, hall load",
@@ -168,4 +163,4 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             p.add_argument("--voice", default="espeak-ng", choices=["espeak-ng", "off"], help="how calls are spoken")
             p.add_argument("--volume", type=int, default=100, help="0-200 (espeak-ng amplitude)")
             p.add_argument("--repeat", type=int, default=2, help="times each call is spoken")
-        p.set_defaults(func=run_app)
+        p.set_defaults(func=run)
