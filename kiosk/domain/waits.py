@@ -39,12 +39,13 @@ APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
 MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
 FLOW_HORIZON = 90.0     # working minutes over which the recent rate of priority walk-ins is carried forward
-# the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
-# on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
+# the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles of the
+# work's log-normal spread, calibrated on the shipped drill days (bench/wait_estimates.py) so that the range
+# holds about 8 in 10 waits, the misses falling about as often below it as above
 MODEL_ERROR = 0.18
 MODEL_FLOOR = 2.0
-Z_LOW = 1.2
-Z_HIGH = 1.35
+Z_LOW = 1.28
+Z_HIGH = 1.5
 
 
 @dataclass(frozen=True)
@@ -362,9 +363,17 @@ class _Hall:
         return _Reach(points, done, before, need, variance, opens, ready, max(ready, mid))
 
     def range(self, r: _Reach) -> tuple[float, float]:
-        sd = math.sqrt(r.variance)
-        return (max(r.opens, first_reach(r.points, r.done, r.before, r.need - Z_LOW * sd)),
-                max(r.ready, first_reach(r.points, r.done, r.before, r.need + Z_HIGH * sd)))
+        """The work before the ticket, at its low and high quantiles, turned into times. The work is a sum of
+        service times and of priority holders still to come, both leaning right (a service that drags on, a
+        handful of priority holders at once; never less than nothing): taken as log-normal around the estimate,
+        so that the range reaches further above it than below, as the waits that happen do."""
+        if r.need <= 0:
+            low, high = 0.0, Z_HIGH * math.sqrt(r.variance)
+        else:
+            s = math.sqrt(math.log(1 + r.variance / r.need ** 2))
+            low, high = r.need * math.exp(-Z_LOW * s), r.need * math.exp(Z_HIGH * s)
+        return (max(r.opens, first_reach(r.points, r.done, r.before, low)),
+                max(r.ready, first_reach(r.points, r.done, r.before, high)))
 
 
 def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
