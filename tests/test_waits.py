@@ -230,3 +230,13 @@ def test_the_learned_figure_stays_between_the_catalog_and_what_was_seen(samples:
     start = durations.prior(prior).mean
     assert min(start, *samples) - 1e-9 <= d.mean <= max(start, *samples) + 1e-9
     assert d.sd >= 0 and 0 < d.no_show_rate < 1
+
+
+def test_the_range_reaches_further_above_the_figure_than_below() -> None:
+    """Waits run long more often than short (a service that drags on, a window that pauses, priority holders
+    who come): twenty 5-minute services ahead at one window, nothing in the way until noon, and the range
+    says more about how much later it may be than how much sooner."""
+    est = wait(at(9, 10), HALL, {"Q": 20}, "Q")
+    assert 90 <= est.minutes <= 110, est
+    assert est.high - est.minutes >= 1.4 * (est.minutes - est.low), est
+    assert est.low >= 60, est  # and the early end is not "at once"

@@ -25,14 +25,13 @@ do by then) crosses the work before T. Cheap enough to run for every ticket issu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from kiosk.domain.durations import DEFAULT, Durations
+from kiosk.domain.working_time import INF, first_reach, memo, spans_from, when, worked_at, worked_between
 
-INF = math.inf
 PAUSE_MINUTES = 30.0    # how long a paused window is expected to stay away
 GRACE_MINUTES = 10.0    # at the start of a period, windows that will open are still logging in
 BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for the break, and comes back
@@ -40,12 +39,13 @@ APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
 MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
 FLOW_HORIZON = 90.0     # working minutes over which the recent rate of priority walk-ins is carried forward
-# the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles, calibrated
-# on the shipped drill days (bench/wait_estimates.py) so that the range holds about 8 in 10 waits
+# the range: the model's own error (proportional and fixed, in minutes of work) and the quantiles of the
+# work's log-normal spread, calibrated on the shipped drill days (bench/wait_estimates.py) so that the range
+# holds about 8 in 10 waits, the misses falling about as often below it as above
 MODEL_ERROR = 0.18
 MODEL_FLOOR = 2.0
-Z_LOW = 1.2
-Z_HIGH = 1.35
+Z_LOW = 1.28
+Z_HIGH = 1.5
 
 
 @dataclass(frozen=True)
@@ -149,69 +149,6 @@ def near(facts: HallFacts, business: str) -> list[str]:
     return sorted({b for w in facts.windows if not mine.isdisjoint(w.businesses) for b in w.businesses} | {business})
 
 
-# -- time as working minutes -------------------------------------------------------------------------------
-_MEMO: dict[tuple[int, str], tuple[object, Any]] = {}
-
-
-def _memo(key: object, tag: str, make: Callable[[], Any]) -> Any:
-    """``make()``, remembered for as long as ``key`` is the same object. The hall hands the same periods,
-    windows and learned durations from one request to the next while nothing changes; converting an aware
-    datetime asks its time zone each time, and these come back for every estimate."""
-    found = _MEMO.get((id(key), tag))
-    if found is not None and found[0] is key:
-        return found[1]
-    if len(_MEMO) > 64:
-        _MEMO.clear()
-    value = make()
-    _MEMO[(id(key), tag)] = (key, value)
-    return value
-
-
-def _spans(periods: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The working spans from now, in minutes from now; the last runs on (the queue is finished after closing)."""
-    out = [(max(0.0, a), b) for a, b in periods if b > 0]
-    if not out:
-        return [(0.0, INF)]
-    out[-1] = (out[-1][0], INF)
-    return out
-
-
-def _worked(spans: list[tuple[float, float]], start: float, t: float) -> float:
-    """Working minutes between ``start`` and ``t``."""
-    total = 0.0
-    for a, b in spans:
-        lo, hi = max(a, start), min(b, t)
-        if hi > lo:
-            total += hi - lo
-    return total
-
-
-def _worked_at(spans: list[tuple[float, float]], points: list[float]) -> list[float]:
-    """Working minutes from now to each of the sorted ``points``, in one pass."""
-    out = []
-    i, total, n = 0, 0.0, len(spans)
-    for t in points:
-        while i < n and spans[i][1] <= t:
-            a, b = spans[i]
-            total += b - a
-            i += 1
-        out.append(total + (t - spans[i][0] if i < n and t > spans[i][0] else 0.0))
-    return out
-
-
-def _when(spans: list[tuple[float, float]], start: float, minutes: float) -> float:
-    """The time by which ``minutes`` of work have been done since ``start``."""
-    left = minutes
-    for a, b in spans:
-        lo = max(a, start)
-        if b <= lo:
-            continue
-        if lo + left <= b:
-            return lo + left
-        left -= b - lo
-    return INF
-
-
 @dataclass(frozen=True)
 class _Frame:
     """The facts in minutes from now, computed once per set of facts (the queue screen asks twelve times)."""
@@ -228,25 +165,25 @@ class _Frame:
 
 def _frame(facts: HallFacts) -> _Frame:
     now = facts.now.timestamp()
-    bounds: list[float] = _memo(facts.periods, "epochs", lambda: [at.timestamp() for span in facts.periods
+    bounds: list[float] = memo(facts.periods, "epochs", lambda: [at.timestamp() for span in facts.periods
                                                                    for at in span])
     periods = [(a - now) / 60 for a in bounds]
     periods_ = list(zip(periods[::2], periods[1::2], strict=True))
-    spans = _spans(periods_)
+    spans = spans_from(periods_)
     closing = periods_[-1][1] if periods_ else 0.0
     if facts.closing is not None and (not facts.periods or facts.closing != facts.periods[-1][1]):
         closing = (facts.closing.timestamp() - now) / 60  # hours extended today
     closing = max(0.0, closing)  # tickets stop being issued
-    fixed = {0.0, closing, _when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
+    fixed = {0.0, closing, when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
     worked = any(w.worked_today for w in facts.windows)
-    since: list[float | None] = _memo(facts.windows, "since", lambda: [
+    since: list[float | None] = memo(facts.windows, "since", lambda: [
         w.since.timestamp() if w.since is not None else None for w in facts.windows])
     starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
               for w, at in zip(facts.windows, since, strict=True)}
-    cost, spread = _memo(facts.durations, "costs", lambda: (
+    cost, spread = memo(facts.durations, "costs", lambda: (
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
-    return _Frame(spans, periods_, closing, _worked(spans, 0.0, closing), frozenset(fixed), starts, cost, spread)
+    return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread)
 
 
 def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
@@ -288,30 +225,15 @@ class _Line:
     limit: float = INF
 
     def kinks(self, spans: list[tuple[float, float]]) -> list[float]:
-        out = [self.start, _when(spans, self.start, self.preload / self.rate)]
+        out = [self.start, when(spans, self.start, self.preload / self.rate)]
         if self.limit < INF:
-            out.append(_when(spans, self.start, (self.preload + self.limit / self.share) / self.rate))
+            out.append(when(spans, self.start, (self.preload + self.limit / self.share) / self.rate))
         return out
 
 
 def _residual(d: Durations, minutes_in: float) -> float:
     """What is left of a ticket at a window ``minutes_in`` after it was called."""
     return max(d.mean - minutes_in, 0.2 * d.mean)
-
-
-def _first_reach(points: list[float], at: list[float], left: list[float], need: float) -> float:
-    """The first time the work done reaches ``need``. The work done is piecewise linear between ``points``:
-    ``at[i]`` its value at ``points[i]``, ``left[i]`` its limit from the left (an appointment checking in at
-    that moment not yet counted)."""
-    if need <= 0 or at[0] >= need:
-        return 0.0 if need <= 0 else points[0]
-    for i in range(1, len(points)):
-        v0, v1 = at[i - 1], left[i]
-        if v1 >= need and v1 > v0:
-            return points[i - 1] + (points[i] - points[i - 1]) * (need - v0) / (v1 - v0)
-        if at[i] >= need:
-            return points[i]
-    return INF
 
 
 @dataclass
@@ -396,10 +318,10 @@ class _Hall:
         # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
         # walk-ins while the hall is open (few over the lunch break), until closing, at the recent rate for the
         # next hour at most (a surge does not last all day); appointments at their slots
-        worked = _worked_at(spans, points)  # working minutes from now
+        worked = worked_at(spans, points)  # working minutes from now
         done = [0.0] * len(points)
         for line in lines:
-            begun = _worked(spans, 0.0, line.start)
+            begun = worked_between(spans, 0.0, line.start)
             rate, preload, share, limit = line.rate, line.preload, line.share, line.limit
             for i, t in enumerate(points):
                 if t > line.start:
@@ -426,9 +348,9 @@ class _Hall:
             for i in range(len(points)):
                 arrived = flow * (worked[i] if worked[i] < cap else cap)
                 done[i] -= arrived if arrived < budget else budget
-        mid = _first_reach(points, done, before, need)
+        mid = first_reach(points, done, before, need)
         if flow and mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
-            horizon = min(FLOW_HORIZON, _worked(spans, 0.0, min(mid, self.closing)))
+            horizon = min(FLOW_HORIZON, worked_between(spans, 0.0, min(mid, self.closing)))
             variance += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (
                 self.spread.get(code, self.default.variance) + self.per(code) ** 2) for code in served)
             need_seen = need + min(budget, flow * horizon)
@@ -436,14 +358,22 @@ class _Hall:
             need_seen = need
         variance += (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2
         # the ticket cannot be called before its window works again and is done with the ticket it has
-        opens = _when(spans, start, 0.0)
+        opens = when(spans, start, 0.0)
         ready = max(opens, kinks[1])
         return _Reach(points, done, before, need, variance, opens, ready, max(ready, mid))
 
     def range(self, r: _Reach) -> tuple[float, float]:
-        sd = math.sqrt(r.variance)
-        return (max(r.opens, _first_reach(r.points, r.done, r.before, r.need - Z_LOW * sd)),
-                max(r.ready, _first_reach(r.points, r.done, r.before, r.need + Z_HIGH * sd)))
+        """The work before the ticket, at its low and high quantiles, turned into times. The work is a sum of
+        service times and of priority holders still to come, both leaning right (a service that drags on, a
+        handful of priority holders at once; never less than nothing): taken as log-normal around the estimate,
+        so that the range reaches further above it than below, as the waits that happen do."""
+        if r.need <= 0:
+            low, high = 0.0, Z_HIGH * math.sqrt(r.variance)
+        else:
+            s = math.sqrt(math.log(1 + r.variance / r.need ** 2))
+            low, high = r.need * math.exp(-Z_LOW * s), r.need * math.exp(Z_HIGH * s)
+        return (max(r.opens, first_reach(r.points, r.done, r.before, low)),
+                max(r.ready, first_reach(r.points, r.done, r.before, high)))
 
 
 def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:

@@ -16,15 +16,13 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from kiosk.domain import durations, waits
+from kiosk.domain import arrivals, durations, waits
 from kiosk.hall import shape
 from kiosk.hall.context import HallContext, next_serial
 from kiosk.store.db import Tx
 
 VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
 ARRIVALS_WINDOW = 60.0  # minutes of recent walk-ins that say how many more will come
-PRIORITY_SHARE = 0.12   # walk-ins with priority (elderly, disabled, military …) before the day has its own
-PRIORITY_WEIGHT = 30.0
 
 
 # -- what the day teaches ------------------------------------------------------------------------------
@@ -103,21 +101,18 @@ def _arrivals(ctx: HallContext, conn: sqlite3.Connection, now: datetime, day: st
     since = now.timestamp() - ARRIVALS_WINDOW * 60
     opened = periods[0][0].timestamp() if periods else since
     span = max(ARRIVALS_WINDOW / 2, (now.timestamp() - max(since, opened)) / 60)
-    # how many walk-ins come per minute lately, hall-wide; which business they come for and how many have
-    # priority, over the whole day (a handful per business in an hour is noise), each from a usual start
+    # how many walk-ins come per minute lately, hall-wide; which business they come for and how many of each
+    # business's have priority, over the whole day (a handful per business in an hour is noise)
     recent = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND channel='walk_in' AND issued_epoch>=?",
                           (day, since)).fetchone()[0]
     today: dict[str, int] = {}
-    prio = 0
+    prio: dict[str, int] = {}
     for r in conn.execute("SELECT business, priority IS NOT NULL, COUNT(*) FROM tickets WHERE day=? AND "
                           "channel='walk_in' GROUP BY 1, 2", (day,)):
         today[r[0]] = today.get(r[0], 0) + int(r[2])
-        prio += int(r[2]) if r[1] else 0
-    total = sum(today.values())
-    share = (prio + PRIORITY_SHARE * PRIORITY_WEIGHT) / (total + PRIORITY_WEIGHT)
-    codes = [b.code for b in ctx.config.businesses]
-    rates = {code: share * int(recent) / span * (today.get(code, 0) + 0.5) / (total + 0.5 * len(codes))
-             for code in codes}
+        if r[1]:
+            prio[r[0]] = prio.get(r[0], 0) + int(r[2])
+    rates = arrivals.priority_per_minute(int(recent) / span, today, prio, [b.code for b in ctx.config.businesses])
     end = periods[-1][1].timestamp() if periods else now.timestamp()
     late = ctx.config.booking.checkin_late_minutes * 60
     due = tuple((r[0], datetime.fromtimestamp(r[1], cal.tz)) for r in conn.execute(
