@@ -26,12 +26,11 @@ from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
-from kiosk.domain.durations import Durations
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.signing import derive_key
 from kiosk.domain.text import clean_text
-from kiosk.domain.waits import Window
+from kiosk.hall.caches import Caches
 from kiosk.hall.outcomes import Done, Outcome, Refused, body_of, status_of
 from kiosk.hall.revocation import Generation, generation_file
 from kiosk.passwords import COST, check_peppered, hash_peppered, pepper_hash
@@ -99,14 +98,7 @@ class HallContext:
         self.device_generation.sync(store.reader())
         self._devices: dict[str, tuple[Device, int]] = {}  # token hash → (device, the generation it was read at)
         self._pepper_old_pins()
-        self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
-        self._extended: dict[tuple[str, int], datetime | None] = {}
-        self._windows: tuple[object, tuple[Window, ...]] = (None, ())
-        self._near: tuple[object, dict[str, set[str]]] = (None, {})
-        self._periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}
-        # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
-        self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
-        self._arrival_cache: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
+        self.caches = Caches()  # shared by every copy a change runs with (kiosk/hall/caches.py)
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
