@@ -22,7 +22,7 @@ def waiting_counts(ctx: HallContext, conn: sqlite3.Connection, day: str, code: s
     return counts[0], counts[1]
 
 
-def ticket_view(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime,
+def ticket_view(ctx: HallContext, conn: sqlite3.Connection, row: wait_facts.TicketRow, now: datetime,
                 estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
     """``estimate`` is (people ahead, the estimate) when the caller already has them (issuing: the same
     figure that decided on the booking offer)."""

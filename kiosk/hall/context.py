@@ -229,11 +229,10 @@ def next_serial(tx: Tx, day: str, series: str) -> int:
     """The next number of a day's series (a ticket prefix letter, or "case", "notice", "matter"), kept in
     the counters table in the same transaction as what it numbers: never handed out twice, even across a
     crash, and never reused when a row is gone (COUNT(*)+1 would)."""
-    row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, series))
-    seq = int(row[0] if row else 0) + 1
-    tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
-               "DO UPDATE SET last=excluded.last", (day, series, seq))
-    return seq
+    row = tx.one("INSERT INTO counters (day, business, last) VALUES (?,?,1) ON CONFLICT(day, business) "
+                 "DO UPDATE SET last=last+1 RETURNING last", (day, series))
+    assert row is not None
+    return int(row[0])
 
 
 def replayed(status: int, body: dict[str, Any]) -> Outcome:

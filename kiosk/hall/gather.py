@@ -23,36 +23,29 @@ from kiosk.hall import shape, wait_facts
 from kiosk.hall.context import Call, HallContext
 from kiosk.store.db import Tx
 
-# one statement for one person's day: own tickets, tickets taken for them by an agent, no-shows, the
-# blocklist, and open on-site bookings for the day (a place in that day's queue, as a ticket is)
+# one statement for one person's day, a row per table: own tickets, tickets taken for them by an agent,
+# no-shows, open on-site bookings for the day (a place in that day's queue, as a ticket is), the blocklist
 PERSON_SQL = (
-    "SELECT (SELECT COUNT(*) FROM tickets WHERE day=:day AND holder_hash=:who AND is_agent=0), "
-    "(SELECT SUM(issued_business=:business) FROM tickets WHERE day=:day AND holder_hash=:who AND is_agent=0), "
-    "(SELECT COUNT(*) FROM ticket_principals WHERE day=:day AND principal_hash=:who), "
-    "(SELECT SUM(business=:business) FROM ticket_principals WHERE day=:day AND principal_hash=:who), "
-    "(SELECT COUNT(*) FROM no_shows WHERE day=:day AND holder_hash=:who), "
-    "(SELECT MAX(at_epoch) FROM no_shows WHERE day=:day AND holder_hash=:who), "
-    "(SELECT reason FROM blocklist WHERE holder_hash=:who), "
-    "(SELECT COUNT(*) FROM bookings WHERE holder_hash=:who AND state='booked' AND slot_start>=:start "
-    "AND slot_start<:end), "
-    "(SELECT SUM(business=:business) FROM bookings WHERE holder_hash=:who AND state='booked' "
-    "AND slot_start>=:start AND slot_start<:end)")
+    "SELECT COUNT(*), SUM(issued_business=?3), NULL FROM tickets WHERE day=?1 AND holder_hash=?2 AND is_agent=0 "
+    "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM ticket_principals WHERE day=?1 AND principal_hash=?2 "
+    "UNION ALL SELECT COUNT(*), MAX(at_epoch), NULL FROM no_shows WHERE day=?1 AND holder_hash=?2 "
+    "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM bookings WHERE holder_hash=?2 AND state='booked' "
+    "AND slot_start>=?4 AND slot_start<?5 "
+    "UNION ALL SELECT 0, 0, reason FROM blocklist WHERE holder_hash=?2")
 
 
 def person_facts(ctx: HallContext, tx: Tx, day: str, who: str, business: str) -> limits.PersonFacts:
     """One identity's history on ``day`` (by keyed hash), as the limits count it."""
     tz = ctx.config.calendar.tz
     start = datetime.combine(date.fromisoformat(day), time(0), tz)
-    row = tx.one(PERSON_SQL, {"day": day, "who": who, "business": business, "start": start.timestamp(),
-                              "end": (start + timedelta(days=1)).timestamp()})
-    assert row is not None
-    own, own_b, via, via_b, missed, last, reason, booked, booked_b = tuple(row)
+    rows = tx.all(PERSON_SQL, (day, who, business, start.timestamp(), (start + timedelta(days=1)).timestamp()))
+    (own, own_b, _), (via, via_b, _), (missed, last, _), (booked, booked_b, _) = (tuple(r) for r in rows[:4])
     return limits.PersonFacts(
         tickets_today=int(own) + int(via) + int(booked),
         tickets_in_business=int(own_b or 0) + int(via_b or 0) + int(booked_b or 0),
         no_shows_today=int(missed),
         last_no_show_at=datetime.fromtimestamp(last, tz=tz) if last is not None else None,
-        blocklist_reason=reason,
+        blocklist_reason=rows[4][2] if len(rows) > 4 else None,
     )
 
 

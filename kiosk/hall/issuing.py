@@ -124,7 +124,12 @@ def _create_ticket(ctx: HallContext, tx: Tx, call: Call, business: Business, hol
         "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
         "order": tid, "appointment": appointment.appointment_id if appointment else None,
         "entry": holder.source if holder else None})
-    return capacity.view_of(ctx, tx, tid, now, estimate)
+    # the ticket as just written (no trigger changes a new row): its view without reading it back
+    row = {"id": tid, "day": day, "number": number, "business": business.code, "is_agent": int(bool(principals)),
+           "holder_masked": holder.masked if holder else "", "name_masked": holder.name_masked if holder else "",
+           "channel": channel, "priority": priority, "state": "waiting", "issued_at": at, "window": None,
+           "target_window": None, "calls": 0}
+    return capacity.ticket_view(ctx, tx.conn, row, now, estimate)
 
 
 def _next_number(ctx: HallContext, tx: Tx, day: str, prefix: str) -> str:
