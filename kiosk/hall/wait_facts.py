@@ -196,15 +196,18 @@ def waiting_all(ctx: HallContext, conn: sqlite3.Connection, day: str) -> dict[st
 def waiting_near(ctx: HallContext, conn: sqlite3.Connection, facts: waits.HallFacts, business: str
                  ) -> dict[str, tuple[int, int]]:
     """(normal, priority) waiting in each business that shares a window with ``business``: for a ticket about
-    to be issued, the newest, everyone waiting there is older. One row per business (issuing's hot path)."""
+    to be issued, the newest, everyone waiting there is older."""
     if ctx.caches.near[0] is not facts.windows:  # the windows' facts are one object while nothing changes
         ctx.caches.near = (facts.windows, {})
     near = ctx.caches.near[1].get(business)
     if near is None:
         near = ctx.caches.near[1][business] = frozenset(waits.near(facts, business))
-    rows = conn.execute("SELECT business, SUM(n * (prio = 0)), SUM(n * (prio = 1)) FROM waiting WHERE day=? "
-                        "GROUP BY business", (ctx.day(facts.now).isoformat(),)).fetchall()
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] in near}
+    counts: dict[str, list[int]] = {}
+    for business_, prio, n in conn.execute("SELECT business, prio, n FROM waiting WHERE day=?",
+                                           (ctx.day(facts.now).isoformat(),)).fetchall():
+        if business_ in near:
+            counts.setdefault(business_, [0, 0])[prio] = n
+    return {b: (c[0], c[1]) for b, c in counts.items()}
 
 
 def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow) -> waits.Ahead:
