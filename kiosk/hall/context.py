@@ -11,7 +11,6 @@ returned as ``Refused`` and committed; one that leaves nothing behind is raised 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -128,7 +127,8 @@ class HallContext:
     # -- running changes ----------------------------------------------------
     def within(self, tx: Tx) -> HallContext:
         """This context for one change: the same hall, with the change's transaction."""
-        ctx = copy.copy(self)
+        ctx = object.__new__(HallContext)  # a plain copy of the attributes: copy.copy costs more per ticket
+        ctx.__dict__.update(self.__dict__)
         ctx._tx = tx
         return ctx
 
