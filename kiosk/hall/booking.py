@@ -13,7 +13,7 @@ from kiosk.domain import issuing as rules
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import bad_request
 from kiosk.domain.identity import Identity
-from kiosk.hall import gather, issuing
+from kiosk.hall import capacity, gather, issuing
 from kiosk.hall.context import Call, HallContext
 from kiosk.hall.outcomes import Done, Outcome, Refused
 
@@ -104,9 +104,9 @@ def _apply_check_in(ctx: HallContext, call: Call, business: Business, holder: Id
     now = call.now
     tx.execute("INSERT INTO checkins (appointment_id, ticket_id, at) VALUES (?,?,?)",
                (code.appointment_id, 0, ctx.iso(now)))
-    ticket = issuing._create_ticket(ctx, tx, call, business, holder, [], decision.priority, code.channel, code)
-    tx.execute("UPDATE checkins SET ticket_id=(SELECT id FROM tickets WHERE day=? AND number=?) "
-               "WHERE appointment_id=?", (ticket["day"], ticket["number"], code.appointment_id))
+    row = issuing._create_ticket(ctx, tx, call, business, holder, [], decision.priority, code.channel, code)
+    tx.execute("UPDATE checkins SET ticket_id=? WHERE appointment_id=?", (row["id"], code.appointment_id))
+    ticket = capacity.ticket_view(ctx, tx.conn, row, now)
     if code.channel == "booking":
         tx.execute("UPDATE bookings SET state='checked_in' WHERE id=?", (code.appointment_id,))
     tx.emit("appointment.checked_in", ctx.iso(now), call.device.name, {

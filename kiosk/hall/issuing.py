@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.contract.requests import IssueTicket, Reprint
-from kiosk.domain import codes, waits
+from kiosk.domain import codes
 from kiosk.domain import issuing as rules
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
-from kiosk.hall import capacity, gather, shape
+from kiosk.hall import capacity, gather, shape, wait_facts
 from kiosk.hall.context import WAITING, Call, HallContext, next_serial, same_holder
 from kiosk.hall.outcomes import Done, Outcome, Refused
 from kiosk.store.db import Tx
@@ -50,10 +50,11 @@ def apply_issue(ctx: HallContext, call: Call, business: Business, facts: rules.I
         if offer is not None:
             return Done(offer)
         decision = decision.instead
-    estimate = (decision.ahead, decision.wait) if decision.ahead is not None and decision.wait is not None else None
-    principals = [p for p, _ in facts.principals]
-    return Done({"ticket": _create_ticket(ctx, tx, call, business, holder, principals, decision.priority,
-                                          "walk_in", None, estimate)}, made=True)
+    assert decision.ahead is not None and decision.wait is not None  # the wait that decided is the slip's
+    row = _create_ticket(ctx, tx, call, business, holder, [p for p, _ in facts.principals], decision.priority,
+                         "walk_in", None)
+    return Done({"ticket": capacity.shown(ctx, row, wait_facts.wait_view(ctx, decision.ahead, decision.wait))},
+                made=True)
 
 
 def is_issuing(ctx: HallContext, now: datetime, conn: sqlite3.Connection) -> bool:
@@ -98,8 +99,8 @@ def _record_burst(ctx: HallContext, tx: Tx, call: Call, day: str, via: str = "ti
 
 def _create_ticket(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity | None,
                    principals: list[Identity], priority: str | None, channel: str,
-                   appointment: codes.AppointmentCode | None,
-                   estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
+                   appointment: codes.AppointmentCode | None) -> dict[str, Any]:
+    """The ticket written, numbered and evented; its row as written (no trigger changes a new row)."""
     now = call.now
     day = ctx.day(now).isoformat()
     at = ctx.iso(now)
@@ -124,12 +125,10 @@ def _create_ticket(ctx: HallContext, tx: Tx, call: Call, business: Business, hol
         "holder": holder_hash, "agent": bool(principals), "principals": [p.hash for p in principals],
         "order": tid, "appointment": appointment.appointment_id if appointment else None,
         "entry": holder.source if holder else None})
-    # the ticket as just written (no trigger changes a new row): its view without reading it back
-    row = {"id": tid, "day": day, "number": number, "business": business.code, "is_agent": int(bool(principals)),
+    return {"id": tid, "day": day, "number": number, "business": business.code, "is_agent": int(bool(principals)),
            "holder_masked": holder.masked if holder else "", "name_masked": holder.name_masked if holder else "",
            "channel": channel, "priority": priority, "state": "waiting", "issued_at": at, "window": None,
            "target_window": None, "calls": 0}
-    return capacity.ticket_view(ctx, tx.conn, row, now, estimate)
 
 
 def _next_number(ctx: HallContext, tx: Tx, day: str, prefix: str) -> str:

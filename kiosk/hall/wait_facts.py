@@ -133,8 +133,9 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     today = ctx.day(now)
     day = today.isoformat()
     learned_at, decisions, booked, checked_in = versions(ctx, conn, day)
-    durations, speeds = learned(ctx, conn, day, learned_at)
     served = shape.served_map(ctx, conn, day, decisions)
+    extended = shape.extended_until(ctx, conn, day, decisions) if decisions else None
+    durations, speeds = learned(ctx, conn, day, learned_at)
     rows = conn.execute(
         "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
         "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
@@ -146,10 +147,8 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
         windows = _window_facts(ctx, rows, day, served, speeds)
         ctx.caches.windows = (key, windows)
     periods, closing = ctx.caches.periods.get(today) or _day_periods(ctx, today)
-    if decisions:
-        extended = shape.extended_until(ctx, conn, day, decisions)
-        if extended is not None and closing is not None and extended > closing:
-            closing = extended
+    if extended is not None and closing is not None and extended > closing:
+        closing = extended
     rates, due = _arrivals(ctx, conn, now, day, booked, checked_in)
     return waits.HallFacts(now, periods, windows, durations, rates, due, closing,
                            ctx.config.priority.max_consecutive)
