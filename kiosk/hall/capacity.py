@@ -22,14 +22,19 @@ def waiting_counts(ctx: HallContext, conn: sqlite3.Connection, day: str, code: s
     return counts[0], counts[1]
 
 
-def ticket_view(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime,
+def ticket_view(ctx: HallContext, conn: sqlite3.Connection, row: wait_facts.TicketRow, now: datetime,
                 estimate: tuple[int, waits.Estimate] | None = None) -> dict[str, Any]:
     """``estimate`` is (people ahead, the estimate) when the caller already has them (issuing: the same
     figure that decided on the booking offer)."""
     business = ctx.config.business(row["business"])
-    wait: dict[str, Any] = {"ahead": 0, "position": None, "expected_wait_min": 0, "expected_wait_range_min": [0, 0]}
     if row["state"] in WAITING and business is not None:
-        wait = wait_facts.wait_view(ctx, *(estimate or wait_facts.wait_of(ctx, conn, row, now)))
+        return shown(ctx, row, wait_facts.wait_view(ctx, *(estimate or wait_facts.wait_of(ctx, conn, row, now))))
+    return shown(ctx, row, {"ahead": 0, "position": None, "expected_wait_min": 0, "expected_wait_range_min": [0, 0]})
+
+
+def shown(ctx: HallContext, row: wait_facts.TicketRow, wait: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as the hall shows it, with its wait (wait_facts.wait_view) already made."""
+    business = ctx.config.business(row["business"])
     return {
         "number": row["number"],
         "business": row["business"],

@@ -11,7 +11,6 @@ returned as ``Refused`` and committed; one that leaves nothing behind is raised 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -26,12 +25,11 @@ from kiosk.domain import labels
 from kiosk.domain.calendar import CalendarNotCovered
 from kiosk.domain.catalog import Business
 from kiosk.domain.config import HallConfig
-from kiosk.domain.durations import Durations
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity, make_identity
 from kiosk.domain.signing import derive_key
 from kiosk.domain.text import clean_text
-from kiosk.domain.waits import Window
+from kiosk.hall.caches import Caches
 from kiosk.hall.outcomes import Done, Outcome, Refused, body_of, status_of
 from kiosk.hall.revocation import Generation, generation_file
 from kiosk.passwords import COST, check_peppered, hash_peppered, pepper_hash
@@ -99,14 +97,7 @@ class HallContext:
         self.device_generation.sync(store.reader())
         self._devices: dict[str, tuple[Device, int]] = {}  # token hash → (device, the generation it was read at)
         self._pepper_old_pins()
-        self._served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
-        self._extended: dict[tuple[str, int], datetime | None] = {}
-        self._windows: tuple[object, tuple[Window, ...]] = (None, ())
-        self._near: tuple[object, dict[str, set[str]]] = (None, {})
-        self._periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}
-        # what the day taught about durations (by version) and the recent arrivals (by hall minute): waits.py
-        self._learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
-        self._arrival_cache: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
+        self.caches = Caches()  # shared by every copy a change runs with (kiosk/hall/caches.py)
         self._reads: dict[tuple[int, str, str], datetime] = {}
         self._uncovered: set[int] = set()  # years already reported as not covered by the calendar
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
@@ -137,7 +128,8 @@ class HallContext:
     # -- running changes ----------------------------------------------------
     def within(self, tx: Tx) -> HallContext:
         """This context for one change: the same hall, with the change's transaction."""
-        ctx = copy.copy(self)
+        ctx = object.__new__(HallContext)  # a plain copy of the attributes: copy.copy costs more per ticket
+        ctx.__dict__.update(self.__dict__)
         ctx._tx = tx
         return ctx
 
@@ -238,11 +230,10 @@ def next_serial(tx: Tx, day: str, series: str) -> int:
     """The next number of a day's series (a ticket prefix letter, or "case", "notice", "matter"), kept in
     the counters table in the same transaction as what it numbers: never handed out twice, even across a
     crash, and never reused when a row is gone (COUNT(*)+1 would)."""
-    row = tx.one("SELECT last FROM counters WHERE day=? AND business=?", (day, series))
-    seq = int(row[0] if row else 0) + 1
-    tx.execute("INSERT INTO counters (day, business, last) VALUES (?,?,?) ON CONFLICT(day, business) "
-               "DO UPDATE SET last=excluded.last", (day, series, seq))
-    return seq
+    row = tx.one("INSERT INTO counters (day, business, last) VALUES (?,?,1) ON CONFLICT(day, business) "
+                 "DO UPDATE SET last=last+1 RETURNING last", (day, series))
+    assert row is not None
+    return int(row[0])
 
 
 def replayed(status: int, body: dict[str, Any]) -> Outcome:

@@ -26,12 +26,12 @@ def extended_until(ctx: HallContext, conn: sqlite3.Connection, day: str, decisio
     if decisions is None:
         decisions = conn.execute("SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
     key = (day, decisions)
-    if key in ctx._extended:
-        return ctx._extended[key]
+    if key in ctx.caches.extended:
+        return ctx.caches.extended[key]
     row = conn.execute("SELECT MAX(until_epoch) FROM decisions WHERE day=? AND kind='extend_hours'",
                        (day,)).fetchone()
     until = datetime.fromtimestamp(row[0], ctx.config.calendar.tz) if row and row[0] else None
-    ctx._extended = {key: until}
+    ctx.caches.extended = {key: until}
     return until
 
 
@@ -42,7 +42,7 @@ def served_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: 
     connection (writer or reader) sees a new decision at once."""
     count = decisions if decisions is not None else conn.execute(
         "SELECT COUNT(*) FROM decisions WHERE day=?", (day,)).fetchone()[0]
-    cached = ctx._served.get((day, count))
+    cached = ctx.caches.served.get((day, count))
     if cached is not None:
         return cached
     decided: dict[int, list[str]] = defaultdict(list)
@@ -51,7 +51,7 @@ def served_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: 
         decided[int(row[0])] += json.loads(row[1])
     served = {w.number: tuple(dict.fromkeys([*w.businesses, *decided.get(w.number, [])]))
               for w in ctx.config.windows}
-    ctx._served = {(day, count): served}
+    ctx.caches.served = {(day, count): served}
     return served
 
 

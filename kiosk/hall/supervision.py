@@ -11,7 +11,7 @@ from typing import Any
 from kiosk.contract.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary
 from kiosk.domain import ratings, waits
 from kiosk.domain.catalog import quote_fee, yuan
-from kiosk.domain.errors import DomainError, fail
+from kiosk.domain.errors import fail
 from kiosk.domain.text import scrub
 from kiosk.hall import capacity, counter, feedback, issuing, shape, wait_facts
 from kiosk.hall.context import (
@@ -245,19 +245,11 @@ def queue_status(ctx: HallContext, now: datetime) -> dict[str, Any]:
               for r in conn.execute("SELECT number, window, called_at, state FROM tickets WHERE day=? AND "
                                     "called_at IS NOT NULL ORDER BY called_at DESC LIMIT 10", (day,))]
     served = conn.execute("SELECT COUNT(*) FROM tickets WHERE day=? AND state='done'", (day,)).fetchone()[0]
-    return {"hall": ctx.config.hall_id, "day": day, "at": ctx.iso(now), "open": _is_issuing(ctx, now, conn),
+    return {"hall": ctx.config.hall_id, "day": day, "at": ctx.iso(now), "open": issuing.is_issuing(ctx, now, conn),
             "businesses": businesses, "windows": windows, "recent_calls": recent, "served_today": served,
             "decisions": decisions(ctx, conn, day),
             # a display starts following the event feed from here, without replaying the day's calls
             "event_seq": conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]}
-
-
-def _is_issuing(ctx: HallContext, now: datetime, conn: sqlite3.Connection) -> bool:
-    try:
-        issuing._issuing_open(ctx, now, conn)
-    except DomainError:
-        return False
-    return True
 
 
 def events(ctx: HallContext, after: int, limit: int, types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from kiosk.store.db import Tx
 
 VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
 ARRIVALS_WINDOW = 60.0  # minutes of recent walk-ins that say how many more will come
+TicketRow = sqlite3.Row | dict[str, Any]  # a ticket's row as read, or as just written
 
 
 # -- what the day teaches ------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def learned(ctx: HallContext, conn: sqlite3.Connection, day: str, version: int |
     """Today's durations per business and each window's pace, recomputed only when a service has ended."""
     if version is None:
         version = versions(ctx, conn, day)[0]
-    cached = ctx._learned.get(day)
+    cached = ctx.caches.learned.get(day)
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
     samples: dict[tuple[str, str], tuple[int, list[float]]] = {}
@@ -83,7 +84,7 @@ def learned(ctx: HallContext, conn: sqlite3.Connection, day: str, version: int |
     found = durations.learn_day({b.code: b.service_minutes for b in ctx.config.businesses}, seen)
     speeds = durations.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
                                   for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
-    ctx._learned = {day: (version, found, speeds)}
+    ctx.caches.learned = {day: (version, found, speeds)}
     return found, speeds
 
 
@@ -93,7 +94,7 @@ def _arrivals(ctx: HallContext, conn: sqlite3.Connection, now: datetime, day: st
     """Walk-in priority tickets per minute lately, and today's appointments not yet checked in: read at most
     once per hall minute, or when an appointment is booked or checked in."""
     key = (day, int(now.timestamp() // 60), booked, checked_in)
-    cached = ctx._arrival_cache.get(key)
+    cached = ctx.caches.arrivals.get(key)
     if cached is not None:
         return cached
     cal = ctx.config.calendar
@@ -118,7 +119,7 @@ def _arrivals(ctx: HallContext, conn: sqlite3.Connection, now: datetime, day: st
     due = tuple((r[0], datetime.fromtimestamp(r[1], cal.tz)) for r in conn.execute(
         "SELECT business, slot_start FROM appointments a WHERE slot_start>? AND slot_start<? AND NOT EXISTS "
         "(SELECT 1 FROM checkins c WHERE c.appointment_id=a.id)", (now.timestamp() - late, end)))
-    ctx._arrival_cache = {key: (rates, due)}
+    ctx.caches.arrivals = {key: (rates, due)}
     return rates, due
 
 
@@ -127,23 +128,22 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     today = ctx.day(now)
     day = today.isoformat()
     learned_at, decisions, booked, checked_in = versions(ctx, conn, day)
-    durations, speeds = learned(ctx, conn, day, learned_at)
     served = shape.served_map(ctx, conn, day, decisions)
+    extended = shape.extended_until(ctx, conn, day, decisions) if decisions else None
+    durations, speeds = learned(ctx, conn, day, learned_at)
     rows = conn.execute(
         "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
         "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
     ).fetchall()
-    key = (day, learned, decisions, tuple(tuple(r) for r in rows))
-    if ctx._windows[0] == key:
-        windows = ctx._windows[1]
+    key = (day, learned_at, decisions, tuple(tuple(r) for r in rows))
+    if ctx.caches.windows[0] == key:
+        windows = ctx.caches.windows[1]
     else:
         windows = _window_facts(ctx, rows, day, served, speeds)
-        ctx._windows = (key, windows)
-    periods, closing = ctx._periods.get(today) or _day_periods(ctx, today)
-    if decisions:
-        extended = shape.extended_until(ctx, conn, day, decisions)
-        if extended is not None and closing is not None and extended > closing:
-            closing = extended
+        ctx.caches.windows = (key, windows)
+    periods, closing = ctx.caches.periods.get(today) or _day_periods(ctx, today)
+    if extended is not None and closing is not None and extended > closing:
+        closing = extended
     rates, due = _arrivals(ctx, conn, now, day, booked, checked_in)
     return waits.HallFacts(now, periods, windows, durations, rates, due, closing,
                            ctx.config.priority.max_consecutive)
@@ -152,7 +152,7 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
 def _day_periods(ctx: HallContext, today: date) -> tuple[tuple[tuple[datetime, datetime], ...], datetime | None]:
     periods = tuple(ctx.config.calendar.periods(today))
     found = (periods, periods[-1][1] if periods else None)
-    ctx._periods = {today: found}
+    ctx.caches.periods = {today: found}
     return found
 
 
@@ -187,19 +187,24 @@ def waiting_all(ctx: HallContext, conn: sqlite3.Connection, day: str) -> dict[st
     return {b: (c[0], c[1]) for b, c in counts.items()}
 
 
-def ahead_of_new(ctx: HallContext, conn: sqlite3.Connection, facts: waits.HallFacts, business: str,
-                 priority: bool) -> waits.Ahead:
-    """A ticket about to be issued is the newest: everyone waiting is older."""
-    if ctx._near[0] is not facts.windows:  # the windows' facts are one object while nothing changes
-        ctx._near = (facts.windows, {})
-    near = ctx._near[1].get(business)
+def waiting_near(ctx: HallContext, conn: sqlite3.Connection, facts: waits.HallFacts, business: str
+                 ) -> dict[str, tuple[int, int]]:
+    """(normal, priority) waiting in each business that shares a window with ``business``: for a ticket about
+    to be issued, the newest, everyone waiting there is older."""
+    if ctx.caches.near[0] is not facts.windows:  # the windows' facts are one object while nothing changes
+        ctx.caches.near = (facts.windows, {})
+    near = ctx.caches.near[1].get(business)
     if near is None:
-        near = ctx._near[1][business] = set(waits.near(facts, business))
-    waiting = {b: n for b, n in waiting_all(ctx, conn, ctx.day(facts.now).isoformat()).items() if b in near}
-    return waits.ahead_by_business(business, priority, waiting, waiting, ctx.config.priority.max_consecutive)
+        near = ctx.caches.near[1][business] = frozenset(waits.near(facts, business))
+    counts: dict[str, list[int]] = {}
+    for business_, prio, n in conn.execute("SELECT business, prio, n FROM waiting WHERE day=?",
+                                           (ctx.day(facts.now).isoformat(),)).fetchall():
+        if business_ in near:
+            counts.setdefault(business_, [0, 0])[prio] = n
+    return {b: (c[0], c[1]) for b, c in counts.items()}
 
 
-def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row) -> waits.Ahead:
+def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow) -> waits.Ahead:
     """A waiting ticket's place: the tickets older than it, in every business that shares a window with it."""
     day = row["day"]
     served = shape.served_map(ctx, conn, day)
@@ -221,7 +226,7 @@ def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row) -> wa
                                    ctx.config.priority.max_consecutive)
 
 
-def wait_of(ctx: HallContext, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[int, waits.Estimate]:
+def wait_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow, now: datetime) -> tuple[int, waits.Estimate]:
     """(people ahead in its business, the estimate) for a waiting ticket, now. A ticket transferred to one
     window is that window's next, after the transfers to it that came before (calling order): only that
     window and those tickets stand before it."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiosk.domain.errors import KioskError
-from kiosk.domain.events import GENESIS, event_hash
+from kiosk.domain.events import GENESIS, canonical_json, event_hash_canonical
 from kiosk.files import private_database
 from kiosk.store.schema import MIGRATIONS
 
@@ -103,11 +103,11 @@ class Tx:
     def emit(self, type_: str, at: str, device: str | None, payload: dict[str, Any]) -> int:
         seq = self.head.seq + 1
         eid = str(uuid.uuid4())
-        h = event_hash(self.head.hash, seq, eid, type_, at, device, payload)
+        text = canonical_json(payload)  # serialised once: the hash's form is the stored form
+        h = event_hash_canonical(self.head.hash, seq, eid, type_, at, device, text)
         self.conn.execute(
             "INSERT INTO events (seq, id, type, at, device, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-            (seq, eid, type_, at, device, json.dumps(payload, ensure_ascii=False, sort_keys=True),
-             self.head.hash, h),
+            (seq, eid, type_, at, device, text, self.head.hash, h),
         )
         self.head = ChainHead(seq, h)
         self.new_events += 1

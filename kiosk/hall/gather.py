@@ -1,0 +1,179 @@
+"""Every fact the rules of a place in the queue need, gathered in one step over the change's transaction:
+issuing a ticket, checking in an appointment, accepting a booking offer. kiosk/domain/issuing.py decides on
+them; kiosk/hall/issuing.py and booking.py apply the decision.
+
+Reading the request's inputs belongs here too (the business, the identities laid or typed, a scanned code):
+they are what the facts are looked up by, and a malformed one is refused before anything is read. Each
+person's history is one statement; the wait facts come from the caches of kiosk/hall/wait_facts.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from kiosk.contract.requests import AcceptBooking, CheckIn, IssueTicket
+from kiosk.domain import codes, limits
+from kiosk.domain.catalog import Business
+from kiosk.domain.errors import fail
+from kiosk.domain.identity import Identity
+from kiosk.domain.issuing import BookingFacts, Burst, CheckInFacts, Hours, IssueFacts, hours
+from kiosk.hall import shape, wait_facts
+from kiosk.hall.context import Call, HallContext
+from kiosk.store.db import Tx
+
+# one statement for one person's day, a row per table: own tickets, tickets taken for them by an agent,
+# no-shows, open on-site bookings for the day (a place in that day's queue, as a ticket is), the blocklist
+PERSON_SQL = (
+    "SELECT COUNT(*), SUM(issued_business=?3), NULL FROM tickets WHERE day=?1 AND holder_hash=?2 AND is_agent=0 "
+    "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM ticket_principals WHERE day=?1 AND principal_hash=?2 "
+    "UNION ALL SELECT COUNT(*), MAX(at_epoch), NULL FROM no_shows WHERE day=?1 AND holder_hash=?2 "
+    "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM bookings WHERE holder_hash=?2 AND state='booked' "
+    "AND slot_start>=?4 AND slot_start<?5 "
+    "UNION ALL SELECT 0, 0, reason FROM blocklist WHERE holder_hash=?2")
+
+
+def person_facts(ctx: HallContext, tx: Tx, day: str, who: str, business: str) -> limits.PersonFacts:
+    """One identity's history on ``day`` (by keyed hash), as the limits count it."""
+    tz = ctx.config.calendar.tz
+    start = datetime.combine(date.fromisoformat(day), time(0), tz)
+    rows = tx.all(PERSON_SQL, (day, who, business, start.timestamp(), (start + timedelta(days=1)).timestamp()))
+    (own, own_b, _), (via, via_b, _), (missed, last, _), (booked, booked_b, _) = (tuple(r) for r in rows[:4])
+    return limits.PersonFacts(
+        tickets_today=int(own) + int(via) + int(booked),
+        tickets_in_business=int(own_b or 0) + int(via_b or 0) + int(booked_b or 0),
+        no_shows_today=int(missed),
+        last_no_show_at=datetime.fromtimestamp(last, tz=tz) if last is not None else None,
+        blocklist_reason=rows[4][2] if len(rows) > 4 else None,
+    )
+
+
+def burst_facts(ctx: HallContext, tx: Tx, call: Call, entry: str) -> Burst | None:
+    """Only identities *typed* at one kiosk count: a crowd laying its own cards is never slowed down, while
+    someone typing other people's numbers to hold places for sale is stopped within a few tickets. Every
+    path to a place counts alike: tickets, booking offers asked for and bookings taken (hall-api.md), so that
+    a full day's offers are no way around it. None: the rule does not apply to this request."""
+    burst = ctx.config.limits.kiosk_burst
+    if call.device.role != "kiosk" or burst is None or entry != "typed":
+        return None
+    since = call.now.timestamp() - burst.minutes * 60
+    device = call.device.name
+    recent = frozenset(r[0] for r in tx.all(
+        "SELECT holder_hash FROM tickets WHERE device=?1 AND issued_epoch>=?2 AND entry='typed' "
+        "UNION SELECT holder_hash FROM offers WHERE device=?1 AND created_epoch>=?2 AND entry='typed' "
+        "UNION SELECT holder_hash FROM bookings WHERE device=?1 AND created_epoch>=?2 AND entry='typed'",
+        (device, since)))
+    paused = tx.one("SELECT 1 FROM kiosk_bursts WHERE device=? AND started_epoch>=?", (device, since))
+    return Burst(recent, paused is not None)
+
+
+def today_hours(ctx: HallContext, tx: Tx, now: datetime) -> Hours:
+    day = ctx.day(now)
+    return hours(tuple(ctx.config.calendar.periods(day)), shape.extended_until(ctx, tx.conn, day.isoformat()))
+
+
+# -- issuing a ticket -------------------------------------------------------------------------------------
+def people(ctx: HallContext, req: IssueTicket, now: datetime) -> tuple[Identity, tuple[Identity, ...]]:
+    """The holder, and for an agent the distinct people represented (never the agent)."""
+    agent = req.agent
+    if agent is None:
+        return ctx.identity(req.identity, now), ()
+    holder = ctx.identity(agent.identity or req.identity, now)
+    if agent.principals is None or not 1 <= len(agent.principals) <= 20:
+        raise fail("PRINCIPALS_REQUIRED")
+    principals: list[Identity] = []
+    extra = [req.identity] if agent.identity and req.identity else []
+    for raw in agent.principals + extra:
+        p = ctx.identity(raw, now)
+        if p.hash != holder.hash and all(p.hash != q.hash for q in principals):
+            principals.append(p)
+    if not principals:
+        raise fail("PRINCIPALS_REQUIRED", "被代办人不能是代办人本人。", "The people represented cannot be the agent.")
+    return holder, tuple(principals)
+
+
+def issue_facts(ctx: HallContext, call: Call, req: IssueTicket) -> tuple[Business, IssueFacts]:
+    tx = ctx.tx
+    now = call.now
+    day = ctx.day(now).isoformat()
+    business = ctx.business_or_fail(req.business)
+    holder, principals = people(ctx, req, now)
+    hall = wait_facts.wait_facts(ctx, tx.conn, now)
+    waiting = wait_facts.waiting_near(ctx, tx.conn, hall, business.code)
+    known: frozenset[str] = frozenset()
+    if principals:
+        known = frozenset(r[0] for r in tx.all(
+            "SELECT principal_hash FROM agent_principals WHERE day=? AND agent_hash=?", (day, holder.hash)))
+    return business, IssueFacts(
+        business=business.code, holder=holder,
+        holder_facts=person_facts(ctx, tx, day, holder.hash, business.code),
+        principals=tuple((p, person_facts(ctx, tx, day, p.hash, business.code)) for p in principals),
+        agent_known=known, claimed_priority=req.priority, accept_wait=req.accept_wait is True,
+        burst=burst_facts(ctx, tx, call, holder.source), hall=hall, waiting=waiting)
+
+
+def offer_taken(ctx: HallContext, tx: Tx, business: str, now: datetime) -> dict[float, int]:
+    """Places held per slot start from now on: bookings not cancelled and offers still open."""
+    taken: dict[float, int] = {}
+    for row in tx.all("SELECT slot_start, COUNT(*) FROM bookings WHERE business=?1 AND slot_start>?2 AND "
+                      "state!='cancelled' GROUP BY slot_start UNION ALL SELECT slot_start, COUNT(*) FROM offers "
+                      "WHERE business=?1 AND slot_start>?2 AND used=0 AND expires_epoch>?2 GROUP BY slot_start",
+                      (business, now.timestamp())):
+        taken[row[0]] = taken.get(row[0], 0) + row[1]
+    return taken
+
+
+# -- checking in an appointment ----------------------------------------------------------------------------
+def check_in_facts(ctx: HallContext, call: Call, req: CheckIn
+                   ) -> tuple[Business, Identity | None, codes.AppointmentCode, CheckInFacts]:
+    """The appointment's code (the ticket belongs to the person booked, by the whole hash), the identity laid
+    if any, and what decides the check-in."""
+    tx = ctx.tx
+    now = call.now
+    code = codes.read_appointment_qr(ctx.code_key, ctx.config.hall_id, req.code)
+    business = ctx.business_or_fail(code.business)
+    holder = ctx.identity(req.identity, now) if req.identity else None
+    mismatch = holder is not None and bool(code.holder) and not holder.hash.startswith(code.holder)
+    used = tx.one("SELECT at FROM checkins WHERE appointment_id=?", (code.appointment_id,)) is not None
+    booked = tx.one("SELECT holder_hash, held FROM bookings WHERE id=?", (code.appointment_id,)) \
+        if code.channel == "booking" else None
+    card_required = booked is not None and bool(booked["held"]) and (holder is None or holder.source == "typed")
+    if booked is not None:
+        code = dataclasses.replace(code, holder=booked["holder_hash"])
+    who = holder.hash if holder is not None else code.holder if code.channel == "booking" else None
+    person = person_facts(ctx, tx, ctx.day(now).isoformat(), who, business.code) if who else None
+    start = datetime.fromtimestamp(code.slot_start, ctx.config.calendar.tz)
+    return business, holder, code, CheckInFacts(
+        business=business.code, start=start, identity_mismatch=mismatch, used=used, card_required=card_required,
+        hours=today_hours(ctx, tx, now), person=person)
+
+
+# -- accepting a booking offer -----------------------------------------------------------------------------
+def booking_facts(ctx: HallContext, call: Call, req: AcceptBooking
+                  ) -> tuple[Identity, dict[str, Any], BookingFacts]:
+    """The offer named (it must exist, be the person's and still be open) and what decides the booking."""
+    tx = ctx.tx
+    now = call.now
+    holder = ctx.identity(req.identity, now)
+    offer = tx.one("SELECT * FROM offers WHERE id=?", ((req.offer_id or "")[:64],))
+    if offer is None:
+        raise fail("OFFER_NOT_FOUND")
+    if offer["holder_hash"] != holder.hash:
+        raise fail("IDENTITY_MISMATCH", "预约名额只能由取号本人确认。", "Only the person offered can accept.")
+    if offer["used"] or offer["expires_epoch"] <= now.timestamp():
+        raise fail("OFFER_EXPIRED")
+    tz = ctx.config.calendar.tz
+    business = offer["business"]
+    start = datetime.fromtimestamp(offer["slot_start"], tz)
+    still_open = now.timestamp() - ctx.config.booking.checkin_late_minutes * 60
+    held = tx.one("SELECT slot_start FROM bookings WHERE holder_hash=? AND business=? AND state='booked' AND "
+                  "slot_start>? LIMIT 1", (holder.hash, business, still_open))
+    # typed when it was typed at either step: the stricter of the two
+    entry = "typed" if "typed" in (holder.source, offer["entry"]) else holder.source
+    return holder, dict(offer), BookingFacts(
+        business=business, entry=entry,
+        today=person_facts(ctx, tx, ctx.day(now).isoformat(), holder.hash, business),
+        on_day=person_facts(ctx, tx, ctx.day(start).isoformat(), holder.hash, business),
+        held_since=datetime.fromtimestamp(held["slot_start"], tz) if held is not None else None,
+        burst=burst_facts(ctx, tx, call, entry))
