@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config  # noqa: E402
-from kiosk.drill.play import DRILL_PIN, free_port, run_drill  # noqa: E402
+from kiosk.drill.play import free_port, run_drill  # noqa: E402
 from kiosk.drill.scenario import parse_scenario  # noqa: E402
+from kiosk.standalone.drill_hall import DRILL_PIN, own_hall  # noqa: E402
 
 DRILLS = ROOT / "config" / "drills"
 
@@ -80,7 +81,7 @@ def old_hall(code: Path, scenario: Path, speed: float, work: Path) -> tuple[subp
 
 def play(scenario: Path, out: Path, speed: float, seed: int, before: Path | None) -> dict[str, Any]:
     if before is None:
-        return run_drill(scenario, out, DEFAULT_CONFIG, speed, seed, [])["waits"]  # type: ignore[no-any-return]
+        return run_drill(scenario, out, DEFAULT_CONFIG, speed, seed, [], own_hall=own_hall())["waits"]  # type: ignore[no-any-return]
     work = Path(tempfile.mkdtemp(prefix="waits-before-"))
     proc, url, tokens = old_hall(before, scenario, speed, work)
     try:
