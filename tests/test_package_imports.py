@@ -105,3 +105,25 @@ def test_the_cycle_finder_names_a_circle() -> None:
     """The check above can fail: a circle is found and named, a one-way graph passes."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a", "c"}}) is None
+
+
+def path_literals(folder: Path) -> list[str]:
+    """String constants that spell a path of the hall's API or its phone page (docstrings and comments aside)."""
+    out = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and any(node.value.startswith(p) for p in ("/api/", "/q", "/health"))):
+                out.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
+    return out
+
+
+def test_the_drill_spells_no_path_of_the_hall() -> None:
+    """The drill's devices send typed requests (HallClient.send, routed by kiosk/contract/routes.py), so a path
+    changed in the table is a path changed for the drill too."""
+    assert path_literals(KIOSK / "drill") == []
