@@ -183,8 +183,8 @@ class DayRunner:
 
     def _take(self, v: Visit, entry: str, accept_wait: bool = False) -> str:
         identity = v.person.identity(entry)
-        agent = rq.Agent(identity=identity, principals=[p.identity("typed") for p in v.principals]) \
-            if v.principals else None
+        agent = (rq.Agent(identity=identity, principals=[p.identity("typed") for p in v.principals])
+                 if v.principals else None)
         self.waits.before_issue()
         kiosk = self._kiosk(v)
         reply = kiosk.send(rq.IssueTicket(business=v.business, identity=identity, agent=agent,
