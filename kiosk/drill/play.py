@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from kiosk.config_files import load_config
 from kiosk.contract import requests as rq
+from kiosk.contract.client import HallClient, HallUnreachable, Reply, http_transport
 from kiosk.domain.config import ConfigInvalid, HallConfig
 from kiosk.domain.errors import KioskError
 from kiosk.drill.link import Api, Tokens
@@ -174,11 +175,14 @@ def run_drill(scenario_path: Path, report: Path, config_path: Path, speed: float
             url, tokens = hall.url, hall.tokens
         else:
             url, tokens = hall_url, load_tokens(tokens_path) if tokens_path else _no_tokens()
-        api = Api(url)
-        answer = api.public().send(rq.Health())
+        try:  # the hall's clock, read once (not counted among the day's requests)
+            answer = HallClient(http_transport(url, timeout=10), "").send(rq.Health())
+        except HallUnreachable:
+            answer = Reply(599, {})
         if answer.status != 200:
             raise DrillError(f"大厅服务无法访问 / the hall at {url} cannot be reached: {answer.status} {answer.body}")
         health = answer.body
+        api = Api(url)
         clock = DrillClock(datetime.fromisoformat(health["now"]), float(health.get("speed", speed)))
         windows = sorted(tokens.counters)
         runner = DayRunner(api, tokens, sc, visits, periods, clock, windows)
