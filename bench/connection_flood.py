@@ -26,13 +26,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiosk.contract.client import HallClient, HallUnreachable, http_transport, request_path  # noqa: E402
+from kiosk.contract.requests import Health, IssueTicket, ListEvents  # noqa: E402
 from kiosk.domain.identity import check_char  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
+
+# The kiosks and the flooder speak raw HTTP on sockets on purpose: a half-sent request and a held connection cannot
+# be sent through a client, and the kiosks' own loop must cost the 2-core machine's server as little CPU as possible.
+# The paths still come from the route table.
+TICKETS = request_path(IssueTicket())[1]
+LONG_POLL = request_path(ListEvents(after=999999999, wait=60))[1]
 
 
 def identity(i: int) -> dict[str, str]:
@@ -42,7 +48,7 @@ def identity(i: int) -> dict[str, str]:
 
 async def kiosk(port: int, token: str, bodies: list[bytes], latencies: list[float], outcome: dict[str, int]) -> None:
     """One kiosk: keep-alive, and a new connection whenever the old one is gone (as requests' pool does)."""
-    head = (f"POST /api/v1/tickets HTTP/1.1\r\nHost: hall\r\nAuthorization: Bearer {token}\r\n"
+    head = (f"POST {TICKETS} HTTP/1.1\r\nHost: hall\r\nAuthorization: Bearer {token}\r\n"
             "Content-Type: application/json\r\n").encode()
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
@@ -102,13 +108,13 @@ async def hold(port: int, source: str, kind: str, display: str, open_now: list[i
         open_now[0] += 1
         try:
             if kind == "slowloris":
-                writer.write(b"POST /api/v1/tickets HTTP/1.1\r\nHost: hall\r\n")
+                writer.write(f"POST {TICKETS} HTTP/1.1\r\nHost: hall\r\n".encode())
             elif kind == "long-poll":
-                writer.write(f"GET /api/v1/events?after=999999999&wait=60 HTTP/1.1\r\nHost: hall\r\n"
+                writer.write(f"GET {LONG_POLL} HTTP/1.1\r\nHost: hall\r\n"
                              f"Authorization: Bearer {display}\r\n\r\n".encode())
             while await reader.read(65536):  # until the hall closes it (a long poll's answer: ask again)
                 if kind == "long-poll":
-                    writer.write(f"GET /api/v1/events?after=999999999&wait=60 HTTP/1.1\r\nHost: hall\r\n"
+                    writer.write(f"GET {LONG_POLL} HTTP/1.1\r\nHost: hall\r\n"
                                  f"Authorization: Bearer {display}\r\n\r\n".encode())
         except OSError:
             pass
@@ -171,11 +177,12 @@ def main() -> int:
     stop = multiprocessing.Event()
     flooder: multiprocessing.Process | None = None
     try:
+        probe = HallClient(http_transport(f"http://127.0.0.1:{port}", timeout=1), "")
         for _ in range(300):
             try:
-                requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                probe.send(Health())
                 break
-            except requests.ConnectionError:
+            except HallUnreachable:
                 time.sleep(0.05)
         quiet = asyncio.run(kiosks(port, token, args.tickets, args.kiosks, 0))
         held = multiprocessing.Value("i", 0)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.config_files import DEFAULT_CONFIG  # noqa: E402
 from kiosk.drill.play import run_drill  # noqa: E402
+from kiosk.standalone.drill_hall import own_hall  # noqa: E402
 from kiosk.sync.pusher import save_target  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -66,7 +67,7 @@ def main() -> None:
         keep = work / "hall"
         t0 = time.monotonic()
         summary = run_drill(Path(args.scenario), work / "report", DEFAULT_CONFIG, args.speed, args.seed, [],
-                            keep=keep, prepare=register)
+                            keep=keep, own_hall=own_hall(prepare=register))
         wall = time.monotonic() - t0
         head = requests.get(f"{ledger_url}/api/v1/halls/demo-hall/head", timeout=10,
                             headers={"Authorization": f"Bearer {hall_token[0]}"}).json()

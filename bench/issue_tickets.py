@@ -30,6 +30,23 @@ sys.path.insert(0, str(ROOT))
 from kiosk.domain.identity import check_char  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
+# The measured client is raw asyncio HTTP (see above), so it spells its request line itself; the paths come from
+# the route table. This file is also run from trees older than the table (2644e3e, for before/after pairs):
+# there the two paths are spelled here.
+try:
+    from kiosk.contract.client import request_path
+    from kiosk.contract.requests import IssueTicket, ListEvents
+
+    TICKETS = request_path(IssueTicket())[1]
+
+    def events_path(after: int) -> str:
+        return request_path(ListEvents(after=after, limit=1000))[1]
+except ImportError:
+    TICKETS = "/api/v1/tickets"
+
+    def events_path(after: int) -> str:
+        return f"/api/v1/events?after={after}&limit=1000"
+
 
 def identity(i: int) -> dict[str, str]:
     first17 = f"{110101 + i // 1000:06d}19800101{i % 1000:03d}"
@@ -39,7 +56,7 @@ def identity(i: int) -> dict[str, str]:
 async def client(host: str, port: int, token: str, bodies: list[bytes], latencies: list[float],
                  statuses: dict[int, int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    head = (f"POST /api/v1/tickets HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+    head = (f"POST {TICKETS} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
             "Content-Type: application/json\r\n").encode()
     for body in bodies:
         t0 = time.perf_counter()
@@ -124,7 +141,7 @@ def main() -> int:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {sup_token}"
         while True:
-            page = session.get(f"{url}/api/v1/events?after={after}&limit=1000", timeout=30).json()["events"]
+            page = session.get(url + events_path(after), timeout=30).json()["events"]
             if not page:
                 break
             after = page[-1]["seq"]

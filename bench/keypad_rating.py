@@ -20,14 +20,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from drivers.keypad import protocol as p  # noqa: E402
 from drivers.keypad.driver import KeypadBus, KeypadEvent, KeyPress  # noqa: E402
 from drivers.keypad.simulator import Faults, KeypadBusSimulator  # noqa: E402
+from kiosk.contract import requests as rq  # noqa: E402
+from kiosk.contract.client import HallClient, HallUnreachable, http_transport  # noqa: E402
 from kiosk.domain.identity import check_char  # noqa: E402
 
 KIOSK = [sys.executable, "-m", "kiosk.cli"]
@@ -53,30 +53,27 @@ def hall(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     proc = subprocess.Popen([*KIOSK, "hall", "serve", *common, "--port", str(port), "--now",
                              "2026-11-23T10:00:00+08:00"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    probe = HallClient(http_transport(url, timeout=1), "")
     for _ in range(300):
         try:
-            requests.get(url + "/health", timeout=1)
+            probe.send(rq.Health())
             break
-        except requests.ConnectionError:
+        except HallUnreachable:
             time.sleep(0.05)
     return proc, url, tokens
 
 
 def finished_tickets(url: str, tokens: dict[str, str], n: int) -> list[str]:
-    kiosk = requests.Session()
-    kiosk.headers["Authorization"] = f"Bearer {tokens['kiosk']}"
-    counter = requests.Session()
-    counter.headers["Authorization"] = f"Bearer {tokens['counter']}"
-    session = counter.post(url + "/api/v1/windows/2/login", json={"clerk_id": "8001", "pin": "2468"}).json()["session"]
-    counter.headers["X-Clerk-Session"] = session
+    kiosk = HallClient(http_transport(url), tokens["kiosk"])
+    counter = HallClient(http_transport(url), tokens["counter"])
+    counter = counter.with_session(counter.send(rq.Login(window=2, clerk_id="8001", pin="2468")).body["session"])
     numbers = []
     for i in range(n):
         first17 = f"370102198501{i // 100 + 1:02d}{i % 100:03d}"
         identity = {"id_number": first17 + check_char(first17), "name": ""}
-        number = kiosk.post(url + "/api/v1/tickets", json={"business": "B", "identity": identity,
-                                                            "accept_wait": True}).json()["ticket"]["number"]
-        counter.post(url + "/api/v1/windows/2/call", json={"number": number, "reason": "bench"})
-        counter.post(url + "/api/v1/windows/2/finish", json={})
+        number = kiosk.send(rq.IssueTicket(business="B", identity=identity, accept_wait=True)).body["ticket"]["number"]
+        counter.send(rq.CallTicket(window=2, number=number, reason="bench"))
+        counter.send(rq.Finish(window=2))
         numbers.append(number)
     return numbers
 
@@ -91,8 +88,7 @@ def main() -> int:
     proc, url, tokens = hall(tmp)
     try:
         tickets = finished_tickets(url, tokens, args.presses)
-        counter = requests.Session()
-        counter.headers["Authorization"] = f"Bearer {tokens['counter']}"
+        counter = HallClient(http_transport(url), tokens["counter"])
         poster = ThreadPoolExecutor(max_workers=1)  # the terminal's I/O thread
         latencies: list[float] = []
         pressed_at: dict[int, float] = {}
@@ -101,9 +97,8 @@ def main() -> int:
 
         def store(address: int, seq: int, level: int) -> None:
             ticket = pending.pop(address)
-            r = counter.post(url + "/api/v1/ratings", json={"ticket": ticket, "level": level, "source": "keypad"},
-                             headers={"Idempotency-Key": f"keypad-{ticket}"}, timeout=5)
-            assert r.status_code == 201, r.text
+            r = counter.send(rq.Rate(ticket=ticket, level=level, source="keypad"), idempotency_key=f"keypad-{ticket}")
+            assert r.status == 201, r.body
             latencies.append(time.monotonic() - pressed_at[address])
             bus.acknowledge(address, seq)  # stored: only now may the keypad drop the press
             stored.set()

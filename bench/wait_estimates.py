@@ -27,14 +27,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config  # noqa: E402
-from kiosk.drill.play import DRILL_PIN, free_port, run_drill  # noqa: E402
+from kiosk.contract.client import HallClient, HallUnreachable, http_transport  # noqa: E402
+from kiosk.contract.requests import Health  # noqa: E402
+from kiosk.drill.play import free_port, run_drill  # noqa: E402
 from kiosk.drill.scenario import parse_scenario  # noqa: E402
+from kiosk.standalone.drill_hall import DRILL_PIN, own_hall  # noqa: E402
 
 DRILLS = ROOT / "config" / "drills"
 
@@ -68,11 +69,12 @@ def old_hall(code: Path, scenario: Path, speed: float, work: Path) -> tuple[subp
     proc = subprocess.Popen([*base, "hall", "serve", *where, "--port", str(port), "--now", start.isoformat(),
                              "--speed", repr(speed)], cwd=code, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
+    probe = HallClient(http_transport(url, timeout=1), "")
     for _ in range(600):
         try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
+            if probe.send(Health()).status == 200:
                 return proc, url, path
-        except requests.RequestException:  # not listening yet, or too busy starting to answer
+        except HallUnreachable:  # not listening yet, or too busy starting to answer
             time.sleep(0.05)
     proc.terminate()
     raise RuntimeError("the old hall did not start: " + (work / "hall.out").read_text(errors="replace")[-2000:])
@@ -80,7 +82,7 @@ def old_hall(code: Path, scenario: Path, speed: float, work: Path) -> tuple[subp
 
 def play(scenario: Path, out: Path, speed: float, seed: int, before: Path | None) -> dict[str, Any]:
     if before is None:
-        return run_drill(scenario, out, DEFAULT_CONFIG, speed, seed, [])["waits"]  # type: ignore[no-any-return]
+        return run_drill(scenario, out, DEFAULT_CONFIG, speed, seed, [], own_hall=own_hall())["waits"]  # type: ignore[no-any-return]
     work = Path(tempfile.mkdtemp(prefix="waits-before-"))
     proc, url, tokens = old_hall(before, scenario, speed, work)
     try:

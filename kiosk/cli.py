@@ -28,10 +28,11 @@ def _config(path: str) -> HallConfig:
 def cmd_config_check(args: argparse.Namespace) -> int:
     """Every file the product reads (hall, catalog, devices, drill scenarios), each checked as what it is."""
     from kiosk.config_files import KIND_NAMES, check_file
+    from kiosk.drill.cli import check_scenario
 
     bad = 0
     for name in args.files:
-        kind, problems, summary = check_file(Path(name), args.today)
+        kind, problems, summary = check_file(Path(name), args.today, {"drill": check_scenario})
         label = KIND_NAMES.get(kind or "", "")
         if problems:
             bad += 1
@@ -252,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_parsers(sub)
     add_sync_parsers(sub, hall, _common)
     from kiosk.drill.cli import add_parser as add_drill_parser
+    from kiosk.standalone.drill_hall import own_hall
 
-    add_drill_parser(sub)
+    add_drill_parser(sub, own_hall())
     from kiosk.standalone.apps import add_parser as add_app_parser
 
     add_app_parser(sub)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -140,10 +141,16 @@ KIND_NAMES = {"hall": "大厅配置 hall", "catalog": "业务目录 catalog", "d
 
 LOOK_AHEAD_DAYS = 120
 
+FileCheck = Callable[[Path, dict[str, Any]], tuple[list[str], str]]
+"""(path, parsed TOML) -> (problems, summary): the check of a kind of file that another part of the product owns."""
 
-def check_file(path: Path, today: date | None = None) -> tuple[str | None, list[str], str]:
+
+def check_file(path: Path, today: date | None = None,
+               others: Mapping[str, FileCheck] | None = None) -> tuple[str | None, list[str], str]:
     """(kind, problems, summary) for any configuration file the product reads; each checked as what it is.
-    A hall file's summary warns when the next LOOK_AHEAD_DAYS reach a year whose holidays are unknown."""
+    A hall file's summary warns when the next LOOK_AHEAD_DAYS reach a year whose holidays are unknown.
+    ``others``: checks for kinds owned elsewhere, by kind (the drill checks its scenarios: kiosk/drill/cli.py),
+    so that this module, which the drill reads the hall's config with, never imports the drill."""
     problems: list[ConfigProblem] = []
     doc = _load(path, problems)
     if doc is None:
@@ -174,15 +181,10 @@ def check_file(path: Path, today: date | None = None) -> tuple[str | None, list[
         except DevicesConfigInvalid as exc:
             return kind, [line for line in exc.message.splitlines()[1:] if line] or [exc.message], ""
         return kind, [], "、".join(t for t in ("printer", "idcard", "scanner", "keypad") if t in doc)
-    if kind == "drill":
-        from kiosk.drill.scenario import ScenarioInvalid, parse_scenario
-
-        hall = path.parent.parent / "hall.toml"
-        try:
-            config = load_config(hall if hall.exists() else DEFAULT_CONFIG)
-            scenario = parse_scenario(doc, tuple(b.code for b in config.businesses))
-        except (ScenarioInvalid, ConfigInvalid) as exc:
-            return kind, [f"{path}: {exc}"], ""
-        return kind, [], f"{scenario.name}，{scenario.day}"
+    if kind is not None and others and kind in others:
+        problems_found, summary = others[kind](path, doc)
+        return kind, problems_found, summary
+    if kind is not None:
+        return kind, [f"{path}: 此处无法检查{KIND_NAMES[kind]}文件 / a {kind} file cannot be checked here"], ""
     return None, [f"{path}: 无法判断是哪种配置文件（应含 [hall]、[[business]]、[drill] 或 [printer]/[keypad] 等设备表）"
                   f" / not a hall, catalog, drill or devices file"], ""

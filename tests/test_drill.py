@@ -239,3 +239,17 @@ def test_drill_explains_a_closed_day_and_a_bad_setting(tmp_path: Path) -> None:
                           str(tmp_path / "r"), "--set", "limits.per_person_per_day=0"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 2 and "per_person_per_day" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_drill_against_a_hall_that_does_not_answer_says_so(tmp_path: Path) -> None:
+    """--hall at an address where nothing listens: a clear message in Chinese and English, not a stack trace."""
+    from kiosk.drill.play import free_port
+
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"kiosks": ["k"], "counters": {"1": "c"}, "supervisor": "s", "display": "d",
+                                  "clerks": {"1": ["9001", "246810"]}}), encoding="utf-8")
+    out = subprocess.run([*KIOSK_BIN, "drill", "--scenario", str(DRILLS / "monday.toml"), "--report",
+                          str(tmp_path / "r"), "--hall", f"http://127.0.0.1:{free_port()}", "--tokens", str(tokens)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2 and "大厅服务无法访问" in out.stderr and "cannot be reached" in out.stderr
+    assert "Traceback" not in out.stderr

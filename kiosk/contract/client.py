@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from kiosk import transport
-from kiosk.contract.routes import route_of
+from kiosk.contract.routes import PHONE_STATUS, route_of
 from kiosk.domain.errors import KioskError
 from kiosk.transport import Transport
 
@@ -94,3 +94,14 @@ class HallClient:
             # one key per citizen action: a double tap or a retry after a timeout never makes a second ticket
             headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
         return Reply(*self.transport(method, path, body, headers))
+
+
+def phone_status_path(code: str, after: int | None = None, wait: float | None = None) -> str:
+    """The phone page's feed for the slip's signed code: what the page shows now, or (``after`` a seq it has,
+    ``wait`` seconds) once something changed. The drill's phones and the benches follow slips by it."""
+    query: dict[str, object] = {"c": code}
+    if after is not None:
+        query["after"] = after
+    if wait is not None:
+        query["wait"] = wait
+    return PHONE_STATUS + "?" + urlencode(query)

@@ -113,3 +113,8 @@ assert len(BY_REQUEST) == len(ROUTES), "one route per request type"
 
 def route_of(request: object) -> Route:
     return BY_REQUEST[type(request)]
+
+# -- the phone page (kiosk/hall/phone.py): an HTML page and its JSON feed beside the API, for a citizen's phone
+# following the slip's QR (no token). They are not operations of the table; their paths are named here once.
+PHONE_PAGE = "/q"
+PHONE_STATUS = "/q/status"

@@ -1,12 +1,32 @@
-"""``kiosk drill``: the hall manager's what-if, acceptance's proof and CI's short day."""
+"""``kiosk drill``: the hall manager's what-if, acceptance's proof and CI's short day; and the check of a
+scenario file for ``kiosk config check`` (the drill knows its files; kiosk/config_files.py knows the hall's)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from kiosk.config_files import DEFAULT_CONFIG
+from kiosk.config_files import DEFAULT_CONFIG, load_config
+from kiosk.domain.config import ConfigInvalid
+
+if TYPE_CHECKING:
+    from kiosk.drill.play import HallMaker
+
+
+def check_scenario(path: Path, doc: dict[str, Any]) -> tuple[list[str], str]:
+    """(problems, summary) of a drill scenario, checked against the hall.toml beside its folder (config/drills/
+    next to config/hall.toml), else the example hall's."""
+    from kiosk.drill.scenario import ScenarioInvalid, parse_scenario
+
+    hall = path.parent.parent / "hall.toml"
+    try:
+        config = load_config(hall if hall.exists() else DEFAULT_CONFIG)
+        scenario = parse_scenario(doc, tuple(b.code for b in config.businesses))
+    except (ScenarioInvalid, ConfigInvalid) as exc:
+        return [f"{path}: {exc}"], ""
+    return [], f"{scenario.name}，{scenario.day}"
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
@@ -31,7 +51,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     try:
         summary = run_drill(Path(args.scenario), Path(args.report), Path(args.config), speed, args.seed,
                             args.set or [], hall, Path(args.tokens) if args.tokens else None,
-                            Path(args.keep) if args.keep else None)
+                            Path(args.keep) if args.keep else None, own_hall=args.own_hall)
     except DrillError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 2
@@ -44,7 +64,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction, own_hall: HallMaker) -> None:  # type: ignore[type-arg]
+    """``own_hall``: what makes the drill's own hall when no --hall is given (the standalone room: standalone/drill_hall.py)."""
     drill = sub.add_parser("drill", help="play a simulated hall day through the hall API and write a report")
     drill.add_argument("--scenario", required=True, help="a scenario TOML (config/drills/*.toml)")
     drill.add_argument("--report", required=True, help="folder for summary.json, report.html and the charts")
@@ -58,4 +79,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     drill.add_argument("--tokens", help="with --hall: JSON with the drill devices' tokens and clerks")
     drill.add_argument("--insecure", action="store_true", help="with --hall: allow plain http to another machine")
     drill.add_argument("--keep", help="keep the drill's hall (config copy, data, log) in this folder")
-    drill.set_defaults(func=cmd_drill)
+    drill.set_defaults(func=cmd_drill, own_hall=own_hall)

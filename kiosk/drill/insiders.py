@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from kiosk.contract import requests as rq
 from kiosk.domain.codes import code_of
 from kiosk.domain.identity import check_char
 from kiosk.drill.scenario import Insider, Visit
@@ -52,40 +53,39 @@ class Insiders:
     def hoard(self, v: Visit) -> None:
         r = self.r
         kiosks = len(r.tokens.kiosks)
-        token = r.tokens.kiosks[(v.kiosk - 1 + self.moved) % kiosks]
+        kiosk = r.api.client(r.tokens.kiosks[(v.kiosk - 1 + self.moved) % kiosks])
         identity = v.person.identity("typed")
-        status, reply = r.api.call("POST", "/api/v1/tickets", token, {"business": v.business, "identity": identity})
-        if status == 200 and reply.get("over_capacity"):
-            status, reply = r.api.call("POST", "/api/v1/bookings", token,
-                                       {"offer_id": reply["booking_offer"]["offer_id"], "identity": identity})
-            if status == 201:
-                self.bookings.append((v, reply["booking"]))
+        reply = kiosk.send(rq.IssueTicket(business=v.business, identity=identity))
+        if reply.status == 200 and reply.body.get("over_capacity"):
+            reply = kiosk.send(rq.AcceptBooking(offer_id=reply.body["booking_offer"]["offer_id"], identity=identity))
+            if reply.status == 201:
+                self.bookings.append((v, reply.body["booking"]))
                 self.hoarder_outcomes["BOOKED"] += 1
                 return
-        elif status == 201:  # not a full day (yet): a ticket to sell, which the window's identity check stops
-            r._issued(v, reply["ticket"])
+        elif reply.status == 201:  # not a full day (yet): a ticket to sell, which the window's identity check stops
+            r._issued(v, reply.body["ticket"])
             self.hoarder_outcomes["TICKET"] += 1
             return
-        code = str(reply.get("error", {}).get("code", f"HTTP_{status}"))
+        code = str(reply.error.get("code", f"HTTP_{reply.status}"))
         self.hoarder_outcomes[code] += 1
         if code == "KIOSK_BURST":
             self.moved += 1
 
     def try_hoarded(self) -> None:
         """The buyer of each hoarded booking checks in with the slip and the number the hoarder typed."""
-        r = self.r
+        kiosk = self.r.api.client(self.r.tokens.kiosks[0])
         for v, booking in self.bookings:
-            status, reply = r.api.call("POST", "/api/v1/appointments/check-in", r.tokens.kiosks[0],
-                                       {"code": booking["code"], "identity": v.person.identity("typed")})
-            code = str(reply.get("error", {}).get("code", status))
+            reply = kiosk.send(rq.CheckIn(code=booking["code"], identity=v.person.identity("typed")))
+            code = str(reply.error.get("code", reply.status))
             # too early is no defence: at its time the same check-in goes through
-            (self.usable if status == 201 or code == "CHECKIN_TOO_EARLY" else self.held).append(booking["id"])
+            (self.usable if reply.status == 201 or code == "CHECKIN_TOO_EARLY" else self.held).append(booking["id"])
 
     # -- the rating padder: a thread of its own -------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
-        status, catalog = self.r.api.call("GET", "/api/v1/catalog", self.r.tokens.kiosks[0])
-        if status == 200:
-            self.keypad_minutes = int(catalog.get("rules", {}).get("rating_keypad_minutes", self.keypad_minutes))
+        catalog = self.r.api.client(self.r.tokens.kiosks[0]).send(rq.GetCatalog())
+        if catalog.status == 200:
+            rules = catalog.body.get("rules", {})
+            self.keypad_minutes = int(rules.get("rating_keypad_minutes", self.keypad_minutes))
         return [threading.Thread(target=self.r._guard(self._padder(p)), name=f"padder-{i}")
                 for i, p in enumerate(self.r.sc.insiders) if p.kind == "rating_padder"]
 
@@ -118,20 +118,22 @@ class Insiders:
         for t in done:
             number = t.number
             assert t.finished_at is not None
+            # every forgery is an ordinary typed rating: the channel (source) is a field the sender fills in, so
+            # the lie is told in the request itself and it is the hall that must refuse it
             if counter is not None and t.window != p.window:  # another window's service, on the keypad channel
-                self._forge(("keypad-other", number), counter, {"ticket": number, "level": 5, "source": "keypad"})
+                self._forge(("keypad-other", number), counter, rq.Rate(ticket=number, level=5, source="keypad"))
             elif counter is not None:  # its own service: through the citizen's channels, or long after
                 self._forge(("kiosk-claim", number), counter,
-                            {"ticket": code_of(t.qr) if t.qr else number, "level": 5, "source": "kiosk"})
+                            rq.Rate(ticket=code_of(t.qr) if t.qr else number, level=5, source="kiosk"))
                 if now - t.finished_at > timedelta(minutes=self.keypad_minutes) + GRACE:
                     pressed = t.finished_at + timedelta(minutes=1)
                     self._forge(("keypad-late", number), counter,
-                                {"ticket": number, "level": 5, "source": "keypad", "pressed_at": pressed.isoformat()})
+                                rq.Rate(ticket=number, level=5, source="keypad", pressed_at=pressed.isoformat()))
             # a kiosk rating a stranger's ticket by its number: bare, and with a typed identity of someone else
-            self._forge(("kiosk-bare", number), kiosk, {"ticket": number, "level": 5, "source": "kiosk"})
+            self._forge(("kiosk-bare", number), kiosk, rq.Rate(ticket=number, level=5, source="kiosk"))
             stranger = self._stranger()
             self._forge(("kiosk-typed", number), kiosk,
-                        {"ticket": number, "level": 5, "source": "kiosk", "identity": stranger})
+                        rq.Rate(ticket=number, level=5, source="kiosk", identity=stranger))
 
     def _stranger(self) -> dict[str, str]:
         """A valid number nobody in the drill holds (another province's area code)."""
@@ -141,13 +143,13 @@ class Insiders:
         first17 = f"530102{1960 + n % 40}0{1 + n % 9}1{n % 10}{n % 1000:03d}"
         return {"id_number": first17 + check_char(first17), "name": "", "source": "typed"}
 
-    def _forge(self, key: tuple[str, str], token: str, body: dict[str, Any]) -> None:
+    def _forge(self, key: tuple[str, str], token: str, rating: rq.Rate) -> None:
         with self._lock:
             if (token, *key) in self.padded:
                 return
             self.padded.add((token, *key))
-        status, reply = self.r.api.call("POST", "/api/v1/ratings", token, body)
-        outcome = "ACCEPTED" if status in (200, 201) else str(reply.get("error", {}).get("code", f"HTTP_{status}"))
+        reply = self.r.api.client(token).send(rating)
+        outcome = "ACCEPTED" if reply.status in (200, 201) else str(reply.error.get("code", f"HTTP_{reply.status}"))
         with self._lock:
             self.padding[outcome] += 1
 

@@ -1,9 +1,11 @@
 """``kiosk drill``: set up a hall (or use a running one), play the scenario's day, write the report.
 
 By default the hall is our own: the config directory copied to a throwaway folder, what-if
-settings (``--set limits.per_person_per_day=2``) written into the copy, devices enrolled and
-clerks added as a technician would, and ``kiosk hall serve --now … --speed …`` started as a
-real process. With ``--hall URL --tokens FILE`` the drill plays against a running hall.
+settings (``--set limits.per_person_per_day=2``) written into the copy, and a hall made from the
+copy by the ``own_hall`` maker the caller passes in (the standalone room, standalone/drill_hall.py: devices
+enrolled and clerks added as a technician would, the hall served by ``hall serve --now … --speed …``
+as a real process). The drill itself never reaches into a hall: it gets an address and tokens.
+With ``--hall URL --tokens FILE`` the drill plays against a running hall.
 """
 
 from __future__ import annotations
@@ -12,29 +14,26 @@ import dataclasses
 import json
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import Any, Protocol
 
 from kiosk.config_files import load_config
+from kiosk.contract import requests as rq
+from kiosk.contract.client import HallClient, HallUnreachable, Reply, http_transport
 from kiosk.domain.config import ConfigInvalid, HallConfig
 from kiosk.domain.errors import KioskError
+from kiosk.drill.link import Api, Tokens
 from kiosk.drill.report import summarize, write_report
-from kiosk.drill.runner import Api, DayRunner, DrillClock, Tokens
+from kiosk.drill.runner import DayRunner, DrillClock
 from kiosk.drill.scenario import ScenarioInvalid, parse_scenario, plan_day
 
 HALL_TABLES = ("hall", "hours", "calendar", "limits", "priority", "calling", "booking", "ratings", "matters",
                "security")
-DRILL_PIN = "246810"
 
 
 class DrillError(KioskError):
@@ -96,57 +95,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class OwnHall:
-    """A throwaway hall: devices enrolled and clerks added through the hall's own operations, then served."""
+class DrillHall(Protocol):
+    """A hall the drill plays against: where it answers and the tokens of the drill's devices there."""
 
-    def __init__(self, config_path: Path, config: HallConfig, workdir: Path, kiosks: int, start: datetime,
-                 speed: float, prepare: Callable[[Path, Path], None] | None = None) -> None:
-        from kiosk.hall import enrolment
-        from kiosk.hall.datadir import open_hall
-
-        self.data = workdir / "data"
-        service = open_hall(config, self.data)
-        try:
-            self.tokens = Tokens(
-                kiosks=[enrolment.enroll_device(service, "kiosk", f"kiosk-{i}", start) for i in range(1, kiosks + 1)],
-                counters={w.number: enrolment.enroll_device(service, "counter", f"window-{w.number}", start)
-                          for w in config.windows},
-                supervisor=enrolment.enroll_device(service, "supervisor", "duty-desk", start),
-                display=enrolment.enroll_device(service, "display", "board-1", start),
-                clerks={w.number: (f"90{w.number:02d}", DRILL_PIN) for w in config.windows})
-            for w in config.windows:
-                enrolment.add_clerk(service, f"90{w.number:02d}", f"演练窗口{w.number}", DRILL_PIN, start)
-        finally:
-            service.store.close()
-        if prepare is not None:  # e.g. a benchmark registers the hall with a ledger, so that it syncs all day
-            prepare(config_path, self.data)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (workdir / "hall.out").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.cli", "hall", "serve", "--config", str(config_path), "--data", str(self.data),
-             "--port", str(self.port), "--now", start.isoformat(), "--speed", repr(speed)],
-            stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise DrillError("演练大厅未能启动 / the drill's hall did not start: "
-                                 + (workdir / "hall.out").read_text(errors="replace")[-2000:])
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:  # not listening yet, or too busy starting to answer
-                time.sleep(0.05)
-        raise DrillError("演练大厅未能在30秒内启动 / the drill's hall did not start within 30 s")
+    url: str
+    tokens: Tokens
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        """The day is over: a throwaway hall goes away."""
+
+
+class HallMaker(Protocol):
+    """Makes the drill's own hall from the (copied, what-if) config: ``kiosks`` kiosks, a counter per window,
+    a duty desk and a board enrolled, a clerk per window, its clock started at ``start`` running ``speed``
+    times faster. Whoever starts a drill passes one in (the CLI: standalone/drill_hall.py)."""
+
+    def __call__(self, config_path: Path, config: HallConfig, workdir: Path, kiosks: int, start: datetime,
+                 speed: float) -> DrillHall: ...
 
 
 def load_tokens(path: Path) -> Tokens:
@@ -163,17 +128,20 @@ def load_tokens(path: Path) -> Tokens:
 
 def run_drill(scenario_path: Path, report: Path, config_path: Path, speed: float, seed: int,
               sets: list[str], hall_url: str | None = None, tokens_path: Path | None = None,
-              keep: Path | None = None, prepare: Callable[[Path, Path], None] | None = None) -> dict[str, Any]:
-    """Play one day; returns the summary (also in ``report/summary.json``)."""
+              keep: Path | None = None, own_hall: HallMaker | None = None) -> dict[str, Any]:
+    """Play one day; returns the summary (also in ``report/summary.json``). Without ``hall_url``, the day is
+    played on a hall ``own_hall`` makes from a copy of the config."""
     try:
         scenario_doc = tomllib.loads(scenario_path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DrillError(f"无法读取演练场景 / cannot read the scenario {scenario_path}: {exc}") from None
     settings = [parse_set(s) for s in sets]
     work = Path(tempfile.mkdtemp(prefix="drill-")) if keep is None else keep
-    hall: OwnHall | None = None
+    hall: DrillHall | None = None
     try:
         if hall_url is None:
+            if own_hall is None:
+                raise DrillError("没有指定大厅 / no hall: give --hall URL --tokens FILE, or a maker of the drill's own hall")
             config_dir = work / "config"
             shutil.copytree(config_path.parent, config_dir, dirs_exist_ok=True)
             applied = apply_settings(config_dir, config_path.name, scenario_doc, settings)
@@ -202,13 +170,20 @@ def run_drill(scenario_path: Path, report: Path, config_path: Path, speed: float
         start = datetime.combine(sc.day, sc.start, tz)
         visits = plan_day(sc, periods, tz, seed)
         if hall_url is None:
-            hall = OwnHall(config_file, config, work, sc.kiosks, start, speed, prepare)
+            assert own_hall is not None  # checked before the config was copied
+            hall = own_hall(config_file, config, work, sc.kiosks, start, speed)
             url, tokens = hall.url, hall.tokens
         else:
             url, tokens = hall_url, load_tokens(tokens_path) if tokens_path else _no_tokens()
-        health = requests.get(url.rstrip("/") + "/health", timeout=10).json()
-        clock = DrillClock(datetime.fromisoformat(health["now"]), float(health.get("speed", speed)))
+        try:  # the hall's clock, read once (not counted among the day's requests)
+            answer = HallClient(http_transport(url, timeout=10), "").send(rq.Health())
+        except HallUnreachable:
+            answer = Reply(599, {})
+        if answer.status != 200:
+            raise DrillError(f"大厅服务无法访问 / the hall at {url} cannot be reached: {answer.status} {answer.body}")
+        health = answer.body
         api = Api(url)
+        clock = DrillClock(datetime.fromisoformat(health["now"]), float(health.get("speed", speed)))
         windows = sorted(tokens.counters)
         runner = DayRunner(api, tokens, sc, visits, periods, clock, windows)
         print(f"演练开始 drill: {sc.name}, {len(visits)} 人次 visits, ×{clock.speed:g}", flush=True)
@@ -216,8 +191,8 @@ def run_drill(scenario_path: Path, report: Path, config_path: Path, speed: float
         rec = runner.run()
         wall = time.monotonic() - t0
         bursts = _count_events(api, tokens.supervisor, "kiosk.burst")
-        status, fu = api.call("GET", "/api/v1/followups", tokens.supervisor)
-        followups = len(fu.get("followups", [])) if status == 200 else 0
+        fu = api.client(tokens.supervisor).send(rq.ListFollowups())
+        followups = len(fu.body.get("followups", [])) if fu.status == 200 else 0
         summary = summarize(sc, rec, windows, wall, api.latencies, bursts, followups,
                             applied, seed, clock.speed)
         summary.update(runner.insiders.summary())
@@ -236,10 +211,11 @@ def _no_tokens() -> Tokens:
 
 
 def _count_events(api: Api, token: str, kind: str) -> int:
+    desk = api.client(token)
     after, found = 0, 0
     while True:
-        status, reply = api.call("GET", f"/api/v1/events?after={after}&limit=1000", token)
-        events = reply.get("events", []) if status == 200 else []
+        reply = desk.send(rq.ListEvents(after=after, limit=1000))
+        events = reply.body.get("events", []) if reply.status == 200 else []
         if not events:
             return found
         found += sum(1 for e in events if e["type"] == kind)

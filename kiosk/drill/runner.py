@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
-
+from kiosk.contract import requests as rq
+from kiosk.contract.client import HallClient
 from kiosk.domain.codes import code_of
 from kiosk.drill.insiders import Insiders
+from kiosk.drill.link import Api, Tokens
 from kiosk.drill.scenario import Scenario, Visit
 from kiosk.drill.waits import WaitWatch
 
@@ -46,55 +47,6 @@ class DrillClock:
 
     def sleep(self, hall_minutes: float, stop: threading.Event) -> bool:
         return self.sleep_until(self.now() + timedelta(minutes=hall_minutes), stop)
-
-
-@dataclass
-class Tokens:
-    kiosks: list[str]
-    counters: dict[int, str]
-    supervisor: str
-    display: str
-    clerks: dict[int, tuple[str, str]]  # window -> (clerk id, PIN)
-
-
-class Api:
-    """The hall API over HTTP, one connection pool per thread; timings kept for the hall's p99."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self._local = threading.local()
-        self.latencies: list[float] = []
-        self.errors: Counter[str] = Counter()
-
-    def _session(self) -> requests.Session:
-        if not hasattr(self._local, "s"):
-            self._local.s = requests.Session()
-        s: requests.Session = self._local.s
-        return s
-
-    def call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None,
-             session: str | None = None) -> tuple[int, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {token}"}
-        if session:
-            headers["X-Clerk-Session"] = session
-        for attempt in range(3):
-            t0 = time.perf_counter()
-            try:
-                r = self._session().request(method, self.url + path, json=body if method == "POST" else None,
-                                            headers=headers, timeout=30)
-            except requests.RequestException as exc:
-                self.errors[type(exc).__name__] += 1
-                if attempt == 2:
-                    return 599, {"error": {"code": "UNREACHABLE"}}
-                continue
-            self.latencies.append(time.perf_counter() - t0)
-            if r.status_code >= 500:
-                self.errors[f"HTTP {r.status_code}"] += 1
-            try:
-                return r.status_code, r.json()
-            except ValueError:
-                return r.status_code, {}
-        return 599, {}
 
 
 @dataclass
@@ -156,9 +108,10 @@ class DayRunner:
 
     # -- the day -----------------------------------------------------------------------------------------------
     def run(self) -> Record:
-        status, catalog = self.api.call("GET", "/api/v1/catalog", self.tokens.kiosks[0])
-        if status != 200:
-            raise RuntimeError(f"大厅服务无法访问 / the hall cannot be reached: {status} {catalog}")
+        reply = self.api.client(self.tokens.kiosks[0]).send(rq.GetCatalog())
+        catalog = reply.body
+        if reply.status != 200:
+            raise RuntimeError(f"大厅服务无法访问 / the hall cannot be reached: {reply.status} {catalog}")
         self.materials = {b["code"]: [m["id"] for m in b["materials"]] for b in catalog["businesses"]}
         self.categories = [c["id"] for c in catalog["matter_categories"]]
         self.waits.read_catalog(catalog)
@@ -195,14 +148,14 @@ class DayRunner:
 
     def _make_appointments(self) -> None:
         """Online appointments registered before the day, as the WeChat booking system would."""
+        desk = self.api.client(self.tokens.supervisor)
         for i, v in enumerate(self.visits):
             if v.kind != "appointment" or v.slot is None:
                 continue
-            status, body = self.api.call("POST", "/api/v1/appointments", self.tokens.supervisor, {
-                "business": v.business, "slot_start": v.slot[0].isoformat(), "slot_end": v.slot[1].isoformat(),
-                "identity": v.person.identity("qr")})
-            if status == 201:
-                self.appointment_codes[i] = body["appointment"]["code"]
+            reply = desk.send(rq.CreateAppointment(business=v.business, slot_start=v.slot[0].isoformat(),
+                                                   slot_end=v.slot[1].isoformat(), identity=v.person.identity("qr")))
+            if reply.status == 201:
+                self.appointment_codes[i] = reply.body["appointment"]["code"]
 
     # -- kiosks ------------------------------------------------------------------------------------------------
     def _kiosks(self) -> None:
@@ -225,35 +178,32 @@ class DayRunner:
                 moved += 1
         self.arrivals_done.set()
 
-    def _token(self, v: Visit) -> str:
-        return self.tokens.kiosks[(v.kiosk - 1) % len(self.tokens.kiosks)]
+    def _kiosk(self, v: Visit) -> HallClient:
+        return self.api.client(self.tokens.kiosks[(v.kiosk - 1) % len(self.tokens.kiosks)])
 
     def _take(self, v: Visit, entry: str, accept_wait: bool = False) -> str:
-        body: dict[str, Any] = {"business": v.business, "identity": v.person.identity(entry)}
-        if v.principals:
-            body["agent"] = {"identity": v.person.identity(entry),
-                             "principals": [p.identity("typed") for p in v.principals]}
-        if v.priority:
-            body["priority"] = v.priority
-        if accept_wait:
-            body["accept_wait"] = True
+        identity = v.person.identity(entry)
+        agent = (rq.Agent(identity=identity, principals=[p.identity("typed") for p in v.principals])
+                 if v.principals else None)
         self.waits.before_issue()
-        status, reply = self.api.call("POST", "/api/v1/tickets", self._token(v), body)
+        kiosk = self._kiosk(v)
+        reply = kiosk.send(rq.IssueTicket(business=v.business, identity=identity, agent=agent,
+                                          priority=v.priority or None, accept_wait=True if accept_wait else None))
+        status = reply.status
         if status == 201:
-            self._issued(v, reply["ticket"])
+            self._issued(v, reply.body["ticket"])
             return "ISSUED"
-        if status == 200 and reply.get("over_capacity"):
+        if status == 200 and reply.body.get("over_capacity"):
             with self.record.lock:
                 self.record.offered.append(v)
             if v.book_if_offered and v.kind != "scalper":
-                s2, _ = self.api.call("POST", "/api/v1/bookings", self._token(v),
-                                       {"offer_id": reply["booking_offer"]["offer_id"], "identity": body["identity"]})
-                if s2 == 201:
+                booked = kiosk.send(rq.AcceptBooking(offer_id=reply.body["booking_offer"]["offer_id"], identity=identity))
+                if booked.status == 201:
                     with self.record.lock:
                         self.record.booked.append(v)
                     return "BOOKED"
             return self._take(v, entry, accept_wait=True)
-        code = str(reply.get("error", {}).get("code", f"HTTP_{status}"))
+        code = str(reply.error.get("code", f"HTTP_{status}"))
         if code == "KIOSK_BURST" and v.kind != "scalper" and entry == "typed":
             # the refusal tells the citizen to lay their own card on the reader, which they carry for the window
             with self.record.lock:
@@ -264,13 +214,12 @@ class DayRunner:
         return code
 
     def _check_in(self, v: Visit, qr: str) -> None:
-        status, reply = self.api.call("POST", "/api/v1/appointments/check-in", self._token(v),
-                                      {"code": qr, "identity": v.person.identity("card")})
-        if status == 201:
-            self._issued(v, reply["ticket"])
+        reply = self._kiosk(v).send(rq.CheckIn(code=qr, identity=v.person.identity("card")))
+        if reply.status == 201:
+            self._issued(v, reply.body["ticket"])
         else:
             with self.record.lock:
-                self.record.refusals.append((v, str(reply.get("error", {}).get("code", f"HTTP_{status}"))))
+                self.record.refusals.append((v, str(reply.error.get("code", f"HTTP_{reply.status}"))))
 
     def _issued(self, v: Visit, ticket: dict[str, Any]) -> None:
         with self.record.lock:
@@ -292,15 +241,15 @@ class DayRunner:
         return any(a <= local < b for a, b in spans)
 
     def _window(self, w: int) -> None:
-        session: str | None = None
-        token = self.tokens.counters[w]
+        counter = self.api.client(self.tokens.counters[w])
+        desk: HallClient | None = None  # the counter with the clerk's session, while signed in
         after_close_idle = 0
         since = self.clock.now()
 
-        def leave() -> None:
+        def leave(desk: HallClient) -> None:
             with self.record.lock:
                 self.record.window_staffed[w] += (self.clock.now() - since).total_seconds() / 60
-            self.api.call("POST", f"/api/v1/windows/{w}/logout", token, {}, session)
+            desk.send(rq.Logout(window=w))
 
         while not self.stop.is_set():
             now = self.clock.now()
@@ -310,24 +259,24 @@ class DayRunner:
             if self.arrivals_done.is_set() and after_close_idle >= 2:
                 break  # once nobody comes any more, a window goes home when nobody waits for it
             if not closed_day and not self._window_open(w, now):
-                if session is not None:
-                    leave()
-                    session = None
+                if desk is not None:
+                    leave(desk)
+                    desk = None
                 self.clock.sleep(1, self.stop)
                 continue
             if closed_day and w in self.sc.closed_windows:
                 break
-            if session is None:
+            if desk is None:
                 clerk, pin = self.tokens.clerks[w]
-                status, reply = self.api.call("POST", f"/api/v1/windows/{w}/login", token,
-                                              {"clerk_id": clerk, "pin": pin})
-                if status != 200:
-                    raise RuntimeError(f"{w}号窗口无法登录 / window {w} cannot log in: {reply}")
-                session = reply["session"]
+                login = counter.send(rq.Login(window=w, clerk_id=clerk, pin=pin))
+                if login.status != 200:
+                    raise RuntimeError(f"{w}号窗口无法登录 / window {w} cannot log in: {login.body}")
+                desk = counter.with_session(login.body["session"])
                 since = self.clock.now()
-            if self._paused(w, now, token, session):
+            if self._paused(w, now, desk):
                 continue
-            status, reply = self.api.call("POST", f"/api/v1/windows/{w}/call-next", token, {}, session)
+            reply = desk.send(rq.CallNext(window=w))
+            status = reply.status
             if status == 404:
                 after_close_idle += 1 if closed_day or self.arrivals_done.is_set() else 0
                 self.clock.sleep(1, self.stop)
@@ -336,17 +285,16 @@ class DayRunner:
                 self.clock.sleep(1, self.stop)
                 continue
             after_close_idle = 0
-            self._serve(w, token, session, reply["ticket"]["number"])
-        if session is not None:
-            leave()
+            self._serve(w, desk, reply.body["ticket"]["number"])
+        if desk is not None:
+            leave(desk)
 
-    def _paused(self, w: int, now: datetime, token: str, session: str) -> bool:
+    def _paused(self, w: int, now: datetime, desk: HallClient) -> bool:
         """A planned pause (a clerk's lunch while the hall stays open): paused and resumed through the API."""
         local = now.timetz().replace(tzinfo=None)
         inside = any(a <= local < b for a, b in self.sc.window_pauses.get(w, ()))
         if inside != (w in self.pausing):
-            self.api.call("POST", f"/api/v1/windows/{w}/{'pause' if inside else 'resume'}", token,
-                          {"reason": "午休 lunch"}, session)
+            desk.send((rq.Pause if inside else rq.Resume)(window=w, reason="午休 lunch"))
             (self.pausing.add if inside else self.pausing.discard)(w)
         if inside:
             self.clock.sleep(1, self.stop)
@@ -362,55 +310,52 @@ class DayRunner:
             time.sleep(0.005)
         return None
 
-    def _serve(self, w: int, token: str, session: str, number: str) -> None:
+    def _serve(self, w: int, desk: HallClient, number: str) -> None:
         log = self._log_for(number)
         called = self.clock.now()
         if log is None:  # a ticket the drill did not take (a remote hall's own traffic): served briefly
-            self.api.call("POST", f"/api/v1/windows/{w}/start", token, {}, session)
+            desk.send(rq.StartService(window=w))
             self.clock.sleep(5, self.stop)
-            self.api.call("POST", f"/api/v1/windows/{w}/finish", token, {"accepted": False}, session)
+            desk.send(rq.Finish(window=w, accepted=False))
             return
         log.called_at, log.window = called, w
         v = log.visit
         if v.no_show:
             self.clock.sleep(3, self.stop)  # called, waited for, nobody came
-            self.api.call("POST", f"/api/v1/windows/{w}/no-show", token, {}, session)
+            desk.send(rq.NoShow(window=w))
             log.outcome = "no_show"
             return
         presenter = v.buyer if v.kind == "scalper" and v.buyer is not None else v.person
-        status, _ = self.api.call("POST", f"/api/v1/windows/{w}/start", token,
-                                      {"identity": presenter.identity("card")}, session)
+        status = desk.send(rq.StartService(window=w, identity=presenter.identity("card"))).status
         if status == 409:
             # 人证不符: the clerk does not serve a resold ticket; the holder has not come, so the ticket lapses
             with self.record.lock:
                 self.record.mismatches += 1
             log.outcome = "mismatch"
             self.clock.sleep(1, self.stop)
-            self.api.call("POST", f"/api/v1/windows/{w}/no-show", token, {}, session)
+            desk.send(rq.NoShow(window=w))
             return
         log.started_at = self.clock.now()
         self.clock.sleep(v.service_minutes / 2, self.stop)
         if v.notice and self.materials.get(v.business):
-            self.api.call("POST", f"/api/v1/windows/{w}/notice", token,
-                          {"missing": self.materials[v.business][:1]}, session)
+            desk.send(rq.Notice(window=w, missing=self.materials[v.business][:1]))
         self.clock.sleep(v.service_minutes / 2, self.stop)
-        self.api.call("POST", f"/api/v1/windows/{w}/finish", token, {"accepted": v.accepted}, session)
+        desk.send(rq.Finish(window=w, accepted=v.accepted))
         log.finished_at, log.outcome = self.clock.now(), "served"
         status = 0  # the keypad, or later the phone page; or the citizen left without rating
         if v.keypad:
-            status, _ = self.api.call("POST", "/api/v1/ratings", token,
-                                      {"ticket": number, "level": v.rating, "source": "keypad"}, session)
+            status = desk.send(rq.Rate(ticket=number, level=v.rating, source="keypad")).status
         elif v.phone and log.qr:
-            status, _ = self.api.call("POST", "/q/rating", "", {"c": code_of(log.qr), "level": v.rating})
+            status = self.api.public().send(rq.PhoneRate(c=code_of(log.qr), level=v.rating)).status
         log.rating_done = True
         with self.record.lock:
             self.record.window_busy[w] += (log.finished_at - log.started_at).total_seconds() / 60
             if status in (200, 201):
                 self.record.ratings[v.rating] += 1
         if v.report_matter and self.categories:
-            status, _ = self.api.call("POST", "/api/v1/matters", self.tokens.kiosks[0], {
-                "category": self.categories[hash(number) % len(self.categories)],
-                "description": "演练：材料要求前后不一致，希望说明清楚", "ticket": number})
+            status = self.api.client(self.tokens.kiosks[0]).send(rq.ReportMatter(
+                category=self.categories[hash(number) % len(self.categories)],
+                description="演练：材料要求前后不一致，希望说明清楚", ticket=number)).status
             if status == 201:
                 with self.record.lock:
                     self.record.matters += 1
@@ -418,11 +363,12 @@ class DayRunner:
     # -- watching --------------------------------------------------------------------------------------------------
     def _sample(self) -> None:
         last_print = 0.0
+        board = self.api.client(self.tokens.display)
         while not self.stop.is_set():
-            status, reply = self.api.call("GET", "/api/v1/queue", self.tokens.display)
+            reply = board.send(rq.QueueStatus())
             now = self.clock.now()
-            if status == 200:
-                waiting = {b["code"]: int(b["waiting"]) for b in reply["businesses"]}
+            if reply.status == 200:
+                waiting = {b["code"]: int(b["waiting"]) for b in reply.body["businesses"]}
                 with self.record.lock:
                     self.record.queue.append((now, waiting))
                     issued = len(self.record.tickets)

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from kiosk.contract.requests import QueueStatus
 from kiosk.domain import codes, queue
 
 if TYPE_CHECKING:
-    from kiosk.drill.runner import Api, DrillClock, Record
+    from kiosk.drill.link import Api
+    from kiosk.drill.runner import DrillClock, Record
     from kiosk.drill.scenario import Visit
 
 LOOKS = (10, 25, 45, 70, 100, 140, 190, 250, 320, 400, 500)  # minutes after issue a phone is looked at
@@ -86,9 +87,10 @@ class WaitWatch:
         self.catalog = {b["code"]: float(b.get("service_minutes", 15.0)) for b in catalog["businesses"]}
 
     def snapshot(self) -> Snapshot | None:
-        status, reply = self.api.call("GET", "/api/v1/queue", self.token)
-        if status != 200:
+        answer = self.api.client(self.token).send(QueueStatus())
+        if answer.status != 200:
             return None
+        reply = answer.body
         return Snapshot({b["code"]: int(b["waiting"]) for b in reply["businesses"]},
                         {w["number"]: tuple(w["businesses"]) for w in reply["windows"]},
                         {w["number"] for w in reply["windows"] if w["state"] == "open"})
@@ -151,7 +153,8 @@ class WaitWatch:
             snap = self.snapshot() if due else None
             for log in due:
                 looked[log.number] += 1
-                status, body = self.api.call("GET", f"/q/status?c={quote(log.code, safe='')}", self.token)
+                look = self.api.look(log.code)  # the phone page's own feed, as the citizen's phone reads it
+                status, body = look.status, look.body
                 if status != 200 or body.get("state") not in ("waiting", "transferred"):
                     continue
                 at = self.clock.now()

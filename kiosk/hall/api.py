@@ -25,7 +25,7 @@ from starlette.routing import Route as HttpRoute
 
 from kiosk.clock import HallClock
 from kiosk.contract import requests as r
-from kiosk.contract.routes import ROUTES, Route
+from kiosk.contract.routes import PHONE_PAGE, PHONE_STATUS, ROUTES, Route
 from kiosk.contract.wire import parse, parse_query, path_parameters, query_parameters, request_body
 from kiosk.domain.errors import DomainError, bad_request, fail
 from kiosk.hall import credentials, operations, phone
@@ -232,7 +232,7 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
             app.state.request_kinds[route.path] = route.request
 
     phone.mount(app, ctx, clock, notifier)
-    publish(app, public=("/q", "/q/status", *(route.path for route in ROUTES if not route.roles)),
+    publish(app, public=(PHONE_PAGE, PHONE_STATUS, *(route.path for route in ROUTES if not route.roles)),
             extra=documented(ROUTES))
     return app
 

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kiosk.clock import HallClock
+from kiosk.contract.routes import PHONE_PAGE, PHONE_STATUS
 from kiosk.domain.errors import DomainError
 from kiosk.hall import feedback
 from kiosk.hall.context import HallContext
@@ -52,13 +53,13 @@ def mount(app: FastAPI, ctx: HallContext, clock: HallClock, notifier: Waiter) ->
     def not_found() -> Response:
         return error_response("NOT_FOUND", "没有找到这张小票，或小票已过期。", "No such ticket today.", headers=HEADERS)
 
-    @app.get("/q", summary="The queue page a phone opens from the slip's QR (no login)",
+    @app.get(PHONE_PAGE, summary="The queue page a phone opens from the slip's QR (no login)",
              response_class=HTMLResponse)
     def page(c: str = "") -> Response:
         found = status(c)
         return HTMLResponse(PAGE if found else NOT_FOUND, status_code=200 if found else 404, headers=HEADERS)
 
-    @app.get("/q/status", summary="The ticket's progress for the queue page (long poll: after, wait)")
+    @app.get(PHONE_STATUS, summary="The ticket's progress for the queue page (long poll: after, wait)")
     async def follow(request: Request, c: str = "", after: str = "-1", wait: str = "0") -> Response:
         started = time.monotonic()
         found = status(c)
