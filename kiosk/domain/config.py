@@ -14,13 +14,9 @@ from datetime import date
 from kiosk.domain.calendar import HallCalendar
 from kiosk.domain.catalog import Business, FeeSchedule
 
-# The drill (kiosk/drill/play.py, scenario.py) still takes these two from here; their home is
-# kiosk.domain.config_problems. Drop this line once the drill imports them from there.
-from kiosk.domain.config_problems import ConfigInvalid, did_you_mean
-
 __all__ = [
-    "BookingRules", "CallingRules", "ConfigInvalid", "HallConfig", "KioskBurst", "Limits", "MatterCategory",
-    "MatterRules", "NationalCalendar", "PriorityRules", "RatingRules", "SecurityRules", "Window", "did_you_mean",
+    "BookingRules", "CallingRules", "HallConfig", "KioskBurst", "Limits", "MatterCategory",
+    "MatterRules", "NationalCalendar", "PriorityRules", "RatingRules", "SecurityRules", "Window",
 ]
 
 

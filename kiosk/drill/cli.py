@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.config_files import DEFAULT_CONFIG, load_config
-from kiosk.domain.config import ConfigInvalid
+from kiosk.domain.config_problems import ConfigInvalid
 
 if TYPE_CHECKING:
     from kiosk.drill.play import HallMaker

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 from kiosk.config_files import load_config
 from kiosk.contract import requests as rq
 from kiosk.contract.client import HallClient, HallUnreachable, Reply, http_transport
-from kiosk.domain.config import ConfigInvalid, HallConfig
+from kiosk.domain.config import HallConfig
+from kiosk.domain.config_problems import ConfigInvalid
 from kiosk.domain.errors import KioskError
 from kiosk.drill.link import Api, Tokens
 from kiosk.drill.report import summarize, write_report

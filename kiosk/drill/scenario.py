@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.config import did_you_mean
+from kiosk.domain.config_problems import did_you_mean
 from kiosk.domain.errors import KioskError
 from kiosk.domain.identity import check_char
 
