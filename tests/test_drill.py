@@ -201,7 +201,7 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
 def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
     """Four holders: told 20 (10–30) and called after 25; told 40 (30–50) and called after 60; one never
     called whose range ended at 16:00 without a booking offer (unwarned); one never called after an offer."""
-    from kiosk.drill.runner import Record, TicketLog
+    from kiosk.drill.day import Record, TicketLog
     from kiosk.drill.scenario import Person, Visit
     from kiosk.drill.waits import Told, WaitLog, WaitWatch
 

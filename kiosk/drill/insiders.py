@@ -28,7 +28,7 @@ from kiosk.domain.identity import check_char
 from kiosk.drill.scenario import Insider, Visit
 
 if TYPE_CHECKING:
-    from kiosk.drill.runner import DayRunner
+    from kiosk.drill.day import Day
 
 GRACE = timedelta(minutes=2)  # after the keypad minutes: a press could still be on its way to the hall
 ANSWERS = {"RATING_NOT_YOURS": "不是本设备能评价的服务", "RATING_NEEDS_SLIP": "仅凭号码不能评价",
@@ -36,7 +36,7 @@ ANSWERS = {"RATING_NOT_YOURS": "不是本设备能评价的服务", "RATING_NEED
 
 
 class Insiders:
-    def __init__(self, runner: DayRunner) -> None:
+    def __init__(self, runner: Day) -> None:
         self.r = runner
         self.bookings: list[tuple[Visit, dict[str, Any]]] = []  # what the hoarder got
         self.hoarder_outcomes: Counter[str] = Counter()

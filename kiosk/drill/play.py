@@ -28,9 +28,10 @@ from kiosk.contract.client import HallClient, HallUnreachable, Reply, http_trans
 from kiosk.domain.config import HallConfig
 from kiosk.domain.config_problems import ConfigInvalid
 from kiosk.domain.errors import KioskError
+from kiosk.drill.day import DrillClock
 from kiosk.drill.link import Api, Tokens
 from kiosk.drill.report import summarize, write_report
-from kiosk.drill.runner import DayRunner, DrillClock
+from kiosk.drill.runner import DayRunner
 from kiosk.drill.scenario import ScenarioInvalid, parse_scenario, plan_day
 
 HALL_TABLES = ("hall", "hours", "calendar", "limits", "priority", "calling", "booking", "ratings", "matters",

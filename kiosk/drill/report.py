@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.drill import waits as wait_scores
+from kiosk.drill.day import Record
 from kiosk.drill.insiders import describe
-from kiosk.drill.runner import Record
 from kiosk.drill.scenario import Scenario
 
 REFUSAL_NAMES = {

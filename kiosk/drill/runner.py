@@ -12,73 +12,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.contract import requests as rq
 from kiosk.contract.client import HallClient
 from kiosk.domain.codes import code_of
+from kiosk.drill.day import DrillClock, Record, TicketLog
 from kiosk.drill.insiders import Insiders
 from kiosk.drill.link import Api, Tokens
 from kiosk.drill.scenario import Scenario, Visit
 from kiosk.drill.waits import WaitWatch
-
-
-class DrillClock:
-    """The hall clock as the drill sees it: read once from /health, then run on at the same speed."""
-
-    def __init__(self, start: datetime, speed: float) -> None:
-        self.start, self.speed, self._mono = start, speed, time.monotonic()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._mono) * self.speed)
-
-    def sleep_until(self, when: datetime, stop: threading.Event) -> bool:
-        """False when the drill is stopped meanwhile."""
-        while not stop.is_set():
-            left = (when - self.now()).total_seconds() / self.speed
-            if left <= 0:
-                return True
-            stop.wait(min(left, 0.5))
-        return False
-
-    def sleep(self, hall_minutes: float, stop: threading.Event) -> bool:
-        return self.sleep_until(self.now() + timedelta(minutes=hall_minutes), stop)
-
-
-@dataclass
-class TicketLog:
-    visit: Visit
-    number: str
-    issued_at: datetime
-    called_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    window: int | None = None
-    outcome: str = "waiting"  # waiting, served, no_show, mismatch
-    qr: str = ""  # the slip's QR (the phone page's code)
-    rating_done: bool = False  # the citizen has rated, or left without
-
-
-@dataclass
-class Record:
-    tickets: dict[str, TicketLog] = field(default_factory=dict)
-    refusals: list[tuple[Visit, str]] = field(default_factory=list)
-    redirected: list[Visit] = field(default_factory=list)   # typed entry paused: the citizen laid the card instead
-    offered: list[Visit] = field(default_factory=list)
-    booked: list[Visit] = field(default_factory=list)
-    arrivals: list[datetime] = field(default_factory=list)
-    queue: list[tuple[datetime, dict[str, int]]] = field(default_factory=list)
-    mismatches: int = 0
-    ratings: Counter[int] = field(default_factory=Counter)
-    matters: int = 0
-    window_busy: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes serving
-    window_staffed: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # minutes logged in
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    waits: WaitWatch | None = None  # what each ticket was told about its wait (kiosk/drill/waits.py)
 
 
 class DayRunner:

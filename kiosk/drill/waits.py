@@ -33,8 +33,8 @@ from kiosk.contract.requests import QueueStatus
 from kiosk.domain import codes, queue
 
 if TYPE_CHECKING:
+    from kiosk.drill.day import DrillClock, Record
     from kiosk.drill.link import Api
-    from kiosk.drill.runner import DrillClock, Record
     from kiosk.drill.scenario import Visit
 
 LOOKS = (10, 25, 45, 70, 100, 140, 190, 250, 320, 400, 500)  # minutes after issue a phone is looked at

@@ -46,6 +46,8 @@ class HallApp(App):
         super().__init__(**kwargs)
         self.client = client
         self.tour_dir = tour_dir
+        # the tour's steps (kiosk/ui/<app>/tour.py), handed in by whoever starts a tour: an app knows no tour
+        self.tour_plan: Callable[[Any], Iterator[TourStep]] | None = None
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hall-io")  # hall calls, printing
         self.timings: dict[str, list[float]] = {}  # measured during the tour, for bench/
         self.missed: list[str] = []  # tour steps whose screen never came: the tour fails
@@ -90,11 +92,9 @@ class HallApp(App):
         from kivy.tests.common import UnitTestTouch  # tour only (it imports pytest): before any press is timed
 
         self._touch = UnitTestTouch
-        self._tour = self.tour_steps()
+        assert self.tour_plan is not None, "a tour folder was given without the tour's steps"
+        self._tour = self.tour_plan(self)
         Clock.schedule_once(lambda _dt: self._tour_next(), delay)
-
-    def tour_steps(self) -> Iterator[TourStep]:
-        raise NotImplementedError
 
     def on_start(self) -> None:
         # SDL turns SIGTERM into a request to close the window, which a deployed kiosk vetoes (no way out by

@@ -6,6 +6,7 @@ this is all there is; without one, the hall is started in this process by whoeve
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,8 @@ def run_app(args: argparse.Namespace, start_hall: StartHall | None = None) -> in
         voice = Voice(engine=args.voice, volume=args.volume, repeat=args.repeat,
                       record_dir=(tour / "voice") if tour else None)
         app = DisplayApp(client, voice, tour_dir=tour, demo=embedded)
+    if tour is not None:
+        app.tour_plan = importlib.import_module(f"kiosk.ui.{which}.tour").steps
     if args.contrast == "high":
         from kiosk.ui.palette import HIGH_CONTRAST
 

@@ -10,7 +10,7 @@ The keypad and the ID reader run on their own threads and report through the clo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from kiosk.ui.counter.flows.calling import CallingFlow
 from kiosk.ui.counter.flows.login import LoginFlow, LoginScreen
 from kiosk.ui.counter.flows.notice import NoticeFlow
 from kiosk.ui.counter.flows.rating import RatingFlow, RatingRelay
-from kiosk.ui.hall_app import HallApp, TourStep
+from kiosk.ui.hall_app import HallApp
 from kiosk.ui.stage import Stage
 
 STATES = {"open": "办理中", "paused": "暂停服务", "closed": "未开窗"}
@@ -220,9 +220,3 @@ class CounterApp(HallApp):
 
     def back_to_desk(self) -> None:
         self.root.current = "desk"
-
-    # -- the tour (counter/tour.py) --------------------------------------------------------------
-    def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.counter.tour import steps
-
-        return steps(self)

@@ -8,7 +8,6 @@ starting from the feed's head, so a restarted display does not replay the mornin
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk.contract.client import HallClient, Reply
 from kiosk.contract.requests import GetCatalog, QueueStatus
-from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.hall_app import EventFollower, HallApp
 from kiosk.ui.stage import Stage
 from kiosk.ui.voice.calls import Voice
 
@@ -139,9 +138,3 @@ class DisplayApp(HallApp):
             card.window = str(call["window"]) if call else ""
             card.flash = 1 if call and call["flash_until"] else 0
         self.board.recent = "\n".join(f"{c['number']}  →  {c['window']}号窗口" for c in self.calls[CARDS:CARDS + 8])
-
-    # -- the tour (tour.py beside it) --------------------------------------------------------------
-    def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.display.tour import steps
-
-        return steps(self)

@@ -8,7 +8,7 @@ window, longer hours), which the hall records.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from kiosk.contract.requests import (
 )
 from kiosk.domain.labels import APPEAL_STATES, EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
 from kiosk.ui.fitting import keep_fitting
-from kiosk.ui.hall_app import EventFollower, HallApp, TourStep
+from kiosk.ui.hall_app import EventFollower, HallApp
 from kiosk.ui.stage import Stage
 from kiosk.ui.voice.sound import chime
 
@@ -415,10 +415,3 @@ class DutyApp(HallApp):
                 screen.result = reply.error.get("message", "")
 
         self.ask(lambda: self.client.send(request), done)
-
-
-    # -- the tour (tour.py beside it) --------------------------------------------------------------
-    def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.duty.tour import steps
-
-        return steps(self)

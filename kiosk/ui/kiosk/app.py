@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from drivers.factory import Devices
 from kiosk.contract.client import HallClient, HallUnreachable, Reply
 from kiosk.contract.requests import CallStaff, GetCatalog, QueueStatus
 from kiosk.domain import labels
-from kiosk.ui.hall_app import HallApp, TourStep, qr_texture
+from kiosk.ui.hall_app import HallApp, qr_texture
 from kiosk.ui.input import pinyin
 from kiosk.ui.kiosk import finder
 from kiosk.ui.kiosk.flows.enquiry import EnquiryFlow, EnquiryScreen
@@ -336,9 +335,3 @@ class KioskApp(HallApp):
             self.prewarmed = True
 
         self.background(pinyin.warm_up, warmed)
-
-    # -- the tour (kiosk/ui/kiosk/tour.py) ---------------------------------------------------------------
-    def tour_steps(self) -> Iterator[TourStep]:
-        from kiosk.ui.kiosk.tour import steps
-
-        return steps(self)
