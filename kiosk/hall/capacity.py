@@ -1,5 +1,5 @@
 """The day's shape: which windows serve what today (with the duty desk's decisions), how long the hall stays
-open, and a ticket as the hall shows it, with its wait (kiosk/hall/waits.py)."""
+open, and a ticket as the hall shows it, with its wait (kiosk/hall/wait_facts.py)."""
 
 from __future__ import annotations
 
