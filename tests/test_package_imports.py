@@ -127,3 +127,27 @@ def test_the_drill_spells_no_path_of_the_hall() -> None:
     """The drill's devices send typed requests (HallClient.send, routed by kiosk/contract/routes.py), so a path
     changed in the table is a path changed for the drill too."""
     assert path_literals(KIOSK / "drill") == []
+
+
+def methods_carried() -> dict[str, int]:
+    """Each class of the product with the methods it carries: its own and those of the product's classes it
+    inherits from (mixins counted; an override counts in both, as a reader meets both)."""
+    classes: dict[str, tuple[int, list[str]]] = {}
+    for path in [*KIOSK.rglob("*.py"), *(ROOT / "drivers").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                own = sum(isinstance(x, ast.FunctionDef | ast.AsyncFunctionDef) for x in node.body)
+                classes[node.name] = (own, [ast.unparse(b) for b in node.bases])
+
+    def carried(name: str) -> int:
+        own, bases = classes[name]
+        return own + sum(carried(b) for b in bases if b in classes and b != name)
+
+    return {name: carried(name) for name in classes}
+
+
+def test_no_class_of_the_product_carries_more_than_40_methods() -> None:
+    """The hall is functions over a context, not one object; an app's shell hands its work to flows."""
+    heavy = {name: n for name, n in methods_carried().items() if n > 40}
+    assert heavy == {}
+    assert methods_carried()["KioskApp"] > methods_carried()["HallApp"] > 5  # the count sees inheritance

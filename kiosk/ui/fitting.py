@@ -41,6 +41,11 @@ def fit_box(text: str, width: float, height: float, size: float, wrap: bool) -> 
     return float(dp(10))
 
 
+def fit_wrapped(text: str, width: float, height: float, size: float) -> float:
+    """For the .kv: a font size ≤ ``size`` at which wrapped ``text`` fits the box."""
+    return fit_box(text, width, height, size, wrap=True)
+
+
 def keep_fitting(widget: Any) -> Any:
     """A label made in Python keeps its design size where it fits, and shrinks where the screen is small."""
     widget.design_font_size = widget.font_size

@@ -97,7 +97,9 @@ def run_app(args: argparse.Namespace, start_hall: StartHall | None = None) -> in
                       record_dir=(tour / "voice") if tour else None)
         app = DisplayApp(client, voice, tour_dir=tour, demo=embedded)
     if tour is not None:
-        app.tour_plan = importlib.import_module(f"kiosk.ui.{which}.tour").steps
+        from kiosk.ui.tour_runner import Tour
+
+        app.tour = Tour(app, tour, importlib.import_module(f"kiosk.ui.{which}.tour").steps)
     if args.contrast == "high":
         from kiosk.ui.palette import HIGH_CONTRAST
 
@@ -119,8 +121,8 @@ def tour_result(app: Any, tour: Path | None) -> int:
         return 0
     shots = sorted(p.name for p in tour.glob("*.png"))
     print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
-    if app.missed:
-        print(f"导览未完成 tour steps that never reached their screen: {', '.join(app.missed)}", file=sys.stderr)
+    if app.tour.missed:
+        print(f"导览未完成 tour steps that never reached their screen: {', '.join(app.tour.missed)}", file=sys.stderr)
         return 1
     return 0
 

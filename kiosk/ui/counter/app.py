@@ -100,7 +100,7 @@ class CounterApp(HallApp):
         Clock.schedule_interval(lambda _dt: self.refresh(), 3.0)
         Clock.schedule_interval(lambda _dt: self.calling.poll_reader(), 0.4)
         self.ask(lambda: self.client.send(GetCatalog()), self._catalog)
-        self.first_frame()
+        self.timings.first_frame()
         self.start_tour()
         return sm
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from kiosk.ui.hall_app import TourStep
 from kiosk.ui.stage import DEMO_CLERK
+from kiosk.ui.tour_runner import TourStep, tour_of
 
 if TYPE_CHECKING:
     from kivy.uix.widget import Widget
@@ -31,95 +31,95 @@ def steps(app: CounterApp) -> Iterator[TourStep]:
     yield "01-login", lambda: app.root.current == "login"
     clerk_id, _name, pin = DEMO_CLERK
     for ch in clerk_id:
-        app.press(key(ch))
-    app.press(login.ids.pin_field)
+        tour_of(app).press(key(ch))
+    tour_of(app).press(login.ids.pin_field)
     for ch in "0000":
-        app.press(key(ch))
-    app.press(key("登录 Log in"))
+        tour_of(app).press(key(ch))
+    tour_of(app).press(key("登录 Log in"))
     yield "02-login-wrong-pin", lambda: bool(login.message)
     for ch in pin:
-        app.press(key(ch))
-    app.press(key("登录 Log in"))
+        tour_of(app).press(key(ch))
+    tour_of(app).press(key("登录 Log in"))
     yield "03-desk", lambda: app.root.current == "desk" and bool(app.summary.get("waiting_tickets"))
-    app.press(desk.ids.call_next)
+    tour_of(app).press(desk.ids.call_next)
     yield "04-called", lambda: desk.state == "called"
-    app.press(desk.ids.start)
+    tour_of(app).press(desk.ids.start)
     yield "05-identity-check", lambda: app.root.current == "choice"
     sims["idcard"].place("elder")  # somebody else's card: not the ticket's holder
     yield "06-identity-mismatch", lambda: choice.title == "人证不一致"
     sims["idcard"].remove()
-    app.press(choice.ids.confirm)  # nothing chosen: nothing happens, the reason is required
+    tour_of(app).press(choice.ids.confirm)  # nothing chosen: nothing happens, the reason is required
     yield "_still-asking", lambda: app.root.current == "choice"
-    app.press(option("代办人持授权委托书"))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option("代办人持授权委托书"))
+    tour_of(app).press(choice.ids.confirm)
     yield "07-serving-override", lambda: desk.state == "serving"
-    app.press(desk.ids.notice)
+    tour_of(app).press(desk.ids.notice)
     yield "_notice", lambda: app.root.current == "choice"
     for label in ("不动产权证书", "完税凭证"):
         found = [b for b in choice.ids.options.children if label in b.text]
         if found:
-            app.press(found[0])
+            tour_of(app).press(found[0])
     if not app.root.get_screen("choice").ready:
-        app.press(choice.ids.options.children[-1])
+        tour_of(app).press(choice.ids.options.children[-1])
     yield "08-notice-checklist", lambda: app.root.get_screen("choice").ready
-    app.press(choice.ids.confirm)
+    tour_of(app).press(choice.ids.confirm)
     yield "09-notice-printed", lambda: "已打印" in desk.banner
-    app.press(desk.ids.finish)
+    tour_of(app).press(desk.ids.finish)
     yield "10-finish-choice", lambda: app.root.current == "choice"
-    app.press(option(app.tr("已受理", "Application accepted")))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option(app.tr("已受理", "Application accepted")))
+    tour_of(app).press(choice.ids.confirm)
     yield "11-please-rate", lambda: "请群众在评价器上评价" in desk.banner
     sims["keypad"].press(app.keypad_address, 2)  # the citizen's finger: 不满意
     yield "12-rated-bad", lambda: "群众评价：不满意" in desk.banner
-    app.press(desk.ids.call_specific)
+    tour_of(app).press(desk.ids.call_specific)
     yield "13-call-specific-pick", lambda: app.root.current == "choice"
-    app.press(choice.ids.options.children[0])  # the last waiting number: out of order
-    app.press(choice.ids.confirm)
+    tour_of(app).press(choice.ids.options.children[0])  # the last waiting number: out of order
+    tour_of(app).press(choice.ids.confirm)
     yield "_reason", lambda: choice.title.startswith("指定呼叫")
-    app.press(choice.ids.confirm)  # no reason: impossible
+    tour_of(app).press(choice.ids.confirm)  # no reason: impossible
     yield "14-call-specific-reason-required", lambda: not choice.ready and app.root.current == "choice"
-    app.press(option("预约群众到场"))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option("预约群众到场"))
+    tour_of(app).press(choice.ids.confirm)
     yield "15-called-out-of-order", lambda: "原因已记录" in desk.banner
-    app.press(desk.ids.transfer)
+    tour_of(app).press(desk.ids.transfer)
     yield "16-transfer", lambda: app.root.current == "choice"
-    app.press(choice.ids.options.children[-1])
-    app.press(choice.ids.confirm)
+    tour_of(app).press(choice.ids.options.children[-1])
+    tour_of(app).press(choice.ids.confirm)
     yield "_transfer-reason", lambda: choice.title == "转办原因"
-    app.press(option("需其他窗口协办"))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option("需其他窗口协办"))
+    tour_of(app).press(choice.ids.confirm)
     yield "17-transferred", lambda: "已转办" in desk.banner
-    app.press(desk.ids.call_next)
+    tour_of(app).press(desk.ids.call_next)
     yield "_called-again", lambda: desk.state == "called"
-    app.press(desk.ids.start)
+    tour_of(app).press(desk.ids.start)
     yield "_start-no-card", lambda: app.root.current == "choice"
-    app.press(option(app.tr("不读卡", "Start without")))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option(app.tr("不读卡", "Start without")))
+    tour_of(app).press(choice.ids.confirm)
     yield "_serving", lambda: desk.state == "serving"
     sims["printer"].state.paper_out = True
-    app.press(desk.ids.notice)
+    tour_of(app).press(desk.ids.notice)
     yield "_notice-2", lambda: app.root.current == "choice"
-    app.press(choice.ids.options.children[-1])
-    app.press(choice.ids.confirm)
+    tour_of(app).press(choice.ids.options.children[-1])
+    tour_of(app).press(choice.ids.confirm)
     yield "18-notice-on-screen", lambda: app.root.current == "info"
     sims["printer"].state.paper_out = False
-    app.press(app.root.get_screen("info").ids.back)
+    tour_of(app).press(app.root.get_screen("info").ids.back)
     yield "_desk", lambda: app.root.current == "desk"
-    app.press(desk.ids.finish)
+    tour_of(app).press(desk.ids.finish)
     yield "_finish-2", lambda: app.root.current == "choice"
-    app.press(option(app.tr("未受理", "Not accepted")))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option(app.tr("未受理", "Not accepted")))
+    tour_of(app).press(choice.ids.confirm)
     yield "_asked", lambda: bool(app.rating.asking)
     sims["keypad"].faults.unplugged.add(app.keypad_address)  # unplugged in the middle of the rating
     yield "19-keypad-unplugged", lambda: "评价器离线" in desk.banner
     sims["keypad"].faults.unplugged.discard(app.keypad_address)
     yield "_keypad-back", lambda: app.rating.online
-    app.press(desk.ids.pause)
+    tour_of(app).press(desk.ids.pause)
     yield "20-pause-reason", lambda: app.root.current == "choice"
-    app.press(option("业务会商"))
-    app.press(choice.ids.confirm)
+    tour_of(app).press(option("业务会商"))
+    tour_of(app).press(choice.ids.confirm)
     yield "21-paused", lambda: desk.state_text.startswith("暂停")
-    app.press(desk.ids.pause)
+    tour_of(app).press(desk.ids.pause)
     yield "_resumed", lambda: desk.state_text == "办理中"
-    app.press(desk.ids.logout)
+    tour_of(app).press(desk.ids.logout)
     yield "22-logged-out", lambda: app.root.current == "login"

@@ -56,7 +56,7 @@ class DisplayApp(HallApp):
         Clock.schedule_interval(self._tick, 0.5)
         self.refresh()
         self.ask(lambda: self.client.send(GetCatalog()), self._catalog)
-        self.first_frame()
+        self.timings.first_frame()
         self.start_tour()
         return sm
 
@@ -119,7 +119,7 @@ class DisplayApp(HallApp):
         self._render()
         started = self.called_at.pop(number, None)
         if started is not None:
-            self.timing("call_to_display_ms", started)
+            self.timings.took("call_to_display_ms", started)
 
     def _tick(self, _dt: float) -> None:
         """New calls blink between two bright shades for a few seconds, then settle."""

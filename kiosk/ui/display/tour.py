@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from kiosk.ui.hall_app import TourStep
+from kiosk.ui.tour_runner import TourStep
 
 if TYPE_CHECKING:
     from kiosk.ui.display.app import DisplayApp

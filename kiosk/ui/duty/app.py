@@ -92,7 +92,7 @@ class DutyApp(HallApp):
         self.refresh_all()
         Clock.schedule_interval(lambda _dt: self.refresh_all(), 30.0)
         Clock.schedule_interval(self._blink, 0.5)
-        self.first_frame()
+        self.timings.first_frame()
         self.start_tour()
         return sm
 
@@ -136,7 +136,8 @@ class DutyApp(HallApp):
             kind, payload = event["type"], event["payload"]
             if kind == "matter.opened":
                 ticket = f"，票号 {payload['ticket']}" if payload.get("ticket") else ""
-                self.alert(f"新的办不成事反映 {payload['matter']}：{self._category(payload['category'])}{ticket}，"
+                category = self.categories.get(payload["category"], payload["category"])
+                self.alert(f"新的办不成事反映 {payload['matter']}：{category}{ticket}，"
                            f"{event['at'][11:16]}")
             elif kind == "rating.recorded" and payload.get("bad"):
                 self.alert(f"差评：{payload['number']}（{payload['window']}号窗口），{event['at'][11:16]}，请跟进")
@@ -168,9 +169,6 @@ class DutyApp(HallApp):
             self.flash = not self.flash
         else:
             self.flash = False
-
-    def _category(self, category: str) -> str:
-        return self.categories.get(category, category)
 
     # -- 办不成事 --------------------------------------------------------------------------------------------------------
     def _matters(self, reply: Reply) -> None:

@@ -317,7 +317,7 @@ class KioskApp(HallApp):
                 self.report.build_categories(self.root.get_screen("categories"), reply.body.get("matter_categories", []))
                 if not self._prewarm_scheduled:
                     self._prewarm_scheduled = True
-                    self.first_frame()
+                    self.timings.first_frame()
                     Clock.schedule_once(self._prewarm, 0.5)
                 if self.root.current == "message" and not self.busy:
                     self.root.current = "home"

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from kivy.core.window import Window
 from kivy.uix.widget import Widget
 
-from kiosk.ui.hall_app import TourStep, unreachable_transport
+from kiosk.ui.hall_app import unreachable_transport
+from kiosk.ui.tour_runner import TourStep, tour_of
 
 if TYPE_CHECKING:
     from kiosk.ui.kiosk.app import KioskApp
@@ -39,16 +40,16 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
     tour_case = ""  # the case opened for the first ticket (with the embedded hall)
     yield "01-home", lambda: bool(app.catalog) and app.prewarmed  # as a citizen arrives: start-up done
     yield "_home-prompt-said", lambda: not app.guide.enabled or app.guide.idle()  # a prompt heard to its end
-    app.press(app.root.get_screen("home").ids.take)
+    tour_of(app).press(app.root.get_screen("home").ids.take)
     yield "02-choose-business", lambda: app.root.current == "business"
     tile = next(w for w in app.root.get_screen("business").ids.tiles.children
                 if getattr(w, "business_code", "") == "B")
-    app.press(tile)
+    tour_of(app).press(tile)
     yield "03-identify", lambda: app.root.current == "identify"
     identify = app.root.get_screen("identify")
     keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
     for ch in "110105":
-        app.press(keys[ch])
+        tour_of(app).press(keys[ch])
     yield "04-identify-typing", lambda: app.root.get_screen("identify").masked != ""
     sims["idcard"].place("zhang")
     yield "05-ticket", lambda: app.root.current == "ticket" and not app.busy
@@ -76,12 +77,12 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
     app.toggle_lang()
     app.toggle_large()
     yield from _elderly(app)
-    app.press(app.root.get_screen("home").ids.status)
+    tour_of(app).press(app.root.get_screen("home").ids.status)
     yield "10-queue-status", lambda: app.root.current == "message"
     app.go_home()
     yield "_home", lambda: app.root.current == "home"
     if app.demo is not None:
-        app.press(app.root.get_screen("home").ids.checkin)
+        tour_of(app).press(app.root.get_screen("home").ids.checkin)
         yield "13-checkin-scan", lambda: app.root.current == "scan"
         sims["scanner"].scan(app.demo.sample_appointment("D"))
         yield "14-checkin-ticket", lambda: app.root.current == "ticket" and not app.busy
@@ -92,7 +93,7 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
         held = app.demo.held_booking(SAMPLE_CARDS["rare"].id_number)
         app.go_home()
         yield "_home-held", lambda: app.root.current == "home"
-        app.press(app.root.get_screen("home").ids.checkin)
+        tour_of(app).press(app.root.get_screen("home").ids.checkin)
         yield "_checkin-held", lambda: app.root.current == "scan"
         sims["scanner"].scan(held)
         yield "14b-checkin-card", lambda: app.root.get_screen("identify").purpose == "checkin"
@@ -108,21 +109,21 @@ def steps(app: KioskApp) -> Iterator[TourStep]:
         app.demo.progress_case(tour_case, "reviewing", "材料齐全，审核中")
         app.go_home()
         yield "_home-again", lambda: app.root.current == "home"
-        app.press(app.root.get_screen("home").ids.rate)
+        tour_of(app).press(app.root.get_screen("home").ids.rate)
         yield "15-rate-scan", lambda: app.root.current == "scan"
         sims["scanner"].scan(first["qr"])
         yield "16-rate-faces", lambda: app.root.current == "rate"
         _phone_away(app)
         bad = next(b for b in app.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 2)
-        app.press(bad)
+        tour_of(app).press(bad)
         yield "17-rate-reasons", lambda: len(app.root.get_screen("rate").ids.reasons.children) > 0
         yield "_reasons-laid-out", lambda: True
-        app.press(app.root.get_screen("rate").ids.reasons.children[-1])  # 等候时间太长
-        app.press(app.root.get_screen("rate").ids.reasons.children[0])  # submit
+        tour_of(app).press(app.root.get_screen("rate").ids.reasons.children[-1])  # 等候时间太长
+        tour_of(app).press(app.root.get_screen("rate").ids.reasons.children[0])  # submit
         yield "18-rate-thanks", lambda: app.root.current == "message"
         app.go_home()
         yield "_home-third", lambda: app.root.current == "home"
-    app.press(app.root.get_screen("home").ids.enquiry)
+    tour_of(app).press(app.root.get_screen("home").ids.enquiry)
     yield "19-enquiry", lambda: app.root.current == "enquiry"
     app.enquiry.show_business("B")
     app.enquiry.quote()
@@ -152,12 +153,12 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
 
     app.ticket.start()
     yield "_business", lambda: app.root.current == "business"
-    app.press(next(w for w in app.root.get_screen("business").ids.tiles.children
+    tour_of(app).press(next(w for w in app.root.get_screen("business").ids.tiles.children
                     if getattr(w, "business_code", None) == ""))
     yield "21-not-sure-question", lambda: app.root.current == "message" and len(message.ids.actions.children) > 3
-    app.press(action("贷款、抵押"))
+    tour_of(app).press(action("贷款、抵押"))
     yield "22-not-sure-followup", lambda: "还清" in message.title
-    app.press(action("贷款已还清"))
+    tour_of(app).press(action("贷款已还清"))
     yield "23-identify-from-helper", lambda: app.root.current == "identify"
     app.go_home()
     # a citizen starts an agent ticket, lays the card, then walks away: the idle wipe forgets the ID
@@ -174,7 +175,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     app.ticket.start()
     app.ticket.choose_business("G")
     yield "_identify", lambda: app.root.current == "identify"
-    app.press(app.root.get_screen("identify").ids.agent)
+    tour_of(app).press(app.root.get_screen("identify").ids.agent)
     yield "24-agent-identify", lambda: app.root.get_screen("identify").purpose == "agent"
     sims["idcard"].place("elder")
     yield "25-agent-principal", lambda: app.root.get_screen("identify").purpose == "principal"
@@ -185,10 +186,10 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     identify = app.root.get_screen("identify")
     keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
     for ch in first17 + check_char(first17):
-        app.press(keys[ch])
-    app.press(keys["确认 OK"])
+        tour_of(app).press(keys[ch])
+    tour_of(app).press(keys["确认 OK"])
     yield "26-agent-principals", lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
-    app.press(action("为以上当事人取号"))
+    tour_of(app).press(action("为以上当事人取号"))
     yield "27-agent-ticket", lambda: app.root.current == "ticket" and not app.busy
     agent_ticket = dict(app.ticket.last_ticket)
     app.go_home()
@@ -199,64 +200,64 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     sims["idcard"].place("zhang")
     yield "28-booking-offer", lambda: app.root.current == "message" and bool(app.ticket.offer)
     sims["idcard"].remove()
-    app.press(action("预约"))
+    tour_of(app).press(action("预约"))
     yield "29-booking-slip", lambda: "请取走预约凭条" in message.message
     app.go_home()
     yield "_home-report", lambda: app.root.current == "home"
-    app.press(app.root.get_screen("home").ids.report)
+    tour_of(app).press(app.root.get_screen("home").ids.report)
     yield "30-report-category", lambda: app.root.current == "categories"
-    app.press(next(b for b in app.root.get_screen("categories").ids.categories.children
+    tour_of(app).press(next(b for b in app.root.get_screen("categories").ids.categories.children
                     if b.text.startswith("材料要求不清")))
     yield "_report", lambda: app.root.current == "report"
     keyboard = {getattr(b, "key", ""): b for b in app.root.get_screen("report").ids.keyboard.children}
     for ch in "buzhidao":
-        app.press(keyboard[ch])
+        tour_of(app).press(keyboard[ch])
     yield "31-report-pinyin", lambda: len(app.root.get_screen("report").ids.candidates.children) > 0
-    app.press(app.root.get_screen("report").ids.candidates.children[-1])  # the first candidate: 不知道
+    tour_of(app).press(app.root.get_screen("report").ids.candidates.children[-1])  # the first candidate: 不知道
     yield from _handwriting(app, keyboard)
-    app.press(app.root.get_screen("report").ids.phrases.children[-2])  # 材料要求前后不一致
+    tour_of(app).press(app.root.get_screen("report").ids.phrases.children[-2])  # 材料要求前后不一致
     fields = {getattr(b, "field", "send"): b for b in app.root.get_screen("report").ids.fields.children}
-    app.press(fields["contact"])
+    tour_of(app).press(fields["contact"])
     for ch in "13812345678":
-        app.press(keyboard[ch])
-    app.press(fields["ticket"])
+        tour_of(app).press(keyboard[ch])
+    tour_of(app).press(fields["ticket"])
     for ch in agent_ticket["number"]:
-        app.press(keyboard[ch.lower()])
+        tour_of(app).press(keyboard[ch.lower()])
     yield "32-report-filled", lambda: app.report.values["contact"] == "13812345678"
-    app.press(fields["send"])
+    tour_of(app).press(fields["send"])
     yield "33-report-receipt", lambda: app.report.receipt_printed is not None
     matter_code = app.report.receipt_qr  # the receipt's signed QR, for the HID scan below
     app.go_home()
     app.demo.serve(agent_ticket["number"], window=4)
     yield "_home-rate", lambda: app.root.current == "home"
-    app.press(app.root.get_screen("home").ids.rate)
+    tour_of(app).press(app.root.get_screen("home").ids.rate)
     yield "_rate-scan", lambda: app.root.current == "scan"
-    app.press(app.root.get_screen("scan").ids.type_number)
+    tour_of(app).press(app.root.get_screen("scan").ids.type_number)
     yield "34-rate-type-number", lambda: app.root.current == "entry"
     entry_keys = {b.text: b for b in app.root.get_screen("entry").ids.entry_keys.children}
     for ch in agent_ticket["number"]:
-        app.press(entry_keys[ch])
-    app.press(entry_keys["确认 OK"])
+        tour_of(app).press(entry_keys[ch])
+    tour_of(app).press(entry_keys["确认 OK"])
     # a typed number is no proof: the holder (here the agent, 王奶奶) lays the ID card
     yield "34b-rate-card", lambda: app.root.get_screen("identify").purpose == "rate"
     sims["idcard"].place("elder")
     yield "35-rate-typed-faces", lambda: app.root.current == "rate"
     sims["idcard"].remove()
-    app.press(next(b for b in app.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 5))
+    tour_of(app).press(next(b for b in app.root.get_screen("rate").ids.faces.children if getattr(b, "level", 0) == 5))
     yield "35b-rate-typed-thanks", lambda: app.root.current == "message" and "您的评价已记录" in message.message
     app.go_home()
     yield "_home-enquiry", lambda: app.root.current == "home"
-    app.press(app.root.get_screen("home").ids.enquiry)
+    tour_of(app).press(app.root.get_screen("home").ids.enquiry)
     yield "_enquiry", lambda: app.root.current == "enquiry"
-    app.press(app.root.get_screen("enquiry").ids.list.children[-2])  # 大厅指引
+    tour_of(app).press(app.root.get_screen("enquiry").ids.list.children[-2])  # 大厅指引
     yield "36-hall-guide", lambda: "大厅指引" in app.root.get_screen("enquiry").detail
-    app.press(app.root.get_screen("enquiry").ids.list.children[-1])  # 办件进度查询
+    tour_of(app).press(app.root.get_screen("enquiry").ids.list.children[-1])  # 办件进度查询
     yield "_case-entry", lambda: app.root.current == "entry"
     entry_keys = {b.text: b for b in app.root.get_screen("entry").ids.entry_keys.children}
     for ch in tour_case:
-        app.press(entry_keys[ch])
+        tour_of(app).press(entry_keys[ch])
     yield "37-case-number", lambda: app.root.get_screen("entry").shown == tour_case
-    app.press(entry_keys["确认 OK"])
+    tour_of(app).press(entry_keys["确认 OK"])
     yield "_case-identify", lambda: app.root.get_screen("identify").purpose == "case"
     sims["idcard"].place("zhang")
     yield "38-case-progress", lambda: app.root.current == "message" and "审核中" in message.message
@@ -281,13 +282,13 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
     """老年人模式 from its button on the home screen, and high contrast on its own."""
     home = app.root.get_screen("home")
     normal = app.palette
-    app.press(home.ids.elderly)
+    tour_of(app).press(home.ids.elderly)
     yield "40-elderly-home", lambda: app.elderly and len(home.ids.actions.children) == 3
-    app.press(home.ids.take)
+    tour_of(app).press(home.ids.take)
     yield "41-elderly-business", lambda: app.root.current == "business"
     app.go_home()
     yield "_elderly-home-again", lambda: app.root.current == "home"
-    app.press(home.ids.elderly)
+    tour_of(app).press(home.ids.elderly)
     yield "_elderly-off", lambda: not app.elderly and app.palette is normal
     app.toggle_contrast()
     yield "42-high-contrast-home", lambda: app.palette is not normal
@@ -302,15 +303,15 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
 def _handwriting(app: KioskApp, keyboard: dict[str, Widget]) -> Iterator[TourStep]:
     """手写: the citizen switches to the pad and writes 十 with a finger, then picks it."""
     screen = app.root.get_screen("report")
-    app.press(keyboard["写"])
+    tour_of(app).press(keyboard["写"])
     yield "_pad", lambda: screen.writing and screen.ids.pad.width > 100
     pad = screen.ids.pad
     for stroke in (((0.15, 0.5), (0.85, 0.5)), ((0.5, 0.1), (0.5, 0.9))):  # 一 then 丨: 十
         draw(app, pad, stroke)
     yield "44-report-handwriting", lambda: any(b.text == "十" for b in screen.ids.candidates.children[-5:])
-    app.press(next(b for b in screen.ids.candidates.children if b.text == "十"))
+    tour_of(app).press(next(b for b in screen.ids.candidates.children if b.text == "十"))
     yield "_written", lambda: app.report.values["description"].endswith("十")
-    app.press(screen.ids.back_to_pinyin)
+    tour_of(app).press(screen.ids.back_to_pinyin)
     yield "_pinyin-again", lambda: not screen.writing
 
 
@@ -319,7 +320,7 @@ def draw(app: KioskApp, pad: Widget, stroke: tuple[tuple[float, float], ...], st
     (fx0, fy0), (fx1, fy1) = stroke
     x0, y0 = pad.to_window(pad.x + fx0 * pad.width, pad.y + (1 - fy0) * pad.height)
     x1, y1 = pad.to_window(pad.x + fx1 * pad.width, pad.y + (1 - fy1) * pad.height)
-    touch = app.touch_at(x0, y0)
+    touch = tour_of(app).touch_at(x0, y0)
     touch.touch_down()
     for i in range(1, steps + 1):
         touch.touch_move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)

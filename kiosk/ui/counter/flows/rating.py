@@ -252,7 +252,7 @@ class RatingFlow:
                 desk.say("评价暂存本机，大厅服务恢复后自动提交。", bad=True)
                 desk.later(2.0, lambda: self.store(pending, pressed))
                 return
-            desk.timing("keypad_event_to_stored_ms", pressed)
+            desk.timings.took("keypad_event_to_stored_ms", pressed)
             if state == "stored":
                 followup = reply.body.get("rating", {}).get("followup") if reply is not None and reply.ok else None
                 extra = f"（差评，已转值班长跟进，期限 {followup['deadline']}）" if followup else ""

@@ -15,6 +15,7 @@ from kiosk.contract.client import HallClient, Reply
 
 if TYPE_CHECKING:
     from kiosk.ui.choice import ChoicePanel
+    from kiosk.ui.hall_app import Timings
 
 
 class Desk(Protocol):
@@ -29,6 +30,7 @@ class Desk(Protocol):
     clerk: dict[str, str]  # id and name of the clerk signed in
     choices: ChoicePanel
     pollers: ThreadPoolExecutor  # device reads wait on their wires here, never on the hall-call thread
+    timings: Timings  # what the window measures of itself, for bench/
 
     def tr(self, zh: str, en: str, _lang: str = "") -> str: ...
     def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None: ...
@@ -36,7 +38,6 @@ class Desk(Protocol):
                    pool: ThreadPoolExecutor | None = None) -> None: ...
     def later(self, seconds: float, then: Callable[[], None]) -> None:
         """``then`` on the UI thread after ``seconds``."""
-    def timing(self, name: str, since: float) -> None: ...
     def say(self, text: str, bad: bool = False) -> None:
         """The desk's banner."""
     def back(self, text: str, bad: bool = False) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.factory import Devices
 from kiosk.contract.client import HallClient, Reply
 from kiosk.ui.palette import Palette
+
+if TYPE_CHECKING:
+    from kiosk.ui.hall_app import Timings
 
 Action = tuple[str, Callable[[], None]]
 
@@ -27,9 +30,9 @@ class Shell(Protocol):
     tour_dir: Path | None
     busy: bool  # a request to the hall is in flight: a second tap does nothing
     palette: Palette  # the colours by role (normal or high contrast)
+    timings: Timings  # what the kiosk measures of itself, for bench/
 
     def tr(self, zh: str, en: str, _lang: str = "") -> str: ...
-    def fit(self, text: str, width: float, size: float) -> float: ...
     def ask(self, work: Callable[[], Reply], on_reply: Callable[[Reply], None]) -> None: ...
     def background(self, work: Callable[[], Any], done: Callable[[Future[Any]], None],
                    pool: ThreadPoolExecutor | None = None) -> None: ...
@@ -41,7 +44,6 @@ class Shell(Protocol):
     def offline(self) -> None: ...
     def rule(self, name: str, default: int) -> int: ...
     def go_home(self) -> None: ...
-    def timing(self, name: str, since: float) -> None: ...
     def new_action_key(self) -> str: ...
 
 

@@ -25,6 +25,7 @@ from drivers.printer import layouts
 from kiosk.contract.client import Reply
 from kiosk.contract.requests import AcceptBooking, Agent, CallStaff, IssueTicket
 from kiosk.domain import labels
+from kiosk.ui import fitting
 from kiosk.ui.hall_app import qr_texture
 from kiosk.ui.kiosk import finder
 from kiosk.ui.kiosk.flows.shell import Shell
@@ -231,7 +232,7 @@ class TicketFlow:
 
         for key, card in SAMPLE_CARDS.items():
             button = paint(Button(text=f"演示身份证 Demo ID：{mask_name(card.name)}", font_size="20sp"), self.app.palette, "demo")
-            button.bind(width=lambda b, w: setattr(b, "font_size", self.app.fit(b.text, w, sp(20))))
+            button.bind(width=lambda b, w: setattr(b, "font_size", fitting.fit(b.text, w, sp(20))))
             button.bind(on_release=lambda _b, k=key: sim.place(k))
             screen.ids.demo_cards.add_widget(button)
 
@@ -385,7 +386,7 @@ class TicketFlow:
         def print_it() -> None:
             app.devices.printer.print_slip(layouts.ticket(slip))
             if card_at:
-                app.timing("id_read_to_printer_bytes_ms", card_at)
+                app.timings.took("id_read_to_printer_bytes_ms", card_at)
 
         self.card_at = 0.0
         app.background(print_it, lambda f: self._printed(f, ticket))
