@@ -25,6 +25,7 @@ do by then) crosses the work before T. Cheap enough to run for every ticket issu
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -149,7 +150,7 @@ def near(facts: HallFacts, business: str) -> list[str]:
     return sorted({b for w in facts.windows if not mine.isdisjoint(w.businesses) for b in w.businesses} | {business})
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Frame:
     """The facts in minutes from now, computed once per set of facts (the queue screen asks twelve times)."""
 
@@ -161,6 +162,31 @@ class _Frame:
     starts: dict[int, float | None]         # when each window works for the queue (None: not today)
     cost: dict[str, float]                  # window minutes per ticket, per business
     spread: dict[str, float]                # their variance
+    preload: tuple[float, ...]              # what is left of each window's current ticket (as facts.windows)
+    layout: _Layout                         # who helps whom: the same while the windows' rows are
+    lazy: dict[str, object] = field(default_factory=dict)  # the appointments to come, read once when asked
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which windows share work with which, per window (in the order of ``facts.windows``): it changes only
+    when the windows' rows do, and the hall hands the same tuple of windows from one request to the next, so
+    it is worked out once for many tickets, not once per ticket for every pair of windows."""
+
+    served: tuple[tuple[str, ...], ...]     # each window's businesses, in the order a set of them iterates
+    sets: tuple[frozenset[str], ...]
+    rates: tuple[float, ...]                # tickets' work minutes per minute (1 / its speed)
+    # per window, the others that serve any of its businesses: (their index, those businesses of theirs)
+    helpers: tuple[tuple[tuple[int, tuple[str, ...]], ...], ...]
+
+
+def _layout(windows: tuple[Window, ...]) -> _Layout:
+    sets = tuple(frozenset(w.businesses) for w in windows)
+    helpers = tuple(tuple((j, tuple(code for code in u.businesses if code in sets[i]))
+                          for j, u in enumerate(windows) if u is not w and not sets[i].isdisjoint(u.businesses))
+                    for i, w in enumerate(windows))
+    return _Layout(tuple(tuple(set(w.businesses)) for w in windows), sets, tuple(1.0 / w.speed for w in windows),
+                   helpers)
 
 
 def _frame(facts: HallFacts) -> _Frame:
@@ -176,14 +202,17 @@ def _frame(facts: HallFacts) -> _Frame:
     closing = max(0.0, closing)  # tickets stop being issued
     fixed = {0.0, closing, when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
     worked = any(w.worked_today for w in facts.windows)
-    since: list[float | None] = memo(facts.windows, "since", lambda: [
-        w.since.timestamp() if w.since is not None else None for w in facts.windows])
+    since: list[float | None]
+    since, layout = memo(facts.windows, "windows", lambda: (
+        [w.since.timestamp() if w.since is not None else None for w in facts.windows], _layout(facts.windows)))
     starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
               for w, at in zip(facts.windows, since, strict=True)}
     cost, spread = memo(facts.durations, "costs", lambda: (
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
-    return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread)
+    preload = tuple(_preload(facts, w) for w in facts.windows)
+    return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread,
+                  preload, layout)
 
 
 def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
@@ -212,23 +241,11 @@ def _start(periods: list[tuple[float, float]], w: Window, since: float | None, a
 
 
 # -- the estimate ---------------------------------------------------------------------------------------------
-@dataclass
-class _Line:
-    """One window as a supplier of work: from ``start`` it works at ``rate`` during the spans, its first
-    ``preload`` minutes go to its current ticket, and of the rest it gives ``share`` to the work before the
-    ticket, up to ``limit`` (helpers only)."""
-
-    start: float
-    rate: float
-    preload: float
-    share: float = 1.0
-    limit: float = INF
-
-    def kinks(self, spans: list[tuple[float, float]]) -> list[float]:
-        out = [self.start, when(spans, self.start, self.preload / self.rate)]
-        if self.limit < INF:
-            out.append(when(spans, self.start, (self.preload + self.limit / self.share) / self.rate))
-        return out
+# A window as a supplier of work is a line: from ``start`` it works at ``rate`` during the spans, its first
+# ``preload`` minutes go to its current ticket, and of the rest it gives ``share`` to the work before the
+# ticket, up to ``limit`` (helpers only). Plain tuples: an estimate makes a few for every ticket issued.
+_Line = tuple[float, float, float, float, float]  # (start, rate, preload, share, limit)
+_COST, _SPREAD = DEFAULT.per_ticket, DEFAULT.variance  # a business the learned durations do not know
 
 
 def _residual(d: Durations, minutes_in: float) -> float:
@@ -252,45 +269,62 @@ class _Reach:
 
 
 class _Hall:
-    """One estimate's view of the hall: time in working minutes from now, each ticket's cost per business."""
+    """One estimate's view of the hall: time in working minutes from now, each ticket's cost per business.
+    The sums add the same terms in the same order as before (with ``sum``, which on Python 3.12 compensates),
+    so that every figure is the same to the last bit: what is faster is what is no longer done per ticket."""
 
     def __init__(self, facts: HallFacts, ahead: Ahead) -> None:
         self.facts, self.ahead = facts, ahead
-        frame = facts.frame
+        self.frame = frame = facts.frame
         self.spans, self.closing, self.until, self.fixed = frame.spans, frame.closing, frame.until, frame.fixed
         self.starts = dict(frame.starts)
-        self.default = DEFAULT
-        self.cost, self.spread = frame.cost, frame.spread
-        self.work = {code: n * self.cost.get(code, self.default.per_ticket)
-                     for code, n in ahead.counts.items() if n > 0}
+        self.cost, self.spread = cost, _ = frame.cost, frame.spread
+        self.work = {code: n * cost.get(code, _COST) for code, n in ahead.counts.items() if n > 0}
+        self.paces: dict[str, float] = {}  # filled as asked, after estimate() has settled the starts
 
     def per(self, code: str) -> float:
-        return self.cost.get(code, self.default.per_ticket)
+        return self.cost.get(code, _COST)
 
     def pace(self, code: str, least: float) -> float:
         """How fast the windows expected today serve ``code`` together (at least ``least``: the one asking)."""
-        total = sum(1.0 / w.speed for w in self.facts.windows
-                    if code in w.businesses and self.starts.get(w.number) is not None)
+        total = self.paces.get(code)
+        if total is None:
+            starts = self.starts
+            total = self.paces[code] = sum([rate for w, rate in zip(self.facts.windows, self.frame.layout.rates,
+                                                                        strict=True)
+                                            if code in w.businesses and starts.get(w.number) is not None])
         return max(total, least)
 
-    def reach(self, w: Window, start: float) -> _Reach:
+    def due(self) -> list[tuple[str, float]]:
+        """The appointments still to check in, in minutes from now, as they check in (before their slot)."""
+        frame, facts = self.frame, self.facts
+        found = frame.lazy.get("due")
+        if found is None:
+            found = frame.lazy["due"] = [(code, (slot - facts.now).total_seconds() / 60 - APPOINTMENT_EARLY)
+                                         for code, slot in facts.appointments]
+        return found  # type: ignore[return-value]
+
+    def reach(self, index: int, start: float) -> _Reach:
+        """When window ``index`` of ``facts.windows``, working for the queue from ``start``, reaches the ticket."""
         facts, ahead, spans, work, counts = self.facts, self.ahead, self.spans, self.work, self.ahead.counts
-        served = set(w.businesses)
-        need = sum(work.get(code, 0.0) for code in served)
-        variance = sum(counts.get(code, 0.0) * self.spread.get(code, self.default.variance) for code in served)
-        lines = [_Line(start, 1.0 / w.speed, _preload(facts, w))]
+        layout, preloads, starts, spread, windows = (self.frame.layout, self.frame.preload, self.starts, self.spread,
+                                                     facts.windows)
+        served, rates = layout.served[index], layout.rates
+        need = sum([work.get(code, 0.0) for code in served])
+        variance = sum([counts.get(code, 0.0) * spread.get(code, _SPREAD) for code in served])
+        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF)]
         correction = 0.0
-        for u in facts.windows:
-            begins = self.starts[u.number]
-            if u is w or begins is None or served.isdisjoint(u.businesses):
+        for j, shared in layout.helpers[index]:
+            begins = starts[windows[j].number]
+            if begins is None:
                 continue
-            overlap = sum(work.get(code, 0.0) for code in u.businesses if code in served)
+            overlap = sum([work.get(code, 0.0) for code in shared])
             if overlap <= 0:
                 continue
-            share = overlap / sum(work.get(code, 0.0) for code in u.businesses)
-            lines.append(_Line(begins, 1.0 / u.speed, _preload(facts, u), share, overlap))
+            share = overlap / sum([work.get(code, 0.0) for code in windows[j].businesses])
+            lines.append((begins, rates[j], preloads[j], share, overlap))
             # when the ticket is called, a helper is on average half-way through its last older ticket
-            count = sum(counts.get(code, 0.0) for code in u.businesses if code in served)
+            count = sum([counts.get(code, 0.0) for code in shared])
             correction += 0.5 * share * overlap / max(1.0, count)
         need = max(0.0, need - correction)
         flow = 0.0  # work per minute of priority tickets that will come and pass this one
@@ -298,36 +332,42 @@ class _Hall:
         budget = 0.0
         if not ahead.priority:
             # a business served at several windows brings its priority tickets to each: this one takes its share
-            mine = 1.0 / w.speed
-            flow = sum(facts.priority_per_minute.get(code, 0.0) * self.per(code) * mine / self.pace(code, mine)
-                       for code in served)
-            flow = min(flow, MAX_FLOW * sum(line.rate * line.share for line in lines))
-            for code, slot in facts.appointments:
-                at = (slot - facts.now).total_seconds() / 60 - APPOINTMENT_EARLY
-                if code in served and at > 0:
-                    steps.append((at, APPOINTMENT_SHOWS * self.per(code) * mine / self.pace(code, mine)))
-            steps.sort()
+            mine, per, pace, arriving = rates[index], self.per, self.pace, facts.priority_per_minute
+            # (a business with no priority walk-ins adds exactly 0.0: its pace is not worked out)
+            flow = sum([arrive * per(code) * mine / pace(code, mine) if (arrive := arriving.get(code, 0.0)) else 0.0
+                        for code in served])
+            flow = min(flow, MAX_FLOW * sum([rate * share for _, rate, _, share, _ in lines]))
+            if facts.appointments:
+                mine_set = layout.sets[index]
+                for code, at in self.due():
+                    if code in mine_set and at > 0:
+                        steps.append((at, APPOINTMENT_SHOWS * per(code) * mine / pace(code, mine)))
+                steps.sort()
             # the interleaving rule lets at most max_consecutive priority tickets pass for each normal one called
-            normals = sum(ahead.normal.get(code, counts.get(code, 0.0)) for code in served)
-            passing = sum(counts.get(code, 0.0) for code in served) - normals
-            typical = sum(self.per(code) for code in served) / len(served)
+            normals = sum([ahead.normal.get(code, counts.get(code, 0.0)) for code in served])
+            passing = sum([counts.get(code, 0.0) for code in served]) - normals
+            typical = sum([per(code) for code in served]) / len(served)
             budget = max(0.0, facts.max_consecutive * (normals + 1) - passing) * typical
-        kinks = [k for line in lines for k in line.kinks(spans)]
-        points = sorted(p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF)
+        kinks: list[float] = []
+        for s, rate, preload, share, limit in lines:
+            kinks.append(s)
+            kinks.append(when(spans, s, preload / rate))
+            if limit < INF:
+                kinks.append(when(spans, s, (preload + limit / share) / rate))
+        points = sorted([p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF])
         points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
         # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
         # walk-ins while the hall is open (few over the lunch break), until closing, at the recent rate for the
         # next hour at most (a surge does not last all day); appointments at their slots
         worked = worked_at(spans, points)  # working minutes from now
-        done = [0.0] * len(points)
-        for line in lines:
-            begun = worked_between(spans, 0.0, line.start)
-            rate, preload, share, limit = line.rate, line.preload, line.share, line.limit
-            for i, t in enumerate(points):
-                if t > line.start:
-                    free = share * (rate * (worked[i] - begun) - preload)
-                    if free > 0:
-                        done[i] += free if free < limit else limit
+        n_points = len(points)
+        done = [0.0] * n_points
+        for s, rate, preload, share, limit in lines:
+            begun = worked_between(spans, 0.0, s)
+            for k in range(bisect_right(points, s), n_points):  # the points after it starts
+                free = share * (rate * (worked[k] - begun) - preload)
+                if free > 0:
+                    done[k] += free if free < limit else limit
         before = done
         cap = min(FLOW_HORIZON, self.until)
         if steps:
@@ -345,14 +385,14 @@ class _Hall:
                 before[i] -= min(budget, arrived + came)
                 done[i] -= min(budget, arrived + now_in)
         elif flow:
-            for i in range(len(points)):
+            for i in range(n_points):
                 arrived = flow * (worked[i] if worked[i] < cap else cap)
                 done[i] -= arrived if arrived < budget else budget
         mid = first_reach(points, done, before, need)
         if flow and mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
             horizon = min(FLOW_HORIZON, worked_between(spans, 0.0, min(mid, self.closing)))
             variance += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (
-                self.spread.get(code, self.default.variance) + self.per(code) ** 2) for code in served)
+                spread.get(code, _SPREAD) + self.per(code) ** 2) for code in served)
             need_seen = need + min(budget, flow * horizon)
         else:
             need_seen = need
@@ -380,19 +420,19 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     """How long the ticket waits from ``facts.now`` until it is called, and the range around it: the earliest
     of its windows to reach it, and the range around that one."""
     hall = _Hall(facts, ahead)
-    mine = [w for w in facts.windows if ahead.business in w.businesses]
-    if mine and all(hall.starts[w.number] is None for w in mine):
+    mine = [(i, w) for i, w in enumerate(facts.windows) if ahead.business in w.businesses]
+    if mine and all(hall.starts[w.number] is None for _, w in mine):
         # no window of this business is expected: if none has worked today, one will be staffed (a hall whose
         # clerks have not logged in yet); if they worked and left, nobody can say when it is served, only that
         # it is not before closing, which is what the ticket is told (and why it is offered a booking)
-        left = any(w.worked_today for w in mine)
-        for w in mine:
+        left = any(w.worked_today for _, w in mine)
+        for _, w in mine:
             hall.starts[w.number] = max(hall.spans[0][0], hall.closing) if left else hall.spans[0][0]
     best: _Reach | None = None
-    for w in mine:
+    for i, w in mine:
         start = hall.starts[w.number]
         if start is not None:
-            reach = hall.reach(w, start)
+            reach = hall.reach(i, start)
             if best is None or reach.mid < best.mid:
                 best = reach
     if best is None:  # no window serves this business today
