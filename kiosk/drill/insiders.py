@@ -63,7 +63,7 @@ class Insiders:
                 self.hoarder_outcomes["BOOKED"] += 1
                 return
         elif reply.status == 201:  # not a full day (yet): a ticket to sell, which the window's identity check stops
-            r._issued(v, reply.body["ticket"])
+            r.issued(v, reply.body["ticket"])
             self.hoarder_outcomes["TICKET"] += 1
             return
         code = str(reply.error.get("code", f"HTTP_{reply.status}"))
@@ -86,7 +86,7 @@ class Insiders:
         if catalog.status == 200:
             rules = catalog.body.get("rules", {})
             self.keypad_minutes = int(rules.get("rating_keypad_minutes", self.keypad_minutes))
-        return [threading.Thread(target=self.r._guard(self._padder(p)), name=f"padder-{i}")
+        return [threading.Thread(target=self.r.guard(self._padder(p)), name=f"padder-{i}")
                 for i, p in enumerate(self.r.sc.insiders) if p.kind == "rating_padder"]
 
     def _padder(self, p: Insider) -> Callable[[], None]:

@@ -61,10 +61,10 @@ class DayRunner:
         self.categories = [c["id"] for c in catalog["matter_categories"]]
         self.waits.read_catalog(catalog)
         self._make_appointments()
-        threads = [threading.Thread(target=self._guard(self._kiosks), name="kiosks")]
-        threads += [threading.Thread(target=self._guard(self._window_player(w)), name=f"window-{w}")
+        threads = [threading.Thread(target=self.guard(self._kiosks), name="kiosks")]
+        threads += [threading.Thread(target=self.guard(self._window_player(w)), name=f"window-{w}")
                     for w in self.windows]
-        watchers = [threading.Thread(target=self._guard(fn), name=name, daemon=True)
+        watchers = [threading.Thread(target=self.guard(fn), name=name, daemon=True)
                     for fn, name in ((self._sample, "sampler"), (self.waits.run, "phones"))]
         padders = self.insiders.threads()
         for t in threads + watchers + padders:
@@ -79,7 +79,7 @@ class DayRunner:
         self.insiders.finish()
         return self.record
 
-    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+    def guard(self, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
                 fn()
@@ -136,7 +136,7 @@ class DayRunner:
                                           priority=v.priority or None, accept_wait=True if accept_wait else None))
         status = reply.status
         if status == 201:
-            self._issued(v, reply.body["ticket"])
+            self.issued(v, reply.body["ticket"])
             return "ISSUED"
         if status == 200 and reply.body.get("over_capacity"):
             with self.record.lock:
@@ -161,12 +161,12 @@ class DayRunner:
     def _check_in(self, v: Visit, qr: str) -> None:
         reply = self._kiosk(v).send(rq.CheckIn(code=qr, identity=v.person.identity("card")))
         if reply.status == 201:
-            self._issued(v, reply.body["ticket"])
+            self.issued(v, reply.body["ticket"])
         else:
             with self.record.lock:
                 self.record.refusals.append((v, str(reply.error.get("code", f"HTTP_{reply.status}"))))
 
-    def _issued(self, v: Visit, ticket: dict[str, Any]) -> None:
+    def issued(self, v: Visit, ticket: dict[str, Any]) -> None:
         with self.record.lock:
             self.record.tickets[ticket["number"]] = TicketLog(v, ticket["number"], self.clock.now(),
                                                              qr=str(ticket.get("qr", "")))
