@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -38,41 +39,45 @@ def bearer_token(request: Request) -> str:
     return auth[7:].strip() if auth[:7].lower() == "bearer " else ""
 
 
-def install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
+ErrorAnswer = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def error_answerer(app: FastAPI, log: logging.Logger) -> ErrorAnswer:
     """Every answer of either service, refusals and accidents alike, has the contract's error shape with a
-    Chinese message; a crash is logged with its trace for the technician and never shown to the caller."""
+    Chinese message; a crash is logged with its trace for the technician and never shown to the caller. One
+    function, so that a route answered outside FastAPI's middleware (kiosk/hall/api.py HallAPI) answers alike."""
 
-    @app.exception_handler(DomainError)
-    async def _refused(_r: Request, exc: DomainError) -> Response:
-        # a body refused for its size is not read: the connection cannot carry another request after it
-        return json_response(exc.status, exc.body(), {"Connection": "close"} if exc.status == 413 else None)
-
-    @app.exception_handler(ClientDisconnect)
-    async def _gone(_r: Request, _exc: ClientDisconnect) -> Response:
-        return Response(status_code=400)  # the client left (or was cut off mid-body): nobody to answer
-
-    @app.exception_handler(StoreUnavailable)
-    async def _store(_r: Request, _exc: StoreUnavailable) -> Response:
-        return error_response("STORE_UNAVAILABLE")
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_r: Request, _exc: RequestValidationError) -> Response:
-        return error_response("BAD_REQUEST")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return error_response("NOT_FOUND")
-        if exc.status_code == 405:  # with what the path does support
-            return error_response("METHOD_NOT_ALLOWED", headers={"Allow": allowed_methods(app, request.url.path)})
-        body = fail("HTTP_ERROR").body()
-        return json_response(exc.status_code, body)
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
+    async def answer(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, DomainError):
+            # a body refused for its size is not read: the connection cannot carry another request after it
+            return json_response(exc.status, exc.body(), {"Connection": "close"} if exc.status == 413 else None)
+        if isinstance(exc, ClientDisconnect):
+            return Response(status_code=400)  # the client left (or was cut off mid-body): nobody to answer
+        if isinstance(exc, StoreUnavailable):
+            return error_response("STORE_UNAVAILABLE")
+        if isinstance(exc, RequestValidationError):
+            return error_response("BAD_REQUEST")
+        if isinstance(exc, StarletteHTTPException):
+            if exc.status_code == 404:
+                return error_response("NOT_FOUND")
+            if exc.status_code == 405:  # with what the path does support
+                return error_response("METHOD_NOT_ALLOWED", headers={"Allow": allowed_methods(app, request.url.path)})
+            return json_response(exc.status_code, fail("HTTP_ERROR").body())
         log.error("unexpected error on %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
                   exc_info=exc)
         return error_response("INTERNAL")
+
+    return answer
+
+
+def install_error_handlers(app: FastAPI, log: logging.Logger) -> ErrorAnswer:
+    """The one answerer (above) for every kind of exception FastAPI hands to a handler; returned for routes
+    answered outside FastAPI's middleware."""
+    answer = error_answerer(app, log)
+    for kind in (DomainError, ClientDisconnect, StoreUnavailable, RequestValidationError, StarletteHTTPException,
+                 Exception):
+        app.add_exception_handler(kind, answer)
+    return answer
 
 
 async def read_limited(request: Request, limit: int) -> bytes | None:

@@ -55,6 +55,23 @@ def test_tokens_and_roles(server: HallProcess) -> None:
     assert display.get("/api/v1/events?after=0").status_code == 200
 
 
+def test_the_hot_routes_answer_errors_as_every_other_route_does(server: HallProcess) -> None:
+    """Issuing is answered before FastAPI's middleware (kiosk/hall/api.py HallAPI); its refusals of bad input
+    keep the contract's shape, as a route with a path parameter answered by FastAPI does."""
+    kiosk = server.client("kiosk-1")
+    for path in ("/api/v1/tickets", "/api/v1/tickets/A001/reprint"):  # answered directly, and by FastAPI
+        r = kiosk.post(path, b"{not json")
+        assert r.status_code == 422, (path, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "BAD_JSON" and error["message"] and error["message_en"], path
+        big = kiosk.post(path, b"x" * (65 * 1024))
+        assert big.status_code == 413 and big.json()["error"]["code"] == "BODY_TOO_LARGE", path
+        assert big.headers.get("connection") == "close", path
+    r = kiosk.post("/api/v1/tickets", {"business": "Z", "identity": person(3)})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "UNKNOWN_BUSINESS"
+    assert kiosk.get("/api/v1/tickets").status_code == 405  # the GET of a POST-only path: still FastAPI's
+
+
 def test_catalog_and_fee_quote(server: HallProcess) -> None:
     kiosk = server.client("kiosk-1")
     catalog = kiosk.get("/api/v1/catalog").json()

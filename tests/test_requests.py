@@ -77,3 +77,22 @@ def test_the_served_document_is_generated_from_the_request_types(tmp_path: Any) 
         assert request_type(OPERATIONS[Rate]) is Rate
     finally:
         hall.close()
+
+
+def test_a_route_answered_before_fastapi_is_the_one_its_router_would_pick(tmp_path: Any) -> None:
+    """The hall answers literal table paths (issuing, calling) before FastAPI's middleware: each must be the
+    route Starlette's router picks for that method and path, so that no earlier route is ever shadowed."""
+    from starlette.routing import Match, Route
+
+    hall = Hall(tmp_path)
+    try:
+        app = create_app(hall.svc, HallClock(hall.config.calendar.tz, hall.now), escalate_every=0)
+        assert ("POST", "/api/v1/tickets") in app.direct
+        literal = [r for r in ROUTES if "{" not in r.path]
+        assert len(app.direct) == len(literal)
+        for (method, path), endpoint in app.direct.items():
+            scope = {"type": "http", "method": method, "path": path}
+            picked = next(r for r in app.routes if isinstance(r, Route) and r.matches(scope)[0] == Match.FULL)
+            assert picked.endpoint is endpoint, (method, path)
+    finally:
+        hall.close()

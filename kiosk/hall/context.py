@@ -103,6 +103,7 @@ class HallContext:
         self.up_since: datetime | None = None  # hall time this process began serving (judges kept keypad presses)
         self.speed = 1.0  # the hall clock's pace (a drill runs it faster); health reports it
         self._tx: Tx | None = None  # the change's transaction, in the copy a change runs with (within)
+        self._local: tuple[datetime, date] | None = None  # the last moment asked for, and its business day
 
     def _pepper_old_pins(self) -> None:
         """PINs hashed before the hall had a pepper are upgraded in place, without the PINs: the new hash is the
@@ -123,7 +124,14 @@ class HallContext:
         return now.astimezone(self.config.calendar.tz).isoformat(timespec="milliseconds")
 
     def day(self, now: datetime) -> date:
-        return self.config.calendar.business_day(now)
+        """A change asks for its moment's day several times (each fact is keyed by it); the time zone is asked
+        once. The tuple is replaced whole, so a reader thread sharing the context sees one pair or the other."""
+        seen = self._local
+        if seen is not None and seen[0] is now:
+            return seen[1]
+        found = self.config.calendar.business_day(now)
+        self._local = (now, found)
+        return found
 
     # -- running changes ----------------------------------------------------
     def within(self, tx: Tx) -> HallContext:
