@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kiosk.contract.requests import GetTicket
 from kiosk.hall import supervision
+from kiosk.hall.context import Call
 from tests.helpers import TZ, Hall, person
 
 
@@ -86,3 +88,33 @@ def test_open_matters_overdue_first(hall: Hall) -> None:
     assert [m["description"] for m in listed] == ["第一件", "第二件", "第三件"]
     assert listed[0]["overdue"] and not listed[2]["overdue"]
     assert "13812345678" not in str(listed) and person(1)["id_number"] not in str(listed)
+
+
+def test_a_window_leaving_early_by_the_roster_is_told_to_every_wait_from_now_on(hall: Hall) -> None:
+    """Window 2 (B, C) will go home at 11:00: a C ticket issued now is told the wait window 1 alone can keep
+    after 11:00, the decision is recorded with its reason and reaches the ledger as an exception; a time in
+    the past or after closing is refused in words, and a later decision replaces it."""
+    hall.login(1)
+    hall.login(2)
+    for who in range(1, 13):
+        assert hall.issue("C", who)[0] == 201
+    before = hall.issue("C", 100)[1]["ticket"]["expected_wait_min"]
+    refused = hall.do("window_leaves", {"at": "09:30", "reason": "培训"}, window=2, device=hall.supervisor)
+    assert refused[0] == 422 and refused[1]["error"]["code"] == "UNTIL_INVALID" and "晚于现在" in refused[1]["error"]["message"]
+    assert hall.do("window_leaves", {"at": "19:00", "reason": "培训"}, window=2,
+                   device=hall.supervisor)[1]["error"]["code"] == "UNTIL_INVALID"
+    assert hall.do("window_leaves", {"at": "11:00", "reason": ""}, window=2,
+                   device=hall.supervisor)[1]["error"]["code"] == "REASON_REQUIRED"
+    status, body = hall.do("window_leaves", {"at": "11:00", "reason": "2号窗口人员参加培训"}, window=2,
+                           device=hall.supervisor)
+    assert status == 200 and body["decision"]["until"].startswith("2026-11-23T11:00")
+    ticket = hall.issue("C", 101)[1]["ticket"]
+    after = ticket["expected_wait_min"]
+    assert after >= before + 15, (before, after)  # one window fewer after 11:00 for the C queue
+    assert any(a["kind"] == "window_leaves" and a["reason"] == "2号窗口人员参加培训"
+               for a in supervision.audit(hall.svc, None, None))
+    assert [e["type"] for e in hall.events()].count("window.leaves_early") == 1
+    # the roster changed again: window 2 stays all day; the next ticket is told as before the decision
+    assert hall.do("window_leaves", {"at": "17:30", "reason": "培训取消"}, window=2, device=hall.supervisor)[0] == 200
+    again = hall.run(Call(hall.kiosk, hall.now), GetTicket(number=ticket["number"]))[1]["ticket"]
+    assert again["expected_wait_min"] <= before + 8, (before, after, again)

@@ -87,6 +87,37 @@ def test_a_window_closed_in_the_afternoon_does_not_serve_and_one_at_lunch_comes_
     assert wait(at(12, 30), back, {"Q": 6}, "Q").minutes <= 90 + 17  # both after the break
 
 
+def test_a_window_the_roster_sends_home_early_serves_only_until_then() -> None:
+    """At 13:45 window 2 (B, C) is known to leave at 14:30: the C queue it shares with window 1 is done by
+    window 1 alone after that, and told so now, not when the window has gone."""
+    staying = [window(1, "ABC"), window(2, "BC"), window(5, "QX")]
+    leaving = [window(1, "ABC"), window(2, "BC", leaves_at=at(14, 30)), window(5, "QX")]
+    both, alone = wait(at(13, 45), staying, {"C": 12}, "C"), wait(at(13, 45), leaving, {"C": 12}, "C")
+    # 12 C of 15 minutes: 90 minutes at two windows; with window 2 gone at 14:30, 45 minutes of work are done
+    # by 14:30 and the other 90 by window 1 alone
+    assert 80 <= both.minutes <= 95 and 120 <= alone.minutes <= 140 and alone.minutes - both.minutes >= 35
+    # a ticket called before it leaves is not moved
+    assert wait(at(13, 45), leaving, {"C": 2}, "C").minutes == wait(at(13, 45), staying, {"C": 2}, "C").minutes
+    # gone already and not back: as a window closed for the day; still open after its time: it stayed on
+    assert wait(at(15), [window(1, "ABC"), window(2, "BC", "closed", since=at(14, 30), leaves_at=at(14, 30)),
+                         window(5, "QX")], {"C": 12}, "C").minutes >= 175
+    stayed = [window(1, "ABC"), window(2, "BC", leaves_at=at(14, 30)), window(5, "QX")]
+    assert wait(at(15), stayed, {"C": 12}, "C").minutes == wait(at(15), staying, {"C": 12}, "C").minutes
+
+
+def test_a_business_whose_only_window_leaves_early_is_told_not_before_closing() -> None:
+    """Window 5 alone serves Q and X and leaves at 16:00: a ticket it reaches before then is told so; one it
+    cannot reach is told a wait past closing (which is what makes the hall offer a booking), never a made-up
+    figure inside the day."""
+    leaving = [window(1, "ABC"), window(5, "QX", leaves_at=at(16))]
+    soon = wait(at(15), leaving, {"Q": 4}, "Q")
+    assert 19 <= soon.minutes <= 21 and soon.high_at <= at(17, 30)
+    late = wait(at(15), leaving, {"Q": 20}, "Q")  # 100 minutes of work, 60 before it leaves
+    assert late.call_at > at(17, 30) and late.high_at > at(17, 30), late
+    edge = wait(at(15), leaving, {"Q": 11}, "Q")  # 55 minutes: reached before 16:00, but it may not be
+    assert edge.call_at < at(16) and edge.high_at > at(17, 30), edge
+
+
 def test_the_range_is_wider_for_a_longer_wait() -> None:
     short, long = wait(at(9, 10), HALL, {"Q": 2}, "Q"), wait(at(9, 10), HALL, {"Q": 20}, "Q")
     assert short.high - short.low < long.high - long.low

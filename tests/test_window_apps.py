@@ -126,6 +126,8 @@ def test_the_duty_desk_alone_with_its_demo_morning() -> None:
     assert "申诉复核已撤销" in t["07c-rating-overturned"]
     assert "原因" in t["10-reason-required"] and "5号窗口临时加办 B" in t["11-temporary-window"]
     assert "延时服务到 18:30" in t["12-hours-extended"]
+    # the roster: window 5 goes home at 15:00, recorded with its reason and listed in today's decisions
+    assert "5号窗口 15:00 下班" in t["13-window-leaves-early"] and "人员下午培训" in t["13-window-leaves-early"]
     assert list((ARTEFACTS / "duty" / "sounds").glob("chime-*.wav"))  # the new report chimed
 
 

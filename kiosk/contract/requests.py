@@ -261,6 +261,16 @@ class OpenTemporary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WindowLeaves:
+    """The roster: a window closes for the day before the hall does (a clerk's shift ends), so that every wait
+    told from now on counts on it only until then."""
+
+    window: int = path("the window's number")
+    at: str | None = wire("UNTIL_INVALID", required=True, doc="HH:MM today")
+    reason: str | None = wire("REASON_REQUIRED", required=True)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CloseFollowup:
     number: str = path("the follow-up's id")
     note: str | None = wire("REASON_REQUIRED", required=True, doc="what was done")

@@ -97,6 +97,8 @@ ROUTES: tuple[Route, ...] = (
     _post(r.Blocklist, "/api/v1/blocklist", ("supervisor",), "Refuse tickets to an identity"),
     _post(r.EscalateOverdue, "/api/v1/admin/escalate", ("supervisor",), "Escalate overdue matters and follow-ups now"),
     _post(r.ExtendHours, "/api/v1/hall/extend-hours", ("supervisor",), "Extend today's hours for a surge (recorded)"),
+    _post(r.WindowLeaves, "/api/v1/windows/{window}/leaves-at", ("supervisor",),
+          "A window closes for the day at a set time before the hall does (the roster; recorded)"),
     _post(r.OpenTemporary, "/api/v1/windows/{window}/open-temporary", ("supervisor",),
           "A window takes on more businesses today (recorded)"),
     _post(r.CloseFollowup, "/api/v1/followups/{number}/close", ("supervisor",),

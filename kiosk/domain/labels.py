@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 RATING_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RATING_LEVELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
@@ -19,9 +20,19 @@ MATTER_STATUS = {"opened": "待领办", "claimed": "办理中", "resolved": "已
 
 EXCEPTION_KINDS = {"out_of_order_call": "不按顺序叫号", "identity_mismatch": "人证不一致",
                    "identity_override": "人证不一致仍办理", "transfer": "转办", "repeat_notice": "重复告知",
-                   "extend_hours": "延时服务", "temporary_window": "临时开窗", "blocklist_add": "列入黑名单",
+                   "extend_hours": "延时服务", "temporary_window": "临时开窗",
+                   "window_leaves": "窗口提前下班", "blocklist_add": "列入黑名单",
                    "pause": "暂停服务", "data_read": "查阅登记数据", "rating_refused": "非本人评价被拒",
                    "rating_appealed": "差评申诉", "rating_appeal_decided": "差评申诉复核"}
+def decision_text(d: Mapping[str, Any]) -> str:
+    """A duty-desk decision as the desk and the queue screens say it ("until" is an ISO time today)."""
+    if d["kind"] == "temporary_window":
+        return f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}"
+    if d["kind"] == "window_leaves":
+        return f"{d['window']}号窗口 {str(d['until'])[11:16]} 下班（提前关闭）"
+    return f"延时服务到 {str(d['until'])[11:16]}"
+
+
 APPEAL_STATES = {"none": "", "appealed": "申诉中", "upheld": "申诉复核：维持", "overturned": "申诉复核：已撤销"}
 
 

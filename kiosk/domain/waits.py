@@ -59,6 +59,7 @@ class Window:
     current: str | None = None          # the business of the ticket at the window (called or being served)
     current_since: datetime | None = None
     speed: float = 1.0                  # its minutes per ticket over the hall's (learned)
+    leaves_at: datetime | None = None   # the duty desk's roster: it closes for the day at this time
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class _Frame:
     cost: dict[str, float]                  # window minutes per ticket, per business
     spread: dict[str, float]                # their variance
     preload: tuple[float, ...]              # what is left of each window's current ticket (as facts.windows)
+    ends: tuple[tuple[float, float], ...]   # each window's leaving: (minutes from now, working minutes from now)
     layout: _Layout                         # who helps whom: the same while the windows' rows are
     lazy: dict[str, object] = field(default_factory=dict)  # the appointments to come, read once when asked
 
@@ -211,8 +213,29 @@ def _frame(facts: HallFacts) -> _Frame:
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
     preload = tuple(_preload(facts, w) for w in facts.windows)
+    ends = tuple(_end(facts, w, spans, starts) for w in facts.windows)
     return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread,
-                  preload, layout)
+                  preload, ends, layout)
+
+
+NO_END = (INF, INF)
+
+
+def _end(facts: HallFacts, w: Window, spans: list[tuple[float, float]], starts: dict[int, float | None]
+         ) -> tuple[float, float]:
+    """When a window leaves for the day by the duty desk's roster, in minutes and in working minutes from now.
+    A window still open past its time stayed on (a clerk finishing the queue): it works on like the others; one
+    not back before its time is not expected today."""
+    if w.leaves_at is None or (facts.closing is not None and w.leaves_at >= facts.closing):
+        return NO_END  # leaving with the hall: it finishes the queue after closing as the others do
+    at = (w.leaves_at - facts.now).total_seconds() / 60
+    start = starts[w.number]
+    if at <= 0 and w.state == "open":
+        return NO_END
+    if start is None or at <= start:
+        starts[w.number] = None
+        return NO_END
+    return at, worked_between(spans, 0.0, at)
 
 
 def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
@@ -243,8 +266,9 @@ def _start(periods: list[tuple[float, float]], w: Window, since: float | None, a
 # -- the estimate ---------------------------------------------------------------------------------------------
 # A window as a supplier of work is a line: from ``start`` it works at ``rate`` during the spans, its first
 # ``preload`` minutes go to its current ticket, and of the rest it gives ``share`` to the work before the
-# ticket, up to ``limit`` (helpers only). Plain tuples: an estimate makes a few for every ticket issued.
-_Line = tuple[float, float, float, float, float]  # (start, rate, preload, share, limit)
+# ticket, up to ``limit`` (helpers only), until ``end`` working minutes from now (it leaves early by the roster).
+# Plain tuples: an estimate makes a few for every ticket issued.
+_Line = tuple[float, float, float, float, float, float]  # (start, rate, preload, share, limit, end)
 _COST, _SPREAD = DEFAULT.per_ticket, DEFAULT.variance  # a business the learned durations do not know
 
 
@@ -281,6 +305,7 @@ class _Hall:
         self.cost, self.spread = cost, _ = frame.cost, frame.spread
         self.work = {code: n * cost.get(code, _COST) for code, n in ahead.counts.items() if n > 0}
         self.paces: dict[str, float] = {}  # filled as asked, after estimate() has settled the starts
+        self.ends = frame.ends
 
     def per(self, code: str) -> float:
         return self.cost.get(code, _COST)
@@ -312,7 +337,8 @@ class _Hall:
         served, rates = layout.served[index], layout.rates
         need = sum([work.get(code, 0.0) for code in served])
         variance = sum([counts.get(code, 0.0) * spread.get(code, _SPREAD) for code in served])
-        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF)]
+        ends = self.ends
+        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF, ends[index][1])]
         correction = 0.0
         for j, shared in layout.helpers[index]:
             begins = starts[windows[j].number]
@@ -322,7 +348,7 @@ class _Hall:
             if overlap <= 0:
                 continue
             share = overlap / sum([work.get(code, 0.0) for code in windows[j].businesses])
-            lines.append((begins, rates[j], preloads[j], share, overlap))
+            lines.append((begins, rates[j], preloads[j], share, overlap, ends[j][1]))
             # when the ticket is called, a helper is on average half-way through its last older ticket
             count = sum([counts.get(code, 0.0) for code in shared])
             correction += 0.5 * share * overlap / max(1.0, count)
@@ -336,7 +362,7 @@ class _Hall:
             # (a business with no priority walk-ins adds exactly 0.0: its pace is not worked out)
             flow = sum([arrive * per(code) * mine / pace(code, mine) if (arrive := arriving.get(code, 0.0)) else 0.0
                         for code in served])
-            flow = min(flow, MAX_FLOW * sum([rate * share for _, rate, _, share, _ in lines]))
+            flow = min(flow, MAX_FLOW * sum([rate * share for _, rate, _, share, _, _ in lines]))
             if facts.appointments:
                 mine_set = layout.sets[index]
                 for code, at in self.due():
@@ -349,11 +375,12 @@ class _Hall:
             typical = sum([per(code) for code in served]) / len(served)
             budget = max(0.0, facts.max_consecutive * (normals + 1) - passing) * typical
         kinks: list[float] = []
-        for s, rate, preload, share, limit in lines:
+        for s, rate, preload, share, limit, _ in lines:
             kinks.append(s)
             kinks.append(when(spans, s, preload / rate))
             if limit < INF:
                 kinks.append(when(spans, s, (preload + limit / share) / rate))
+        kinks += [ends[index][0]] + [ends[j][0] for j, _ in layout.helpers[index]]  # INF for most: dropped below
         points = sorted([p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF])
         points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
         # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
@@ -362,10 +389,10 @@ class _Hall:
         worked = worked_at(spans, points)  # working minutes from now
         n_points = len(points)
         done = [0.0] * n_points
-        for s, rate, preload, share, limit in lines:
+        for s, rate, preload, share, limit, end in lines:
             begun = worked_between(spans, 0.0, s)
             for k in range(bisect_right(points, s), n_points):  # the points after it starts
-                free = share * (rate * (worked[k] - begun) - preload)
+                free = share * (rate * ((worked[k] if worked[k] < end else end) - begun) - preload)
                 if free > 0:
                     done[k] += free if free < limit else limit
         before = done
@@ -428,6 +455,33 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
         left = any(w.worked_today for _, w in mine)
         for _, w in mine:
             hall.starts[w.number] = max(hall.spans[0][0], hall.closing) if left else hall.spans[0][0]
+    best = _best(hall, mine)
+    if best is None:  # no window serves this business today
+        return Estimate(0, 0, 0, facts.now, facts.now)
+    low, high = hall.range(best)
+    if math.isinf(high) and any(hall.ends[i][0] < INF for i, _ in mine):
+        # its windows all leave (the roster) before they could reach it, or may: like windows that worked and
+        # left, nobody can say when it is served, only that it is not before closing
+        own = {i for i, _ in mine}
+        hall.ends = tuple(NO_END if i in own else end for i, end in enumerate(hall.ends))
+        for _, w in mine:
+            hall.starts[w.number] = max(hall.spans[0][0], hall.closing)
+        after = _best(hall, mine)
+        assert after is not None
+        if math.isinf(best.mid):  # reached only after they leave: all of it after closing
+            best = after
+            low, high = hall.range(after)
+        else:  # reached before they leave, perhaps: the range's end says it may not be today
+            high = hall.range(after)[1]
+    low, mid, high = (min(x, 24 * 60.0) for x in (low, best.mid, high))
+    minutes = max(0, round(mid))
+    lo, hi = _rounded(low, high)
+    lo, hi = min(lo, minutes), max(hi, minutes)
+    return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
+
+
+def _best(hall: _Hall, mine: list[tuple[int, Window]]) -> _Reach | None:
+    """The earliest of the business's windows to reach the ticket."""
     best: _Reach | None = None
     for i, w in mine:
         start = hall.starts[w.number]
@@ -435,14 +489,7 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
             reach = hall.reach(i, start)
             if best is None or reach.mid < best.mid:
                 best = reach
-    if best is None:  # no window serves this business today
-        return Estimate(0, 0, 0, facts.now, facts.now)
-    low, high = hall.range(best)
-    low, mid, high = (min(x, 24 * 60.0) for x in (low, best.mid, high))
-    minutes = max(0, round(mid))
-    lo, hi = _rounded(low, high)
-    lo, hi = min(lo, minutes), max(hi, minutes)
-    return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
+    return best
 
 
 def _preload(facts: HallFacts, w: Window) -> float:

@@ -61,6 +61,7 @@ class DayRunner:
         self.categories = [c["id"] for c in catalog["matter_categories"]]
         self.waits.read_catalog(catalog)
         self._make_appointments()
+        self._announce_roster()
         threads = [threading.Thread(target=self.guard(self._kiosks), name="kiosks")]
         threads += [threading.Thread(target=self.guard(self._window_player(w)), name=f"window-{w}")
                     for w in self.windows]
@@ -101,6 +102,18 @@ class DayRunner:
                                                    slot_end=v.slot[1].isoformat(), identity=v.person.identity("qr")))
             if reply.status == 201:
                 self.appointment_codes[i] = reply.body["appointment"]["code"]
+
+    def _announce_roster(self) -> None:
+        """The duty desk knows the day's roster in the morning: a window whose clerk goes home before the hall
+        closes is recorded as leaving then, so that the waits told before it leaves already count on it."""
+        if not self.periods:
+            return
+        desk = self.api.client(self.tokens.supervisor)
+        closing = self.periods[-1][1].timetz().replace(tzinfo=None)
+        for w, spans in sorted(self.sc.window_hours.items()):
+            leaves = spans[-1][1] if spans else None
+            if leaves is not None and leaves < closing:
+                desk.send(rq.WindowLeaves(window=w, at=f"{leaves:%H:%M}", reason="今日排班 the day's roster"))
 
     # -- kiosks ------------------------------------------------------------------------------------------------
     def _kiosks(self) -> None:

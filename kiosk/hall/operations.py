@@ -51,6 +51,7 @@ OPERATIONS: dict[type[Any], Operation] = {
     r.Blocklist: supervision.op_blocklist_add,
     r.ExtendHours: supervision.op_extend_hours,
     r.OpenTemporary: supervision.op_open_temporary,
+    r.WindowLeaves: supervision.op_window_leaves,
     r.CloseFollowup: supervision.op_close_followup,
     r.AppealRating: appeals.op_appeal_rating,
     r.DecideAppeal: appeals.op_decide_appeal,

@@ -35,6 +35,22 @@ def extended_until(ctx: HallContext, conn: sqlite3.Connection, day: str, decisio
     return until
 
 
+def leaving_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int) -> dict[int, datetime]:
+    """When each window leaves for the day by the duty desk's roster (the latest decision for it; none left at
+    closing time). Cached like :meth:`served_map`."""
+    key = (day, decisions)
+    cached = ctx.caches.leaving.get(key)
+    if cached is not None:
+        return cached
+    tz = ctx.config.calendar.tz
+    found: dict[int, datetime] = {}
+    for row in conn.execute("SELECT window, until_epoch FROM decisions WHERE day=? AND kind='window_leaves' "
+                            "ORDER BY id", (day,)):
+        found[int(row[0])] = datetime.fromtimestamp(row[1], tz)
+    ctx.caches.leaving = {key: found}
+    return found
+
+
 def served_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int | None = None
                ) -> dict[int, tuple[str, ...]]:
     """Which businesses each window serves today: configured, plus the duty desk's temporary decisions.

@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from kiosk.contract.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary
+from kiosk.contract.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary, WindowLeaves
 from kiosk.domain import ratings, waits
 from kiosk.domain.catalog import quote_fee, yuan
 from kiosk.domain.errors import fail
@@ -35,18 +35,22 @@ def op_blocklist_add(ctx: HallContext, call: Call, req: Blocklist) -> Outcome:
 
 
 # -- the duty desk: decisions for a surge, follow-ups ------------------------------------
+def _today_at(ctx: HallContext, now: datetime, raw: str | None) -> datetime:
+    """"HH:MM" today, in the hall's time zone."""
+    try:
+        hh, mm = (int(x) for x in (raw or "").split(":"))
+        return datetime.combine(ctx.day(now), datetime.min.time(), ctx.config.calendar.tz).replace(hour=hh, minute=mm)
+    except ValueError:
+        raise fail("UNTIL_INVALID") from None
+
+
 def op_extend_hours(ctx: HallContext, call: Call, req: ExtendHours) -> Outcome:
     tx = ctx.tx
     cal = ctx.config.calendar
     day = ctx.day(call.now)
     closing = cal.closing_time(call.now)
     reason = required_reason(req.reason)
-    raw = req.until or ""
-    try:
-        hh, mm = (int(x) for x in raw.split(":"))
-        until = datetime.combine(day, datetime.min.time(), cal.tz).replace(hour=hh, minute=mm)
-    except ValueError:
-        raise fail("UNTIL_INVALID") from None
+    until = _today_at(ctx, call.now, req.until)
     if closing is None:
         raise fail("HALL_CLOSED")
     if not closing < until <= closing.replace(hour=22, minute=0):
@@ -59,6 +63,34 @@ def op_extend_hours(ctx: HallContext, call: Call, req: ExtendHours) -> Outcome:
     tx.emit("hall.hours_extended", at, call.device.name, {"day": day.isoformat(), "until": ctx.iso(until),
                                                           "reason": reason})
     return Done({"decision": {"kind": "extend_hours", "until": ctx.iso(until), "reason": reason, "at": at}})
+
+
+def op_window_leaves(ctx: HallContext, call: Call, req: WindowLeaves) -> Outcome:
+    """The roster: a window closes for the day before the hall does. Every wait told from now on counts on it
+    only until then (kiosk/domain/waits.py), so that nobody is told a figure that the afternoon's staffing
+    cannot keep; a later decision for the same window replaces it (at closing time: it stays all day)."""
+    tx = ctx.tx
+    window = req.window
+    if ctx.config.window(window) is None:
+        raise fail("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.")
+    reason = required_reason(req.reason)
+    leaves = _today_at(ctx, call.now, req.at)
+    day = ctx.day(call.now).isoformat()
+    closing = shape.extended_until(ctx, tx.conn, day) or ctx.config.calendar.closing_time(call.now)
+    if closing is None:
+        raise fail("HALL_CLOSED")
+    if not call.now < leaves <= closing:
+        raise fail("UNTIL_INVALID", f"下班时间应晚于现在（{ctx.iso(call.now)[11:16]}），且不晚于今天的下班时间 "
+                   f"{closing:%H:%M}。", f"The time must be after now ({ctx.iso(call.now)[11:16]}) and no later "
+                   f"than today's closing ({closing:%H:%M}).")
+    at = ctx.iso(call.now)
+    tx.execute("INSERT INTO decisions (day, kind, window, until_epoch, reason, at, device) VALUES (?,?,?,?,?,?,?)",
+               (day, "window_leaves", window, leaves.timestamp(), reason, at, call.device.name))
+    ctx.record_audit(tx, call, "window_leaves", window, None, None, reason, {"at": f"{leaves:%H:%M}"})
+    tx.emit("window.leaves_early", at, call.device.name, {"day": day, "window": window, "at": ctx.iso(leaves),
+                                                          "reason": reason})
+    return Done({"decision": {"kind": "window_leaves", "window": window, "until": ctx.iso(leaves), "reason": reason,
+                              "at": at}})
 
 
 def op_open_temporary(ctx: HallContext, call: Call, req: OpenTemporary) -> Outcome:

@@ -139,7 +139,8 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     if ctx.caches.windows[0] == key:
         windows = ctx.caches.windows[1]
     else:
-        windows = _window_facts(ctx, rows, day, served, speeds)
+        leaving = shape.leaving_map(ctx, conn, day, decisions) if decisions else {}
+        windows = _window_facts(ctx, rows, day, served, speeds, leaving)
         ctx.caches.windows = (key, windows)
     periods, closing = ctx.caches.periods.get(today) or _day_periods(ctx, today)
     if extended is not None and closing is not None and extended > closing:
@@ -157,7 +158,7 @@ def _day_periods(ctx: HallContext, today: date) -> tuple[tuple[tuple[datetime, d
 
 
 def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: dict[int, tuple[str, ...]],
-                  speeds: dict[int, float]) -> tuple[waits.Window, ...]:
+                  speeds: dict[int, float], leaving: dict[int, datetime]) -> tuple[waits.Window, ...]:
     tz = ctx.config.calendar.tz
     windows = []
     for r in rows:
@@ -173,9 +174,10 @@ def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: d
             datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
             r["business"] if busy else None,
             datetime.fromtimestamp(called, tz) if busy and called is not None else None,
-            speeds.get(number, 1.0)))
+            speeds.get(number, 1.0), leaving.get(number)))
     seen = {w.number for w in windows}
-    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0)) for n, bs in served.items() if n not in seen]
+    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=leaving.get(n))
+                for n, bs in served.items() if n not in seen]
     return tuple(sorted(windows, key=lambda w: w.number))
 
 

@@ -27,7 +27,7 @@ from kiosk.passwords import check_secret, hash_secret, new_secret
 log = logging.getLogger("kiosk.ledger")
 HALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EXCEPTION_TYPES = {"identity.mismatch", "ticket.transferred", "notice.issued", "ticket.called", "hall.hours_extended",
-                   "window.temporary"}
+                   "window.temporary", "window.leaves_early"}
 
 
 USER_LOGIN = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
@@ -370,4 +370,6 @@ def _exception(kind: str, p: dict[str, Any]) -> tuple[str, str | None] | None:
         return ("extend_hours", p.get("reason"))
     if kind == "window.temporary":
         return ("temporary_window", p.get("reason"))
+    if kind == "window.leaves_early":
+        return ("window_leaves", p.get("reason"))
     return None

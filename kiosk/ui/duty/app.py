@@ -30,8 +30,16 @@ from kiosk.contract.requests import (
     OpenTemporary,
     QueueStatus,
     TransitionMatter,
+    WindowLeaves,
 )
-from kiosk.domain.labels import APPEAL_STATES, EXCEPTION_KINDS, FOLLOWUP_STATUS, MATTER_STATUS, RATING_LEVELS
+from kiosk.domain.labels import (
+    APPEAL_STATES,
+    EXCEPTION_KINDS,
+    FOLLOWUP_STATUS,
+    MATTER_STATUS,
+    RATING_LEVELS,
+    decision_text,
+)
 from kiosk.ui.fitting import keep_fitting
 from kiosk.ui.hall_app import EventFollower, HallApp
 from kiosk.ui.stage import Stage
@@ -349,9 +357,7 @@ class DutyApp(HallApp):
         if q.get("decisions"):
             lines += ["", "今日决定："]
             for d in q["decisions"]:
-                what = (f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}" if d["kind"] == "temporary_window"
-                        else f"延时服务到 {d['until'][11:16]}")
-                lines.append(f"  {d['at'][11:16]} {what}（{d['reason']}）")
+                lines.append(f"  {d['at'][11:16]} {decision_text(d)}（{d['reason']}）")
         self.root.get_screen("load").load = "\n".join(lines)
         if not self.root.get_screen("load").ids.windows.children:
             self._build_load_choices()
@@ -387,26 +393,26 @@ class DutyApp(HallApp):
         for b in self.root.get_screen("load").ids.businesses.children:
             b.background_color = (0.08, 0.36, 0.72, 1) if b.code in self.business_choice else (0.45, 0.47, 0.52, 1)
 
-    def open_temporary(self) -> None:
+    def decide(self, kind: str) -> None:
+        """A decision for today's load, each recorded with its reason: a window takes on more businesses
+        (``temporary_window``), the hall stays open longer (``extend_hours``), or a window closes for the day
+        early by the roster (``window_leaves``, so that every wait told from now on counts on it only until then)."""
         screen = self.root.get_screen("load")
-        if self.window_choice is None or not self.business_choice:
-            screen.result = "请先选择窗口和加办的业务。"
+        reason, time_ = screen.ids.reason.text, screen.ids.until.text.strip()
+        request: OpenTemporary | ExtendHours | WindowLeaves
+        if kind == "extend_hours":
+            request = ExtendHours(until=time_, reason=reason)
+        elif self.window_choice is None or (kind == "temporary_window" and not self.business_choice):
+            screen.result = "请先选择窗口和加办的业务。" if kind == "temporary_window" else "请先选择窗口。"
             return
-        self._decide(OpenTemporary(window=self.window_choice, businesses=sorted(self.business_choice),
-                                   reason=screen.ids.reason.text))
-
-    def extend_hours(self) -> None:
-        screen = self.root.get_screen("load")
-        self._decide(ExtendHours(until=screen.ids.until.text.strip(), reason=screen.ids.reason.text))
-
-    def _decide(self, request: OpenTemporary | ExtendHours) -> None:
-        screen = self.root.get_screen("load")
+        elif kind == "temporary_window":
+            request = OpenTemporary(window=self.window_choice, businesses=sorted(self.business_choice), reason=reason)
+        else:
+            request = WindowLeaves(window=self.window_choice, at=time_, reason=reason)
 
         def done(reply: Reply) -> None:
             if reply.ok:
-                d = reply.body["decision"]
-                screen.result = ("已记录：" + (f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}"
-                                            if d["kind"] == "temporary_window" else f"延时服务到 {d['until'][11:16]}"))
+                screen.result = "已记录：" + decision_text(reply.body["decision"])
                 screen.ids.reason.text = ""
                 self.ask(lambda: self.client.send(QueueStatus()), self._queue)
             else:

@@ -64,6 +64,10 @@ def steps(app: DutyApp) -> Iterator[TourStep]:
     load.ids.reason.text = "下午取号人数多，延时至全部办完"
     tour_of(app).press(load.ids.extend)
     yield "12-hours-extended", lambda: "延时服务到 18:30" in load.result
+    load.ids.until.text = "15:00"  # window 5 (still chosen) goes home at 15:00 by today's roster
+    load.ids.reason.text = "5号窗口人员下午培训"
+    tour_of(app).press(load.ids.leaves)
+    yield "13-window-leaves-early", lambda: "5号窗口 15:00 下班" in load.result
 
 
 def _shows(screen: MattersScreen, text: str) -> Callable[[], bool]:
