@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from kiosk.domain.durations import Durations
-from kiosk.domain.waits import Window
+from kiosk.domain.waits import HallFacts, Window
 
 
 class Caches:
@@ -29,3 +29,6 @@ class Caches:
         # what the day taught about durations (by version) and the recent arrivals (by hall minute): wait_facts.py
         self.learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
         self.arrivals: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
+        # the hall as an estimate sees it in one second: wait_facts.py
+        self.facts: tuple[tuple[datetime | None, datetime | None, tuple[object, ...]], HallFacts | None] = (
+            (None, None, ()), None)

@@ -146,8 +146,18 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     if extended is not None and closing is not None and extended > closing:
         closing = extended
     rates, due = _arrivals(ctx, conn, now, day, booked, checked_in)
-    return waits.HallFacts(now, periods, windows, durations, rates, due, closing,
-                           ctx.config.priority.max_consecutive)
+    # an estimate in minutes is made from the hall as it stands in this second: the facts (and the frame the
+    # estimator works out from them, kiosk/domain/waits.py) serve every ticket of that second while nothing
+    # else changed, rather than being worked out again for each (a busy hall issues many in a second)
+    second = now.replace(microsecond=0)
+    parts = (periods, windows, durations, rates, due)  # each the same object while it has not changed
+    (seen_at, seen_closing, seen_parts), found = ctx.caches.facts
+    if found is not None and seen_at == second and seen_closing == closing and all(
+            a is b for a, b in zip(seen_parts, parts, strict=True)):
+        return found
+    facts = waits.HallFacts(second, periods, windows, durations, rates, due, closing, ctx.config.priority.max_consecutive)
+    ctx.caches.facts = ((second, closing, parts), facts)
+    return facts
 
 
 def _day_periods(ctx: HallContext, today: date) -> tuple[tuple[tuple[datetime, datetime], ...], datetime | None]:
