@@ -275,10 +275,16 @@ def test_an_agents_booking_counts_toward_the_agents_people_on_the_slots_day(full
     """``agent_principals_per_day`` (5) counts the people of an agent's bookings on their slot's day, and a
     walk-in that day counts them too."""
     boss = card(50)
-    assert accept(full, agent_offer(full, boss, *[card(51 + i) for i in range(3)]), boss)[0] == 201
-    status, body = accept(full, agent_offer(full, boss, *[card(61 + i) for i in range(3)]), boss)
+    offers = [agent_offer(full, boss, *[card(51 + i) for i in range(3)]), agent_offer(full, boss, card(61), card(62)),
+              agent_offer(full, boss, card(71))]  # all asked for before any is accepted
+    assert [accept(full, o, boss)[0] for o in offers[:2]] == [201, 201]  # five: the limit
+    status, body = accept(full, offers[2], boss)
     assert (status, body["error"]["code"]) == (409, "AGENT_LIMIT")
-    assert accept(full, agent_offer(full, boss, card(61), card(62)), boss)[0] == 201  # five: the limit
+    assert events(full, "booking.refused")[-1]["payload"]["code"] == "AGENT_LIMIT"
+    # booking for them is acting for them today too: no sixth person today, by a ticket or a later day's slot
+    status, body = full.issue("C", boss, agent=agent(boss, card(70)), accept_wait=True)
+    assert (status, body["error"]["code"]) == (409, "AGENT_LIMIT")
+    assert full.issue("C", boss, agent=agent(boss, card(52)), accept_wait=True)[0] == 201  # one of the five
     full.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
     assert full.issue("C", boss, agent=agent(boss, card(70)))[1]["error"]["code"] == "AGENT_LIMIT"
     assert full.issue("C", boss, agent=agent(boss, card(51)))[0] == 201  # one of the five: already counted

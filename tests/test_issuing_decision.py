@@ -286,6 +286,8 @@ TWO_DAYS = limits.PersonFacts(3, 1, 0, None, None)  # the agent's own counts: ne
     ({"today": limits.PersonFacts(0, 0, 1, at(9, 50), None)}, "NO_SHOW_COOLDOWN"),  # the agent cooling down
     ({"agent_known": frozenset({"a", "b", "c", "d"})}, "AGENT_LIMIT"),           # 5 a day: four known + two
     ({"agent_known": frozenset({"a", "b", "c", "p1"})}, "Book"),                  # p1 already counted that day
+    ({"agent_today": frozenset({"a", "b", "c", "d"})}, "AGENT_LIMIT"),  # acting today: five people, whatever the day
+    ({"agent_today": frozenset({"a", "b", "p1", "p2"})}, "Book"),
     ({"principals": (party("p1", held_since=at(10) + timedelta(days=1)), party("p2"))}, "BOOKING_EXISTS"),
     ({"principals": (party("p1"), party("p2", on_day=limits.PersonFacts(1, 1, 0, None, None)))}, "BUSINESS_LIMIT"),
     ({"principals": (party("p1", on_day=limits.PersonFacts(3, 0, 0, None, None)), party("p2"))}, "DAILY_LIMIT"),

@@ -104,7 +104,8 @@ class BookingFacts:
     held_since: datetime | None  # the slot of an open booking this person already holds for the business
     burst: Burst | None
     principals: tuple[PrincipalBooking, ...] = ()  # an agent's offer: the people represented
-    agent_known: frozenset[str] = frozenset()      # an agent's: the people it holds places for on the slot's day
+    agent_known: frozenset[str] = frozenset()      # an agent's: the people it acts for on the slot's day
+    agent_today: frozenset[str] = frozenset()      # and today (booking for someone is acting for them today)
 
 
 # -- decisions ------------------------------------------------------------------------------------------
@@ -215,13 +216,15 @@ def decide_booking(facts: BookingFacts, holder: str, config: HallConfig, now: da
     counts, and a typed identity counts toward the kiosk's typed burst. Every refusal here is kept.
 
     An agent's offer is a place for the people represented, as an agent's ticket is: the agent's blocklist
-    and cool-down and ``agent_principals_per_day`` on the slot's day, then each person's own rules, exactly
+    and cool-down and ``agent_principals_per_day`` on the slot's day and on the day of booking (else one
+    sitting could book five people for each of the next thirty days), then each person's own rules, exactly
     as if they booked themselves; the agent's own counts do not apply."""
     try:
         if facts.principals:
             limits.check_person(config.limits, "代办人", uncounted(facts.today), now)
-            limits.check_agent(config.limits, limits.AgentFacts(facts.agent_known),
-                               [p.principal.hash for p in facts.principals])
+            party = [p.principal.hash for p in facts.principals]
+            limits.check_agent(config.limits, limits.AgentFacts(facts.agent_known), party)
+            limits.check_agent(config.limits, limits.AgentFacts(facts.agent_today), party)
             for p in facts.principals:
                 who = p.principal.called
                 limits.check_person(config.limits, who, uncounted(p.today), now)

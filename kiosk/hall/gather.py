@@ -42,11 +42,14 @@ HELD_SQL = (
     "AND slot_start>?3 UNION ALL SELECT b.slot_start FROM booking_principals p JOIN bookings b ON b.id=p.booking_id "
     "WHERE p.principal_hash=?1 AND b.business=?2 AND b.state='booked' AND b.slot_start>?3 ORDER BY 1 LIMIT 1")
 
-# the people an agent holds places for on one day: its tickets' principals and its open bookings' for that day
+# the people an agent acts for on one day: its tickets' principals, its open bookings' for that day, and the
+# people it booked for on that day (whatever the slot: booking is acting for them, so that an agent cannot
+# book five people a day for each of the next thirty open days in one sitting)
 AGENT_SQL = (
     "SELECT principal_hash FROM agent_principals WHERE day=?1 AND agent_hash=?2 "
     "UNION SELECT p.principal_hash FROM booking_principals p JOIN bookings b ON b.id=p.booking_id "
-    "WHERE b.holder_hash=?2 AND b.is_agent=1 AND b.state='booked' AND b.slot_start>=?3 AND b.slot_start<?4")
+    "WHERE b.holder_hash=?2 AND b.is_agent=1 AND ((b.state='booked' AND b.slot_start>=?3 AND b.slot_start<?4) "
+    "OR (b.created_epoch>=?3 AND b.created_epoch<?4))")
 
 
 def day_bounds(ctx: HallContext, day: str) -> tuple[float, float]:
@@ -71,7 +74,7 @@ def person_facts(ctx: HallContext, tx: Tx, day: str, who: str, business: str) ->
 
 
 def agent_known(ctx: HallContext, tx: Tx, day: str, agent: str) -> frozenset[str]:
-    """The people ``agent`` already holds places for on ``day`` (``agent_principals_per_day`` counts them)."""
+    """The people ``agent`` already acts for on ``day`` (``agent_principals_per_day`` counts them)."""
     return frozenset(r[0] for r in tx.all(AGENT_SQL, (day, agent, *day_bounds(ctx, day))))
 
 
@@ -219,7 +222,8 @@ def booking_facts(ctx: HallContext, call: Call, req: AcceptBooking
         on_day=person_facts(ctx, tx, slot_day, holder.hash, business),
         held_since=None if principals else held_since(ctx, tx, holder.hash, business, now),
         burst=burst_facts(ctx, tx, call, entry), principals=principals,
-        agent_known=agent_known(ctx, tx, slot_day, holder.hash) if principals else frozenset())
+        agent_known=agent_known(ctx, tx, slot_day, holder.hash) if principals else frozenset(),
+        agent_today=agent_known(ctx, tx, today, holder.hash) if principals else frozenset())
 
 
 def offer_principals(tx: Tx, offer_id: str) -> tuple[Principal, ...]:
