@@ -182,9 +182,131 @@ def test_check_in_of_a_booking_keeps_the_blocklist(full: Hall) -> None:
     assert full.do("check_in", {"code": code})[1]["error"]["code"] == "BLOCKLISTED"
 
 
-def test_an_agent_is_given_a_ticket_for_the_people_represented_not_a_booking_of_their_own(full: Hall) -> None:
-    """An agent's booking would be the agent's own place: the people represented (and their limits) would be
-    lost. An agent's request is never offered a booking; today's ticket carries the principals."""
-    status, body = full.issue("B", card(20), agent={"identity": card(20), "principals": [card(21)]})
+# -- an agent's (代办) booking: the people represented carried from the offer to the ticket ---------------
+def agent(who: dict[str, str], *principals: dict[str, str]) -> dict[str, object]:
+    return {"identity": who, "principals": list(principals)}
+
+
+def agent_offer(hall: Hall, who: dict[str, str], *principals: dict[str, str], business: str = "B") -> str:
+    status, body = hall.issue(business, who, agent=agent(who, *principals))
+    assert status == 200 and body["over_capacity"], body
+    assert set(body["booking_offer"]) >= {"offer_id", "slot_start", "slot_end"}
+    return str(body["booking_offer"]["offer_id"])
+
+
+def hash_of(hall: Hall, who: dict[str, str]) -> str:
+    return hall.svc.identity(who, hall.now).hash
+
+
+def test_an_agent_is_offered_a_booking_that_carries_the_people_represented_to_the_ticket(full: Hall) -> None:
+    """Over capacity an agent chooses as a citizen does; the booking is the principals' place on its day (their
+    limits count it before and after check-in) and never the agent's own; checked in, it is an agent's ticket."""
+    boss, p1, p2 = card(20), card(21), card(22)
+    offer_id = agent_offer(full, boss, p1, p2)
+    [offered] = events(full, "booking.offered")
+    assert offered["payload"]["agent"] is True
+    assert offered["payload"]["principals"] == [hash_of(full, p1), hash_of(full, p2)]
+    assert agent_offer(full, boss, p1, p2) == offer_id  # asking again holds no second slot
+    assert agent_offer(full, boss, p1) != offer_id       # another party is another offer
+    status, body = accept(full, offer_id, boss)
+    assert status == 201, body
+    booking = body["booking"]
+    assert booking["agent"] is True and len(booking["principals_masked"]) == 2
+    assert all("*" in m for m in booking["principals_masked"])
+    created = events(full, "booking.created")[0]["payload"]
+    assert created["agent"] is True and created["principals"] == [hash_of(full, p1), hash_of(full, p2)]
+    # the slot's day (Tuesday): the booking is each principal's B place, not the agent's
+    full.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
+    assert full.issue("B", p1)[1]["error"]["code"] == "BUSINESS_LIMIT"
+    assert full.issue("B", p2, agent=agent(card(23), p2))[1]["error"]["code"] == "BUSINESS_LIMIT"
+    status, body = full.do("check_in", {"code": booking["code"], "identity": boss})
+    assert status == 201, body
+    ticket = body["ticket"]
+    assert (ticket["channel"], ticket["agent"]) == ("booking", True)
+    rows = full.store.reader().execute(
+        "SELECT p.principal_hash, p.principal_masked, p.day, p.business FROM ticket_principals p JOIN tickets t "
+        "ON t.id=p.ticket_id "
+        "WHERE t.number=?", (ticket["number"],)).fetchall()
+    assert sorted(tuple(r) for r in rows) == sorted(
+        (hash_of(full, p), full.svc.identity(p, full.now).masked, "2026-11-24", "B") for p in (p1, p2))
+    [issued] = [e for e in events(full, "ticket.issued")
+                if (e["payload"]["number"], e["payload"]["day"]) == (ticket["number"], "2026-11-24")]
+    assert issued["payload"]["agent"] is True and len(issued["payload"]["principals"]) == 2
+    # checked in, the ticket holds the same places: B still taken, and the day counts it (3 a day)
+    assert full.issue("B", p1)[1]["error"]["code"] == "BUSINESS_LIMIT"
+    assert [full.issue(b, p2)[0] for b in "CDE"] == [201, 201, 409]
+    assert full.issue("E", p2)[1]["error"]["code"] == "DAILY_LIMIT"
+    assert full.issue("B", boss)[0] == 201  # the agent's own B place was never taken
+
+
+def test_one_open_booking_per_person_whoever_books_it(full: Hall) -> None:
+    """A person booked by an agent cannot book the same business again in person or through another agent,
+    and a person who booked in person cannot be booked again by an agent; the agent itself is not limited."""
+    boss, other, p1 = card(30), card(31), card(32)
+    assert accept(full, agent_offer(full, boss, p1), boss)[0] == 201
+    status, body = accept(full, offer(full, p1), p1)  # in person
+    assert (status, body["error"]["code"]) == (409, "BOOKING_EXISTS") and "11月24日" in body["error"]["message"]
+    status, body = accept(full, agent_offer(full, other, p1, card(33)), other)  # through another agent
+    assert (status, body["error"]["code"]) == (409, "BOOKING_EXISTS")
+    assert "被代办人" in body["error"]["message"] and body["error"]["message_en"]
+    refused = events(full, "booking.refused")[-1]["payload"]
+    assert refused["agent"] is True and refused["principals"] == [hash_of(full, p1), hash_of(full, card(33))]
+    assert accept(full, agent_offer(full, boss, card(34)), boss)[0] == 201  # the same agent, other people
+    assert accept(full, offer(full, boss), boss)[0] == 201  # and the agent's own booking is their own
+    # the other way round: booked in person first
+    assert accept(full, offer(full, card(35)), card(35))[0] == 201
+    assert accept(full, agent_offer(full, other, card(35)), other)[1]["error"]["code"] == "BOOKING_EXISTS"
+
+
+def test_an_agents_offer_is_accepted_and_checked_in_only_by_the_agent(full: Hall) -> None:
+    boss, p1 = card(40), card(41)
+    offer_id = agent_offer(full, boss, p1)
+    for someone in (p1, card(42)):
+        assert accept(full, offer_id, someone)[1]["error"]["code"] == "IDENTITY_MISMATCH"
+    code = accept(full, offer_id, boss)[1]["booking"]["code"]  # type: ignore[index]
+    full.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
+    assert full.do("check_in", {"code": code, "identity": p1})[1]["error"]["code"] == "IDENTITY_MISMATCH"
+    status, body = full.do("check_in", {"code": code})  # the slip alone: still the agent's ticket for p1
     assert status == 201 and body["ticket"]["agent"] is True
-    assert events(full, "booking.offered") == []
+    assert full.issue("B", p1)[1]["error"]["code"] == "BUSINESS_LIMIT"
+
+
+def test_an_agents_booking_counts_toward_the_agents_people_on_the_slots_day(full: Hall) -> None:
+    """``agent_principals_per_day`` (5) counts the people of an agent's bookings on their slot's day, and a
+    walk-in that day counts them too."""
+    boss = card(50)
+    offers = [agent_offer(full, boss, *[card(51 + i) for i in range(3)]), agent_offer(full, boss, card(61), card(62)),
+              agent_offer(full, boss, card(71))]  # all asked for before any is accepted
+    assert [accept(full, o, boss)[0] for o in offers[:2]] == [201, 201]  # five: the limit
+    status, body = accept(full, offers[2], boss)
+    assert (status, body["error"]["code"]) == (409, "AGENT_LIMIT")
+    assert events(full, "booking.refused")[-1]["payload"]["code"] == "AGENT_LIMIT"
+    # booking for them is acting for them today too: no sixth person today, by a ticket or a later day's slot
+    status, body = full.issue("C", boss, agent=agent(boss, card(70)), accept_wait=True)
+    assert (status, body["error"]["code"]) == (409, "AGENT_LIMIT")
+    assert full.issue("C", boss, agent=agent(boss, card(52)), accept_wait=True)[0] == 201  # one of the five
+    full.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
+    assert full.issue("C", boss, agent=agent(boss, card(70)))[1]["error"]["code"] == "AGENT_LIMIT"
+    assert full.issue("C", boss, agent=agent(boss, card(51)))[0] == 201  # one of the five: already counted
+
+
+def test_each_person_represented_keeps_their_limits_on_the_slots_day(tmp_path: Path) -> None:
+    hall = Hall(tmp_path, example_config(), now=datetime(2026, 11, 23, 17, 20, tzinfo=TZ))
+    for business in "BCDE":  # every business over what the last ten minutes can serve
+        for i in range(2):
+            assert hall.issue(business, person(800 + 10 * "BCDE".index(business) + i), accept_wait=True)[0] == 201
+    boss, p1 = card(80), card(81)
+    for business in "BCD":  # Tuesday's three places of p1, booked in person
+        assert accept(hall, offer(hall, p1, business=business), p1)[0] == 201
+    status, body = accept(hall, agent_offer(hall, boss, card(82), p1, business="E"), boss)
+    assert (status, body["error"]["code"]) == (409, "DAILY_LIMIT") and "被代办人" in body["error"]["message"]
+    # blocklisted between the offer and the acceptance, then at check-in
+    pending = agent_offer(hall, boss, card(83), business="E")
+    hall.do("blocklist_add", {"identity": card(83), "reason": "倒号"}, device=hall.supervisor)
+    assert accept(hall, pending, boss)[1]["error"]["code"] == "BLOCKLISTED"
+    code = accept(hall, agent_offer(hall, boss, card(84), business="E"), boss)[1]["booking"]["code"]  # type: ignore[index]
+    hall.do("blocklist_add", {"identity": card(84), "reason": "倒号"}, device=hall.supervisor)
+    hall.now = datetime(2026, 11, 24, 9, 5, tzinfo=TZ)
+    status, body = hall.do("check_in", {"code": code, "identity": boss})
+    assert (status, body["error"]["code"]) == (409, "BLOCKLISTED") and "被代办人" in body["error"]["message"]
+    hall.close()

@@ -19,6 +19,8 @@ from kiosk.domain.issuing import (
     Issue,
     IssueFacts,
     Offer,
+    Principal,
+    PrincipalBooking,
     Refused,
     decide_booking,
     decide_check_in,
@@ -186,7 +188,8 @@ def test_a_limit_is_told_before_the_burst() -> None:
     (at(16), {"B": (20, 0)}, {}, {}, "Offer"),            # 20 × 20 min over two windows: 200 min, past 17:30
     (at(16), {"B": (20, 0)}, {"accept_wait": True}, {}, "Issue"),   # offered before and declined
     (at(16), {"B": (20, 0)}, {}, {"offers": False}, "Issue"),
-    (at(16), {"B": (20, 0)}, {"principals": ((person("p1"), CLEAN),)}, {}, "Issue"),  # no offers to agents
+    (at(16), {"B": (20, 0)}, {"principals": ((person("p1"), CLEAN),)}, {}, "Offer"),  # an agent, as a citizen
+    (at(16), {"B": (20, 0)}, {"principals": ((person("p1"), CLEAN),), "accept_wait": True}, {}, "Issue"),
     (at(9), {"B": (20, 0)}, {}, {}, "Issue"),             # the same queue in the morning is served today
     (at(16), {"B": (20, 0)}, {}, {"over_capacity_slack_minutes": 600}, "Issue"),
 ])
@@ -265,3 +268,60 @@ def test_booking_exists_names_the_slot_held() -> None:
     decision = decide_booking(booking(held_since=at(14)), "h1", CONFIG, at(10))
     assert isinstance(decision, Refused)
     assert decision.error.body()["error"]["slot_start"] == "2026-11-23T14:00:00.000+08:00"
+
+
+# -- an agent's booking: a place for the people represented, on the slot's day ------------------------------
+def party(h: str, **changes: object) -> PrincipalBooking:
+    base = PrincipalBooking(Principal(h, f"{h}****", "李*"), today=CLEAN, on_day=CLEAN, held_since=None)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+TWO_DAYS = limits.PersonFacts(3, 1, 0, None, None)  # the agent's own counts: never an agent's business
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "Book"),
+    ({"on_day": TWO_DAYS, "today": TWO_DAYS, "held_since": at(11)}, "Book"),  # the agent's own places: not counted
+    ({"today": limits.PersonFacts(0, 0, 0, None, "倒号")}, "BLOCKLISTED"),       # the agent blocklisted
+    ({"today": limits.PersonFacts(0, 0, 1, at(9, 50), None)}, "NO_SHOW_COOLDOWN"),  # the agent cooling down
+    ({"agent_known": frozenset({"a", "b", "c", "d"})}, "AGENT_LIMIT"),           # 5 a day: four known + two
+    ({"agent_known": frozenset({"a", "b", "c", "p1"})}, "Book"),                  # p1 already counted that day
+    ({"agent_today": frozenset({"a", "b", "c", "d"})}, "AGENT_LIMIT"),  # acting today: five people, whatever the day
+    ({"agent_today": frozenset({"a", "b", "p1", "p2"})}, "Book"),
+    ({"principals": (party("p1", held_since=at(10) + timedelta(days=1)), party("p2"))}, "BOOKING_EXISTS"),
+    ({"principals": (party("p1"), party("p2", on_day=limits.PersonFacts(1, 1, 0, None, None)))}, "BUSINESS_LIMIT"),
+    ({"principals": (party("p1", on_day=limits.PersonFacts(3, 0, 0, None, None)), party("p2"))}, "DAILY_LIMIT"),
+    ({"principals": (party("p1"), party("p2", today=limits.PersonFacts(0, 0, 0, None, "x")))}, "BLOCKLISTED"),
+    ({"principals": (party("p1", today=limits.PersonFacts(0, 0, 1, at(9, 50), None)),)}, "NO_SHOW_COOLDOWN"),
+    ({"principals": (party("p1", today=limits.PersonFacts(3, 1, 0, None, None)),)}, "Book"),  # today: not the slot's day
+    ({"entry": "typed", "burst": Burst(frozenset({"a", "b", "c", "d"}), False)}, "KIOSK_BURST"),
+    ({"entry": "typed", "burst": Burst(frozenset({"a", "b", "c", "h1"}), False)}, "Book"),
+])
+def test_accepting_an_agents_booking(changes: dict[str, object], expected: str) -> None:
+    facts = booking(**{"principals": (party("p1"), party("p2")), **changes})
+    decision = decide_booking(facts, "h1", CONFIG, at(10))
+    assert code_of(decision) == expected
+    if isinstance(decision, Refused):
+        assert decision.kept
+
+
+def test_a_refusal_names_the_person_represented_it_is_about() -> None:
+    held = party("p2", held_since=at(10) + timedelta(days=1))
+    decision = decide_booking(booking(principals=(party("p1"), held)), "h1", CONFIG, at(10))
+    assert isinstance(decision, Refused) and decision.error.code == "BOOKING_EXISTS"
+    body = decision.error.body()["error"]
+    assert "被代办人 李* " in body["message"] and "代办人预约" in body["message"]
+    assert "agent" in body["message_en"] and body["slot_start"] == "2026-11-24T10:00:00.000+08:00"
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "Issue"),
+    ({"principals": ((Principal("p1", "p1****", "李*"), limits.PersonFacts(0, 0, 0, None, "x")),)}, "BLOCKLISTED"),
+    ({"principals": ((Principal("p1", "p1****", "李*"), limits.PersonFacts(0, 0, 1, at(9, 50), None)),)},
+     "NO_SHOW_COOLDOWN"),
+    ({"principals": ((Principal("p1", "p1****", "李*"), limits.PersonFacts(3, 1, 0, None, None)),)}, "Issue"),
+])
+def test_checking_in_an_agents_booking_keeps_each_persons_blocklist_and_cool_down(
+        changes: dict[str, object], expected: str) -> None:
+    decision = decide_check_in(check_in(**changes), CONFIG, at(10))
+    assert code_of(decision) == expected

@@ -23,7 +23,8 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "16-rate-faces", "17-rate-reasons",
            "18-rate-thanks", "19-enquiry", "20-enquiry-fees", "21-not-sure-question", "22-not-sure-followup",
            "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
-           "27-agent-ticket", "28-booking-offer", "29-booking-slip", "30-report-category", "31-report-pinyin",
+           "26b-agent-offer", "27-agent-ticket", "28-booking-offer", "29-booking-slip", "29b-agent-booking-offer",
+           "29c-agent-booking-slip", "30-report-category", "31-report-pinyin",
            "32-report-filled", "33-report-receipt", "34-rate-type-number", "34b-rate-card", "35-rate-typed-faces",
            "35b-rate-typed-thanks", "36-hall-guide",
            "37-case-number", "38-case-progress", "39-report-status-by-scan", "40-elderly-home",
@@ -85,11 +86,16 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     # an agent identifies themself, then each principal (masked), and the ticket says it is an agent's
     assert "代办人" in joined["24-agent-identify"] and "第 1 位被代办人" in joined["25-agent-principal"]
     assert "1101**********0074" in joined["26-agent-principals"]
+    # today is full for G: the agent is offered a booking, waits today instead, and the ticket is an agent's
+    assert "仍要今天排队" in joined["26b-agent-offer"] and "预约 11月24日" in joined["26b-agent-offer"]
     assert "G001" in joined["27-agent-ticket"] and "代办人 " in joined["27-agent-ticket"]
     # over capacity: an offer, not a refusal; accepting it prints a booking slip
     # (the four bookings typed before the burst at 14b hold the 09:00 slot, on hold but held)
     assert "11月24日 09:30–10:00" in joined["28-booking-offer"] and "仍要今天排队" in joined["28-booking-offer"]
     assert "预约成功" in joined["29-booking-slip"] and "请取走预约凭条" in joined["29-booking-slip"]
+    # an agent over capacity is offered the same choice, and the booking names the people represented
+    assert "仍要今天排队" in joined["29b-agent-booking-offer"]
+    assert "代办人 " in joined["29c-agent-booking-slip"] and "1101**********0074" in joined["29c-agent-booking-slip"]
     # 办不成事: category, pinyin with candidates, phone and ticket, a receipt with its number
     assert "材料要求不清或反复补材料" in joined["30-report-category"]
     assert "不知道" in joined["31-report-pinyin"] and "[buzhidao]" in joined["31-report-pinyin"]

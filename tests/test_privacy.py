@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import HallProcess, make_id
+from tests.helpers import HallProcess, make_id, person
 
 SECRET_IDS = [make_id("19520317", 481, "370102"), make_id("19881109", 736, "440305"),
               make_id("19700203", 915, "510104")]
@@ -60,4 +60,33 @@ def test_no_raw_identity_on_disk_in_logs_or_events(server: HallProcess) -> None:
     for name in SECRET_NAMES:
         assert name not in events and name not in responses
     server.stop()
+    assert scan(server.data) == []
+
+
+def test_an_agents_booking_keeps_no_raw_identity(tmp_path: Path) -> None:
+    """Over capacity an agent's offer and booking carry the people represented from one request to the next (and
+    to check-in): as keyed hashes and masked forms only, on disk, in events and in the answers."""
+    server = HallProcess(tmp_path / "data", now="2026-11-23T17:00:00+08:00")
+    for role in ("kiosk", "supervisor"):
+        server.enroll(role, f"{role}-1")
+    server.start()
+    try:
+        kiosk = server.client("kiosk-1")
+        for i in range(3):  # the rest of the day is full for B
+            body = {"business": "B", "identity": person(900 + i), "accept_wait": True}
+            assert kiosk.post("/api/v1/tickets", body).status_code == 201
+        who = [{"id_number": n, "name": m} for n, m in zip(SECRET_IDS, SECRET_NAMES, strict=True)]
+        r = kiosk.post("/api/v1/tickets", {"business": "B", "agent": {"identity": who[0], "principals": who[1:]}})
+        assert r.status_code == 200 and r.json()["over_capacity"] is True, r.text
+        offer_id = r.json()["booking_offer"]["offer_id"]
+        assert kiosk.post("/api/v1/bookings", {"offer_id": offer_id, "identity": who[1]}).status_code == 409
+        booked = kiosk.post("/api/v1/bookings", {"offer_id": offer_id, "identity": who[0]})
+        assert booked.status_code == 201 and len(booked.json()["booking"]["principals_masked"]) == 2
+        assert scan(server.data) == []
+        events = server.client("supervisor-1").get("/api/v1/events?after=0&limit=1000").text
+        assert "booking.created" in events
+        for secret in [*SECRET_IDS, *SECRET_NAMES]:
+            assert secret not in events and secret not in booked.text and secret not in r.text
+    finally:
+        server.stop()
     assert scan(server.data) == []

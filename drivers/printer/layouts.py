@@ -153,16 +153,23 @@ class BookingSlip:
     code: str
     early_minutes: int = 30  # the hall's [booking] check-in window, as configured
     late_minutes: int = 15
+    principals_masked: tuple[str, ...] = ()  # an agent's (代办) booking: the people represented, masked
 
 
 def booking(slip: BookingSlip, paper: int = 80) -> list[Element]:
     window = f"请在预约时间前后到取号机扫码签到（提前{slip.early_minutes}分钟至迟到{slip.late_minutes}分钟内有效）。"
+    if slip.principals_masked:  # the agent checks in, for the people named on the slip
+        who = [Line(f"代办人：{slip.holder_masked}"),
+               *_wrapped(f"被代办人：{'、'.join(slip.principals_masked)}", paper)]
+        only = "本凭条仅限代办人为以上当事人使用"
+    else:
+        who, only = [Line(f"预约人：{slip.holder_masked}")], "本凭条仅限本人使用"
     return [*_wrapped(slip.hall_name, paper, align="center", bold=True), Line("现场预约凭条", 2, "center", True),
             Line("On-site booking", 1, "center"), Rule(), *_wrapped(f"业务：{slip.business_name}", paper),
             Line("预约日期 Date", 1, "center"), Line(slip.day, 1, "center", True),
-            Line("预约时间 Time", 1, "center"), Line(slip.slot, 2, "center", True), Line(f"预约人：{slip.holder_masked}"),
+            Line("预约时间 Time", 1, "center"), Line(slip.slot, 2, "center", True), *who,
             QR(slip.code), *_wrapped(window, paper),
-            Line("本凭条仅限本人使用", 1, "center", True), Feed(2), Cut()]
+            Line(only, 1, "center", True), Feed(2), Cut()]
 
 
 WEEKDAYS_ZH = "一二三四五六日"

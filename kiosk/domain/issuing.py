@@ -6,7 +6,9 @@ A decision is one of:
 - ``Refused``: a refusal. ``kept`` ones (a limit hit, the kiosk burst) are facts the hall records with their
   event; the others (a priority not allowed, the hall closed, too early to check in) leave nothing behind.
 - ``Offer``: today cannot serve the ticket (its wait range reaches past closing): offer a booking instead,
-  or issue ``instead`` when no slot is free. Never a refusal: the citizen may still choose to wait.
+  or issue ``instead`` when no slot is free. Never a refusal: the citizen may still choose to wait. An agent
+  (代办) is offered too: the offer, and the booking made of it, carry the people represented, whose limits
+  (and the agent's) are decided on the slot's day when the offer is accepted.
 - ``Issue``: a ticket, with its priority, the letter of its number and the wait its slip prints.
 - ``Book``: an offered booking accepted, with how the identity was entered (typed at either step counts).
 """
@@ -25,6 +27,21 @@ from kiosk.domain.identity import Identity
 
 
 # -- facts ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Principal:
+    """A person an agent represents, as the hall keeps them between two requests: the keyed hash and the
+    masked forms, never the number or the name (those live only while the agent's request is handled)."""
+
+    hash: str
+    masked: str
+    name_masked: str
+
+    @property
+    def called(self) -> str:
+        """How a refusal names the person: "被代办人 张*三 "."""
+        return f"被代办人 {self.name_masked or self.masked} "
+
+
 @dataclass(frozen=True)
 class Hours:
     """Today's opening periods and closing, with the duty desk's extension of the hours."""
@@ -65,6 +82,17 @@ class CheckInFacts:
     card_required: bool          # typed at a kiosk that then burst, and no card laid now
     hours: Hours
     person: limits.PersonFacts | None  # the person who comes, when known (blocklist, cool-down)
+    principals: tuple[tuple[Principal, limits.PersonFacts], ...] = ()  # an agent's booking: the people represented
+
+
+@dataclass(frozen=True)
+class PrincipalBooking:
+    """One person an agent's offer represents, as accepting it needs them (the same facts as a citizen's)."""
+
+    principal: Principal
+    today: limits.PersonFacts
+    on_day: limits.PersonFacts
+    held_since: datetime | None  # the slot of an open booking this person holds for the business, own or via any agent
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,9 @@ class BookingFacts:
     on_day: limits.PersonFacts   # the slot day's places
     held_since: datetime | None  # the slot of an open booking this person already holds for the business
     burst: Burst | None
+    principals: tuple[PrincipalBooking, ...] = ()  # an agent's offer: the people represented
+    agent_known: frozenset[str] = frozenset()      # an agent's: the people it acts for on the slot's day
+    agent_today: frozenset[str] = frozenset()      # and today (booking for someone is acting for them today)
 
 
 # -- decisions ------------------------------------------------------------------------------------------
@@ -137,7 +168,7 @@ def decide_issue(facts: IssueFacts, config: HallConfig, now: datetime) -> IssueD
     issue = Issue(priority, facts.business, ahead.people, wait)
     slack = timedelta(minutes=config.booking.over_capacity_slack_minutes)
     over = facts.hall.closing is not None and wait.high_at > facts.hall.closing + slack
-    if config.booking.offers and not facts.accept_wait and over and not facts.principals:
+    if config.booking.offers and not facts.accept_wait and over:
         return Offer(issue)
     return issue
 
@@ -171,7 +202,9 @@ def decide_check_in(facts: CheckInFacts, config: HallConfig, now: datetime) -> R
                        f"Too late: check-in closed at {closes:%Y-%m-%d %H:%M}. Take a ticket or book again.")
         issuing_open(config, facts.hours, now)
         if facts.person is not None:  # a place in today's queue: the blocklist and the cool-down hold here too
-            limits.check_person(config.limits, "您", uncounted(facts.person), now)
+            limits.check_person(config.limits, "代办人" if facts.principals else "您", uncounted(facts.person), now)
+        for p, seen in facts.principals:  # and for each person an agent's booking represents
+            limits.check_person(config.limits, p.called, uncounted(seen), now)
     except DomainError as error:
         return Refused(error, kept=False)
     return Issue("appointment", facts.business)
@@ -180,16 +213,27 @@ def decide_check_in(facts: CheckInFacts, config: HallConfig, now: datetime) -> R
 def decide_booking(facts: BookingFacts, holder: str, config: HallConfig, now: datetime) -> Refused | Book:
     """Accepting an offer ends in a place in a queue, so it is under the ticket rules (hall-api.md): today's
     blocklist and cool-down, one open booking per person and business (BOOKING_EXISTS), the slot day's
-    counts, and a typed identity counts toward the kiosk's typed burst. Every refusal here is kept."""
+    counts, and a typed identity counts toward the kiosk's typed burst. Every refusal here is kept.
+
+    An agent's offer is a place for the people represented, as an agent's ticket is: the agent's blocklist
+    and cool-down and ``agent_principals_per_day`` on the slot's day and on the day of booking (else one
+    sitting could book five people for each of the next thirty days), then each person's own rules, exactly
+    as if they booked themselves; the agent's own counts do not apply."""
     try:
-        limits.check_person(config.limits, "您", uncounted(facts.today), now)
-        if facts.held_since is not None:
-            when = facts.held_since
-            raise fail("BOOKING_EXISTS",
-                       f"您已预约 {when:%m月%d日 %H:%M} 办理这项业务，请按时签到；每人每项业务只能保留一个预约。",
-                       f"You already hold a booking for this business at {when:%Y-%m-%d %H:%M}; one open booking "
-                       "per person and business.", slot_start=when.isoformat(timespec="milliseconds"))
-        limits.check_person(config.limits, "您", facts.on_day, now)
+        if facts.principals:
+            limits.check_person(config.limits, "代办人", uncounted(facts.today), now)
+            party = [p.principal.hash for p in facts.principals]
+            limits.check_agent(config.limits, limits.AgentFacts(facts.agent_known), party)
+            limits.check_agent(config.limits, limits.AgentFacts(facts.agent_today), party)
+            for p in facts.principals:
+                who = p.principal.called
+                limits.check_person(config.limits, who, uncounted(p.today), now)
+                no_open_booking(who, "The person represented already holds", p.held_since)
+                limits.check_person(config.limits, who, p.on_day, now)
+        else:
+            limits.check_person(config.limits, "您", uncounted(facts.today), now)
+            no_open_booking("您", "You already hold", facts.held_since)
+            limits.check_person(config.limits, "您", facts.on_day, now)
         if facts.burst is not None:
             limits.check_kiosk_burst(config.limits, set(facts.burst.recent_typed), holder, facts.burst.paused)
     except DomainError as error:
@@ -198,6 +242,18 @@ def decide_booking(facts: BookingFacts, holder: str, config: HallConfig, now: da
 
 
 # -- the rules it is made of ------------------------------------------------------------------------------
+def no_open_booking(who: str, who_en: str, held_since: datetime | None) -> None:
+    """One open booking per person and business, whoever booked it: the person, or any agent for them."""
+    if held_since is None:
+        return
+    when = held_since
+    raise fail("BOOKING_EXISTS",
+               f"{who}已预约 {when:%m月%d日 %H:%M} 办理这项业务（本人预约或由代办人预约），请按时签到；"
+               "每人每项业务只能保留一个预约。",
+               f"{who_en} a booking for this business at {when:%Y-%m-%d %H:%M} (made in person or by an agent); "
+               "one open booking per person and business.", slot_start=when.isoformat(timespec="milliseconds"))
+
+
 def uncounted(facts: limits.PersonFacts) -> limits.PersonFacts:
     """Only the blocklist and the cool-down: an agent's own tickets, or places already counted at booking."""
     return dataclasses.replace(facts, tickets_today=0, tickets_in_business=0)

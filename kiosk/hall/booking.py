@@ -35,7 +35,8 @@ def _apply_booking(ctx: HallContext, call: Call, holder: Identity, offer: dict[s
         today = ctx.day(now).isoformat()
         tx.emit("booking.refused", ctx.iso(now), call.device.name, {
             "code": refusal.code, "business": facts.business, "holder": holder.hash, "day": today,
-            "entry": facts.entry})
+            "entry": facts.entry, "agent": bool(facts.principals),
+            "principals": [p.principal.hash for p in facts.principals]})
         if refusal.code == "KIOSK_BURST":
             issuing._record_burst(ctx, tx, call, today, via="booking")
         return Refused(refusal)
@@ -43,21 +44,27 @@ def _apply_booking(ctx: HallContext, call: Call, holder: Identity, offer: dict[s
     start = datetime.fromtimestamp(offer["slot_start"], tz)
     end = datetime.fromtimestamp(offer["slot_end"], tz)
     booking_id = "B" + secrets.token_hex(6).upper()
+    principals = [p.principal for p in facts.principals]
     tx.execute("UPDATE offers SET used=1 WHERE id=?", (offer["id"],))
     tx.execute("INSERT INTO bookings (id, business, holder_hash, holder_masked, slot_start, slot_end, "
-               "created_at, state, device, entry, created_epoch, offer_id, held) "
-               "VALUES (?,?,?,?,?,?,?,'booked',?,?,?,?,?)",
+               "created_at, state, device, entry, created_epoch, offer_id, held, is_agent) "
+               "VALUES (?,?,?,?,?,?,?,'booked',?,?,?,?,?,?)",
                (booking_id, offer["business"], holder.hash, holder.masked, offer["slot_start"],
                 offer["slot_end"], ctx.iso(now), call.device.name, decision.entry, now.timestamp(), offer["id"],
-                offer["held"]))
+                offer["held"], int(bool(principals))))
+    for p in principals:  # the people represented: their places on the slot's day (kiosk/hall/gather.py)
+        tx.execute("INSERT INTO booking_principals (booking_id, principal_hash, principal_masked, name_masked) "
+                   "VALUES (?,?,?,?)", (booking_id, p.hash, p.masked, p.name_masked))
     code = codes.AppointmentCode(ctx.config.hall_id, booking_id, "booking", offer["business"],
                                  int(offer["slot_start"]), int(offer["slot_end"]), holder.hash[:16])
     tx.emit("booking.created", ctx.iso(now), call.device.name, {
         "booking": booking_id, "business": offer["business"], "holder": holder.hash,
-        "slot_start": ctx.iso(start), "slot_end": ctx.iso(end), "entry": decision.entry})
+        "slot_start": ctx.iso(start), "slot_end": ctx.iso(end), "entry": decision.entry,
+        "agent": bool(principals), "principals": [p.hash for p in principals]})
     return Done({"booking": {
         "id": booking_id, "business": offer["business"], "slot_start": ctx.iso(start),
         "slot_end": ctx.iso(end), "holder_masked": holder.masked, "name_masked": holder.name_masked,
+        "agent": bool(principals), "principals_masked": [p.masked for p in principals],
         "code": codes.appointment_qr(ctx.code_key, code)}}, made=True)
 
 
@@ -93,18 +100,21 @@ def op_check_in(ctx: HallContext, call: Call, req: CheckIn) -> Outcome:
     decide_check_in); a refusal here leaves nothing behind."""
     business, holder, code, facts = gather.check_in_facts(ctx, call, req)
     decision = rules.decide_check_in(facts, ctx.config, call.now)
-    return _apply_check_in(ctx, call, business, holder, code, decision)
+    return _apply_check_in(ctx, call, business, holder, code, facts, decision)
 
 
 def _apply_check_in(ctx: HallContext, call: Call, business: Business, holder: Identity | None,
-                    code: codes.AppointmentCode, decision: rules.Refused | rules.Issue) -> Outcome:
+                    code: codes.AppointmentCode, facts: rules.CheckInFacts,
+                    decision: rules.Refused | rules.Issue) -> Outcome:
     if isinstance(decision, rules.Refused):
         raise decision.error
     tx = ctx.tx
     now = call.now
     tx.execute("INSERT INTO checkins (appointment_id, ticket_id, at) VALUES (?,?,?)",
                (code.appointment_id, 0, ctx.iso(now)))
-    row = issuing._create_ticket(ctx, tx, call, business, holder, [], decision.priority, code.channel, code)
+    # an agent's booking becomes an agent's ticket: its principals' places, counted as a walk-in agent ticket's
+    principals = [p for p, _ in facts.principals]
+    row = issuing._create_ticket(ctx, tx, call, business, holder, principals, decision.priority, code.channel, code)
     tx.execute("UPDATE checkins SET ticket_id=? WHERE appointment_id=?", (row["id"], code.appointment_id))
     ticket = capacity.ticket_view(ctx, tx.conn, row, now)
     if code.channel == "booking":

@@ -18,35 +18,71 @@ from kiosk.domain import codes, limits
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import fail
 from kiosk.domain.identity import Identity
-from kiosk.domain.issuing import BookingFacts, Burst, CheckInFacts, Hours, IssueFacts, hours
+from kiosk.domain.issuing import BookingFacts, Burst, CheckInFacts, Hours, IssueFacts, Principal, PrincipalBooking, hours
 from kiosk.hall import shape, wait_facts
 from kiosk.hall.context import Call, HallContext
 from kiosk.store.db import Tx
 
 # one statement for one person's day, a row per table: own tickets, tickets taken for them by an agent,
-# no-shows, open on-site bookings for the day (a place in that day's queue, as a ticket is), the blocklist
+# no-shows, open on-site bookings for the day (a place in that day's queue, as a ticket is), their own and those
+# an agent made for them, the blocklist. An agent's tickets and bookings are the principals' places, not its own
 PERSON_SQL = (
     "SELECT COUNT(*), SUM(issued_business=?3), NULL FROM tickets WHERE day=?1 AND holder_hash=?2 AND is_agent=0 "
     "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM ticket_principals WHERE day=?1 AND principal_hash=?2 "
     "UNION ALL SELECT COUNT(*), MAX(at_epoch), NULL FROM no_shows WHERE day=?1 AND holder_hash=?2 "
     "UNION ALL SELECT COUNT(*), SUM(business=?3), NULL FROM bookings WHERE holder_hash=?2 AND state='booked' "
-    "AND slot_start>=?4 AND slot_start<?5 "
+    "AND is_agent=0 AND slot_start>=?4 AND slot_start<?5 "
+    "UNION ALL SELECT COUNT(*), SUM(b.business=?3), NULL FROM booking_principals p JOIN bookings b "
+    "ON b.id=p.booking_id WHERE p.principal_hash=?2 AND b.state='booked' AND b.slot_start>=?4 AND b.slot_start<?5 "
     "UNION ALL SELECT 0, 0, reason FROM blocklist WHERE holder_hash=?2")
+
+# the slot of an open booking one person holds for a business, their own or one an agent holds for them
+HELD_SQL = (
+    "SELECT slot_start FROM bookings WHERE holder_hash=?1 AND business=?2 AND state='booked' AND is_agent=0 "
+    "AND slot_start>?3 UNION ALL SELECT b.slot_start FROM booking_principals p JOIN bookings b ON b.id=p.booking_id "
+    "WHERE p.principal_hash=?1 AND b.business=?2 AND b.state='booked' AND b.slot_start>?3 ORDER BY 1 LIMIT 1")
+
+# the people an agent acts for on one day: its tickets' principals, its open bookings' for that day, and the
+# people it booked for on that day (whatever the slot: booking is acting for them, so that an agent cannot
+# book five people a day for each of the next thirty open days in one sitting)
+AGENT_SQL = (
+    "SELECT principal_hash FROM agent_principals WHERE day=?1 AND agent_hash=?2 "
+    "UNION SELECT p.principal_hash FROM booking_principals p JOIN bookings b ON b.id=p.booking_id "
+    "WHERE b.holder_hash=?2 AND b.is_agent=1 AND ((b.state='booked' AND b.slot_start>=?3 AND b.slot_start<?4) "
+    "OR (b.created_epoch>=?3 AND b.created_epoch<?4))")
+
+
+def day_bounds(ctx: HallContext, day: str) -> tuple[float, float]:
+    """The hall's local day as epoch seconds [start, end)."""
+    start = datetime.combine(date.fromisoformat(day), time(0), ctx.config.calendar.tz)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
 def person_facts(ctx: HallContext, tx: Tx, day: str, who: str, business: str) -> limits.PersonFacts:
     """One identity's history on ``day`` (by keyed hash), as the limits count it."""
     tz = ctx.config.calendar.tz
-    start = datetime.combine(date.fromisoformat(day), time(0), tz)
-    rows = tx.all(PERSON_SQL, (day, who, business, start.timestamp(), (start + timedelta(days=1)).timestamp()))
-    (own, own_b, _), (via, via_b, _), (missed, last, _), (booked, booked_b, _) = (tuple(r) for r in rows[:4])
+    rows = tx.all(PERSON_SQL, (day, who, business, *day_bounds(ctx, day)))
+    counted = [tuple(r) for r in rows[:5]]
+    (missed, last, _) = counted.pop(2)
     return limits.PersonFacts(
-        tickets_today=int(own) + int(via) + int(booked),
-        tickets_in_business=int(own_b or 0) + int(via_b or 0) + int(booked_b or 0),
+        tickets_today=sum(int(n) for n, _, _ in counted),
+        tickets_in_business=sum(int(b or 0) for _, b, _ in counted),
         no_shows_today=int(missed),
         last_no_show_at=datetime.fromtimestamp(last, tz=tz) if last is not None else None,
-        blocklist_reason=rows[4][2] if len(rows) > 4 else None,
+        blocklist_reason=rows[5][2] if len(rows) > 5 else None,
     )
+
+
+def agent_known(ctx: HallContext, tx: Tx, day: str, agent: str) -> frozenset[str]:
+    """The people ``agent`` already acts for on ``day`` (``agent_principals_per_day`` counts them)."""
+    return frozenset(r[0] for r in tx.all(AGENT_SQL, (day, agent, *day_bounds(ctx, day))))
+
+
+def held_since(ctx: HallContext, tx: Tx, who: str, business: str, now: datetime) -> datetime | None:
+    """The slot of an open booking ``who`` holds for ``business`` whose check-in is still open, if any."""
+    still_open = now.timestamp() - ctx.config.booking.checkin_late_minutes * 60
+    row = tx.one(HELD_SQL, (who, business, still_open))
+    return datetime.fromtimestamp(row[0], ctx.config.calendar.tz) if row is not None else None
 
 
 def burst_facts(ctx: HallContext, tx: Tx, call: Call, entry: str) -> Burst | None:
@@ -101,10 +137,7 @@ def issue_facts(ctx: HallContext, call: Call, req: IssueTicket) -> tuple[Busines
     holder, principals = people(ctx, req, now)
     hall = wait_facts.wait_facts(ctx, tx.conn, now)
     waiting = wait_facts.waiting_near(ctx, tx.conn, hall, business.code)
-    known: frozenset[str] = frozenset()
-    if principals:
-        known = frozenset(r[0] for r in tx.all(
-            "SELECT principal_hash FROM agent_principals WHERE day=? AND agent_hash=?", (day, holder.hash)))
+    known = agent_known(ctx, tx, day, holder.hash) if principals else frozenset()
     return business, IssueFacts(
         business=business.code, holder=holder,
         holder_facts=person_facts(ctx, tx, day, holder.hash, business.code),
@@ -136,23 +169,34 @@ def check_in_facts(ctx: HallContext, call: Call, req: CheckIn
     holder = ctx.identity(req.identity, now) if req.identity else None
     mismatch = holder is not None and bool(code.holder) and not holder.hash.startswith(code.holder)
     used = tx.one("SELECT at FROM checkins WHERE appointment_id=?", (code.appointment_id,)) is not None
-    booked = tx.one("SELECT holder_hash, held FROM bookings WHERE id=?", (code.appointment_id,)) \
+    booked = tx.one("SELECT holder_hash, held, is_agent FROM bookings WHERE id=?", (code.appointment_id,)) \
         if code.channel == "booking" else None
     card_required = booked is not None and bool(booked["held"]) and (holder is None or holder.source == "typed")
     if booked is not None:
         code = dataclasses.replace(code, holder=booked["holder_hash"])
     who = holder.hash if holder is not None else code.holder if code.channel == "booking" else None
-    person = person_facts(ctx, tx, ctx.day(now).isoformat(), who, business.code) if who else None
+    day = ctx.day(now).isoformat()
+    person = person_facts(ctx, tx, day, who, business.code) if who else None
+    principals = booking_principals(tx, code.appointment_id) if booked is not None and booked["is_agent"] else ()
     start = datetime.fromtimestamp(code.slot_start, ctx.config.calendar.tz)
     return business, holder, code, CheckInFacts(
         business=business.code, start=start, identity_mismatch=mismatch, used=used, card_required=card_required,
-        hours=today_hours(ctx, tx, now), person=person)
+        hours=today_hours(ctx, tx, now), person=person,
+        principals=tuple((p, person_facts(ctx, tx, day, p.hash, business.code)) for p in principals))
+
+
+def booking_principals(tx: Tx, booking_id: str) -> tuple[Principal, ...]:
+    """The people an agent's booking represents, as stored (hashes and masked forms)."""
+    return tuple(Principal(r[0], r[1], r[2]) for r in tx.all(
+        "SELECT principal_hash, principal_masked, name_masked FROM booking_principals WHERE booking_id=? "
+        "ORDER BY rowid", (booking_id,)))
 
 
 # -- accepting a booking offer -----------------------------------------------------------------------------
 def booking_facts(ctx: HallContext, call: Call, req: AcceptBooking
                   ) -> tuple[Identity, dict[str, Any], BookingFacts]:
-    """The offer named (it must exist, be the person's and still be open) and what decides the booking."""
+    """The offer named (it must exist, be the person's and still be open) and what decides the booking; for an
+    agent's offer, each person represented on the slot's day, and the people the agent holds places for then."""
     tx = ctx.tx
     now = call.now
     holder = ctx.identity(req.identity, now)
@@ -163,17 +207,27 @@ def booking_facts(ctx: HallContext, call: Call, req: AcceptBooking
         raise fail("IDENTITY_MISMATCH", "预约名额只能由取号本人确认。", "Only the person offered can accept.")
     if offer["used"] or offer["expires_epoch"] <= now.timestamp():
         raise fail("OFFER_EXPIRED")
-    tz = ctx.config.calendar.tz
     business = offer["business"]
-    start = datetime.fromtimestamp(offer["slot_start"], tz)
-    still_open = now.timestamp() - ctx.config.booking.checkin_late_minutes * 60
-    held = tx.one("SELECT slot_start FROM bookings WHERE holder_hash=? AND business=? AND state='booked' AND "
-                  "slot_start>? LIMIT 1", (holder.hash, business, still_open))
+    today = ctx.day(now).isoformat()
+    slot_day = ctx.day(datetime.fromtimestamp(offer["slot_start"], ctx.config.calendar.tz)).isoformat()
+    principals = tuple(PrincipalBooking(
+        p, today=person_facts(ctx, tx, today, p.hash, business),
+        on_day=person_facts(ctx, tx, slot_day, p.hash, business),
+        held_since=held_since(ctx, tx, p.hash, business, now)) for p in offer_principals(tx, offer["id"]))
     # typed when it was typed at either step: the stricter of the two
     entry = "typed" if "typed" in (holder.source, offer["entry"]) else holder.source
     return holder, dict(offer), BookingFacts(
         business=business, entry=entry,
-        today=person_facts(ctx, tx, ctx.day(now).isoformat(), holder.hash, business),
-        on_day=person_facts(ctx, tx, ctx.day(start).isoformat(), holder.hash, business),
-        held_since=datetime.fromtimestamp(held["slot_start"], tz) if held is not None else None,
-        burst=burst_facts(ctx, tx, call, entry))
+        today=person_facts(ctx, tx, today, holder.hash, business),
+        on_day=person_facts(ctx, tx, slot_day, holder.hash, business),
+        held_since=None if principals else held_since(ctx, tx, holder.hash, business, now),
+        burst=burst_facts(ctx, tx, call, entry), principals=principals,
+        agent_known=agent_known(ctx, tx, slot_day, holder.hash) if principals else frozenset(),
+        agent_today=agent_known(ctx, tx, today, holder.hash) if principals else frozenset())
+
+
+def offer_principals(tx: Tx, offer_id: str) -> tuple[Principal, ...]:
+    """The people an agent's offer represents (none for a citizen's own offer)."""
+    return tuple(Principal(r[0], r[1], r[2]) for r in tx.all(
+        "SELECT principal_hash, principal_masked, name_masked FROM offer_principals WHERE offer_id=? "
+        "ORDER BY rowid", (offer_id,)))

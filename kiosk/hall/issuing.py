@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,14 +46,14 @@ def apply_issue(ctx: HallContext, call: Call, business: Business, facts: rules.I
         if refusal.code == "KIOSK_BURST":
             _record_burst(ctx, tx, call, day)
         return Refused(refusal)
+    principals = [rules.Principal(p.hash, p.masked, p.name_masked) for p, _ in facts.principals]
     if isinstance(decision, rules.Offer):
-        offer = _offer(ctx, tx, call, business, holder, call.now)
+        offer = _offer(ctx, tx, call, business, holder, principals, call.now)
         if offer is not None:
             return Done(offer)
         decision = decision.instead
     assert decision.ahead is not None and decision.wait is not None  # the wait that decided is the slip's
-    row = _create_ticket(ctx, tx, call, business, holder, [p for p, _ in facts.principals], decision.priority,
-                         "walk_in", None)
+    row = _create_ticket(ctx, tx, call, business, holder, principals, decision.priority, "walk_in", None)
     return Done({"ticket": capacity.shown(ctx, row, wait_facts.wait_view(ctx, decision.ahead, decision.wait))},
                 made=True)
 
@@ -98,9 +99,11 @@ def _record_burst(ctx: HallContext, tx: Tx, call: Call, day: str, via: str = "ti
 
 
 def _create_ticket(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity | None,
-                   principals: list[Identity], priority: str | None, channel: str,
+                   principals: Sequence[rules.Principal], priority: str | None, channel: str,
                    appointment: codes.AppointmentCode | None) -> dict[str, Any]:
-    """The ticket written, numbered and evented; its row as written (no trigger changes a new row)."""
+    """The ticket written, numbered and evented; its row as written (no trigger changes a new row). With
+    ``principals`` it is an agent's ticket (a walk-in, or an agent's booking checked in): the principals'
+    places and the agent's day count it."""
     now = call.now
     day = ctx.day(now).isoformat()
     at = ctx.iso(now)
@@ -196,15 +199,18 @@ def get_ticket(ctx: HallContext, now: datetime, number: str) -> dict[str, Any]:
     return {"ticket": capacity.ticket_view(ctx, conn, capacity._ticket_row(ctx, conn, ctx.day(now).isoformat(), number), now)}
 
 
-def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity, now: datetime
-           ) -> dict[str, Any] | None:
+def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity,
+           principals: Sequence[rules.Principal], now: datetime) -> dict[str, Any] | None:
     """The booking offered instead of a ticket: the person's offer still open (asking again does not reserve
-    another slot), else the first free slot (kiosk/domain/issuing.py), kept for ``offer_valid_minutes``."""
-    live = tx.one("SELECT * FROM offers WHERE business=? AND holder_hash=? AND used=0 AND expires_epoch>?",
-                  (business.code, holder.hash, now.timestamp()))
-    if live is not None:
-        return _offer_body(ctx, live["id"], business, live["slot_start"], live["slot_end"],
-                           live["expires_epoch"])
+    another slot), else the first free slot (kiosk/domain/issuing.py), kept for ``offer_valid_minutes``. An
+    agent's offer records the people represented (hashes and masked forms): accepting it books for them, and
+    an open offer is the same only for the same people."""
+    party = {p.hash for p in principals}
+    for live in tx.all("SELECT * FROM offers WHERE business=? AND holder_hash=? AND used=0 AND expires_epoch>?",
+                       (business.code, holder.hash, now.timestamp())):
+        if {p.hash for p in gather.offer_principals(tx, live["id"])} == party:
+            return _offer_body(ctx, live["id"], business, live["slot_start"], live["slot_end"],
+                               live["expires_epoch"])
     slot = rules.offer_slot(ctx.config, gather.offer_taken(ctx, tx, business.code, now), ctx.day(now))
     if slot is None:
         return None
@@ -215,9 +221,13 @@ def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Ide
                "created_epoch) VALUES (?,?,?,?,?,?,?,?,?)",
                (offer_id, business.code, holder.hash, start.timestamp(), end.timestamp(), expires.timestamp(),
                 call.device.name, holder.source, now.timestamp()))
+    for p in principals:
+        tx.execute("INSERT INTO offer_principals (offer_id, principal_hash, principal_masked, name_masked) "
+                   "VALUES (?,?,?,?)", (offer_id, p.hash, p.masked, p.name_masked))
     tx.emit("booking.offered", ctx.iso(now), call.device.name, {
         "offer_id": offer_id, "business": business.code, "holder": holder.hash,
-        "slot_start": ctx.iso(start), "slot_end": ctx.iso(end)})
+        "slot_start": ctx.iso(start), "slot_end": ctx.iso(end), "agent": bool(principals),
+        "principals": [p.hash for p in principals]})
     return _offer_body(ctx, offer_id, business, start.timestamp(), end.timestamp(), expires.timestamp())
 
 

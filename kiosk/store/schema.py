@@ -215,4 +215,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN called_epoch REAL;
     UPDATE windows SET worked_day = day WHERE state != 'closed';
     """,
+    # 12: an agent's (代办) on-site booking carries the people represented, from the offer to the ticket at
+    #    check-in, so that each person's limits (and the agent's) count a booking made for them as they count a
+    #    ticket; keyed hashes and masked forms only. ``is_agent`` keeps an agent's booking out of the agent's own
+    #    places, as ``tickets.is_agent`` does
+    """
+    ALTER TABLE bookings ADD COLUMN is_agent INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE offer_principals (offer_id TEXT NOT NULL, principal_hash TEXT NOT NULL,
+        principal_masked TEXT NOT NULL, name_masked TEXT NOT NULL, PRIMARY KEY (offer_id, principal_hash));
+    CREATE TABLE booking_principals (booking_id TEXT NOT NULL, principal_hash TEXT NOT NULL,
+        principal_masked TEXT NOT NULL, name_masked TEXT NOT NULL, PRIMARY KEY (booking_id, principal_hash));
+    CREATE INDEX booking_principals_person ON booking_principals (principal_hash);
+    """,
 ]

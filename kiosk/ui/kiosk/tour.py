@@ -190,6 +190,10 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     tour_of(app).press(keys["确认 OK"])
     yield "26-agent-principals", lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
     tour_of(app).press(action("为以上当事人取号"))
+    # G is full for today: the agent is offered a booking as a citizen is, and chooses to wait today
+    yield "26b-agent-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
+                                      and app.ticket.pending_agent is not None)
+    tour_of(app).press(action("仍要今天排队"))
     yield "27-agent-ticket", lambda: app.root.current == "ticket" and not app.busy
     agent_ticket = dict(app.ticket.last_ticket)
     app.go_home()
@@ -202,6 +206,25 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     sims["idcard"].remove()
     tour_of(app).press(action("预约"))
     yield "29-booking-slip", lambda: "请取走预约凭条" in message.message
+    app.go_home()
+    # an agent (代办) on the same full day is offered a booking as a citizen is: it carries the principals
+    app.ticket.start()
+    app.ticket.choose_business("K")
+    yield "_agent-identify-k", lambda: app.root.current == "identify"
+    tour_of(app).press(app.root.get_screen("identify").ids.agent)
+    yield "_agent-k", lambda: app.root.get_screen("identify").purpose == "agent"
+    sims["idcard"].place("elder")
+    yield "_agent-k-principal", lambda: app.root.get_screen("identify").purpose == "principal"
+    sims["idcard"].remove()
+    for ch in first17 + check_char(first17):
+        tour_of(app).press(keys[ch])
+    tour_of(app).press(keys["确认 OK"])
+    yield "_agent-k-principals", lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
+    tour_of(app).press(action("为以上当事人取号"))
+    yield "29b-agent-booking-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
+                                              and app.ticket.pending_agent is not None)
+    tour_of(app).press(action("预约"))
+    yield "29c-agent-booking-slip", lambda: "请取走预约凭条" in message.message
     app.go_home()
     yield "_home-report", lambda: app.root.current == "home"
     tour_of(app).press(app.root.get_screen("home").ids.report)

@@ -338,13 +338,18 @@ class TicketFlow:
             if not reply.ok:
                 app.refused("未能预约", "Not booked", reply)
                 return
+            self.agent, self.principals, self.pending_agent = None, [], None  # booked: the raw IDs go
             booking = reply.body["booking"]
             early, late = app.rule("checkin_early_minutes", 30), app.rule("checkin_late_minutes", 15)
+            represented = tuple(booking.get("principals_masked") or ())
             slip = layouts.BookingSlip(app.hall_name, business_name, offer["day"], offer["time"],
-                                       booking["holder_masked"], booking["code"], early, late)
+                                       booking["holder_masked"], booking["code"], early, late, represented)
             text = (f"{business_name}\n预约时间：{offer['day']} {offer['time']}\n"
-                    f"请在预约时间前后到取号机扫凭条上的二维码签到（提前{early}分钟至迟到{late}分钟内有效）。")
-            en = "Booked. Scan the slip's QR code at a kiosk around your time to check in."
+                    + (f"代办人 {booking['holder_masked']} 为 {'、'.join(represented)} 预约，请代办人持凭条签到。\n"
+                       if represented else "")
+                    + f"请在预约时间前后到取号机扫凭条上的二维码签到（提前{early}分钟至迟到{late}分钟内有效）。")
+            en = ("Booked for the people you represent. " if represented else "Booked. ") + \
+                "Scan the slip's QR code at a kiosk around your time to check in."
             app.show_message(app.tr("预约成功", "Booked"), text + "\n" + app.tr("正在打印凭条…", "Printing…"), en)
 
             def printed(f: Future[Any]) -> None:
