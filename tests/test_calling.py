@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from kiosk.contract.requests import Login
@@ -192,6 +193,23 @@ def test_pause_needs_a_reason_and_stops_calls(hall: Hall) -> None:
     assert hall.at(2, "call-next")[1]["error"]["code"] == "WINDOW_PAUSED"
     hall.at(2, "resume")
     assert hall.at(2, "call-next")[0] == 200
+
+
+def test_a_pause_that_says_how_long_is_counted_in_every_wait_told_meanwhile(hall: Hall) -> None:
+    """Window 2 (B and C here) goes to lunch for an hour: a B ticket issued during the pause is told a wait
+    from the window's return, not from the half hour a pause without a length is assumed to last."""
+    hall.login(2)
+    for who in range(1, 4):
+        hall.number("B", who)
+    assert hall.at(2, "pause", reason="午休", minutes=0)[1]["error"]["code"] == "BAD_REQUEST"
+    status, body = hall.at(2, "pause", reason="午休", minutes=60)
+    assert status == 200 and body["window"]["back_at"] == hall.svc.iso(hall.now + timedelta(minutes=60))
+    told = hall.issue("B", 10)[1]["ticket"]["expected_wait_min"]
+    hall.at(2, "resume")
+    hall.at(2, "pause", reason="系统故障")  # no length: assumed half an hour
+    assumed = hall.issue("B", 11)[1]["ticket"]["expected_wait_min"]
+    assert told >= 60 and assumed < told, (told, assumed)
+    assert [e["payload"].get("minutes") for e in hall.events() if e["type"] == "window.paused"] == [60, None]
 
 
 def test_finish_produces_a_rating_request_and_one_rating_per_service(hall: Hall) -> None:

@@ -118,6 +118,17 @@ def test_a_business_whose_only_window_leaves_early_is_told_not_before_closing() 
     assert edge.call_at < at(16) and edge.high_at > at(17, 30), edge
 
 
+def test_a_paused_window_is_expected_back_when_it_said() -> None:
+    """A pause that says how long (a clerk's lunch) is counted from its end; one that does not is assumed to
+    last half an hour; one overrunning what it said is expected back at once."""
+    lunch = [window(5, "QX", "paused", since=at(10), back_at=at(11))]
+    unsaid = [window(5, "QX", "paused", since=at(10))]
+    overrun = [window(5, "QX", "paused", since=at(10), back_at=at(10, 20))]
+    assert 64 <= wait(at(10, 5), lunch, {"Q": 2}, "Q").minutes <= 66  # 55 minutes away, then two of 5
+    assert 34 <= wait(at(10, 5), unsaid, {"Q": 2}, "Q").minutes <= 36
+    assert 9 <= wait(at(10, 30), overrun, {"Q": 2}, "Q").minutes <= 11
+
+
 def test_the_range_is_wider_for_a_longer_wait() -> None:
     short, long = wait(at(9, 10), HALL, {"Q": 2}, "Q"), wait(at(9, 10), HALL, {"Q": 20}, "Q")
     assert short.high - short.low < long.high - long.low

@@ -209,7 +209,10 @@ class WindowReason:
 
 @dataclass(frozen=True, kw_only=True)
 class Pause(WindowReason):
-    """The window stops calling for a while."""
+    """The window stops calling for a while: ``minutes`` says how long it expects to be away (a clerk's lunch),
+    and every wait told meanwhile counts on it from then."""
+
+    minutes: int | None = wire(doc="how long the window expects to be away, 1 to 240 minutes", minimum=1, maximum=240)
 
 
 @dataclass(frozen=True, kw_only=True)

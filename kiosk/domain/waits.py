@@ -60,6 +60,7 @@ class Window:
     current_since: datetime | None = None
     speed: float = 1.0                  # its minutes per ticket over the hall's (learned)
     leaves_at: datetime | None = None   # the duty desk's roster: it closes for the day at this time
+    back_at: datetime | None = None     # paused: when it said it would be back (else PAUSE_MINUTES after pausing)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,9 @@ def _frame(facts: HallFacts) -> _Frame:
         [w.since.timestamp() if w.since is not None else None for w in facts.windows], _layout(facts.windows)))
     starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
               for w, at in zip(facts.windows, since, strict=True)}
+    for w in facts.windows:
+        if w.state == "paused" and w.back_at is not None:  # it said how long: back then (or now, if late)
+            starts[w.number] = max(0.0, (w.back_at.timestamp() - now) / 60)
     cost, spread = memo(facts.durations, "costs", lambda: (
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))

@@ -250,9 +250,14 @@ class DayRunner:
     def _paused(self, w: int, now: datetime, desk: HallClient) -> bool:
         """A planned pause (a clerk's lunch while the hall stays open): paused and resumed through the API."""
         local = now.timetz().replace(tzinfo=None)
-        inside = any(a <= local < b for a, b in self.sc.window_pauses.get(w, ()))
+        span = next(((a, b) for a, b in self.sc.window_pauses.get(w, ()) if a <= local < b), None)
+        inside = span is not None
         if inside != (w in self.pausing):
-            desk.send((rq.Pause if inside else rq.Resume)(window=w, reason="午休 lunch"))
+            if span is not None:  # the clerk says how long, as the counter's reasons do
+                left = (datetime.combine(now.date(), span[1]) - datetime.combine(now.date(), local)).total_seconds()
+                desk.send(rq.Pause(window=w, reason="午休 lunch", minutes=max(1, round(left / 60))))
+            else:
+                desk.send(rq.Resume(window=w, reason="午休 lunch"))
             (self.pausing.add if inside else self.pausing.discard)(w)
         if inside:
             self.clock.sleep(1, self.stop)

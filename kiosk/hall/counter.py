@@ -353,18 +353,20 @@ def op_pause(ctx: HallContext, call: Call, req: Pause) -> Outcome:
     clerk, wrow = _clerk(ctx, tx, call, window)
     reason = required_reason(req.reason)
     _idle_window(ctx, tx, wrow)
-    tx.execute("UPDATE windows SET state='paused', pause_reason=?, since_epoch=? WHERE number=?",
-               (reason, call.now.timestamp(), window))
+    back = call.now + timedelta(minutes=req.minutes) if req.minutes else None
+    tx.execute("UPDATE windows SET state='paused', pause_reason=?, since_epoch=?, back_epoch=? WHERE number=?",
+               (reason, call.now.timestamp(), back.timestamp() if back else None, window))
     tx.emit("window.paused", ctx.iso(call.now), call.device.name,
-            {"window": window, "clerk_id": clerk, "reason": reason})
-    return Done({"window": {"number": window, "state": "paused", "reason": reason}})
+            {"window": window, "clerk_id": clerk, "reason": reason, "minutes": req.minutes})
+    return Done({"window": {"number": window, "state": "paused", "reason": reason,
+                            "back_at": ctx.iso(back) if back else None}})
 
 
 def op_resume(ctx: HallContext, call: Call, req: Resume) -> Outcome:
     tx = ctx.tx
     window = req.window
     clerk, _ = _clerk(ctx, tx, call, window)
-    tx.execute("UPDATE windows SET state='open', pause_reason=NULL, since_epoch=? WHERE number=?",
+    tx.execute("UPDATE windows SET state='open', pause_reason=NULL, back_epoch=NULL, since_epoch=? WHERE number=?",
                (call.now.timestamp(), window))
     tx.emit("window.resumed", ctx.iso(call.now), call.device.name,
             {"window": window, "clerk_id": clerk, "reason": clean_text(req.reason, 500)})
@@ -378,7 +380,7 @@ def op_logout(ctx: HallContext, call: Call, req: Logout) -> Outcome:
     if wrow["state"] != "paused":
         _idle_window(ctx, tx, wrow)
     tx.execute("UPDATE sessions SET ended=1 WHERE window=?", (window,))
-    tx.execute("UPDATE windows SET state='closed', clerk_id=NULL, since_epoch=? WHERE number=?",
+    tx.execute("UPDATE windows SET state='closed', clerk_id=NULL, back_epoch=NULL, since_epoch=? WHERE number=?",
                (call.now.timestamp(), window))
     tx.emit("window.closed", ctx.iso(call.now), call.device.name, {"window": window, "clerk_id": clerk})
     return Done({"window": {"number": window, "state": "closed"}})

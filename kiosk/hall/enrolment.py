@@ -147,7 +147,7 @@ def op_login(ctx: HallContext, call: Call, req: Login) -> Outcome:
         tx.execute("INSERT INTO sessions (token_hash, clerk_id, window, created_at, expires_epoch) "
                    "VALUES (?,?,?,?,?)", (token_hash(session), clerk_id, window, ctx.iso(now),
                                           expires.timestamp()))
-        tx.execute("UPDATE windows SET state='open', clerk_id=?, pause_reason=NULL, since_epoch=?, worked_day=? "
+        tx.execute("UPDATE windows SET state='open', clerk_id=?, pause_reason=NULL, back_epoch=NULL, since_epoch=?, worked_day=? "
                    "WHERE number=?", (clerk_id, now.timestamp(), day, window))
         tx.emit("window.opened", ctx.iso(now), call.device.name, {"window": window, "clerk_id": clerk_id})
         return Done({"session": session, "clerk": {"id": clerk_id, "name": clerk["name"]},

@@ -133,7 +133,7 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     durations, speeds = learned(ctx, conn, day, learned_at)
     rows = conn.execute(
         "SELECT w.number, w.state, w.day, w.since_epoch, w.worked_day, t.business, t.called_epoch, "
-        "t.called_at, t.state AS ticket_state FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
+        "t.called_at, t.state AS ticket_state, w.back_epoch FROM windows w LEFT JOIN tickets t ON t.id=w.current_ticket"
     ).fetchall()
     key = (day, learned_at, decisions, tuple(tuple(r) for r in rows))
     if ctx.caches.windows[0] == key:
@@ -184,7 +184,8 @@ def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: d
             datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
             r["business"] if busy else None,
             datetime.fromtimestamp(called, tz) if busy and called is not None else None,
-            speeds.get(number, 1.0), leaving.get(number)))
+            speeds.get(number, 1.0), leaving.get(number),
+            datetime.fromtimestamp(r["back_epoch"], tz) if today_row and r["back_epoch"] else None))
     seen = {w.number for w in windows}
     windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=leaving.get(n))
                 for n, bs in served.items() if n not in seen]

@@ -227,4 +227,9 @@ MIGRATIONS: list[str] = [
         principal_masked TEXT NOT NULL, name_masked TEXT NOT NULL, PRIMARY KEY (booking_id, principal_hash));
     CREATE INDEX booking_principals_person ON booking_principals (principal_hash);
     """,
+    # 13: a pause says how long it is expected to last (a clerk's lunch, ten minutes away), so that the waits
+    #    told meanwhile count on the window from then, not from a fixed half hour
+    """
+    ALTER TABLE windows ADD COLUMN back_epoch REAL;
+    """,
 ]

@@ -29,7 +29,11 @@ from kiosk.ui.counter.flows.shell import Desk
 OUT_OF_ORDER_REASONS = ["老年人、残疾人等优先", "预约群众到场", "转办回本窗口", "简单事项即办", "前号已过号后到场"]
 OVERRIDE_REASONS = ["代办人持授权委托书", "当事人本人到场，取号为家属", "身份证丢失，持临时身份证明"]
 TRANSFER_REASONS = ["业务不属本窗口", "需其他窗口协办", "群众要求改办其他业务"]
-PAUSE_REASONS = ["临时离开（10分钟内）", "系统或设备故障", "业务会商"]
+# how long each pause is expected to last, in minutes (the waits told meanwhile count on the window from then);
+# a fault cannot say, and the hall assumes half an hour
+PAUSE_MINUTES: dict[str, int | None] = {"临时离开（10分钟内）": 10, "午休（约1小时）": 60, "系统或设备故障": None,
+                                        "业务会商": 30}
+PAUSE_REASONS = list(PAUSE_MINUTES)
 IDENTITY_TITLES = ("核验身份（人证合一）", "Identity check")
 
 
@@ -176,10 +180,11 @@ class CallingFlow:
             return
 
         def paused(reason: str) -> None:
-            def ok(_r: Reply) -> None:
-                desk.back(f"已暂停服务：{reason}")
+            def ok(r: Reply) -> None:
+                back = (r.body.get("window") or {}).get("back_at") if r.ok else None
+                desk.back(f"已暂停服务：{reason}" + (f"（预计 {back[11:16]} 恢复）" if back else ""))
                 self.on_paused()
 
-            desk.window_send(Pause(window=desk.window, reason=reason), ok)
+            desk.window_send(Pause(window=desk.window, reason=reason, minutes=PAUSE_MINUTES.get(reason)), ok)
 
         desk.choices.ask_reason("暂停服务的原因", "暂停期间本窗口不叫号；原因将被记录。", PAUSE_REASONS, paused)
