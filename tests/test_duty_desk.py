@@ -118,3 +118,18 @@ def test_a_window_leaving_early_by_the_roster_is_told_to_every_wait_from_now_on(
     assert hall.do("window_leaves", {"at": "17:30", "reason": "培训取消"}, window=2, device=hall.supervisor)[0] == 200
     again = hall.run(Call(hall.kiosk, hall.now), GetTicket(number=ticket["number"]))[1]["ticket"]
     assert again["expected_wait_min"] <= before + 8, (before, after, again)
+    # a staggered lunch: away 10:30-11:30 and back; then moved (the same start, cancelled by back = away)
+    assert hall.do("window_leaves", {"at": "10:30", "back": "10:00", "reason": "午休"}, window=2,
+                   device=hall.supervisor)[1]["error"]["code"] == "UNTIL_INVALID"
+    status, body = hall.do("window_leaves", {"at": "10:30", "back": "11:30", "reason": "错峰午休"}, window=2,
+                           device=hall.supervisor)
+    assert status == 200 and body["decision"]["back"].startswith("2026-11-23T11:30")
+    lunch = hall.run(Call(hall.kiosk, hall.now), GetTicket(number=ticket["number"]))[1]["ticket"]
+    assert lunch["expected_wait_min"] >= again["expected_wait_min"] + 15, (again, lunch)
+    hall.do("window_leaves", {"at": "10:30", "back": "10:30", "reason": "午休改期"}, window=2, device=hall.supervisor)
+    moved = hall.run(Call(hall.kiosk, hall.now), GetTicket(number=ticket["number"]))[1]["ticket"]
+    assert moved["expected_wait_min"] == again["expected_wait_min"]
+    told = [d for d in supervision.decisions(hall.svc, hall.svc.store.reader(), "2026-11-23")
+            if d["kind"] == "window_leaves"]
+    assert [(d["until"][11:16], (d["back"] or "")[11:16]) for d in told] == [
+        ("11:00", ""), ("17:30", ""), ("10:30", "11:30"), ("10:30", "10:30")]

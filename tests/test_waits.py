@@ -129,6 +129,24 @@ def test_a_paused_window_is_expected_back_when_it_said() -> None:
     assert 9 <= wait(at(10, 30), overrun, {"Q": 2}, "Q").minutes <= 11
 
 
+def test_a_planned_absence_on_the_roster_is_counted_before_it_comes() -> None:
+    """Window 5 alone serves Q and is away 10:30-11:00 by the roster (a staggered lunch): at 10:00 ten Q tickets
+    of 5 minutes are told 80 minutes, not 50; a window found working when the roster says it is away stayed on;
+    one away now is expected back when the roster says, or when its pause says if that is later."""
+    away = ((at(10, 30), at(11)),)
+    assert 49 <= wait(at(10), [window(5, "QX")], {"Q": 10}, "Q").minutes <= 51
+    assert 79 <= wait(at(10), [window(5, "QX", away=away)], {"Q": 10}, "Q").minutes <= 81
+    assert 9 <= wait(at(10, 40), [window(5, "QX", away=away)], {"Q": 2}, "Q").minutes <= 11  # it stayed
+    paused = window(5, "QX", "paused", since=at(10, 30), away=away)
+    assert 29 <= wait(at(10, 40), [paused], {"Q": 2}, "Q").minutes <= 31  # back at 11:00, then two of 5
+    late = window(5, "QX", "paused", since=at(10, 30), back_at=at(11, 10), away=away)
+    assert 39 <= wait(at(10, 40), [late], {"Q": 2}, "Q").minutes <= 41
+    # the absence and leaving early together: away 10:30-11:00, gone at 15:00
+    both = window(5, "QX", away=away, leaves_at=at(15))
+    assert wait(at(10), [both], {"Q": 10}, "Q").minutes == wait(at(10), [window(5, "QX", away=away)], {"Q": 10},
+                                                                  "Q").minutes
+
+
 def test_the_range_is_wider_for_a_longer_wait() -> None:
     short, long = wait(at(9, 10), HALL, {"Q": 2}, "Q"), wait(at(9, 10), HALL, {"Q": 20}, "Q")
     assert short.high - short.low < long.high - long.low

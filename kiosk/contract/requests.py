@@ -265,11 +265,13 @@ class OpenTemporary:
 
 @dataclass(frozen=True, kw_only=True)
 class WindowLeaves:
-    """The roster: a window closes for the day before the hall does (a clerk's shift ends), so that every wait
-    told from now on counts on it only until then."""
+    """The roster: a window closes for the day before the hall does (a clerk's shift ends), or is away for a
+    while and back (``back``: a staggered lunch), so that every wait told from now on counts on it only while
+    it is there."""
 
     window: int = path("the window's number")
     at: str | None = wire("UNTIL_INVALID", required=True, doc="HH:MM today")
+    back: str | None = wire("UNTIL_INVALID", doc="HH:MM today: back then (none: gone for the day)")
     reason: str | None = wire("REASON_REQUIRED", required=True)
 
 

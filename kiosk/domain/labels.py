@@ -28,6 +28,8 @@ def decision_text(d: Mapping[str, Any]) -> str:
     """A duty-desk decision as the desk and the queue screens say it ("until" is an ISO time today)."""
     if d["kind"] == "temporary_window":
         return f"{d['window']}号窗口临时加办 {'、'.join(d['businesses'])}"
+    if d["kind"] == "window_leaves" and d.get("back"):
+        return f"{d['window']}号窗口 {str(d['until'])[11:16]}–{str(d['back'])[11:16]} 暂离（排班）"
     if d["kind"] == "window_leaves":
         return f"{d['window']}号窗口 {str(d['until'])[11:16]} 下班（提前关闭）"
     return f"延时服务到 {str(d['until'])[11:16]}"

@@ -60,6 +60,7 @@ class Window:
     current_since: datetime | None = None
     speed: float = 1.0                  # its minutes per ticket over the hall's (learned)
     leaves_at: datetime | None = None   # the duty desk's roster: it closes for the day at this time
+    away: tuple[tuple[datetime, datetime], ...] = ()  # … and the spans it is away and back (a staggered lunch)
     back_at: datetime | None = None     # paused: when it said it would be back (else PAUSE_MINUTES after pausing)
 
 
@@ -165,7 +166,7 @@ class _Frame:
     cost: dict[str, float]                  # window minutes per ticket, per business
     spread: dict[str, float]                # their variance
     preload: tuple[float, ...]              # what is left of each window's current ticket (as facts.windows)
-    ends: tuple[tuple[float, float], ...]   # each window's leaving: (minutes from now, working minutes from now)
+    away: tuple[_Away, ...]                 # each window's planned absences (the roster), leaving for the day last
     layout: _Layout                         # who helps whom: the same while the windows' rows are
     lazy: dict[str, object] = field(default_factory=dict)  # the appointments to come, read once when asked
 
@@ -217,29 +218,45 @@ def _frame(facts: HallFacts) -> _Frame:
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
     preload = tuple(_preload(facts, w) for w in facts.windows)
-    ends = tuple(_end(facts, w, spans, starts) for w in facts.windows)
+    away = tuple(_away(facts, w, spans, starts) for w in facts.windows)
     return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread,
-                  preload, ends, layout)
+                  preload, away, layout)
 
 
-NO_END = (INF, INF)
+# a window's planned absences, each (from, back) in minutes from now and (from, back) in working minutes from
+# now; back is INF for leaving for the day
+_Away = tuple[tuple[float, float, float, float], ...]
 
 
-def _end(facts: HallFacts, w: Window, spans: list[tuple[float, float]], starts: dict[int, float | None]
-         ) -> tuple[float, float]:
-    """When a window leaves for the day by the duty desk's roster, in minutes and in working minutes from now.
-    A window still open past its time stayed on (a clerk finishing the queue): it works on like the others; one
-    not back before its time is not expected today."""
-    if w.leaves_at is None or (facts.closing is not None and w.leaves_at >= facts.closing):
-        return NO_END  # leaving with the hall: it finishes the queue after closing as the others do
-    at = (w.leaves_at - facts.now).total_seconds() / 60
-    start = starts[w.number]
-    if at <= 0 and w.state == "open":
-        return NO_END
-    if start is None or at <= start:
-        starts[w.number] = None
-        return NO_END
-    return at, worked_between(spans, 0.0, at)
+def _away(facts: HallFacts, w: Window, spans: list[tuple[float, float]], starts: dict[int, float | None]) -> _Away:
+    """When a window is away by the duty desk's roster (a staggered lunch, a shift that ends before the hall
+    closes). A window found open when the roster says it is away stayed on (a clerk finishing the queue): that
+    absence is not counted; one away now is expected back at the span's end; one leaving for the day before it
+    would come back is not expected today."""
+    planned: list[tuple[datetime, datetime | None]] = [(a, b) for a, b in w.away]
+    if w.leaves_at is not None and (facts.closing is None or w.leaves_at < facts.closing):
+        planned.append((w.leaves_at, None))  # leaving with the hall is no absence: it finishes the queue too
+    if not planned:
+        return ()
+    now = facts.now
+    found: list[tuple[float, float, float, float]] = []
+    for a_at, b_at in sorted(planned, key=lambda span: span[0]):
+        a = (a_at - now).total_seconds() / 60
+        b = (b_at - now).total_seconds() / 60 if b_at is not None else INF
+        if b <= 0:
+            continue
+        start = starts[w.number]
+        if a <= 0:  # away now by the roster
+            if w.state == "open":
+                continue  # it stayed
+            if start is not None:
+                starts[w.number] = start = None if b == INF else max(start, b)
+            continue
+        if start is None or (b == INF and a <= start):
+            starts[w.number] = None
+            return ()
+        found.append((a, b, worked_between(spans, 0.0, a), worked_between(spans, 0.0, b) if b < INF else INF))
+    return tuple(found)
 
 
 def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
@@ -270,9 +287,10 @@ def _start(periods: list[tuple[float, float]], w: Window, since: float | None, a
 # -- the estimate ---------------------------------------------------------------------------------------------
 # A window as a supplier of work is a line: from ``start`` it works at ``rate`` during the spans, its first
 # ``preload`` minutes go to its current ticket, and of the rest it gives ``share`` to the work before the
-# ticket, up to ``limit`` (helpers only), until ``end`` working minutes from now (it leaves early by the roster).
+# ticket, up to ``limit`` (helpers only), less the working minutes it is ``away`` by the roster.
 # Plain tuples: an estimate makes a few for every ticket issued.
-_Line = tuple[float, float, float, float, float, float]  # (start, rate, preload, share, limit, end)
+_Line = tuple[float, float, float, float, float, tuple[tuple[float, float], ...]]
+# (start, rate, preload, share, limit, away: the working minutes it is absent, as (from, back))
 _COST, _SPREAD = DEFAULT.per_ticket, DEFAULT.variance  # a business the learned durations do not know
 
 
@@ -309,7 +327,7 @@ class _Hall:
         self.cost, self.spread = cost, _ = frame.cost, frame.spread
         self.work = {code: n * cost.get(code, _COST) for code, n in ahead.counts.items() if n > 0}
         self.paces: dict[str, float] = {}  # filled as asked, after estimate() has settled the starts
-        self.ends = frame.ends
+        self.away = frame.away
 
     def per(self, code: str) -> float:
         return self.cost.get(code, _COST)
@@ -341,8 +359,8 @@ class _Hall:
         served, rates = layout.served[index], layout.rates
         need = sum([work.get(code, 0.0) for code in served])
         variance = sum([counts.get(code, 0.0) * spread.get(code, _SPREAD) for code in served])
-        ends = self.ends
-        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF, ends[index][1])]
+        away = self.away
+        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF, _worked_away(away[index]))]
         correction = 0.0
         for j, shared in layout.helpers[index]:
             begins = starts[windows[j].number]
@@ -352,7 +370,7 @@ class _Hall:
             if overlap <= 0:
                 continue
             share = overlap / sum([work.get(code, 0.0) for code in windows[j].businesses])
-            lines.append((begins, rates[j], preloads[j], share, overlap, ends[j][1]))
+            lines.append((begins, rates[j], preloads[j], share, overlap, _worked_away(away[j])))
             # when the ticket is called, a helper is on average half-way through its last older ticket
             count = sum([counts.get(code, 0.0) for code in shared])
             correction += 0.5 * share * overlap / max(1.0, count)
@@ -384,7 +402,9 @@ class _Hall:
             kinks.append(when(spans, s, preload / rate))
             if limit < INF:
                 kinks.append(when(spans, s, (preload + limit / share) / rate))
-        kinks += [ends[index][0]] + [ends[j][0] for j, _ in layout.helpers[index]]  # INF for most: dropped below
+        for j in (index, *(j for j, _ in layout.helpers[index])):
+            for a, b, _, _ in away[j]:
+                kinks += (a, b)  # the absences' ends and starts (INF for leaving: dropped below)
         points = sorted([p for p in self.fixed.union(kinks, [s for s, _ in steps]) if 0.0 <= p < INF])
         points.append(points[-1] + 48 * 60.0)  # past the last mark every line works on: linear from here
         # the work the windows can do by each point, less the priority tickets that come and pass meanwhile:
@@ -393,10 +413,15 @@ class _Hall:
         worked = worked_at(spans, points)  # working minutes from now
         n_points = len(points)
         done = [0.0] * n_points
-        for s, rate, preload, share, limit, end in lines:
+        for s, rate, preload, share, limit, absent in lines:
             begun = worked_between(spans, 0.0, s)
+            begun -= sum([(begun if begun < b else b) - a for a, b in absent if begun > a])  # away before it starts
             for k in range(bisect_right(points, s), n_points):  # the points after it starts
-                free = share * (rate * ((worked[k] if worked[k] < end else end) - begun) - preload)
+                at = here = worked[k]
+                for a, b in absent:  # the minutes it is away do not count
+                    if here > a:
+                        at -= (here if here < b else b) - a
+                free = share * (rate * (at - begun) - preload)
                 if free > 0:
                     done[k] += free if free < limit else limit
         before = done
@@ -463,11 +488,11 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     if best is None:  # no window serves this business today
         return Estimate(0, 0, 0, facts.now, facts.now)
     low, high = hall.range(best)
-    if math.isinf(high) and any(hall.ends[i][0] < INF for i, _ in mine):
+    if math.isinf(high) and any(hall.away[i] and hall.away[i][-1][1] == INF for i, _ in mine):
         # its windows all leave (the roster) before they could reach it, or may: like windows that worked and
         # left, nobody can say when it is served, only that it is not before closing
         own = {i for i, _ in mine}
-        hall.ends = tuple(NO_END if i in own else end for i, end in enumerate(hall.ends))
+        hall.away = tuple(() if i in own else spans_ for i, spans_ in enumerate(hall.away))
         for _, w in mine:
             hall.starts[w.number] = max(hall.spans[0][0], hall.closing)
         after = _best(hall, mine)
@@ -482,6 +507,10 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     lo, hi = _rounded(low, high)
     lo, hi = min(lo, minutes), max(hi, minutes)
     return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
+
+
+def _worked_away(away: _Away) -> tuple[tuple[float, float], ...]:
+    return tuple((wa, wb) for _, _, wa, wb in away)
 
 
 def _best(hall: _Hall, mine: list[tuple[int, Window]]) -> _Reach | None:

@@ -105,7 +105,8 @@ class DayRunner:
 
     def _announce_roster(self) -> None:
         """The duty desk knows the day's roster in the morning: a window whose clerk goes home before the hall
-        closes is recorded as leaving then, so that the waits told before it leaves already count on it."""
+        closes is recorded as leaving then, and a staggered lunch as an absence, so that the waits told before
+        either already count on it."""
         if not self.periods:
             return
         desk = self.api.client(self.tokens.supervisor)
@@ -114,6 +115,9 @@ class DayRunner:
             leaves = spans[-1][1] if spans else None
             if leaves is not None and leaves < closing:
                 desk.send(rq.WindowLeaves(window=w, at=f"{leaves:%H:%M}", reason="今日排班 the day's roster"))
+        for w, pauses in sorted(self.sc.window_pauses.items()):
+            for a, b in pauses:
+                desk.send(rq.WindowLeaves(window=w, at=f"{a:%H:%M}", back=f"{b:%H:%M}", reason="错峰午休 lunch"))
 
     # -- kiosks ------------------------------------------------------------------------------------------------
     def _kiosks(self) -> None:

@@ -22,7 +22,7 @@ class Caches:
     def __init__(self) -> None:
         self.served: dict[tuple[str, int], dict[int, tuple[str, ...]]] = {}
         self.extended: dict[tuple[str, int], datetime | None] = {}
-        self.leaving: dict[tuple[str, int], dict[int, datetime]] = {}
+        self.roster: dict[tuple[str, int], dict[int, tuple[datetime | None, tuple[tuple[datetime, datetime], ...]]]] = {}
         self.windows: tuple[object, tuple[Window, ...]] = (None, ())
         self.near: tuple[object, dict[str, frozenset[str]]] = (None, {})
         self.periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}

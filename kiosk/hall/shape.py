@@ -35,19 +35,31 @@ def extended_until(ctx: HallContext, conn: sqlite3.Connection, day: str, decisio
     return until
 
 
-def leaving_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int) -> dict[int, datetime]:
-    """When each window leaves for the day by the duty desk's roster (the latest decision for it; none left at
-    closing time). Cached like :meth:`served_map`."""
+Roster = tuple[datetime | None, tuple[tuple[datetime, datetime], ...]]
+
+
+def roster_map(ctx: HallContext, conn: sqlite3.Connection, day: str, decisions: int) -> dict[int, Roster]:
+    """Per window, by the duty desk's roster: when it leaves for the day (the latest such decision), and the
+    spans it is away and back (the latest from each time; one back at the time it leaves is cancelled).
+    Cached like :meth:`served_map`."""
     key = (day, decisions)
-    cached = ctx.caches.leaving.get(key)
+    cached = ctx.caches.roster.get(key)
     if cached is not None:
         return cached
     tz = ctx.config.calendar.tz
-    found: dict[int, datetime] = {}
-    for row in conn.execute("SELECT window, until_epoch FROM decisions WHERE day=? AND kind='window_leaves' "
-                            "ORDER BY id", (day,)):
-        found[int(row[0])] = datetime.fromtimestamp(row[1], tz)
-    ctx.caches.leaving = {key: found}
+    leaves: dict[int, datetime] = {}
+    away: dict[int, dict[float, float]] = defaultdict(dict)
+    for row in conn.execute("SELECT window, until_epoch, back_epoch FROM decisions WHERE day=? AND "
+                            "kind='window_leaves' ORDER BY id", (day,)):
+        if row[2] is None:
+            leaves[int(row[0])] = datetime.fromtimestamp(row[1], tz)
+        else:
+            away[int(row[0])][row[1]] = row[2]
+    found: dict[int, Roster] = {
+        w: (leaves.get(w), tuple((datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz))
+                                 for a, b in sorted(away.get(w, {}).items()) if b > a))
+        for w in set(leaves) | set(away)}
+    ctx.caches.roster = {key: found}
     return found
 
 

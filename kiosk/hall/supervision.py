@@ -66,31 +66,36 @@ def op_extend_hours(ctx: HallContext, call: Call, req: ExtendHours) -> Outcome:
 
 
 def op_window_leaves(ctx: HallContext, call: Call, req: WindowLeaves) -> Outcome:
-    """The roster: a window closes for the day before the hall does. Every wait told from now on counts on it
-    only until then (kiosk/domain/waits.py), so that nobody is told a figure that the afternoon's staffing
-    cannot keep; a later decision for the same window replaces it (at closing time: it stays all day)."""
+    """The roster: a window closes for the day before the hall does, or is away for a while (``back``: a
+    staggered lunch). Every wait told from now on counts on it only while it is there (kiosk/domain/waits.py),
+    so that nobody is told a figure the day's staffing cannot keep. A later decision replaces an earlier one:
+    for the day, the latest (at closing time: it stays all day); an absence, the latest from the same time
+    (back at that same time: cancelled)."""
     tx = ctx.tx
     window = req.window
     if ctx.config.window(window) is None:
         raise fail("WINDOW_UNKNOWN", f"没有 {window} 号窗口。", f"There is no window {window}.")
     reason = required_reason(req.reason)
     leaves = _today_at(ctx, call.now, req.at)
+    back = _today_at(ctx, call.now, req.back) if req.back else None
     day = ctx.day(call.now).isoformat()
     closing = shape.extended_until(ctx, tx.conn, day) or ctx.config.calendar.closing_time(call.now)
     if closing is None:
         raise fail("HALL_CLOSED")
-    if not call.now < leaves <= closing:
-        raise fail("UNTIL_INVALID", f"下班时间应晚于现在（{ctx.iso(call.now)[11:16]}），且不晚于今天的下班时间 "
-                   f"{closing:%H:%M}。", f"The time must be after now ({ctx.iso(call.now)[11:16]}) and no later "
-                   f"than today's closing ({closing:%H:%M}).")
+    if not call.now < leaves <= closing or (back is not None and not leaves <= back <= closing):
+        raise fail("UNTIL_INVALID", f"时间应晚于现在（{ctx.iso(call.now)[11:16]}），回来的时间不早于离开的时间，且都不晚于"
+                   f"今天的下班时间 {closing:%H:%M}。", f"Times must be after now ({ctx.iso(call.now)[11:16]}), back "
+                   f"no earlier than away, and no later than today's closing ({closing:%H:%M}).")
     at = ctx.iso(call.now)
-    tx.execute("INSERT INTO decisions (day, kind, window, until_epoch, reason, at, device) VALUES (?,?,?,?,?,?,?)",
-               (day, "window_leaves", window, leaves.timestamp(), reason, at, call.device.name))
-    ctx.record_audit(tx, call, "window_leaves", window, None, None, reason, {"at": f"{leaves:%H:%M}"})
+    tx.execute("INSERT INTO decisions (day, kind, window, until_epoch, back_epoch, reason, at, device) "
+               "VALUES (?,?,?,?,?,?,?,?)", (day, "window_leaves", window, leaves.timestamp(),
+                                             back.timestamp() if back else None, reason, at, call.device.name))
+    span = {"at": f"{leaves:%H:%M}"} | ({"back": f"{back:%H:%M}"} if back else {})
+    ctx.record_audit(tx, call, "window_leaves", window, None, None, reason, span)
     tx.emit("window.leaves_early", at, call.device.name, {"day": day, "window": window, "at": ctx.iso(leaves),
-                                                          "reason": reason})
-    return Done({"decision": {"kind": "window_leaves", "window": window, "until": ctx.iso(leaves), "reason": reason,
-                              "at": at}})
+                                                          "back": ctx.iso(back) if back else None, "reason": reason})
+    return Done({"decision": {"kind": "window_leaves", "window": window, "until": ctx.iso(leaves),
+                              "back": ctx.iso(back) if back else None, "reason": reason, "at": at}})
 
 
 def op_open_temporary(ctx: HallContext, call: Call, req: OpenTemporary) -> Outcome:
@@ -138,6 +143,7 @@ def decisions(ctx: HallContext, conn: sqlite3.Connection, day: str) -> list[dict
     tz = ctx.config.calendar.tz
     return [{"kind": r["kind"], "window": r["window"], "businesses": json.loads(r["businesses"] or "[]"),
              "until": ctx.iso(datetime.fromtimestamp(r["until_epoch"], tz)) if r["until_epoch"] else None,
+             "back": ctx.iso(datetime.fromtimestamp(r["back_epoch"], tz)) if r["back_epoch"] else None,
              "reason": scrub(r["reason"]), "at": r["at"], "device": r["device"]}
             for r in conn.execute("SELECT * FROM decisions WHERE day=? ORDER BY id", (day,))]
 

@@ -139,8 +139,8 @@ def wait_facts(ctx: HallContext, conn: sqlite3.Connection, now: datetime) -> wai
     if ctx.caches.windows[0] == key:
         windows = ctx.caches.windows[1]
     else:
-        leaving = shape.leaving_map(ctx, conn, day, decisions) if decisions else {}
-        windows = _window_facts(ctx, rows, day, served, speeds, leaving)
+        roster = shape.roster_map(ctx, conn, day, decisions) if decisions else {}
+        windows = _window_facts(ctx, rows, day, served, speeds, roster)
         ctx.caches.windows = (key, windows)
     periods, closing = ctx.caches.periods.get(today) or _day_periods(ctx, today)
     if extended is not None and closing is not None and extended > closing:
@@ -168,9 +168,10 @@ def _day_periods(ctx: HallContext, today: date) -> tuple[tuple[tuple[datetime, d
 
 
 def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: dict[int, tuple[str, ...]],
-                  speeds: dict[int, float], leaving: dict[int, datetime]) -> tuple[waits.Window, ...]:
+                  speeds: dict[int, float], roster: dict[int, shape.Roster]) -> tuple[waits.Window, ...]:
     tz = ctx.config.calendar.tz
     windows = []
+    none: shape.Roster = (None, ())
     for r in rows:
         number = int(r["number"])
         if number not in served:
@@ -184,11 +185,11 @@ def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: d
             datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
             r["business"] if busy else None,
             datetime.fromtimestamp(called, tz) if busy and called is not None else None,
-            speeds.get(number, 1.0), leaving.get(number),
-            datetime.fromtimestamp(r["back_epoch"], tz) if today_row and r["back_epoch"] else None))
+            speeds.get(number, 1.0), leaves_at=roster.get(number, none)[0], away=roster.get(number, none)[1],
+            back_at=datetime.fromtimestamp(r["back_epoch"], tz) if today_row and r["back_epoch"] else None))
     seen = {w.number for w in windows}
-    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=leaving.get(n))
-                for n, bs in served.items() if n not in seen]
+    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=roster.get(n, none)[0],
+                             away=roster.get(n, none)[1]) for n, bs in served.items() if n not in seen]
     return tuple(sorted(windows, key=lambda w: w.number))
 
 

@@ -232,4 +232,8 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE windows ADD COLUMN back_epoch REAL;
     """,
+    # 14: the roster's planned absences: a window away from one time and back at another (a staggered lunch)
+    """
+    ALTER TABLE decisions ADD COLUMN back_epoch REAL;
+    """,
 ]

@@ -395,8 +395,9 @@ class DutyApp(HallApp):
 
     def decide(self, kind: str) -> None:
         """A decision for today's load, each recorded with its reason: a window takes on more businesses
-        (``temporary_window``), the hall stays open longer (``extend_hours``), or a window closes for the day
-        early by the roster (``window_leaves``, so that every wait told from now on counts on it only until then)."""
+        (``temporary_window``), the hall stays open longer (``extend_hours``), or by the roster a window closes
+        for the day early or is away for a while (``window_leaves``, "15:00" or "11:15-12:00"), so that every wait
+        told from now on counts on it only while it is there."""
         screen = self.root.get_screen("load")
         reason, time_ = screen.ids.reason.text, screen.ids.until.text.strip()
         request: OpenTemporary | ExtendHours | WindowLeaves
@@ -407,8 +408,9 @@ class DutyApp(HallApp):
             return
         elif kind == "temporary_window":
             request = OpenTemporary(window=self.window_choice, businesses=sorted(self.business_choice), reason=reason)
-        else:
-            request = WindowLeaves(window=self.window_choice, at=time_, reason=reason)
+        else:  # "15:00": gone for the day; "11:15-12:00": away and back (a staggered lunch)
+            at, _, back = time_.replace("–", "-").replace("~", "-").replace("至", "-").partition("-")
+            request = WindowLeaves(window=self.window_choice, at=at.strip(), back=back.strip() or None, reason=reason)
 
         def done(reply: Reply) -> None:
             if reply.ok:

@@ -68,6 +68,10 @@ def steps(app: DutyApp) -> Iterator[TourStep]:
     load.ids.reason.text = "5号窗口人员下午培训"
     tour_of(app).press(load.ids.leaves)
     yield "13-window-leaves-early", lambda: "5号窗口 15:00 下班" in load.result
+    load.ids.until.text = "11:15-12:00"  # and is away for an early lunch
+    load.ids.reason.text = "错峰午休"
+    tour_of(app).press(load.ids.leaves)
+    yield "14-window-away", lambda: "5号窗口 11:15–12:00 暂离" in load.result
 
 
 def _shows(screen: MattersScreen, text: str) -> Callable[[], bool]:
