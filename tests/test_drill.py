@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import threading
 import tomllib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -113,6 +113,16 @@ def test_insiders_are_part_of_the_scenario_vocabulary() -> None:
 def test_a_window_pause_is_part_of_the_planned_day() -> None:
     sc = parse_scenario(scenario("lunch_pause"), codes())
     assert f"{sc.window_pauses[2][0][0]:%H:%M}" == "11:15" and set(sc.window_pauses) == {1, 2, 3, 4, 5}
+
+
+def test_a_window_whose_clerk_goes_home_early_is_on_the_roster_and_stays_gone() -> None:
+    """short_staffed: windows 2 and 4 go home at 14:30 and 15:00 (the duty desk announces it in the morning,
+    and they do not come back after closing to finish the queue); the others stay to the end."""
+    sc = parse_scenario(scenario("short_staffed"), codes())
+    closing = time(17, 30)
+    assert [(w, sc.goes_home(w, closing)) for w in range(1, 6)] == [
+        (1, None), (2, time(14, 30)), (3, None), (4, time(15)), (5, None)]
+    assert sc.goes_home(2, time(14, 30)) is None  # leaving with the hall is not going home early
 
 
 def test_what_if_settings_go_into_a_copy_of_the_config(tmp_path: Path) -> None:

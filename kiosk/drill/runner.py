@@ -111,9 +111,9 @@ class DayRunner:
             return
         desk = self.api.client(self.tokens.supervisor)
         closing = self.periods[-1][1].timetz().replace(tzinfo=None)
-        for w, spans in sorted(self.sc.window_hours.items()):
-            leaves = spans[-1][1] if spans else None
-            if leaves is not None and leaves < closing:
+        for w in sorted(self.sc.window_hours):
+            leaves = self.sc.goes_home(w, closing)
+            if leaves is not None:
                 desk.send(rq.WindowLeaves(window=w, at=f"{leaves:%H:%M}", reason="今日排班 the day's roster"))
         for w, pauses in sorted(self.sc.window_pauses.items()):
             for a, b in pauses:
@@ -226,8 +226,9 @@ class DayRunner:
                     desk = None
                 self.clock.sleep(1, self.stop)
                 continue
-            if closed_day and w in self.sc.closed_windows:
-                break
+            if closed_day and (w in self.sc.closed_windows or self.sc.goes_home(
+                    w, self.periods[-1][1].timetz().replace(tzinfo=None)) is not None):
+                break  # a clerk who went home early does not come back to finish the queue
             if desk is None:
                 clerk, pin = self.tokens.clerks[w]
                 login = counter.send(rq.Login(window=w, clerk_id=clerk, pin=pin))

@@ -87,6 +87,13 @@ class Scenario:
     phone: float = 0.0  # of those who left, the share who rate later on the phone page
     window_pauses: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # paused, hall open
 
+    def goes_home(self, window: int, closing: time) -> time | None:
+        """When a window's clerk goes home before the hall closes (the end of its last span of hours); such a
+        window does not come back after closing to finish the queue: that is the open windows' work."""
+        spans = self.window_hours.get(window)
+        end = spans[-1][1] if spans else None
+        return end if end is not None and end < closing else None
+
 
 @dataclass
 class Person:
