@@ -209,8 +209,10 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
 
 
 def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
-    """Four holders: told 20 (10–30) and called after 25; told 40 (30–50) and called after 60; one never
-    called whose range ended at 16:00 without a booking offer (unwarned); one never called after an offer."""
+    """Six holders: told 20 (10–30) and called after 25; told 40 (30–50) and called after 60; one never
+    called whose range ended at 16:00 without a booking offer (unwarned); one never called after an offer;
+    two checked-in appointments never called, one whose range reached past closing (warned: an appointment
+    cannot be offered a booking) and one whose range ended before it (unwarned)."""
     from kiosk.drill.day import Record, TicketLog
     from kiosk.drill.scenario import Person, Visit
     from kiosk.drill.waits import Told, WaitLog, WaitWatch
@@ -219,13 +221,14 @@ def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
     rec = Record()
     watch = WaitWatch(None, None, rec, threading.Event(), "", day.replace(hour=17, minute=30))  # type: ignore[arg-type]
     cases = [("B001", 20, 10, 30, 25.0, False), ("B002", 40, 30, 50, 60.0, False), ("B003", 30, 20, 60, None, False),
-             ("B004", 200, 150, 260, None, True)]
+             ("B004", 200, 150, 260, None, True), ("B005", 10, 0, 160, None, False),
+             ("B006", 10, 0, 100, None, False)]
     for number, minutes, low, high, called, offered in cases:
-        visit = Visit(day, "walk_in", "B", Person("x", "y"))
+        kind = "appointment" if number in ("B005", "B006") else "walk_in"
+        visit = Visit(day, kind, "B", Person("x", "y"))
         rec.tickets[number] = TicketLog(visit, number, day,
                                         called_at=day + timedelta(minutes=called) if called is not None else None)
-        watch.logs[number] = WaitLog(number, "B", "walk_in", day, offered, "code",
-                                     Told(day, minutes, low, high, minutes - 10))
+        watch.logs[number] = WaitLog(number, "B", kind, day, offered, "code", Told(day, minutes, low, high, minutes - 10))
     watch.logs["B002"].looks.append(Told(day + timedelta(minutes=30), 25, 20, 35, 10))  # 30 left: error −5
     score = watch.score()
     slip = score["slip"]["overall"]
@@ -233,7 +236,7 @@ def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
     assert slip["range_width"] == 20 and score["slip"]["by_business"]["B"]["n"] == 2
     assert score["old_slip"]["overall"]["mae"] == 22.5 and score["old_slip"]["overall"]["range_held"] is None
     assert score["later"]["overall"]["mae"] == 5 and score["later"]["overall"]["range_held"] == 1
-    assert score["unserved"] == 2 and score["unserved_unwarned"] == 1
+    assert score["unserved"] == 4 and score["unserved_unwarned"] == 2
     assert score["mean_wait"] == 42.5 and score["goals"]["slip_mae_target"] == 8.5
     assert not score["goals"]["slip_mae_ok"] and score["goals"]["later_ok"] and not score["goals"]["unwarned_ok"]
 

@@ -12,8 +12,8 @@ The summary gives, per business and overall, the mean and median absolute error,
 how often the range held and how wide it was, for the slip, the later looks (each ticket's looks weighing as
 one ticket, and compared with the slips of the same tickets) and the old formulas, and
 ``unserved_unwarned``: holders never called by the end of the day although their ticket came without a booking
-offer, or with a range that ended before closing. Only honest holders are scored (a scalper's ticket is
-nobody's decision).
+offer (a checked-in appointment cannot be offered one: it is one), or with a range that ended before closing.
+Only honest holders are scored (a scalper's ticket is nobody's decision).
 """
 
 from __future__ import annotations
@@ -209,7 +209,9 @@ class WaitWatch:
         return result
 
     def _unserved(self) -> dict[str, int]:
-        """Holders never called by the end: warned by a booking offer and a range reaching closing, or not."""
+        """Holders never called by the end: warned by a booking offer and a range reaching closing, or not. A
+        checked-in appointment is never offered a booking (it is one, and the hall cannot rebook a holder it may
+        not know: a slip's QR alone checks in): its range reaching past closing is its warning."""
         with self.record.lock:
             waiting = {n for n, t in self.record.tickets.items() if t.called_at is None and t.visit.kind != "scalper"}
         unwarned = 0
@@ -218,7 +220,8 @@ class WaitWatch:
             if log is None:
                 continue
             end = log.issued_at + timedelta(minutes=log.slip.high if log.slip.high is not None else log.slip.minutes)
-            unwarned += not log.offered or (self.closing is not None and end < self.closing)
+            offer_due = log.kind != "appointment"
+            unwarned += (offer_due and not log.offered) or (self.closing is not None and end < self.closing)
         return {"unserved": len(waiting), "unserved_unwarned": unwarned}
 
     def chart(self, out: Path, plt: Any) -> list[tuple[str, str]]:
