@@ -4,7 +4,7 @@ temporary window or longer hours (recorded), bad-rating follow-ups closed, the o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kiosk.contract.requests import GetTicket
 from kiosk.hall import supervision
@@ -108,6 +108,7 @@ def test_a_window_leaving_early_by_the_roster_is_told_to_every_wait_from_now_on(
     status, body = hall.do("window_leaves", {"at": "11:00", "reason": "2号窗口人员参加培训"}, window=2,
                            device=hall.supervisor)
     assert status == 200 and body["decision"]["until"].startswith("2026-11-23T11:00")
+    assert body["decision"]["stranded"] == []  # window 1 still serves B and C
     ticket = hall.issue("C", 101)[1]["ticket"]
     after = ticket["expected_wait_min"]
     assert after >= before + 15, (before, after)  # one window fewer after 11:00 for the C queue
@@ -133,3 +134,24 @@ def test_a_window_leaving_early_by_the_roster_is_told_to_every_wait_from_now_on(
             if d["kind"] == "window_leaves"]
     assert [(d["until"][11:16], (d["back"] or "")[11:16]) for d in told] == [
         ("11:00", ""), ("17:30", ""), ("10:30", "11:30"), ("10:30", "10:30")]
+
+
+def test_the_duty_desk_is_told_which_businesses_a_window_leaving_strands(hall: Hall) -> None:
+    """Window 4 alone serves G, H, J and K: sending it home at 15:00 leaves them without a window, and the duty
+    desk is told with who still counts on them (waiting now, appointments due after 15:00), while a temporary
+    window or longer hours can still help."""
+    hall.login(4)
+    for who in range(1, 4):
+        assert hall.issue("G", who)[0] == 201
+    slot = datetime(2026, 11, 23, 16, 0, tzinfo=TZ)
+    assert hall.do("create_appointment", {"business": "K", "slot_start": slot.isoformat(),
+                                          "slot_end": (slot + timedelta(minutes=30)).isoformat()},
+                   device=hall.supervisor)[0] == 201
+    status, body = hall.do("window_leaves", {"at": "15:00", "reason": "4号窗口人员外出"}, window=4,
+                           device=hall.supervisor)
+    stranded = {s["business"]: (s["waiting"], s["appointments"]) for s in body["decision"]["stranded"]}
+    assert status == 200 and stranded == {"G": (3, 0), "H": (0, 0), "J": (0, 0), "K": (0, 1)}
+    # a temporary window for G: G is no longer stranded when the next decision is taken
+    hall.do("open_temporary", {"businesses": ["G"], "reason": "4号窗口下午外出"}, window=3, device=hall.supervisor)
+    again = hall.do("window_leaves", {"at": "15:30", "reason": "改为15:30"}, window=4, device=hall.supervisor)[1]
+    assert {s["business"] for s in again["decision"]["stranded"]} == {"H", "J", "K"}

@@ -128,6 +128,7 @@ def test_the_duty_desk_alone_with_its_demo_morning() -> None:
     assert "延时服务到 18:30" in t["12-hours-extended"]
     # the roster: window 5 goes home at 15:00, recorded with its reason and listed in today's decisions
     assert "5号窗口 15:00 下班" in t["13-window-leaves-early"] and "人员下午培训" in t["13-window-leaves-early"]
+    assert "查询" in t["13-window-leaves-early"] and "此后无窗口办理" in t["13-window-leaves-early"]  # 5 alone serves Q
     assert "5号窗口 11:15–12:00 暂离" in t["14-window-away"] and "错峰午休" in t["14-window-away"]
     assert list((ARTEFACTS / "duty" / "sounds").glob("chime-*.wav"))  # the new report chimed
 

@@ -94,8 +94,34 @@ def op_window_leaves(ctx: HallContext, call: Call, req: WindowLeaves) -> Outcome
     ctx.record_audit(tx, call, "window_leaves", window, None, None, reason, span)
     tx.emit("window.leaves_early", at, call.device.name, {"day": day, "window": window, "at": ctx.iso(leaves),
                                                           "back": ctx.iso(back) if back else None, "reason": reason})
+    stranded = _stranded(ctx, window, leaves, closing, day) if back is None and leaves < closing else []
     return Done({"decision": {"kind": "window_leaves", "window": window, "until": ctx.iso(leaves),
-                              "back": ctx.iso(back) if back else None, "reason": reason, "at": at}})
+                              "back": ctx.iso(back) if back else None, "reason": reason, "at": at,
+                              "stranded": stranded}})
+
+
+def _stranded(ctx: HallContext, window: int, leaves: datetime, closing: datetime, day: str) -> list[dict[str, Any]]:
+    """The businesses no window will serve once this one has gone (no other window serves them, or every other
+    goes home before closing too), with who still counts on them: the tickets waiting now and the appointments
+    due after it leaves. The duty desk is told at once, while a temporary window or longer hours can still
+    help; the citizens are told by their waits (past closing: a booking is offered)."""
+    tx = ctx.tx
+    decisions = tx.one("SELECT COUNT(*) FROM decisions WHERE day=?", (day,))
+    roster = shape.roster_map(ctx, tx.conn, day, int(decisions[0]) if decisions else 0)
+    waiting = wait_facts.waiting_all(ctx, tx.conn, day)
+    out = []
+    for code in shape.served_by(ctx, tx.conn, window, day):
+        staying = [w for w in shape.windows_serving(ctx, tx.conn, code, day) if w != window and not (
+            (gone := roster.get(w, (None, ()))[0]) is not None and gone < closing)]
+        if staying:
+            continue
+        due = tx.one("SELECT COUNT(*) FROM appointments a WHERE business=? AND slot_start>=? AND slot_start<? AND "
+                     "NOT EXISTS (SELECT 1 FROM checkins c WHERE c.appointment_id=a.id)",
+                     (code, leaves.timestamp(), closing.timestamp()))
+        business = ctx.config.business(code)
+        out.append({"business": code, "name": business.name if business else code,
+                    "waiting": sum(waiting.get(code, (0, 0))), "appointments": int(due[0]) if due else 0})
+    return out
 
 
 def op_open_temporary(ctx: HallContext, call: Call, req: OpenTemporary) -> Outcome:

@@ -414,7 +414,12 @@ class DutyApp(HallApp):
 
         def done(reply: Reply) -> None:
             if reply.ok:
-                screen.result = "已记录：" + decision_text(reply.body["decision"])
+                decision = reply.body["decision"]
+                stranded = decision.get("stranded") or []
+                screen.result = "已记录：" + decision_text(decision) + (
+                    f"\n注意：{'、'.join(s['name'] for s in stranded)} 此后无窗口办理（等候 "
+                    f"{sum(s['waiting'] for s in stranded)} 人，预约 {sum(s['appointments'] for s in stranded)} 个），"
+                    "请安排临时开窗或延时服务。" if stranded else "")
                 screen.ids.reason.text = ""
                 self.ask(lambda: self.client.send(QueueStatus()), self._queue)
             else:
