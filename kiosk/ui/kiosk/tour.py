@@ -175,20 +175,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     app.ticket.start()
     app.ticket.choose_business("G")
     yield "_identify", lambda: app.root.current == "identify"
-    tour_of(app).press(app.root.get_screen("identify").ids.agent)
-    yield "24-agent-identify", lambda: app.root.get_screen("identify").purpose == "agent"
-    sims["idcard"].place("elder")
-    yield "25-agent-principal", lambda: app.root.get_screen("identify").purpose == "principal"
-    sims["idcard"].remove()
-    from kiosk.domain.identity import check_char
-
-    first17 = "11010819600214007"
-    identify = app.root.get_screen("identify")
-    keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
-    for ch in first17 + check_char(first17):
-        tour_of(app).press(keys[ch])
-    tour_of(app).press(keys["确认 OK"])
-    yield "26-agent-principals", lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
+    yield from _agent_with_principal(app, sims, ("24-agent-identify", "25-agent-principal", "26-agent-principals"))
     tour_of(app).press(action("为以上当事人取号"))
     # G is full for today: the agent is offered a booking as a citizen is, and chooses to wait today
     yield "26b-agent-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
@@ -211,15 +198,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     app.ticket.start()
     app.ticket.choose_business("K")
     yield "_agent-identify-k", lambda: app.root.current == "identify"
-    tour_of(app).press(app.root.get_screen("identify").ids.agent)
-    yield "_agent-k", lambda: app.root.get_screen("identify").purpose == "agent"
-    sims["idcard"].place("elder")
-    yield "_agent-k-principal", lambda: app.root.get_screen("identify").purpose == "principal"
-    sims["idcard"].remove()
-    for ch in first17 + check_char(first17):
-        tour_of(app).press(keys[ch])
-    tour_of(app).press(keys["确认 OK"])
-    yield "_agent-k-principals", lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
+    yield from _agent_with_principal(app, sims, ("_agent-k", "_agent-k-principal", "_agent-k-principals"))
     tour_of(app).press(action("为以上当事人取号"))
     yield "29b-agent-booking-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
                                               and app.ticket.pending_agent is not None)
@@ -321,6 +300,25 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
     app.toggle_contrast()
     app.go_home()
     yield "_contrast-off", lambda: app.palette is normal and app.root.current == "home"
+
+
+def _agent_with_principal(app: KioskApp, sims: dict[str, Any], names: tuple[str, str, str]) -> Iterator[TourStep]:
+    """代办: the agent lays their own card, then types the number of the person represented (an elder at home)."""
+    from kiosk.domain.identity import check_char
+
+    identify = app.root.get_screen("identify")
+    tour_of(app).press(identify.ids.agent)
+    yield names[0], lambda: identify.purpose == "agent"
+    sims["idcard"].place("elder")
+    yield names[1], lambda: identify.purpose == "principal"
+    sims["idcard"].remove()
+    first17 = "11010819600214007"
+    keys = {b.text: b for b in [*identify.ids.keypad.children, *identify.ids.confirm_row.children]}
+    for ch in first17 + check_char(first17):
+        tour_of(app).press(keys[ch])
+    tour_of(app).press(keys["确认 OK"])
+    message = app.root.get_screen("message")
+    yield names[2], lambda: app.root.current == "message" and len(message.ids.actions.children) == 2
 
 
 def _handwriting(app: KioskApp, keyboard: dict[str, Widget]) -> Iterator[TourStep]:
