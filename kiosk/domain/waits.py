@@ -166,7 +166,7 @@ class _Frame:
     cost: dict[str, float]                  # window minutes per ticket, per business
     spread: dict[str, float]                # their variance
     preload: tuple[float, ...]              # what is left of each window's current ticket (as facts.windows)
-    away: tuple[_Away, ...]                 # each window's planned absences (the roster), leaving for the day last
+    away: tuple[_Away, ...]                 # each window's planned absences (the roster); leaving: back INF
     layout: _Layout                         # who helps whom: the same while the windows' rows are
     lazy: dict[str, object] = field(default_factory=dict)  # the appointments to come, read once when asked
 
@@ -206,14 +206,13 @@ def _frame(facts: HallFacts) -> _Frame:
     closing = max(0.0, closing)  # tickets stop being issued
     fixed = {0.0, closing, when(spans, 0.0, FLOW_HORIZON)} | {a for a, _ in spans} | {b for _, b in spans}
     worked = any(w.worked_today for w in facts.windows)
-    since: list[float | None]
-    since, layout = memo(facts.windows, "windows", lambda: (
-        [w.since.timestamp() if w.since is not None else None for w in facts.windows], _layout(facts.windows)))
-    starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None, worked)
-              for w, at in zip(facts.windows, since, strict=True)}
-    for w in facts.windows:
-        if w.state == "paused" and w.back_at is not None:  # it said how long: back then (or now, if late)
-            starts[w.number] = max(0.0, (w.back_at.timestamp() - now) / 60)
+    marks: list[tuple[float | None, float | None]]  # each window's (since, back_at) as epoch seconds
+    marks, layout = memo(facts.windows, "windows", lambda: (
+        [(w.since.timestamp() if w.since is not None else None, w.back_at.timestamp() if w.back_at else None)
+         for w in facts.windows], _layout(facts.windows)))
+    starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None,
+                               (back - now) / 60 if back is not None else None, worked)
+              for w, (at, back) in zip(facts.windows, marks, strict=True)}
     cost, spread = memo(facts.durations, "costs", lambda: (
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
@@ -259,12 +258,16 @@ def _away(facts: HallFacts, w: Window, spans: list[tuple[float, float]], starts:
     return tuple(found)
 
 
-def _start(periods: list[tuple[float, float]], w: Window, since: float | None, anyone_worked: bool) -> float | None:
+def _start(periods: list[tuple[float, float]], w: Window, since: float | None, back: float | None,
+           anyone_worked: bool) -> float | None:
     """When a window works for the queue, in minutes from now; None when it is not expected back today.
-    ``periods`` and ``since`` (when it entered its state) are in minutes from now."""
+    ``periods``, ``since`` (when it entered its state) and ``back`` (when a pause said it would end) are in
+    minutes from now."""
     if w.state == "open":
         return 0.0
-    if w.state == "paused":
+    if w.state == "paused":  # back when it said (now, if late), else PAUSE_MINUTES after it paused
+        if back is not None:
+            return max(0.0, back)
         return max(0.0, since + PAUSE_MINUTES) if since is not None else 0.0
     if not periods or periods[-1][1] <= 0:
         return None  # after closing only the windows still open finish the queue
@@ -488,7 +491,7 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     if best is None:  # no window serves this business today
         return Estimate(0, 0, 0, facts.now, facts.now)
     low, high = hall.range(best)
-    if math.isinf(high) and any(hall.away[i] and hall.away[i][-1][1] == INF for i, _ in mine):
+    if math.isinf(high) and any(b == INF for i, _ in mine for _, b, _, _ in hall.away[i]):
         # its windows all leave (the roster) before they could reach it, or may: like windows that worked and
         # left, nobody can say when it is served, only that it is not before closing
         own = {i for i, _ in mine}

@@ -180,16 +180,19 @@ def _window_facts(ctx: HallContext, rows: list[sqlite3.Row], day: str, served: d
         busy = today_row and r["ticket_state"] in ("called", "serving")
         called = r["called_epoch"] if r["called_epoch"] is not None else (
             datetime.fromisoformat(r["called_at"]).timestamp() if busy and r["called_at"] else None)
+        leaves_at, away = roster.get(number, none)
         windows.append(waits.Window(
             number, served[number], r["state"] if today_row else "closed", r["worked_day"] == day,
             datetime.fromtimestamp(r["since_epoch"], tz) if today_row and r["since_epoch"] else None,
             r["business"] if busy else None,
             datetime.fromtimestamp(called, tz) if busy and called is not None else None,
-            speeds.get(number, 1.0), leaves_at=roster.get(number, none)[0], away=roster.get(number, none)[1],
+            speeds.get(number, 1.0), leaves_at=leaves_at, away=away,
             back_at=datetime.fromtimestamp(r["back_epoch"], tz) if today_row and r["back_epoch"] else None))
     seen = {w.number for w in windows}
-    windows += [waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=roster.get(n, none)[0],
-                             away=roster.get(n, none)[1]) for n, bs in served.items() if n not in seen]
+    for n, bs in served.items():  # a window with no row yet: closed, as configured
+        if n not in seen:
+            leaves_at, away = roster.get(n, none)
+            windows.append(waits.Window(n, bs, "closed", speed=speeds.get(n, 1.0), leaves_at=leaves_at, away=away))
     return tuple(sorted(windows, key=lambda w: w.number))
 
 
