@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kiosk.clock import HallClock
-from kiosk.contract.requests import IssueTicket, Login, PhoneRate, Rate, Transfer
+from kiosk.contract.requests import IssueTicket, Login, Pause, PhoneRate, Rate, Transfer
 from kiosk.contract.routes import ROUTES
 from kiosk.contract.wire import object_schema, parse, request_type
 from kiosk.domain.errors import DomainError
@@ -43,6 +43,15 @@ def test_a_wrong_shape_answers_the_fields_code_without_the_value(kind: type[Any]
     assert refused.value.code == code and 400 <= refused.value.status < 500
     assert RAW_ID not in json.dumps(refused.value.body(), ensure_ascii=False)
     assert refused.value.details["field"] in {*body, "principals"}  # says which field, nested ones too
+
+
+def test_a_number_out_of_its_bounds_is_answered_with_the_bounds() -> None:
+    """A pause of 0 or 500 minutes is a whole number, but not one the field takes: the answer says which are."""
+    for minutes in (0, 500, "30"):
+        with pytest.raises(DomainError) as refused:
+            parse(Pause, {"reason": "午休", "minutes": minutes}, window=1)
+        assert refused.value.code == "BAD_REQUEST" and refused.value.details["field"] == "minutes"
+        assert "1 到 240 的整数" in refused.value.body()["error"]["message"]
 
 
 def test_a_request_is_built_from_body_and_path_and_null_is_absent() -> None:

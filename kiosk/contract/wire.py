@@ -130,7 +130,7 @@ def parse(cls: type[R], body: Mapping[str, object], **path_values: object) -> R:
             if not ok:
                 code = f.metadata.get("code", "BAD_REQUEST")
                 # a field with its own contract code answers with the catalogue's text for it ("评价等级应为1到5")
-                texts = _shape_text(f.name, hints[f.name]) if code == "BAD_REQUEST" else (None, None)
+                texts = _shape_text(f.name, hints[f.name], f.metadata) if code == "BAD_REQUEST" else (None, None)
                 raise fail(code, *texts, field=f.name)
         values[f.name] = value
     return cls(**values)
@@ -216,9 +216,12 @@ def request_type(op: Any) -> type[Any]:
     return kind
 
 
-def _shape_text(name: str, hint: Any) -> tuple[str, str]:
+def _shape_text(name: str, hint: Any, meta: Mapping[str, Any]) -> tuple[str, str]:
     hint = _optional(hint)
     origin = typing.get_origin(hint)
+    if hint is int and meta.get("minimum") is not None and meta.get("maximum") is not None:  # a bounded number
+        lo, hi = meta["minimum"], meta["maximum"]
+        return f"{name} 应为 {lo} 到 {hi} 的整数，请检查后重试。", f"{name} must be a whole number from {lo} to {hi}."
     if origin is Literal:
         choices = "、".join(str(a) for a in typing.get_args(hint))
         return f"{name} 应为以下之一：{choices}。", f"{name} must be one of: {', '.join(map(str, typing.get_args(hint)))}."
