@@ -12,7 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain import durations, labels, waits
-from kiosk.domain.waits import Ahead, HallFacts, Window
+from kiosk.domain.ahead import Ahead, ahead_by_business
+from kiosk.domain.waits import HallFacts, Window
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -211,17 +212,17 @@ def test_the_range_as_read_and_said() -> None:
 def test_who_is_ahead_by_business() -> None:
     waiting = {"B": (5, 2), "C": (3, 1)}
     before = {"B": (2, 1), "C": (1, 0)}
-    normal = waits.ahead_by_business("B", False, before, waiting, 2)
+    normal = ahead_by_business("B", False, before, waiting, 2)
     assert normal.counts == {"B": 2 + 2, "C": 1 + 1}  # older normal ones and every waiting priority one
     assert normal.people == 4  # what the slip says: 前面等候 4 人 (its own business)
-    crowded = waits.ahead_by_business("B", False, {"B": (1, 6), "C": (0, 6)}, {"B": (3, 6), "C": (2, 6)}, 2)
+    crowded = ahead_by_business("B", False, {"B": (1, 6), "C": (0, 6)}, {"B": (3, 6), "C": (2, 6)}, 2)
     # twelve priority tickets wait, but with one normal ticket before it only four can be called first
     assert sum(crowded.counts.values()) - sum(crowded.normal.values()) == pytest.approx(4)
-    prio = waits.ahead_by_business("B", True, before, waiting, 2)
+    prio = ahead_by_business("B", True, before, waiting, 2)
     # older priority ones, and normal ones as the rule lets them through: one for every two priority calls
     # before it, over the businesses it shares windows with (half a call here), where the normal ones wait
     assert prio.counts == pytest.approx({"B": 1 + 0.5 * 5 / 8, "C": 0.5 * 3 / 8})
-    many = waits.ahead_by_business("B", True, {"B": (0, 3), "C": (0, 3)}, {"B": (4, 3), "C": (4, 3)}, 2)
+    many = ahead_by_business("B", True, {"B": (0, 3), "C": (0, 3)}, {"B": (4, 3), "C": (4, 3)}, 2)
     assert sum(many.normal.values()) == pytest.approx(3)  # six priority calls before it: three normal ones
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from kiosk.domain import limits, waits
+from kiosk.domain.ahead import ahead_by_business
 from kiosk.domain.config import HallConfig, PriorityRules
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
@@ -162,7 +163,7 @@ def decide_issue(facts: IssueFacts, config: HallConfig, now: datetime) -> IssueD
     # capacity: never a refusal. The estimate that decides is the one the slip prints: when its range reaches
     # past closing, one holder in ten or more would not be called today, and is told so before choosing to
     # wait (an offer, not a refusal: the ticket is still issued if the citizen prefers)
-    ahead = waits.ahead_by_business(facts.business, priority is not None, facts.waiting, facts.waiting,
+    ahead = ahead_by_business(facts.business, priority is not None, facts.waiting, facts.waiting,
                                     config.priority.max_consecutive)
     wait = waits.estimate(facts.hall, ahead)
     issue = Issue(priority, facts.business, ahead.people, wait)

@@ -10,6 +10,7 @@ from typing import Any
 
 from kiosk.contract.requests import Blocklist, CloseFollowup, ExtendHours, FeeQuote, OpenTemporary, WindowLeaves
 from kiosk.domain import ratings, waits
+from kiosk.domain.ahead import ahead_by_business
 from kiosk.domain.catalog import quote_fee, yuan
 from kiosk.domain.errors import fail
 from kiosk.domain.text import scrub
@@ -281,7 +282,7 @@ def queue_status(ctx: HallContext, now: datetime) -> dict[str, Any]:
         waiting = counts.get(b.code, 0)
         longest = round((now.timestamp() - oldest[b.code]) / 60) if b.code in oldest else 0
         # what a normal ticket taken now would be told: the slip's own estimate, for every screen
-        wait = waits.estimate(facts, waits.ahead_by_business(b.code, False, queued, queued,
+        wait = waits.estimate(facts, ahead_by_business(b.code, False, queued, queued,
                                                              ctx.config.priority.max_consecutive))
         businesses.append({
             "code": b.code, "name": b.name, "waiting": waiting,

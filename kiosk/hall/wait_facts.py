@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from kiosk.domain import arrivals, durations, waits
+from kiosk.domain.ahead import Ahead, ahead_by_business
 from kiosk.hall import shape
 from kiosk.hall.context import HallContext, next_serial
 from kiosk.store.db import Tx
@@ -221,7 +222,7 @@ def waiting_near(ctx: HallContext, conn: sqlite3.Connection, facts: waits.HallFa
     return {b: (c[0], c[1]) for b, c in counts.items()}
 
 
-def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow) -> waits.Ahead:
+def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow) -> Ahead:
     """A waiting ticket's place: the tickets older than it, in every business that shares a window with it."""
     day = row["day"]
     served = shape.served_map(ctx, conn, day)
@@ -239,7 +240,7 @@ def ahead_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow) -> wait
         nw, pw = waiting.get(r[0], (0, 0))
         before[r[0]] = (nb + int(r[2] or 0), pb) if not p else (nb, pb + int(r[2] or 0))
         waiting[r[0]] = (nw + int(r[3]), pw) if not p else (nw, pw + int(r[3]))
-    return waits.ahead_by_business(row["business"], row["priority"] is not None, before, waiting,
+    return ahead_by_business(row["business"], row["priority"] is not None, before, waiting,
                                    ctx.config.priority.max_consecutive)
 
 
@@ -254,7 +255,7 @@ def wait_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow, now: dat
                                 (row["day"], row["target_window"], row["id"])).fetchone()[0]
         alone = tuple(dataclasses.replace(w, businesses=(row["business"],)) for w in facts.windows
                       if w.number == row["target_window"])
-        ahead = waits.Ahead(row["business"], True, {row["business"]: float(directed)})
+        ahead = Ahead(row["business"], True, {row["business"]: float(directed)})
         return int(directed), waits.estimate(dataclasses.replace(facts, windows=alone), ahead)
     ahead = ahead_of(ctx, conn, row)
     return ahead.people, waits.estimate(facts, ahead)
