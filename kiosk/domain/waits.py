@@ -19,7 +19,8 @@ spread of those times over the tickets ahead, and a model error calibrated on dr
 actual waits.
 
 No simulation: the time T is reached is where a piecewise-linear function of time (the work the windows can
-do by then) crosses the work before T. Cheap enough to run for every ticket issued. Time is passed in.
+do by then) crosses the work before T, at its median (as often early as late). Cheap enough to run for every
+ticket issued. Time is passed in.
 """
 
 from __future__ import annotations
@@ -265,7 +266,8 @@ class _Reach:
     points: list[float]
     done: list[float]
     before: list[float]
-    need: float
+    need: float           # the work before the ticket, on average
+    median: float         # … and its median (the work leans right: a service that drags on, priority at once)
     variance: float       # of the work before the ticket (service times, the priority tickets still to come)
     opens: float          # the window works again (after a break or pause)
     ready: float          # … and is done with the ticket it has
@@ -403,6 +405,13 @@ class _Hall:
                 arrived = flow * (worked[i] if worked[i] < cap else cap)
                 done[i] -= arrived if arrived < budget else budget
         mid = first_reach(points, done, before, need)
+        # the figure told is when the median of that work is done, not its mean: as often early as late, which
+        # makes the error a citizen meets smallest; next to a lunch break, where a little more work means an hour
+        # and a half more wait, a mean leaning right would send tickets past the break that are more likely
+        # called before it. The work ahead alone sets it (log-normal of that mean and variance), not the priority
+        # holders still to come: more doubt about who may come never makes a wait shorter.
+        own = variance + (MODEL_ERROR * need) ** 2 + MODEL_FLOOR ** 2
+        median = need * need / math.sqrt(need * need + own) if need > 0 else 0.0
         if flow and mid < INF:  # the priority tickets that will come meanwhile: their number is uncertain too
             horizon = min(FLOW_HORIZON, worked_between(spans, 0.0, min(mid, self.closing)))
             variance += sum(facts.priority_per_minute.get(code, 0.0) * horizon * (
@@ -411,21 +420,24 @@ class _Hall:
         else:
             need_seen = need
         variance += (MODEL_ERROR * need_seen) ** 2 + MODEL_FLOOR ** 2
+        if median < need:
+            mid = first_reach(points, done, before, median)
         # the ticket cannot be called before its window works again and is done with the ticket it has
         opens = when(spans, start, 0.0)
         ready = max(opens, kinks[1])
-        return _Reach(points, done, before, need, variance, opens, ready, max(ready, mid))
+        return _Reach(points, done, before, need, median, variance, opens, ready, max(ready, mid))
 
     def range(self, r: _Reach) -> tuple[float, float]:
         """The work before the ticket, at its low and high quantiles, turned into times. The work is a sum of
         service times and of priority holders still to come, both leaning right (a service that drags on, a
-        handful of priority holders at once; never less than nothing): taken as log-normal around the estimate,
-        so that the range reaches further above it than below, as the waits that happen do."""
+        handful of priority holders at once; never less than nothing): taken as log-normal of that mean and
+        variance, so that the range reaches further above its median, the estimate, than below, as the waits
+        that happen do."""
         if r.need <= 0:
             low, high = 0.0, Z_HIGH * math.sqrt(r.variance)
         else:
             s = math.sqrt(math.log(1 + r.variance / r.need ** 2))
-            low, high = r.need * math.exp(-Z_LOW * s), r.need * math.exp(Z_HIGH * s)
+            low, high = r.median * math.exp(-Z_LOW * s), r.median * math.exp(Z_HIGH * s)
         return (max(r.opens, first_reach(r.points, r.done, r.before, low)),
                 max(r.ready, first_reach(r.points, r.done, r.before, high)))
 
