@@ -125,3 +125,16 @@ def test_a_forged_code_with_any_characters_is_refused_not_crashed() -> None:
             (codes.read_ticket_qr if text.startswith("HT1") else codes.read_appointment_qr if text.startswith("HA1")
              else codes.read_matter_qr)(key, "demo-hall", text)
         assert err.value.code == "QR_INVALID"
+
+
+def test_an_event_id_is_a_random_uuids_text() -> None:
+    """Events carry ``str(uuid.uuid4())`` as their id (hall-api.md); the store writes that text directly."""
+    import uuid
+
+    from kiosk.store.db import event_id
+
+    ids = {event_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
