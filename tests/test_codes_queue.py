@@ -138,3 +138,34 @@ def test_an_event_id_is_a_random_uuids_text() -> None:
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=1, max_size=64), st.text(max_size=80))
+def test_a_codes_signature_is_the_hmacs_base32(key: bytes, body: str) -> None:
+    """Every code printed so far carries the first 15 bytes of the HMAC as base64.b32encode writes them."""
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b32encode(hmac.new(key, body.encode(), hashlib.sha256).digest()[:15]).decode().rstrip("=")
+    assert codes._sig(key, body) == expected
+
+
+@given(st.dates(min_value=date(1000, 1, 1)), st.from_regex(r"[A-Z][0-9]{3}", fullmatch=True))
+def test_a_tickets_code_writes_its_day_as_yyyymmdd(day: date, number: str) -> None:
+    text = codes.ticket_qr(KEY, "hall-1", day, number)
+    assert text.split(":")[2] == f"{day:%Y%m%d}"
+    assert codes.read_ticket_qr(KEY, "hall-1", text).day == day
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200), st.binary(max_size=200))
+def test_the_keyed_hash_is_rfc2104s(key: bytes, message: bytes) -> None:
+    import hashlib
+    import hmac
+
+    from kiosk.domain.keyed import hmac_sha256
+
+    assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()
+    assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()  # from the kept states
