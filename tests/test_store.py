@@ -62,3 +62,33 @@ def test_a_change_that_raises_in_a_group_leaves_the_others(tmp_path: Path) -> No
         assert seqs == [1, 2, 3]
     finally:
         store.close()
+
+
+def test_serial_numbers_follow_the_counter_row_whatever_the_process_remembers(tmp_path: Path) -> None:
+    """next_serial guesses the row's value from the number it handed out last; the row decides. A rolled-back
+    change, a second hall's database in the same process and a change by another connection all leave the
+    guess stale, and the numbers still go on from the row, each handed out once."""
+    from kiosk.hall.context import next_serial
+
+    one, two = Store(tmp_path / "one.db"), Store(tmp_path / "two.db")
+    try:
+        serial = lambda tx: next_serial(tx, "2026-11-23", "A")  # noqa: E731
+        assert [one.write(serial) for _ in range(3)] == [1, 2, 3]
+        assert [two.write(serial) for _ in range(2)] == [1, 2]  # the same day and series in another database
+        assert one.write(serial) == 4
+
+        def rolled_back(tx: Tx) -> None:
+            assert next_serial(tx, "2026-11-23", "A") == 5
+            raise ValueError("undone")
+
+        with pytest.raises(ValueError):
+            one.write(rolled_back)
+        assert one.write(serial) == 5  # 5 was never kept: handed out again, once
+        conn = one.reader()
+        conn.execute("UPDATE counters SET last=last+10 WHERE day='2026-11-23' AND business='A'")
+        assert one.write(serial) == 16
+        assert two.write(serial) == 3
+        assert one.write(lambda tx: next_serial(tx, "2026-11-24", "A")) == 1  # a new day starts at 1
+    finally:
+        one.close()
+        two.close()
