@@ -169,3 +169,20 @@ def test_the_keyed_hash_is_rfc2104s(key: bytes, message: bytes) -> None:
 
     assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()
     assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()  # from the kept states
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.integers(), st.booleans()), st.text(max_size=12), st.text(max_size=12), st.text(max_size=12),
+       st.one_of(st.none(), st.text(max_size=12)))
+def test_every_field_of_an_event_is_hashed_as_the_contract_writes_it(seq: int, event_id: str, type_: str, at: str,
+                                                                      device: str | None) -> None:
+    import hashlib
+    import json
+
+    from kiosk.domain.events import event_hash
+
+    payload = {"number": "A001", "note": at}
+    body = json.dumps({"seq": seq, "id": event_id, "type": type_, "at": at, "device": device, "payload": payload},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    contract = hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()
+    assert event_hash("0" * 64, seq, event_id, type_, at, device, payload) == contract

@@ -45,9 +45,17 @@ def event_hash_canonical(prev_hash: str, seq: int, event_id: str, type_: str, at
                          payload_json: str) -> str:
     """The same hash, from the payload's canonical JSON already made (the ledger stores that text too, so it
     serialises each payload once). The body is assembled in canonical key order: at, device, id, payload,
-    seq, type; each value written as canonical_json would write it."""
-    body = (f'{{"at":{_scalar_json(at)},"device":{_scalar_json(device)},"id":{_scalar_json(event_id)},'
-            f'"payload":{payload_json},"seq":{_scalar_json(seq)},"type":{_scalar_json(type_)}}}')
+    seq, type; each value written as canonical_json would write it. Plain texts and a whole seq (every event
+    the hall writes) are checked for escapes in one search and written as they are."""
+    if (type(seq) is int and type(at) is str and type(event_id) is str and type(type_) is str
+            and (device is None or type(device) is str)
+            and _ESCAPED.search(f"{at}{device or ''}{event_id}{type_}") is None):
+        on = "null" if device is None else f'"{device}"'
+        body = (f'{{"at":"{at}","device":{on},"id":"{event_id}","payload":{payload_json},"seq":{seq},'
+                f'"type":"{type_}"}}')
+    else:
+        body = (f'{{"at":{_scalar_json(at)},"device":{_scalar_json(device)},"id":{_scalar_json(event_id)},'
+                f'"payload":{payload_json},"seq":{_scalar_json(seq)},"type":{_scalar_json(type_)}}}')
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
