@@ -122,3 +122,10 @@ def test_an_identity_is_hashed_and_aged_as_its_number_is(area_seq: int, born: da
     spaced = f" {number[:6]} {number[6:14]} {number[14:]} ".replace("X", "x")
     assert person.hash == identity_hash(b"k", number) == identity_hash(b"k", spaced)
     assert person.age == age_on(number, date(2026, 11, 23))
+    assert validate_number(spaced, TODAY) == validate_number(number.translate(FULL_WIDTH), TODAY) == number
+    for wrong in "0123456789X".replace(number[17], ""):  # validation checks the character as check_char says
+        with pytest.raises(DomainError):
+            validate_number(first17 + wrong, TODAY)
+
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")
