@@ -21,10 +21,13 @@ from kiosk.domain.errors import DomainError, fail
 from kiosk.openapi import allowed_methods
 from kiosk.store.db import StoreUnavailable
 
+# json.dumps with options builds a JSONEncoder for every call; every answer of both services is made by this one
+_ANSWER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(_ANSWER.encode(body).encode(), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 def error_response(code: str, message: str | None = None, message_en: str | None = None,

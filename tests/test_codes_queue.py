@@ -125,3 +125,64 @@ def test_a_forged_code_with_any_characters_is_refused_not_crashed() -> None:
             (codes.read_ticket_qr if text.startswith("HT1") else codes.read_appointment_qr if text.startswith("HA1")
              else codes.read_matter_qr)(key, "demo-hall", text)
         assert err.value.code == "QR_INVALID"
+
+
+def test_an_event_id_is_a_random_uuids_text() -> None:
+    """Events carry ``str(uuid.uuid4())`` as their id (hall-api.md); the store writes that text directly."""
+    import uuid
+
+    from kiosk.store.db import event_id
+
+    ids = {event_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=1, max_size=64), st.text(max_size=80))
+def test_a_codes_signature_is_the_hmacs_base32(key: bytes, body: str) -> None:
+    """Every code printed so far carries the first 15 bytes of the HMAC as base64.b32encode writes them."""
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b32encode(hmac.new(key, body.encode(), hashlib.sha256).digest()[:15]).decode().rstrip("=")
+    assert codes._sig(key, body) == expected
+
+
+@given(st.dates(min_value=date(1000, 1, 1)), st.from_regex(r"[A-Z][0-9]{3}", fullmatch=True))
+def test_a_tickets_code_writes_its_day_as_yyyymmdd(day: date, number: str) -> None:
+    text = codes.ticket_qr(KEY, "hall-1", day, number)
+    assert text.split(":")[2] == f"{day:%Y%m%d}"
+    assert codes.read_ticket_qr(KEY, "hall-1", text).day == day
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200), st.binary(max_size=200))
+def test_the_keyed_hash_is_rfc2104s(key: bytes, message: bytes) -> None:
+    import hashlib
+    import hmac
+
+    from kiosk.domain.keyed import hmac_sha256
+
+    assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()
+    assert hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()  # from the kept states
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.integers(), st.booleans()), st.text(max_size=12), st.text(max_size=12), st.text(max_size=12),
+       st.one_of(st.none(), st.text(max_size=12)))
+def test_every_field_of_an_event_is_hashed_as_the_contract_writes_it(seq: int, event_id: str, type_: str, at: str,
+                                                                      device: str | None) -> None:
+    import hashlib
+    import json
+
+    from kiosk.domain.events import event_hash
+
+    payload = {"number": "A001", "note": at}
+    body = json.dumps({"seq": seq, "id": event_id, "type": type_, "at": at, "device": device, "payload": payload},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    contract = hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()
+    assert event_hash("0" * 64, seq, event_id, type_, at, device, payload) == contract

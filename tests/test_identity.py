@@ -110,3 +110,22 @@ def test_the_standards_own_example_is_valid_and_one_changed_digit_is_not() -> No
 def test_check_digits_agree_with_an_independent_iso7064(area_seq: int, born: date) -> None:
     first17 = f"{110101 + area_seq % 500000:06d}{born:%Y%m%d}{area_seq % 1000:03d}"
     assert check_char(first17) == iso7064_mod11_2(first17)
+
+
+@given(st.integers(0, 99_999_999_999), st.dates(date(1930, 1, 1), date(2026, 11, 23)))
+def test_an_identity_is_hashed_and_aged_as_its_number_is(area_seq: int, born: date) -> None:
+    """make_identity hashes the number it normalised and counts the age from the birth date it validated: the
+    same as hashing and ageing the number however it was written."""
+    first17 = f"{110101 + area_seq % 500000:06d}{born:%Y%m%d}{area_seq % 1000:03d}"
+    number = first17 + check_char(first17)
+    person = make_identity({"id_number": number, "name": "张三"}, b"k", date(2026, 11, 23))
+    spaced = f" {number[:6]} {number[6:14]} {number[14:]} ".replace("X", "x")
+    assert person.hash == identity_hash(b"k", number) == identity_hash(b"k", spaced)
+    assert person.age == age_on(number, date(2026, 11, 23))
+    assert validate_number(spaced, TODAY) == validate_number(number.translate(FULL_WIDTH), TODAY) == number
+    for wrong in "0123456789X".replace(number[17], ""):  # validation checks the character as check_char says
+        with pytest.raises(DomainError):
+            validate_number(first17 + wrong, TODAY)
+
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")

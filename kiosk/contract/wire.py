@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any, Literal, TypeVar, Union
 
@@ -84,55 +84,84 @@ def _optional(hint: Any) -> Any:
     return hint
 
 
-def _fits(hint: Any, value: object, meta: Mapping[str, Any]) -> tuple[bool, object]:
-    """(shape ok, the value as the field holds it)."""
+Check = Callable[[object], tuple[bool, object]]
+_PLANS: dict[type[Any], tuple[tuple[str, bool, Check, Any], ...]] = {}
+
+
+def _check(hint: Any, meta: Mapping[str, Any]) -> Check:
+    """A field's check, ``value -> (shape ok, the value as the field holds it)``, with the hint taken apart
+    once, when its class is first parsed, rather than for every value (every ticket is a parse)."""
     hint = _optional(hint)
     origin = typing.get_origin(hint)
     if hint == RawIdentity:
-        return isinstance(value, dict), value
+        return lambda value: (isinstance(value, dict), value)
     if hint is str:
-        return isinstance(value, str) and (not meta.get("choices") or value in meta["choices"]), value
+        choices = meta.get("choices")
+        if choices:
+            return lambda value: (isinstance(value, str) and value in choices, value)
+        return lambda value: (isinstance(value, str), value)
     if hint is bool:
-        return isinstance(value, bool), value
+        return lambda value: (isinstance(value, bool), value)
     if hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and meta.get("minimum") is not None and value < meta["minimum"]:
-            ok = False
-        if ok and meta.get("maximum") is not None and value > meta["maximum"]:
-            ok = False
-        return ok, value
+        lo, hi = meta.get("minimum"), meta.get("maximum")
+
+        def whole(value: object) -> tuple[bool, object]:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False, value
+            return (lo is None or value >= lo) and (hi is None or value <= hi), value
+
+        return whole
     if origin is Literal:
-        return any(value == a and type(value) is type(a) for a in typing.get_args(hint)), value
+        args = typing.get_args(hint)
+        return lambda value: (any(value == a and type(value) is type(a) for a in args), value)
     if origin is list:
-        if not isinstance(value, list) or (meta.get("max_items") is not None and len(value) > meta["max_items"]):
-            return False, value
         (item,) = typing.get_args(hint)
-        return all(_fits(item, v, {})[0] for v in value), list(value)
+        each = _check(item, {})
+        most = meta.get("max_items")
+
+        def items(value: object) -> tuple[bool, object]:
+            if not isinstance(value, list) or (most is not None and len(value) > most):
+                return False, value
+            return all(each(v)[0] for v in value), list(value)
+
+        return items
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        if not isinstance(value, dict):
-            return False, value
-        return True, parse(hint, value)
-    raise TypeError(f"no wire shape for {hint!r}")
+        inner: type[Any] = hint
+        return lambda value: (True, parse(inner, value)) if isinstance(value, dict) else (False, value)
+
+    def unknown(value: object) -> tuple[bool, object]:
+        raise TypeError(f"no wire shape for {hint!r}")
+
+    return unknown
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, bool, Check, Any], ...]:
+    """Per field of a request: its name, whether it comes from the path, its check, its hint."""
+    if cls not in _PLANS:
+        hints = _hints(cls)
+        _PLANS[cls] = tuple((f.name, bool(f.metadata.get("path")), _check(hints[f.name], f.metadata), hints[f.name])
+                            for f in _fields(cls))
+    return _PLANS[cls]
 
 
 def parse(cls: type[R], body: Mapping[str, object], **path_values: object) -> R:
     """The request ``cls`` from a JSON object and the route's path parameters. Unknown keys are ignored, as
     the contract lets newer devices send more than an older hall reads."""
-    hints = _hints(cls)
     values: dict[str, object] = {}
-    for f in _fields(cls):
-        if f.metadata.get("path"):
-            values[f.name] = path_values[f.name]
+    for name, from_path, check, hint in _plan(cls):
+        if from_path:
+            values[name] = path_values[name]
             continue
-        value = body.get(f.name)
+        value = body.get(name)
         if value is not None:
-            ok, value = _fits(hints[f.name], value, f.metadata)
+            ok, value = check(value)
             if not ok:
-                code = f.metadata.get("code", "BAD_REQUEST")
+                meta = next(f.metadata for f in _fields(cls) if f.name == name)
+                code = meta.get("code", "BAD_REQUEST")
                 # a field with its own contract code answers with the catalogue's text for it ("评价等级应为1到5")
-                texts = _shape_text(f.name, hints[f.name], f.metadata) if code == "BAD_REQUEST" else (None, None)
-                raise fail(code, *texts, field=f.name)
-        values[f.name] = value
+                texts = _shape_text(name, hint, meta) if code == "BAD_REQUEST" else (None, None)
+                raise fail(code, *texts, field=name)
+        values[name] = value
     return cls(**values)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from kiosk.domain.calendar import HallCalendar
 from kiosk.domain.catalog import Business, FeeSchedule
@@ -158,7 +159,17 @@ class HallConfig:
 
     def business(self, code: str) -> Business | None:
         """By its ticket letter or its English key: both spellings reach the same business."""
-        return next((b for b in self.businesses if b.code == code or b.key == code), None)
+        return self._by_code.get(code)
+
+    @cached_property
+    def _by_code(self) -> dict[str, Business]:
+        """Every ticket asks for its business twice or more: a look-up, not a scan. The first business listed
+        with that letter or key, as the scan found it."""
+        found: dict[str, Business] = {}
+        for b in self.businesses:
+            found.setdefault(b.code, b)
+            found.setdefault(b.key, b)
+        return found
 
     def window(self, number: int) -> Window | None:
         return next((w for w in self.windows if w.number == number), None)

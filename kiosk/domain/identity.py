@@ -6,17 +6,18 @@ Everything that is stored, logged or sent carries the keyed hash and the masked 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 from kiosk.domain.errors import DomainError, fail
+from kiosk.domain.keyed import hmac_sha256
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+_ZEROS = ord("0") * sum(WEIGHTS)
 _SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f<>{}\\]")
 MAX_NAME_LEN = 30
@@ -26,8 +27,9 @@ SOURCES = ("card", "typed", "qr")
 
 
 def check_char(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("the check character is of the first 17 characters")
+    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def _invalid(why_zh: str, why_en: str) -> DomainError:
@@ -67,14 +69,26 @@ def fold(text: str) -> str:
     return text.translate(FOLD)
 
 
+_PLAIN = re.compile(r"[0-9]{17}[0-9X]")
+
+
 def normalize_number(raw: str) -> str:
     """An ID number as stored and hashed, however it was typed: full-width digits, spaces or dashes between
-    groups and a lower-case x all give the same number (and so the same person, for every limit)."""
+    groups and a lower-case x all give the same number (and so the same person, for every limit). A number
+    already in that form (a card read, most typed ones) is itself: folding it character by character is
+    skipped."""
+    if _PLAIN.fullmatch(raw):
+        return raw
     return fold(raw).replace(" ", "")
 
 
 def validate_number(raw: object, today: date) -> str:
     """Return the normalised number or raise ID_INVALID with the reason a citizen can act on."""
+    return _validated(raw, today)[0]
+
+
+def _validated(raw: object, today: date) -> tuple[str, date]:
+    """The normalised number and the date of birth it holds (an identity's age is counted from it)."""
     if not isinstance(raw, str):
         raise _invalid("缺少号码", "number missing")
     number = normalize_number(raw)
@@ -88,9 +102,10 @@ def validate_number(raw: object, today: date) -> str:
         raise _invalid("出生日期不存在", "the date of birth does not exist") from None
     if born > today or today.year - born.year > 150:
         raise _invalid("出生日期不合理", "the date of birth is not plausible")
-    if check_char(number[:17]) != number[17]:
+    # the shape holds ASCII digits only: each weighs its byte less 48 (check_char, without int() of each)
+    if CHECK_CHARS[(sum(map(operator.mul, number[:17].encode(), WEIGHTS)) - _ZEROS) % 11] != number[17]:
         raise _invalid("校验位不符，可能有一位输错", "the check digit does not match; one digit may be mistyped")
-    return number
+    return number, born
 
 
 def mask_number(number: str) -> str:
@@ -111,7 +126,10 @@ def birth_date(number: str) -> date:
 
 
 def age_on(number: str, day: date) -> int:
-    born = birth_date(number)
+    return _age(birth_date(number), day)
+
+
+def _age(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
@@ -120,7 +138,11 @@ def sex_of(number: str) -> str:
 
 
 def identity_hash(key: bytes, number: str) -> str:
-    return hmac.new(key, normalize_number(number).encode(), hashlib.sha256).hexdigest()
+    return _keyed(key, normalize_number(number))
+
+
+def _keyed(key: bytes, normalized: str) -> str:
+    return hmac_sha256(key, normalized.encode()).hex()
 
 
 @dataclass(frozen=True)
@@ -166,7 +188,7 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
     """Validate a request's ``identity`` object (``{id_number, name}``)."""
     if not isinstance(raw, dict):
         raise _invalid("缺少身份信息", "identity missing")
-    number = validate_number(raw.get("id_number"), today)
+    number, born = _validated(raw.get("id_number"), today)
     name = raw.get("name")
     if name is None:
         name = ""
@@ -181,10 +203,10 @@ def make_identity(raw: object, key: bytes, today: date) -> Identity:
     return Identity(
         number=number,
         name=name,
-        hash=identity_hash(key, number),
+        hash=_keyed(key, number),  # already normalised
         masked=mask_number(number),
         name_masked=mask_name(name),
-        age=age_on(number, today),
+        age=_age(born, today),
         sex=sex_of(number),
         source=str(source),
     )

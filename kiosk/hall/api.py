@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -143,10 +144,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_text(text: str) -> None:
     """JSON may escape half of a surrogate pair (\\ud800) on its own: valid JSON, but not text that can be
-    stored or shown. Refused here once, for every field of every request."""
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    stored or shown. Refused here once, for every field of every request: by a regular expression, which
+    looks at a text's characters in C (a generator over them was half of parse_body's time)."""
+    if _SURROGATE.search(text) is not None:
         raise fail("BAD_TEXT")
 
 

@@ -32,3 +32,5 @@ class Caches:
         # the hall as an estimate sees it in one second: wait_facts.py
         self.facts: tuple[tuple[datetime | None, datetime | None, tuple[object, ...]], HallFacts | None] = (
             (None, None, ()), None)
+        # the local day as epoch seconds [start, end): every person's history is read between them (gather.py)
+        self.day_bounds: tuple[str, tuple[float, float]] = ("", (0.0, 0.0))

@@ -53,22 +53,26 @@ AGENT_SQL = (
 
 
 def day_bounds(ctx: HallContext, day: str) -> tuple[float, float]:
-    """The hall's local day as epoch seconds [start, end)."""
+    """The hall's local day as epoch seconds [start, end); kept for the last day asked (every ticket asks)."""
+    seen, bounds = ctx.caches.day_bounds
+    if seen == day:
+        return bounds
     start = datetime.combine(date.fromisoformat(day), time(0), ctx.config.calendar.tz)
-    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    bounds = (start.timestamp(), (start + timedelta(days=1)).timestamp())
+    ctx.caches.day_bounds = (day, bounds)
+    return bounds
 
 
 def person_facts(ctx: HallContext, tx: Tx, day: str, who: str, business: str) -> limits.PersonFacts:
     """One identity's history on ``day`` (by keyed hash), as the limits count it."""
-    tz = ctx.config.calendar.tz
-    rows = tx.all(PERSON_SQL, (day, who, business, *day_bounds(ctx, day)))
-    counted = [tuple(r) for r in rows[:5]]
-    (missed, last, _) = counted.pop(2)
+    start, end = day_bounds(ctx, day)
+    rows = tx.conn.execute(PERSON_SQL, (day, who, business, start, end)).fetchall()
+    own, represented, (missed, last, _), booked, booked_for = rows[:5]
     return limits.PersonFacts(
-        tickets_today=sum(int(n) for n, _, _ in counted),
-        tickets_in_business=sum(int(b or 0) for _, b, _ in counted),
-        no_shows_today=int(missed),
-        last_no_show_at=datetime.fromtimestamp(last, tz=tz) if last is not None else None,
+        tickets_today=own[0] + represented[0] + booked[0] + booked_for[0],
+        tickets_in_business=(own[1] or 0) + (represented[1] or 0) + (booked[1] or 0) + (booked_for[1] or 0),
+        no_shows_today=missed,
+        last_no_show_at=datetime.fromtimestamp(last, tz=ctx.config.calendar.tz) if last is not None else None,
         blocklist_reason=rows[5][2] if len(rows) > 5 else None,
     )
 
