@@ -33,11 +33,10 @@ from datetime import datetime, timedelta
 
 from kiosk.domain.ahead import Ahead
 from kiosk.domain.durations import DEFAULT, Durations
+from kiosk.domain.window_times import Away, away_spans, start_of, worked_away
+from kiosk.domain.window_times import Window as Window  # the window facts an estimate reads, kept importable here
 from kiosk.domain.working_time import INF, first_reach, memo, spans_from, when, worked_at, worked_between
 
-PAUSE_MINUTES = 30.0    # how long a paused window is expected to stay away
-GRACE_MINUTES = 10.0    # at the start of a period, windows that will open are still logging in
-BREAK_MINUTES = 15.0    # a window closed this close to a period's end went for the break, and comes back
 APPOINTMENT_SHOWS = 0.9  # share of booked appointments that check in
 APPOINTMENT_EARLY = 10.0  # minutes before its slot an appointment typically checks in
 MAX_FLOW = 0.5          # later priority tickets never take more than this share of the windows' time
@@ -49,21 +48,6 @@ MODEL_ERROR = 0.18
 MODEL_FLOOR = 2.0
 Z_LOW = 1.28
 Z_HIGH = 1.5
-
-
-@dataclass(frozen=True)
-class Window:
-    number: int
-    businesses: tuple[str, ...]
-    state: str                          # "open", "paused" or "closed"
-    worked_today: bool = False          # a clerk was logged in here earlier today
-    since: datetime | None = None       # when it entered its state (paused at, closed at)
-    current: str | None = None          # the business of the ticket at the window (called or being served)
-    current_since: datetime | None = None
-    speed: float = 1.0                  # its minutes per ticket over the hall's (learned)
-    leaves_at: datetime | None = None   # the duty desk's roster: it closes for the day at this time
-    away: tuple[tuple[datetime, datetime], ...] = ()  # … and the spans it is away and back (a staggered lunch)
-    back_at: datetime | None = None     # paused: when it said it would be back (else PAUSE_MINUTES after pausing)
 
 
 @dataclass(frozen=True)
@@ -122,7 +106,7 @@ class _Frame:
     cost: dict[str, float]                  # window minutes per ticket, per business
     spread: dict[str, float]                # their variance
     preload: tuple[float, ...]              # what is left of each window's current ticket (as facts.windows)
-    away: tuple[_Away, ...]                 # each window's planned absences (the roster); leaving: back INF
+    away: tuple[Away, ...]                 # each window's planned absences (the roster); leaving: back INF
     layout: _Layout                         # who helps whom: the same while the windows' rows are
     lazy: dict[str, object] = field(default_factory=dict)  # the appointments to come, read once when asked
 
@@ -166,81 +150,16 @@ def _frame(facts: HallFacts) -> _Frame:
     marks, layout = memo(facts.windows, "windows", lambda: (
         [(w.since.timestamp() if w.since is not None else None, w.back_at.timestamp() if w.back_at else None)
          for w in facts.windows], _layout(facts.windows)))
-    starts = {w.number: _start(periods_, w, (at - now) / 60 if at is not None else None,
+    starts = {w.number: start_of(periods_, w, (at - now) / 60 if at is not None else None,
                                (back - now) / 60 if back is not None else None, worked)
               for w, (at, back) in zip(facts.windows, marks, strict=True)}
     cost, spread = memo(facts.durations, "costs", lambda: (
         {code: d.per_ticket for code, d in facts.durations.items()},
         {code: d.variance for code, d in facts.durations.items()}))
     preload = tuple(_preload(facts, w) for w in facts.windows)
-    away = tuple(_away(facts, w, spans, starts) for w in facts.windows)
+    away = tuple(away_spans(facts.now, facts.closing, w, spans, starts) for w in facts.windows)
     return _Frame(spans, periods_, closing, worked_between(spans, 0.0, closing), frozenset(fixed), starts, cost, spread,
                   preload, away, layout)
-
-
-# a window's planned absences, each (from, back) in minutes from now and (from, back) in working minutes from
-# now; back is INF for leaving for the day
-_Away = tuple[tuple[float, float, float, float], ...]
-
-
-def _away(facts: HallFacts, w: Window, spans: list[tuple[float, float]], starts: dict[int, float | None]) -> _Away:
-    """When a window is away by the duty desk's roster (a staggered lunch, a shift that ends before the hall
-    closes). A window found open when the roster says it is away stayed on (a clerk finishing the queue): that
-    absence is not counted; one away now is expected back at the span's end; one leaving for the day before it
-    would come back is not expected today."""
-    planned: list[tuple[datetime, datetime | None]] = [(a, b) for a, b in w.away]
-    if w.leaves_at is not None and (facts.closing is None or w.leaves_at < facts.closing):
-        planned.append((w.leaves_at, None))  # leaving with the hall is no absence: it finishes the queue too
-    if not planned:
-        return ()
-    now = facts.now
-    found: list[tuple[float, float, float, float]] = []
-    for a_at, b_at in sorted(planned, key=lambda span: span[0]):
-        a = (a_at - now).total_seconds() / 60
-        b = (b_at - now).total_seconds() / 60 if b_at is not None else INF
-        if b <= 0:
-            continue
-        start = starts[w.number]
-        if a <= 0:  # away now by the roster
-            if w.state == "open":
-                continue  # it stayed
-            if start is not None:
-                starts[w.number] = start = None if b == INF else max(start, b)
-            continue
-        if start is None or (b == INF and a <= start):
-            starts[w.number] = None
-            return ()
-        found.append((a, b, worked_between(spans, 0.0, a), worked_between(spans, 0.0, b) if b < INF else INF))
-    return tuple(found)
-
-
-def _start(periods: list[tuple[float, float]], w: Window, since: float | None, back: float | None,
-           anyone_worked: bool) -> float | None:
-    """When a window works for the queue, in minutes from now; None when it is not expected back today.
-    ``periods``, ``since`` (when it entered its state) and ``back`` (when a pause said it would end) are in
-    minutes from now."""
-    if w.state == "open":
-        return 0.0
-    if w.state == "paused":  # back when it said (now, if late), else PAUSE_MINUTES after it paused
-        if back is not None:
-            return max(0.0, back)
-        return max(0.0, since + PAUSE_MINUTES) if since is not None else 0.0
-    if not periods or periods[-1][1] <= 0:
-        return None  # after closing only the windows still open finish the queue
-    for a, b in periods:
-        if a <= 0 < b:
-            if -a > GRACE_MINUTES:
-                return None  # closed in the middle of opening hours: short-staffed for the rest of the day
-            # the first minutes of a period: clerks are logging in
-            return 0.0 if not w.worked_today or since is None or since < a else None
-    nxt = min(a for a, _ in periods if a > 0)
-    if not w.worked_today or since is None:
-        # before anyone has worked today every window is expected; later, one that never came is not
-        return nxt if not anyone_worked else None
-    for a, b in periods:  # closed in a period: back after the break only if it closed for the break
-        if a <= since < b:
-            return nxt if b - since <= BREAK_MINUTES else None
-    return nxt
 
 
 # -- the estimate ---------------------------------------------------------------------------------------------
@@ -320,7 +239,7 @@ class _Hall:
         need = sum([work.get(code, 0.0) for code in served])
         variance = sum([counts.get(code, 0.0) * spread.get(code, _SPREAD) for code in served])
         away = self.away
-        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF, _worked_away(away[index]))]
+        lines: list[_Line] = [(start, rates[index], preloads[index], 1.0, INF, worked_away(away[index]))]
         correction = 0.0
         for j, shared in layout.helpers[index]:
             begins = starts[windows[j].number]
@@ -330,7 +249,7 @@ class _Hall:
             if overlap <= 0:
                 continue
             share = overlap / sum([work.get(code, 0.0) for code in windows[j].businesses])
-            lines.append((begins, rates[j], preloads[j], share, overlap, _worked_away(away[j])))
+            lines.append((begins, rates[j], preloads[j], share, overlap, worked_away(away[j])))
             # when the ticket is called, a helper is on average half-way through its last older ticket
             count = sum([counts.get(code, 0.0) for code in shared])
             correction += 0.5 * share * overlap / max(1.0, count)
@@ -477,10 +396,6 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     lo, hi = _rounded(low, high)
     lo, hi = min(lo, minutes), max(hi, minutes)
     return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
-
-
-def _worked_away(away: _Away) -> tuple[tuple[float, float], ...]:
-    return tuple((wa, wb) for _, _, wa, wb in away)
 
 
 def _best(hall: _Hall, mine: list[tuple[int, Window]]) -> _Reach | None:
