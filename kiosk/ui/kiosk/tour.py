@@ -149,7 +149,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     message = app.root.get_screen("message")
 
     def action(label: str) -> Widget:
-        return next(b for b in message.ids.actions.children if b.text.startswith(label))
+        return _action(app, label)
 
     app.ticket.start()
     yield "_business", lambda: app.root.current == "business"
@@ -172,14 +172,9 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     assert raw_ids_in(app.flows)  # the agent's ID number is held while the flow needs it
     app.go_home()  # what the idle timer does
     yield "_identities-wiped", lambda: not raw_ids_in(app.flows)
-    app.ticket.start()
-    app.ticket.choose_business("G")
-    yield "_identify", lambda: app.root.current == "identify"
-    yield from _agent_with_principal(app, sims, ("24-agent-identify", "25-agent-principal", "26-agent-principals"))
-    tour_of(app).press(action("为以上当事人取号"))
     # G is full for today: the agent is offered a booking as a citizen is, and chooses to wait today
-    yield "26b-agent-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
-                                      and app.ticket.pending_agent is not None)
+    yield from _agent_offered(app, sims, "G", ("_identify", "24-agent-identify", "25-agent-principal",
+                                                "26-agent-principals", "26b-agent-offer"))
     tour_of(app).press(action("仍要今天排队"))
     yield "27-agent-ticket", lambda: app.root.current == "ticket" and not app.busy
     agent_ticket = dict(app.ticket.last_ticket)
@@ -195,13 +190,8 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     yield "29-booking-slip", lambda: "请取走预约凭条" in message.message
     app.go_home()
     # an agent (代办) on the same full day is offered a booking as a citizen is: it carries the principals
-    app.ticket.start()
-    app.ticket.choose_business("K")
-    yield "_agent-identify-k", lambda: app.root.current == "identify"
-    yield from _agent_with_principal(app, sims, ("_agent-k", "_agent-k-principal", "_agent-k-principals"))
-    tour_of(app).press(action("为以上当事人取号"))
-    yield "29b-agent-booking-offer", lambda: (app.root.current == "message" and bool(app.ticket.offer)
-                                              and app.ticket.pending_agent is not None)
+    yield from _agent_offered(app, sims, "K", ("_agent-identify-k", "_agent-k", "_agent-k-principal",
+                                                "_agent-k-principals", "29b-agent-booking-offer"))
     tour_of(app).press(action("预约"))
     yield "29c-agent-booking-slip", lambda: "请取走预约凭条" in message.message
     app.go_home()
@@ -300,6 +290,24 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
     app.toggle_contrast()
     app.go_home()
     yield "_contrast-off", lambda: app.palette is normal and app.root.current == "home"
+
+
+def _action(app: KioskApp, label: str) -> Widget:
+    """The message screen's action button whose label starts with ``label``."""
+    return next(b for b in app.root.get_screen("message").ids.actions.children if b.text.startswith(label))
+
+
+def _agent_offered(app: KioskApp, sims: dict[str, Any], business: str, names: tuple[str, str, str, str, str]
+                   ) -> Iterator[TourStep]:
+    """代办 on a full day: the agent chooses ``business``, identifies with a principal, asks for a ticket for
+    them, and is offered a booking as a citizen is, the principals held for it."""
+    app.ticket.start()
+    app.ticket.choose_business(business)
+    yield names[0], lambda: app.root.current == "identify"
+    yield from _agent_with_principal(app, sims, names[1:4])
+    tour_of(app).press(_action(app, "为以上当事人取号"))
+    yield names[4], lambda: (app.root.current == "message" and bool(app.ticket.offer)
+                             and app.ticket.pending_agent is not None)
 
 
 def _agent_with_principal(app: KioskApp, sims: dict[str, Any], names: tuple[str, str, str]) -> Iterator[TourStep]:
