@@ -112,6 +112,13 @@ def test_check_digits_agree_with_an_independent_iso7064(area_seq: int, born: dat
     assert check_char(first17) == iso7064_mod11_2(first17)
 
 
+@pytest.mark.parametrize("first17", ["1101051949123100", "110105194912310021", "１１０１０５１９４９１２３１００２",
+                                     "11010519491231OO2"])
+def test_the_check_character_is_of_seventeen_ascii_digits(first17: str) -> None:
+    with pytest.raises(ValueError):
+        check_char(first17)
+
+
 @given(st.integers(0, 99_999_999_999), st.dates(date(1930, 1, 1), date(2026, 11, 23)))
 def test_an_identity_is_hashed_and_aged_as_its_number_is(area_seq: int, born: date) -> None:
     """make_identity hashes the number it normalised and counts the age from the birth date it validated: the

@@ -27,9 +27,11 @@ SOURCES = ("card", "typed", "qr")
 
 
 def check_char(first17: str) -> str:
-    if len(first17) != len(WEIGHTS):
-        raise ValueError("the check character is of the first 17 characters")
-    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
+    """GB 11643's check character of the first 17 digits: each ASCII digit weighs its byte less 48, summed in C
+    (every ticket's number is checked here)."""
+    if len(first17) != len(WEIGHTS) or not (first17.isascii() and first17.isdigit()):
+        raise ValueError("the check character is of the first 17 ASCII digits")
+    return CHECK_CHARS[(sum(map(operator.mul, first17.encode(), WEIGHTS)) - _ZEROS) % 11]
 
 
 def _invalid(why_zh: str, why_en: str) -> DomainError:
@@ -102,8 +104,7 @@ def _validated(raw: object, today: date) -> tuple[str, date]:
         raise _invalid("出生日期不存在", "the date of birth does not exist") from None
     if born > today or today.year - born.year > 150:
         raise _invalid("出生日期不合理", "the date of birth is not plausible")
-    # the shape holds ASCII digits only: each weighs its byte less 48 (check_char, without int() of each)
-    if CHECK_CHARS[(sum(map(operator.mul, number[:17].encode(), WEIGHTS)) - _ZEROS) % 11] != number[17]:
+    if check_char(number[:17]) != number[17]:
         raise _invalid("校验位不符，可能有一位输错", "the check digit does not match; one digit may be mistyped")
     return number, born
 
