@@ -64,6 +64,36 @@ def test_a_change_that_raises_in_a_group_leaves_the_others(tmp_path: Path) -> No
         store.close()
 
 
+def test_an_idle_writer_lets_the_caller_commit_and_a_busy_one_keeps_the_order(tmp_path: Path) -> None:
+    """A quiet hall's change is committed on the caller's thread (the answer is there at once, and durable);
+    while the writer holds a group, or changes wait for it, the caller is told to queue, and the chain stays one
+    chain whichever thread wrote each event."""
+    store = Store(tmp_path / "hall.db")
+    try:
+        threads: list[str] = []
+
+        def here(tx: Tx) -> str:
+            threads.append(threading.current_thread().name)
+            return _put("t1")(tx)
+
+        done = store.write_now(here)
+        assert done is not None and done.done() and done.result() == "t1"
+        assert threads == [threading.current_thread().name]
+        assert store.write_now(_put("t2", fail=True)) is not None  # refused alone: nothing of it is kept
+        go = threading.Event()
+        first = store.submit(_put("t3", wait=go))  # the writer is busy with it
+        queued = store.submit(_put("t4"))
+        assert store.write_now(_put("t5")) is None  # busy: the caller must queue behind t3 and t4
+        go.set()
+        assert first.result(10) == "t3" and queued.result(10) == "t4"
+        assert store.write(_put("t5")) == "t5"
+        assert _kept(store) == (["t1", "t3", "t4", "t5"], ["t1", "t3", "t4", "t5"])
+        rows = store.reader().execute("SELECT prev_hash, hash FROM events ORDER BY seq").fetchall()
+        assert all(rows[i][0] == rows[i - 1][1] for i in range(1, len(rows)))
+    finally:
+        store.close()
+
+
 def test_serial_numbers_follow_the_counter_row_whatever_the_process_remembers(tmp_path: Path) -> None:
     """next_serial guesses the row's value from the number it handed out last; the row decides. A rolled-back
     change, a second hall's database in the same process and a change by another connection all leave the

@@ -77,6 +77,12 @@ class HallAPI(FastAPI):
         await response(scope, receive, send)
 
 
+class _InFlight:
+    """Change requests between their arrival and their answer, on the loop (one thread: no lock)."""
+
+    waiting = 0
+
+
 class Notifier:
     """Wakes long-polling readers of /events (and the phone page) when the writer commits new events."""
 
@@ -208,6 +214,7 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
     app.state.request_kinds = {}  # each POST path's typed request (tests compare the document with the classes)
     app.answer_error = install_error_handlers(app, log)
     app.direct = {}
+    changes = _InFlight()
 
     def call_of(request: Request, route: Route) -> Call:
         key = request.headers.get("idempotency-key")
@@ -242,7 +249,16 @@ def create_app(ctx: HallContext, clock: HallClock, escalate_every: float = 60.0)
 
         async def change(request: Request) -> Response:
             call = call_of(request, route)
-            outcome = await asyncio.wrap_future(ctx.submit(op, call, await request_of(request, route)))
+            req = await request_of(request, route)
+            # alone in the loop's turn (nothing else came in with it), a change is committed here rather than
+            # handed to the writer thread and back; requests that come together go to the writer as one group
+            changes.waiting += 1
+            try:
+                await asyncio.sleep(0)  # the requests read in the same turn register first
+                found = ctx.submit(op, call, req, now_if_idle=changes.waiting == 1)
+                outcome = found.result() if found.done() else await asyncio.wrap_future(found)
+            finally:
+                changes.waiting -= 1
             return answer(outcome, headers)
 
         async def read(request: Request) -> Response:

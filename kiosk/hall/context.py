@@ -147,8 +147,11 @@ class HallContext:
             raise RuntimeError("a change's transaction is given only to a change (HallContext.within)")
         return self._tx
 
-    def submit(self, op: Callable[[HallContext, Call, R], Outcome], call: Call, req: R) -> Future[Outcome]:
-        """Run the change ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed."""
+    def submit(self, op: Callable[[HallContext, Call, R], Outcome], call: Call, req: R,
+               now_if_idle: bool = False) -> Future[Outcome]:
+        """Run the change ``op`` on the writer; with an Idempotency-Key the first answer is kept and replayed.
+        ``now_if_idle``: on this thread instead when the writer has nothing to do (kiosk/store/db.py
+        ``write_now``); the answer is then already there."""
         key = call.idem_key
 
         def change(tx: Tx) -> Outcome:
@@ -172,6 +175,8 @@ class HallContext:
                        (device, day, key, status_of(outcome), json.dumps(body_of(outcome), ensure_ascii=False)))
             return outcome
 
+        if now_if_idle and (done := self.store.write_now(change)) is not None:
+            return done
         return self.store.submit(change)
 
     def run(self, op: Callable[[HallContext, Call, R], Outcome], call: Call, req: R) -> Outcome:

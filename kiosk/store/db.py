@@ -2,7 +2,9 @@
 
 Every state change runs on the writer thread inside a SAVEPOINT of a shared
 transaction, together with the events it appends (the outbox); one COMMIT (one fsync)
-then makes a whole group durable. A caller learns its result only after that commit,
+then makes a whole group durable. A change that finds the writer idle with nothing
+queued may be committed alone on its caller's thread instead (``write_now``): one at a
+time either way, under one lock. A caller learns its result only after that commit,
 so a client is never told about a ticket that a crash could take back. A change that
 raises is rolled back to its savepoint alone, and the chain head with it.
 """
@@ -137,6 +139,7 @@ class Store:
         self._listeners: list[Callable[[int], None]] = []
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._committing = threading.Lock()  # held by whichever thread runs a group: the writer, or a caller
 
     # -- reading -------------------------------------------------------------
     def reader(self) -> sqlite3.Connection:
@@ -179,7 +182,8 @@ class Store:
 
     # -- writing -------------------------------------------------------------
     def on_commit(self, listener: Callable[[int], None]) -> None:
-        """``listener(head_seq)`` runs on the writer thread after each commit with new events."""
+        """``listener(head_seq)`` runs on the committing thread (the writer's, or a ``write_now`` caller's) after
+        each commit with new events."""
         self._listeners.append(listener)
 
     def submit(self, change: Callable[[Tx], T]) -> Future[T]:
@@ -194,13 +198,30 @@ class Store:
     def write(self, change: Callable[[Tx], T]) -> T:
         return self.submit(change).result()
 
+    def write_now(self, change: Callable[[Tx], T]) -> Future[T] | None:
+        """Commit ``change`` on the calling thread, alone, if the writer is idle and nothing waits for it; None
+        if not (then :meth:`submit` it). A quiet hall's one request is spared the two hand-overs between
+        threads (about 85 µs on the hall's two cores); under load every change still waits its turn in a group,
+        so that one fsync serves many."""
+        if not self._committing.acquire(blocking=False):
+            return None
+        try:
+            if not self._queue.empty():
+                return None
+            future: Future[T] = Future()
+            self._commit_group([(change, future)])
+            return future
+        finally:
+            self._committing.release()
+
     def close(self) -> None:
         with self._lock:
             if self._thread is not None:
                 self._queue.put(None)
                 self._thread.join(timeout=10)
                 self._thread = None
-        self._conn.close()
+        with self._committing:
+            self._conn.close()
 
     def _run(self) -> None:
         while True:
@@ -217,7 +238,8 @@ class Store:
                     self._queue.put(None)
                     break
                 group.append(nxt)
-            self._commit_group(group)
+            with self._committing:
+                self._commit_group(group)
 
     def _commit_group(self, group: list[tuple[Callable[[Tx], Any], Future[Any]]]) -> None:
         conn = self._conn
