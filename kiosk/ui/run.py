@@ -99,7 +99,7 @@ def run_app(args: argparse.Namespace, start_hall: StartHall | None = None) -> in
     if tour is not None:
         from kiosk.ui.tour_runner import Tour
 
-        app.tour = Tour(app, tour, importlib.import_module(f"kiosk.ui.{which}.tour").steps)
+        app.tour = Tour(app, tour, importlib.import_module(f"kiosk.ui.{which}.tour").steps, draw=not args.layout_only)
     if args.contrast == "high":
         from kiosk.ui.palette import HIGH_CONTRAST
 
@@ -119,8 +119,11 @@ def tour_result(app: Any, tour: Path | None) -> int:
     """A tour whose screens did not all come is a failed tour (exit 1), not a folder of wrong pictures."""
     if tour is None:
         return 0
-    shots = sorted(p.name for p in tour.glob("*.png"))
-    print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
+    if app.tour.draw:
+        shots = sorted(p.name for p in tour.glob("*.png"))
+        print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
+    else:
+        print(f"导览版面 tour layouts (not drawn): {len(app.tour._text_boxes)} in {tour / 'tour.json'}")
     if app.tour.missed:
         print(f"导览未完成 tour steps that never reached their screen: {', '.join(app.tour.missed)}", file=sys.stderr)
         return 1
@@ -152,6 +155,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         p.add_argument("--insecure", action="store_true",
                        help="allow plain http to a hall on another machine (the token then travels in clear)")
         p.add_argument("--tour", help="offscreen: play every flow, write one PNG per screen into this folder, exit")
+        p.add_argument("--layout-only", action="store_true",
+                       help="with --tour: lay out and record every screen (tour.json) without drawing it: no PNG")
         p.add_argument("--devices", default=str(CONFIG_DIR / "devices.toml"), help="this terminal's devices")
         p.add_argument("--data", help="data folder of the embedded hall")
         p.add_argument("--now", help="the embedded hall's clock (ISO 8601)")

@@ -1,7 +1,11 @@
 """An app's offscreen tour: its steps (kiosk/ui/<app>/tour.py) played with real touches on the real app, one
 PNG per screen, and tour.json with every screen's texts, their boxes and colours, touch-target sizes, the
 palette and the timings the app measured. The tests read it for contrast, clipping, overlap and reach; the
-benches for timings. Handed to an app by whoever starts a tour (kiosk/ui/run.py); the app knows no tour."""
+benches for timings. Handed to an app by whoever starts a tour (kiosk/ui/run.py); the app knows no tour.
+
+A tour that only lays its screens out (``draw=False``) lays out, shapes every text into its texture and
+records it all, but draws no frame and takes no picture: the screen-size tests check geometry, not pixels,
+and on a machine without a GPU drawing a 1080×1920 frame is most of a tour's cost."""
 
 from __future__ import annotations
 
@@ -29,10 +33,11 @@ def tour_of(app: Any) -> Tour:
 
 
 class Tour:
-    def __init__(self, app: Any, folder: Path, plan: Callable[[Any], Iterator[TourStep]]) -> None:
+    def __init__(self, app: Any, folder: Path, plan: Callable[[Any], Iterator[TourStep]], draw: bool = True) -> None:
         self.app = app
         self.folder = folder
         self.plan = plan
+        self.draw = draw
         self.missed: list[str] = []  # steps whose screen never came: the tour fails
         self._screen_texts: dict[str, list[str]] = {}
         self._targets: dict[str, list[list[Any]]] = {}
@@ -46,6 +51,8 @@ class Tour:
 
         self._touch = UnitTestTouch
         self._steps = self.plan(self.app)
+        if not self.draw:
+            Window.fbind("on_draw", lambda *_a: True)  # handled: the window's own drawing is not called
         Clock.schedule_once(lambda _dt: self._next(), delay)
 
     def touch_at(self, x: float, y: float) -> Any:
@@ -102,9 +109,10 @@ class Tour:
         self._text_boxes[name] = text_boxes(self.app.root.current_screen)
         self._palettes[name] = self.app.palette.name
         self._write_record()
-        taken = Window.screenshot(name=str(self.folder / f"{name}.png"))  # Kivy adds a counter
-        if taken:
-            Path(taken).replace(self.folder / f"{name}.png")
+        if self.draw:
+            taken = Window.screenshot(name=str(self.folder / f"{name}.png"))  # Kivy adds a counter
+            if taken:
+                Path(taken).replace(self.folder / f"{name}.png")
         self._next()
 
     def _write_record(self) -> None:
