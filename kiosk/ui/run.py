@@ -123,7 +123,7 @@ def tour_result(app: Any, tour: Path | None) -> int:
         shots = sorted(p.name for p in tour.glob("*.png"))
         print(f"导览截图 tour screenshots: {len(shots)} in {tour}")
     else:
-        print(f"导览版面 tour layouts (not drawn): {len(app.tour._text_boxes)} in {tour / 'tour.json'}")
+        print(f"导览版面 tour layouts (not drawn): {app.tour.screens} in {tour / 'tour.json'}")
     if app.tour.missed:
         print(f"导览未完成 tour steps that never reached their screen: {', '.join(app.tour.missed)}", file=sys.stderr)
         return 1

@@ -46,6 +46,11 @@ class Tour:
         self._steps: Iterator[TourStep] | None = None
         self._touch: Any = None
 
+    @property
+    def screens(self) -> int:
+        """Screens recorded so far."""
+        return len(self._text_boxes)
+
     def start(self, delay: float = 0.5) -> None:
         from kivy.tests.common import UnitTestTouch  # tour only (it imports pytest): before any press is timed
 
