@@ -18,18 +18,13 @@ Usage:  python bench/wait_floor.py collect [--out build/floor] [--only monday,su
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DRILLS = ROOT / "config" / "drills"
+from wait_replay import arguments, play_hooked, scenario_names  # this folder: the benches run as scripts
 
 # imported by the drill's process while SERVICE_SEED is set: every visit's service time drawn again from a
 # stream of its own, in the plan's order, as the plan draws it (log-normal around the business's median)
@@ -56,15 +51,10 @@ if os.environ.get("SERVICE_SEED"):
 
 
 def collect(names: list[str], out: Path, plays: int, speed: float, seed: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="floor-hook-") as hook:
-        (Path(hook) / "sitecustomize.py").write_text(HOOK, encoding="utf-8")
-        for name in names:
-            for k in range(1, plays + 1):
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join([hook, str(ROOT)]), "SERVICE_SEED": str(k)}
-                print(f"… {name} play {k}", file=sys.stderr, flush=True)
-                subprocess.run([sys.executable, "-m", "kiosk.cli", "drill", "--scenario", str(DRILLS / f"{name}.toml"),
-                                "--report", str(out / name / str(k)), "--speed", repr(speed), "--seed", str(seed)],
-                               cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    for name in names:
+        for k in range(1, plays + 1):
+            print(f"… {name} play {k}", file=sys.stderr, flush=True)
+            play_hooked(HOOK, name, out / name / str(k), speed, seed, {"SERVICE_SEED": str(k)})
 
 
 def _plays(out: Path, name: str) -> list[dict[str, tuple[datetime, float, float]]]:
@@ -112,15 +102,10 @@ def score(names: list[str], out: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["collect", "score"])
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "floor")
-    parser.add_argument("--only", default="", help="comma-separated scenario names (default: every shipped one)")
+    parser = arguments(__doc__, "floor")
     parser.add_argument("--plays", type=int, default=5)
-    parser.add_argument("--speed", type=float, default=600.0)
-    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    names = [n for n in args.only.split(",") if n] or sorted(p.stem for p in DRILLS.glob("*.toml"))
+    names = scenario_names(args.only)
     if args.step == "collect":
         collect(names, args.out, args.plays, args.speed, args.seed)
     else:

@@ -81,18 +81,24 @@ if os.environ.get("REPLAY_LOG"):
 '''
 
 
+def play_hooked(hook: str, name: str, report: Path, speed: float, seed: int, env: dict[str, str]) -> None:
+    """One shipped day played by ``kiosk drill`` with ``hook`` as the process's ``sitecustomize`` (and ``env``
+    set for it): how the wait benches see inside a drill without a switch in the product."""
+    with tempfile.TemporaryDirectory(prefix="drill-hook-") as folder:
+        (Path(folder) / "sitecustomize.py").write_text(hook, encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "kiosk.cli", "drill", "--scenario", str(DRILLS / f"{name}.toml"),
+                        "--report", str(report), "--speed", repr(speed), "--seed", str(seed)], cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join([folder, str(ROOT)]), **env}, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
 def collect(names: list[str], out: Path, speed: float, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="replay-hook-") as hook:
-        (Path(hook) / "sitecustomize.py").write_text(HOOK, encoding="utf-8")
-        for name in names:
-            log = out / f"{name}.pkl"
-            log.unlink(missing_ok=True)
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join([hook, str(ROOT)]), "REPLAY_LOG": str(log)}
-            print(f"… {name}", file=sys.stderr, flush=True)
-            subprocess.run([sys.executable, "-m", "kiosk.cli", "drill", "--scenario", str(DRILLS / f"{name}.toml"),
-                            "--report", str(out / name), "--speed", repr(speed), "--seed", str(seed)],
-                           cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    for name in names:
+        log = out / f"{name}.pkl"
+        log.unlink(missing_ok=True)
+        print(f"… {name}", file=sys.stderr, flush=True)
+        play_hooked(HOOK, name, out / name, speed, seed, {"REPLAY_LOG": str(log)})
 
 
 @dataclasses.dataclass
@@ -183,16 +189,26 @@ def score(names: list[str], out: Path, with_known: bool) -> None:
         print(line)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str | None, out: str) -> argparse.ArgumentParser:
+    """What both wait benches take: the step, where the plays go, which days, how fast, which citizens."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=["collect", "score"])
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "replay")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / out)
     parser.add_argument("--only", default="", help="comma-separated scenario names (default: every shipped one)")
     parser.add_argument("--speed", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def scenario_names(only: str) -> list[str]:
+    return [n for n in only.split(",") if n] or sorted(p.stem for p in DRILLS.glob("*.toml"))
+
+
+def main() -> int:
+    parser = arguments(__doc__, "replay")
     parser.add_argument("--known-passing", action="store_true")
     args = parser.parse_args()
-    names = [n for n in args.only.split(",") if n] or sorted(p.stem for p in DRILLS.glob("*.toml"))
+    names = scenario_names(args.only)
     if args.step == "collect":
         collect(names, args.out, args.speed, args.seed)
     else:
@@ -201,4 +217,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
