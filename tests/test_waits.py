@@ -119,6 +119,25 @@ def test_a_business_whose_only_window_leaves_early_is_told_not_before_closing() 
     assert edge.call_at < at(16) and edge.high_at > at(17, 30), edge
 
 
+def test_a_window_past_its_time_with_the_citizen_it_called_before_finishes_and_goes() -> None:
+    """Window 5 alone serves Q and X, and leaves at 15:00 by the roster. At 15:23 its clerk is still with an X
+    called at 14:50: finishing that one, then going home, as clerks do. A Q ticket taken now is told not before
+    closing (so the kiosk offers a booking), not "3 minutes" for a window that will call nobody else today. Had
+    the window called someone after 15:00, it stayed on to finish the queue, and the ticket is called soon."""
+    finishing = window(5, "QX", current="X", current_since=at(14, 50), leaves_at=at(15))
+    told = wait(at(15, 23), [window(1, "ABC"), finishing], {}, "Q")
+    assert told.call_at >= at(17, 30) and told.high_at > at(17, 30), told
+    stayed = window(5, "QX", current="X", current_since=at(15, 10), leaves_at=at(15))
+    assert wait(at(15, 23), [window(1, "ABC"), stayed], {}, "Q").minutes <= 15
+    # the same for a staggered lunch, away 10:30-11:00: with the citizen called before 10:30 it goes, and is back
+    # at 11:00; one that called someone at 10:32 stayed
+    lunch = ((at(10, 30), at(11)),)
+    late = window(5, "QX", current="X", current_since=at(10, 20), away=lunch)
+    assert 25 <= wait(at(10, 35), [late], {}, "Q").minutes <= 30
+    kept = window(5, "QX", current="X", current_since=at(10, 32), away=lunch)
+    assert wait(at(10, 35), [kept], {}, "Q").minutes <= 15
+
+
 def test_a_paused_window_is_expected_back_when_it_said() -> None:
     """A pause that says how long (a clerk's lunch) is counted from its end; one that does not is assumed to
     last half an hour; one overrunning what it said is expected back at once."""

@@ -40,9 +40,11 @@ Away = tuple[tuple[float, float, float, float], ...]
 def away_spans(now: datetime, closing: datetime | None, w: Window, spans: list[tuple[float, float]],
                starts: dict[int, float | None]) -> Away:
     """When a window is away by the duty desk's roster (a staggered lunch, a shift that ends before the hall
-    closes). A window found open when the roster says it is away stayed on (a clerk finishing the queue): that
-    absence is not counted; one away now is expected back at the span's end; one leaving for the day before it
-    would come back is not expected today."""
+    closes). A window found open when the roster says it is away stayed on (a clerk finishing the queue) if it
+    is idle or has called someone since: that absence is not counted. One still with the citizen it called before
+    its time is finishing that one and then goes, as a clerk does at the end of a shift: like a window already
+    away, it is expected back at the span's end, and one leaving for the day is not expected today (a ticket only
+    it serves is then told not before closing, and offered a booking, instead of a few minutes)."""
     planned: list[tuple[datetime, datetime | None]] = [(a, b) for a, b in w.away]
     if w.leaves_at is not None and (closing is None or w.leaves_at < closing):
         planned.append((w.leaves_at, None))  # leaving with the hall is no absence: it finishes the queue too
@@ -56,8 +58,9 @@ def away_spans(now: datetime, closing: datetime | None, w: Window, spans: list[t
             continue
         start = starts[w.number]
         if a <= 0:  # away now by the roster
-            if w.state == "open":
-                continue  # it stayed
+            if w.state == "open" and (w.current_since is None or w.current_since >= a_at):
+                continue  # it stayed (idle and still signed in, or it called someone since)
+            # closed or paused, or still with the citizen it called before its time: it finishes that one and goes
             if start is not None:
                 starts[w.number] = start = None if b == INF else max(start, b)
             continue
