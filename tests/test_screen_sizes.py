@@ -71,3 +71,11 @@ def test_a_portrait_kiosk_stacks_its_choices(tours: dict[tuple[str, str], Path])
     home = {"取号", "预约签到", "服务评价", "自助查询", "排队情况", "办不成事反映"}
     assert columns(tours[("kiosk", "1080x1920")], "01-home", home) == 2
     assert columns(tours[("kiosk", "1920x1080")], "01-home", home) == 3
+
+
+def test_layout_only_without_a_tour_says_what_it_needs() -> None:
+    """The flag only shapes a tour: alone it is refused with a clear answer, not silently ignored."""
+    out = subprocess.run([*KIOSK_BIN, "app", "kiosk", "--layout-only"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 2
+    assert "--tour" in out.stderr and "导览" in out.stderr and "Traceback" not in out.stderr

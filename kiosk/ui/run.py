@@ -27,6 +27,9 @@ def run_app(args: argparse.Namespace, start_hall: StartHall | None = None) -> in
 
     which = args.app_cmd
     tour = Path(args.tour) if args.tour else None
+    if args.layout_only and tour is None:  # a window on a screen is always drawn: the flag alone would do nothing
+        print("--layout-only 只用于导览：请同时给出 --tour 目录 / --layout-only goes with --tour DIR", file=sys.stderr)
+        return 2
     device_config = load_devices_config(args.devices)
     width, height = args.size if args.size else (1280, 800)
     from kiosk.ui.screen import ScreenUnavailable
