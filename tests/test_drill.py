@@ -196,7 +196,7 @@ def test_a_busy_morning_stops_scalpers_and_refuses_no_citizen() -> None:
         assert set(w[told]["overall"]) == {"n", "mae", "median_error", "bias", "within", "range_held", "range_width"}
         assert w[told]["overall"]["n"] > 0 and w[told]["by_business"]
     assert 0 < w["slip"]["overall"]["range_held"] <= 1 and w["old_slip"]["overall"]["range_held"] is None
-    assert w["unserved_unwarned"] == 0
+    assert w["unserved_unwarned"] == 0 and w["unserved_told_today"] == 0
     assert json.loads((report / "waits.json").read_text(encoding="utf-8"))[0]["told"]
 
     charts = sorted(p.name for p in report.glob("*.png"))
@@ -230,13 +230,17 @@ def test_the_wait_score_compares_what_was_told_with_what_happened() -> None:
                                         called_at=day + timedelta(minutes=called) if called is not None else None)
         watch.logs[number] = WaitLog(number, "B", kind, day, offered, "code", Told(day, minutes, low, high, minutes - 10))
     watch.logs["B002"].looks.append(Told(day + timedelta(minutes=30), 25, 20, 35, 10))  # 30 left: error −5
+    # after every window went home, B003's phone was still told 5 minutes; B004's that it may not be today
+    watch.logs["B003"].last = Told(day + timedelta(hours=3), 5, 0, 10, None, today=True)
+    watch.logs["B004"].last = Told(day + timedelta(hours=3), 5, 0, 10, None, today=False)
     score = watch.score()
     slip = score["slip"]["overall"]
     assert slip["n"] == 2 and slip["mae"] == 12.5 and slip["bias"] == -12.5 and slip["range_held"] == 0.5
     assert slip["range_width"] == 20 and score["slip"]["by_business"]["B"]["n"] == 2
     assert score["old_slip"]["overall"]["mae"] == 22.5 and score["old_slip"]["overall"]["range_held"] is None
     assert score["later"]["overall"]["mae"] == 5 and score["later"]["overall"]["range_held"] == 1
-    assert score["unserved"] == 4 and score["unserved_unwarned"] == 2
+    assert score["unserved"] == 4 and score["unserved_unwarned"] == 2 and score["unserved_told_today"] == 1
+    assert not score["goals"]["told_not_today_ok"]
     assert score["mean_wait"] == 42.5 and score["goals"]["slip_mae_target"] == 8.5
     assert not score["goals"]["slip_mae_ok"] and score["goals"]["later_ok"] and not score["goals"]["unwarned_ok"]
 

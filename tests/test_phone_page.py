@@ -109,6 +109,35 @@ def test_a_phone_follows_its_ticket_through_waiting_called_and_served(hall: Hall
         browser.close()
 
 
+def test_a_phone_is_told_when_the_windows_of_its_business_have_gone_home(hall: HallProcess) -> None:
+    """Window 5 alone serves Q. Its clerk serves one citizen and logs out for the day: the phone of the one still
+    waiting, next in line, no longer shows minutes or "come back to the hall" (nobody will call it), but that
+    it may not be called today and where to ask."""
+    kiosk = hall.client("kiosk-1")
+    first, mine = issue(kiosk, 1, "Q"), issue(kiosk, 2, "Q")
+    counter = hall.client("counter-1")
+    session = counter.post("/api/v1/windows/5/login", {"clerk_id": "7", "pin": "1234"}).json()["session"]
+    window = hall.client("counter-1", session)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser = Browser(*PHONE)
+    try:
+        browser.goto(str(mine["qr"]))
+        browser.wait_for("document.getElementById('ahead').textContent === '1'")
+        assert browser.eval("getComputedStyle(document.getElementById('waitbox')).display") != "none"
+        assert window.post("/api/v1/windows/5/call-next").json()["ticket"]["number"] == first["number"]
+        assert window.post("/api/v1/windows/5/finish").status_code == 200
+        assert window.post("/api/v1/windows/5/logout").status_code == 200
+        browser.wait_for("document.getElementById('alert').className === 'gone'", timeout=30)
+        alert = browser.eval("document.getElementById('alert').textContent")
+        assert "今天可能叫不到" in alert and "服务台" in alert and "may not be called today" in alert
+        assert "请回到大厅" not in alert  # next in line, but nobody will call it
+        assert browser.eval("getComputedStyle(document.getElementById('waitbox')).display") == "none"
+        assert browser.eval("document.getElementById('range').textContent") == ""
+        browser.screenshot(ARTEFACTS / "5-windows-gone.png")
+    finally:
+        browser.close()
+
+
 def test_a_forged_or_old_code_gets_the_same_not_found(hall: HallProcess, tmp_path: Path) -> None:
     kiosk = hall.client("kiosk-1")
     code = codes.code_of(str(issue(kiosk, 1)["qr"]))

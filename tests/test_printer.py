@@ -251,3 +251,42 @@ def test_the_slip_says_a_phone_can_follow_the_queue_when_the_qr_is_the_halls_add
     url = dataclasses.replace(SLIP, qr="https://dengji.example.gov.cn/hall/q?c=" + SLIP.qr)
     texts = [e.text for e in lay.ticket(url) if isinstance(e, lay.Line)]
     assert "手机扫码查看排队进度" in texts
+
+
+def test_a_slip_whose_windows_have_gone_home_says_so_instead_of_a_wait() -> None:
+    """Taken anyway after the booking offer, when every window of its business has gone home: the slip prints
+    that it may not be called today, not a range of minutes that counted on a window that will call nobody."""
+    gone = dataclasses.replace(SLIP, expected_wait_range=(5, 25), expected_today=False)
+    for paper in (58, 80):
+        lines = [e for e in lay.ticket(gone, paper) if isinstance(e, lay.Line)]
+        text = "".join(e.text.strip() for e in lines)
+        assert "此号今天可能叫不到" in text and "may not be called today" in text and "预计等候" not in text
+        first = next(i for i, e in enumerate(lines) if e.text.startswith("前面等候"))
+        told = lines[first:next(i for i, e in enumerate(lines) if e.text.startswith("取号人"))]
+        assert all(lay.columns(e.text) * e.size <= lay.PAPER_COLUMNS[paper] for e in told), paper  # no line cut
+        assert not missing_glyphs(text)
+    usual = "".join(e.text for e in lay.ticket(SLIP) if isinstance(e, lay.Line))
+    assert "预计等候约 25 分钟" in usual and "今天可能叫不到" not in usual
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_no_line_of_any_slip_runs_off_the_paper(paper: int) -> None:
+    """Every line of every slip fits the paper's columns: a longer one is wrapped (an English word whole), never
+    cut off at the edge (at 58 mm "For the holder only; not transferable" used to end in "transferab")."""
+    url = dataclasses.replace(SLIP, qr="https://dengji.example.gov.cn/hall/q?c=" + SLIP.qr)
+    slips = [
+        lay.ticket(url, paper), lay.ticket(dataclasses.replace(url, expected_today=False), paper),
+        lay.notice(lay.NoticeSlip("示范市不动产登记中心", "N20261123-001", "转移登记（存量房买卖）",
+                                  ["主债权合同及抵押合同", "不动产权证书"], 3, "1007", "2026-11-23",
+                                  "1101**********002X", 3, repeat=True), paper),
+        lay.matter(lay.MatterSlip("示范市不动产登记中心", "M20261123-001", "材料要求不清或反复补材料",
+                                  "2026-11-23 10:00", "2026-11-30", "HM1:demo-hall:M20261123-001"), paper),
+        lay.booking(lay.BookingSlip("示范市不动产登记中心", "转移登记", "2026年11月24日 星期二", "09:00–09:30",
+                                    "1101**********002X", "HA1:x"), paper),
+    ]
+    for elements in slips:
+        for e in elements:
+            if isinstance(e, lay.Line):
+                assert lay.columns(e.text) * e.size <= lay.PAPER_COLUMNS[paper], e.text
+    assert lay.wrap("For the holder only; not transferable", 32) == ["For the holder only; not", "  transferable"]
+    assert lay.wrap("本号仅限本人使用，过号请重新取号。", 32) == ["本号仅限本人使用，过号请重新取号", "  。"]

@@ -115,3 +115,41 @@ def test_a_ticket_transferred_to_a_window_waits_only_for_that_window(hall: Hall)
     hall.tick(5)
     hall.at(3, "finish")
     assert hall.at(3, "call-next")[1]["ticket"]["number"] == mine
+
+
+def test_once_the_windows_of_a_business_have_gone_home_no_one_is_told_a_wait_today(hall: Hall) -> None:
+    """Window 5 alone serves Q. At 15:00 its clerk serves one citizen and logs out for the day with two still
+    waiting: their phones, the ticket read and the queue screen stop telling them minutes (which counted on a
+    window that will call nobody else) and say it may not be today; a new Q ticket is offered a booking, and one
+    taken anyway says so too. A clerk who comes back to finish the queue makes it today again."""
+    hall.now = datetime(2026, 11, 23, 15, 0, tzinfo=TZ)
+    hall.login(5)
+    numbers = [hall.issue("Q", i)[1]["ticket"] for i in (1, 2, 3)]
+    second = numbers[1]
+
+    def phone() -> dict[str, object]:
+        return issuing.phone_status(hall.svc, hall.now, codes.code_of(str(second["qr"])))
+
+    def screen() -> dict[str, object]:
+        return next(b for b in supervision.queue_status(hall.svc, hall.now)["businesses"] if b["code"] == "Q")
+
+    assert phone()["expected_today"] is True and screen()["expected_today"] is True
+    assert second["expected_today"] is True
+    hall.at(5, "call-next")
+    hall.tick(5)
+    hall.at(5, "finish")
+    assert hall.at(5, "logout")[0] == 200
+    hall.tick(1)
+    assert phone()["state"] == "waiting" and phone()["expected_today"] is False
+    assert issuing.get_ticket(hall.svc, hall.now, str(second["number"]))["ticket"]["expected_today"] is False
+    assert screen()["expected_today"] is False
+    status, body = hall.issue("Q", 4)
+    assert status == 200 and body["over_capacity"] is True, body  # a booking, not a made-up figure
+    status, body = hall.issue("Q", 4, accept_wait=True)
+    assert status == 201 and body["ticket"]["expected_today"] is False
+    # after closing, the clerk comes back to finish the queue: today again, with a wait
+    hall.now = datetime(2026, 11, 23, 17, 40, tzinfo=TZ)
+    assert phone()["expected_today"] is False
+    hall.login(5)
+    again = phone()
+    assert again["expected_today"] is True and again["ahead"] == 0 and again["expected_wait_range_min"][1] <= 10  # type: ignore[index]

@@ -119,6 +119,31 @@ def test_a_business_whose_only_window_leaves_early_is_told_not_before_closing() 
     assert edge.call_at < at(16) and edge.high_at > at(17, 30), edge
 
 
+@pytest.mark.parametrize(("name", "now", "windows", "ahead", "today"), [
+    ("its only window worked and went home before closing", at(16, 10),
+     [window(5, "QX", "closed", since=at(16))], {"Q": 2}, False),
+    ("after closing, its window gone", at(17, 45), [window(5, "QX", "closed", since=at(17, 31))], {"Q": 3}, False),
+    ("after closing, its window still open to finish the queue", at(17, 45), [window(5, "QX")], {"Q": 3}, True),
+    ("after closing, nobody came to its window all day", at(17, 45),
+     [window(1, "ABC"), window(5, "QX", "closed", worked_today=False)], {"Q": 1}, False),
+    ("before opening, nobody has logged in yet", at(8, 50), [window(5, "QX", "closed", worked_today=False)],
+     {"Q": 2}, True),
+    ("at lunch, back in the afternoon", at(12, 30), [window(5, "QX", "closed", since=at(12, 5))], {"Q": 3}, True),
+    ("the roster sends its window home before it can reach the ticket", at(15),
+     [window(1, "ABC"), window(5, "QX", leaves_at=at(16))], {"Q": 20}, False),
+    ("the roster's window may reach it before going home", at(15),
+     [window(1, "ABC"), window(5, "QX", leaves_at=at(16))], {"Q": 11}, True),
+    ("no window serves the business", at(10), [window(1, "ABC")], {}, False),
+])
+def test_whether_a_ticket_can_be_called_today(name: str, now: datetime, windows: list[Window],
+                                              ahead: dict[str, float], today: bool) -> None:
+    """Once no window that serves a ticket is expected to work again today, no figure inside the day is true:
+    the estimate says so (the screens then say "may not be today", and a new ticket is offered a booking).
+    Windows at lunch, not logged in yet before opening, or still open after closing do call it today."""
+    est = wait(now, windows, ahead, "Q")
+    assert est.today is today, (name, est)
+
+
 def test_a_window_past_its_time_with_the_citizen_it_called_before_finishes_and_goes() -> None:
     """Window 5 alone serves Q and X, and leaves at 15:00 by the roster. At 15:23 its clerk is still with an X
     called at 14:50: finishing that one, then going home, as clerks do. A Q ticket taken now is told not before
@@ -226,6 +251,10 @@ def test_the_range_as_read_and_said() -> None:
     assert labels.spoken_range(25, 40) == "大约二十五到四十分钟"
     assert labels.range_of({"expected_wait_min": 30, "expected_wait_range_min": [25, 40]}) == (25, 40)
     assert labels.range_of({"expected_wait_min": 30}) == (30, 30)  # an older hall's single figure
+    told = {"expected_wait_min": 30, "expected_wait_range_min": [25, 40]}
+    assert labels.wait_words(told) == ("约 25–40 分钟", "about 25–40 min")  # an older hall does not say "today"
+    assert labels.wait_words(told | {"expected_today": True}) == ("约 25–40 分钟", "about 25–40 min")
+    assert labels.wait_words(told | {"expected_today": False}) == ("今天可能叫不到", "may not be called today")
 
 
 def test_who_is_ahead_by_business() -> None:

@@ -45,19 +45,31 @@ PRIORITY_LABELS = {"elderly": "老年人优先", "disabled": "残疾人优先", 
 
 
 def columns(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    # ambiguous ones (“ ” · — ×) are two columns too: the printer's GB18030 font prints them full width
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 1 for ch in text)
 
 
 def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` columns, the later ones indented. Chinese breaks between any two characters;
+    an English word is kept whole, moved to the next line at its space (a slip that reads "transferab" is
+    a slip nobody trusts)."""
     lines: list[str] = []
     current = ""
     for ch in text:
         if columns(current + ch) > width:
-            lines.append(current)
-            current = "  " + ch if lines else ch
+            head, _, word = current.rpartition(" ")
+            if ch == " ":  # the break falls on a space: it is dropped
+                lines.append(current)
+                current = "  "
+            elif word and head.strip() and (word + ch).isascii() and columns("  " + word + ch) <= width:
+                lines.append(head)
+                current = "  " + word + ch
+            else:
+                lines.append(current)
+                current = "  " + ch
         else:
             current += ch
-    return [*lines, current] if current else lines
+    return [*lines, current] if current.strip() else lines
 
 
 def _wrapped(text: str, paper: int, size: int = 1, **kw: object) -> list[Element]:
@@ -76,6 +88,7 @@ class TicketSlip:
     qr: str
     priority: str | None = None
     expected_wait_range: tuple[int, int] | None = None  # the hall's range, "约 25–40 分钟"
+    expected_today: bool = True  # False: its windows have gone home, and the slip says so instead of a range
 
 
 def ticket(slip: TicketSlip, paper: int = 80) -> list[Element]:
@@ -86,13 +99,19 @@ def ticket(slip: TicketSlip, paper: int = 80) -> list[Element]:
         label = PRIORITY_LABELS.get(slip.priority, slip.priority)
         out.append(Line(f"{label} Priority ({slip.priority})", 1, "center"))
     low, high = slip.expected_wait_range or (slip.expected_wait_min, slip.expected_wait_min)
-    out += [Line(f"前面等候 {slip.ahead} 人", 1, "center"), Line(f"预计等候{labels.range_text(low, high)}", 1, "center", True),
-            Line(f"{slip.ahead} ahead, {labels.range_text_en(low, high)}", 1, "center"),
-            Line(f"取号人：{slip.holder_masked}"), Line(f"取号时间：{slip.issued_at}"), QR(slip.qr)]
+    out.append(Line(f"前面等候 {slip.ahead} 人", 1, "center"))
+    if slip.expected_today:
+        out += [Line(f"预计等候{labels.range_text(low, high)}", 1, "center", True),
+                Line(f"{slip.ahead} ahead, {labels.range_text_en(low, high)}", 1, "center")]
+    else:
+        out += [*_wrapped(labels.NOT_TODAY_SLIP, paper, align="center", bold=True),
+                Line(f"{slip.ahead} ahead;", 1, "center"), Line(labels.NOT_TODAY_SHORT_EN, 1, "center")]
+    out += [Line(f"取号人：{slip.holder_masked}"), Line(f"取号时间：{slip.issued_at}"), QR(slip.qr)]
     if slip.qr.startswith(("https://", "http://")):  # the hall has a public queue page
-        out += [Line("手机扫码查看排队进度", 1, "center", True), Line("Scan with your phone to follow the queue", 1, "center")]
-    out += [Line("本号仅限本人使用，过号请重新取号", 1, "center", True),
-            Line("For the holder only; not transferable", 1, "center"), Feed(2), Cut()]
+        out += [*_wrapped("手机扫码查看排队进度", paper, align="center", bold=True),
+                *_wrapped("Scan with your phone to follow the queue", paper, align="center")]
+    out += [*_wrapped("本号仅限本人使用，过号请重新取号", paper, align="center", bold=True),
+            *_wrapped("For the holder only; not transferable", paper, align="center"), Feed(2), Cut()]
     return out
 
 
@@ -112,7 +131,8 @@ class NoticeSlip:
 
 def notice(slip: NoticeSlip, paper: int = 80) -> list[Element]:
     out: list[Element] = [*_wrapped(slip.hall_name, paper, align="center", bold=True),
-                          Line("一次性告知单", 2, "center", True), Line("One-time notice of missing materials", 1, "center"),
+                          Line("一次性告知单", 2, "center", True),
+                          *_wrapped("One-time notice of missing materials", paper, align="center"),
                           Rule(), Line(f"编号：{slip.number}"), *_wrapped(f"业务：{slip.business_name}", paper),
                           Line(f"申请人：{slip.holder_masked}"), Rule(), Line("您还需要补齐以下全部材料：", 1, bold=True)]
     for i, name in enumerate(slip.missing, start=1):
@@ -136,7 +156,8 @@ class MatterSlip:
 
 
 def matter(slip: MatterSlip, paper: int = 80) -> list[Element]:
-    return [*_wrapped(slip.hall_name, paper, align="center", bold=True), Line("“办不成事”反映回执", 2, "center", True),
+    return [*_wrapped(slip.hall_name, paper, align="center", bold=True),
+            *_wrapped("“办不成事”反映回执", paper, 2, align="center", bold=True),
             Line("Unresolved matter receipt", 1, "center"), Rule(), Line("受理编号 Tracking number", 1, "center"),
             Line(slip.number, 2, "center", True), *_wrapped(f"类别：{slip.category_name}", paper),
             Line(f"反映时间：{slip.opened_at}"), Line(f"承诺办结：{slip.deadline} 前"), QR(slip.qr),

@@ -168,7 +168,8 @@ def decide_issue(facts: IssueFacts, config: HallConfig, now: datetime) -> IssueD
     wait = waits.estimate(facts.hall, ahead)
     issue = Issue(priority, facts.business, ahead.people, wait)
     slack = timedelta(minutes=config.booking.over_capacity_slack_minutes)
-    over = facts.hall.closing is not None and wait.high_at > facts.hall.closing + slack
+    # (or its windows have all gone home: nobody can say it is served today)
+    over = not wait.today or (facts.hall.closing is not None and wait.high_at > facts.hall.closing + slack)
     if config.booking.offers and not facts.accept_wait and over:
         return Offer(issue)
     return issue

@@ -49,6 +49,30 @@ def range_of(view: Mapping[str, object]) -> tuple[int, int]:
     return (minutes, minutes) if isinstance(minutes, int) else (0, 0)
 
 
+def expected_today(view: Mapping[str, object]) -> bool:
+    """Whether a hall answer expects the ticket (or a ticket of the business) to be called today: false once the
+    windows that serve it have gone home, when no figure inside the day is true. An older hall does not say."""
+    return view.get("expected_today") is not False
+
+
+# what is shown and said instead of a figure when nobody is expected to call the ticket today
+NOT_TODAY = "该业务窗口今天已下班，此号今天可能叫不到，请到服务台咨询或预约其他日期"
+NOT_TODAY_EN = "The windows for this business are done for today: this number may not be called today. " \
+               "Please ask at the service desk, or book another day."
+NOT_TODAY_SLIP = "该业务窗口今天已下班，此号今天可能叫不到"
+NOT_TODAY_SHORT = "今天可能叫不到"
+NOT_TODAY_SHORT_EN = "may not be called today"
+NOT_TODAY_SPOKEN = "该业务窗口今天已经下班，您的号今天可能叫不到，请到服务台咨询。"
+
+
+def wait_words(view: Mapping[str, object]) -> tuple[str, str]:
+    """A wait as one line reads it, in Chinese and English: "约 25–40 分钟", or that it may not be today."""
+    if not expected_today(view):
+        return NOT_TODAY_SHORT, NOT_TODAY_SHORT_EN
+    low, high = range_of(view)
+    return range_text(low, high), range_text_en(low, high)
+
+
 def range_text(low: int, high: int) -> str:
     """"约 25–40 分钟" on the slip, the kiosk and the phone page."""
     return f"约 {low} 分钟" if low == high else f"约 {low}–{high} 分钟"

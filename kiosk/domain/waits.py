@@ -80,6 +80,10 @@ class Estimate:
     high: int
     call_at: datetime          # when the ticket is expected to be called
     high_at: datetime          # the range's end as a time of day (the booking offer and the drill read it)
+    # False when no window that serves the ticket is expected to work for the queue again today: its clerks have
+    # gone home (or the day is over and nobody came), so no figure inside the day is true. The minutes then
+    # count as if they came back at closing, which only says "not before closing"; screens say "not today"
+    today: bool = True
 
     @property
     def range(self) -> list[int]:
@@ -366,16 +370,19 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
     of its windows to reach it, and the range around that one."""
     hall = _Hall(facts, ahead)
     mine = [(i, w) for i, w in enumerate(facts.windows) if ahead.business in w.businesses]
+    today = True
     if mine and all(hall.starts[w.number] is None for _, w in mine):
         # no window of this business is expected: if none has worked today, one will be staffed (a hall whose
-        # clerks have not logged in yet); if they worked and left, nobody can say when it is served, only that
-        # it is not before closing, which is what the ticket is told (and why it is offered a booking)
-        left = any(w.worked_today for _, w in mine)
+        # clerks have not logged in yet); if they worked and left, or the day is over, nobody can say when it is
+        # served, only that it is not before closing, which is what the ticket is told (and why it is offered a
+        # booking)
+        left = any(w.worked_today for _, w in mine) or hall.closing <= 0
+        today = not left
         for _, w in mine:
             hall.starts[w.number] = max(hall.spans[0][0], hall.closing) if left else hall.spans[0][0]
     best = _best(hall, mine)
     if best is None:  # no window serves this business today
-        return Estimate(0, 0, 0, facts.now, facts.now)
+        return Estimate(0, 0, 0, facts.now, facts.now, today=False)
     low, high = hall.range(best)
     if math.isinf(high) and any(b == INF for i, _ in mine for _, b, _, _ in hall.away[i]):
         # its windows all leave (the roster) before they could reach it, or may: like windows that worked and
@@ -389,13 +396,15 @@ def estimate(facts: HallFacts, ahead: Ahead) -> Estimate:
         if math.isinf(best.mid):  # reached only after they leave: all of it after closing
             best = after
             low, high = hall.range(after)
+            today = False
         else:  # reached before they leave, perhaps: the range's end says it may not be today
             high = hall.range(after)[1]
     low, mid, high = (min(x, 24 * 60.0) for x in (low, best.mid, high))
     minutes = max(0, round(mid))
     lo, hi = _rounded(low, high)
     lo, hi = min(lo, minutes), max(hi, minutes)
-    return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi))
+    return Estimate(minutes, lo, hi, facts.now + timedelta(minutes=mid), facts.now + timedelta(minutes=hi),
+                    today)
 
 
 def _best(hall: _Hall, mine: list[tuple[int, Window]]) -> _Reach | None:

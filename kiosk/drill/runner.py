@@ -72,6 +72,7 @@ class DayRunner:
             t.start()
         for t in threads:
             t.join()
+        self.waits.last_looks()  # every window has gone home: what do the phones of those never called say?
         self.stop.set()
         for t in padders:
             t.join()

@@ -12,7 +12,9 @@ The summary gives, per business and overall, the mean and median absolute error,
 how often the range held and how wide it was, for the slip, the later looks (each ticket's looks weighing as
 one ticket, and compared with the slips of the same tickets) and the old formulas, and
 ``unserved_unwarned``: holders never called by the end of the day although their ticket came without a booking
-offer (a checked-in appointment cannot be offered one: it is one), or with a range that ended before closing.
+offer (a checked-in appointment cannot be offered one: it is one), or with a range that ended before closing;
+``unserved_told_today``: of those, the phones that, looking once more after every window had gone home, were
+still told a wait inside the day rather than that the ticket may not be called today.
 Only honest holders are scored (a scalper's ticket is nobody's decision).
 """
 
@@ -48,6 +50,7 @@ class Told:
     low: float | None
     high: float | None
     old: float | None  # what the formula before issue 23 said at the same moment
+    today: bool = True  # the hall still expected to call it today (``expected_today``)
 
 
 @dataclass
@@ -60,6 +63,7 @@ class WaitLog:
     code: str
     slip: Told
     looks: list[Told] = field(default_factory=list)
+    last: Told | None = None  # the phone's look once every window had gone home (never called)
 
 
 @dataclass
@@ -161,8 +165,23 @@ class WaitWatch:
                 rng = body.get("expected_wait_range_min")
                 old = self._old_view(snap, log.business, int(body["ahead"]), at) if snap else None
                 log.looks.append(Told(at, float(body["expected_wait_min"]), rng[0] if rng else None,
-                                      rng[1] if rng else None, old))
+                                      rng[1] if rng else None, old, body.get("expected_today") is not False))
             self.clock.sleep(1, self.stop)
+
+    def last_looks(self) -> None:
+        """Once every window has gone home, each phone whose ticket was never called looks one last time: the
+        hall must not tell it a wait inside the day (a citizen would stay for a call that never comes)."""
+        with self.record.lock:
+            uncalled = {n for n, t in self.record.tickets.items() if t.called_at is None and t.visit.kind != "scalper"}
+        with self.lock:
+            logs = [log for log in self.logs.values() if log.number in uncalled]
+        for log in logs:
+            look = self.api.look(log.code)
+            if look.status == 200 and look.body.get("state") in ("waiting", "transferred"):
+                body = look.body
+                rng = body.get("expected_wait_range_min")
+                log.last = Told(self.clock.now(), float(body["expected_wait_min"]), rng[0] if rng else None,
+                                rng[1] if rng else None, None, body.get("expected_today") is not False)
 
     # -- the score --------------------------------------------------------------------------------------------
     def pairs(self) -> dict[str, list[tuple[str, Told, float, float]]]:
@@ -205,6 +224,7 @@ class WaitWatch:
             "later_ok": later["n"] == 0 or later["mae"] <= result["slip_looked"]["overall"]["mae"],
             "range_ok": slip["n"] > 0 and slip["range_held"] is not None and 0.75 <= slip["range_held"] <= 0.90,
             "unwarned_ok": result["unserved_unwarned"] == 0,
+            "told_not_today_ok": result["unserved_told_today"] == 0,
         }
         return result
 
@@ -214,15 +234,16 @@ class WaitWatch:
         not know: a slip's QR alone checks in): its range reaching past closing is its warning."""
         with self.record.lock:
             waiting = {n for n, t in self.record.tickets.items() if t.called_at is None and t.visit.kind != "scalper"}
-        unwarned = 0
+        unwarned = told_today = 0
         for number in waiting:
             log = self.logs.get(number)
             if log is None:
                 continue
+            told_today += log.last is not None and log.last.today
             end = log.issued_at + timedelta(minutes=log.slip.high if log.slip.high is not None else log.slip.minutes)
             offer_due = log.kind != "appointment"
             unwarned += (offer_due and not log.offered) or (self.closing is not None and end < self.closing)
-        return {"unserved": len(waiting), "unserved_unwarned": unwarned}
+        return {"unserved": len(waiting), "unserved_unwarned": unwarned, "unserved_told_today": told_today}
 
     def chart(self, out: Path, plt: Any) -> list[tuple[str, str]]:
         """Told against actual: the slip and the later looks, the estimate now and the old formulas beside it;
@@ -320,7 +341,8 @@ def section(summary: dict[str, Any]) -> str:
     marks = " · ".join(f"{'✓' if ok else '✗'} {e(k)}" for k, ok in goals.items() if k.endswith("_ok"))
     return (f"<h2>等候时间估计的准确度 How true the told waits were</h2>"
             f"<p>平均实际等候 {w['mean_wait']} 分钟 · 叫到的号 {w['tickets']} · 手机查看 {w['looks']} 次 · "
-            f"未叫到 {w['unserved']}，其中未获提醒 unserved_unwarned {w['unserved_unwarned']}</p>"
+            f"未叫到 {w['unserved']}，其中未获提醒 unserved_unwarned {w['unserved_unwarned']}，"
+            f"窗口下班后手机仍显示今天可叫到 unserved_told_today {w.get('unserved_told_today', 0)}</p>"
             f"<p>{marks}（小票 MAE 目标 ≤ {goals['slip_mae_target']} 分钟）</p>"
             f"<table>{head}{overall}</table><h3>各业务（小票，现估计） Per business (slip)</h3><table>{head}{per}</table>")
 

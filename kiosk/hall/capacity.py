@@ -29,7 +29,8 @@ def ticket_view(ctx: HallContext, conn: sqlite3.Connection, row: wait_facts.Tick
     business = ctx.config.business(row["business"])
     if row["state"] in WAITING and business is not None:
         return shown(ctx, row, wait_facts.wait_view(ctx, *(estimate or wait_facts.wait_of(ctx, conn, row, now))))
-    return shown(ctx, row, {"ahead": 0, "position": None, "expected_wait_min": 0, "expected_wait_range_min": [0, 0]})
+    return shown(ctx, row, {"ahead": 0, "position": None, "expected_wait_min": 0, "expected_wait_range_min": [0, 0],
+                           "expected_today": True})
 
 
 def shown(ctx: HallContext, row: wait_facts.TicketRow, wait: dict[str, Any]) -> dict[str, Any]:

@@ -204,7 +204,7 @@ def phone_view(ctx: HallContext, now: datetime, scanned: str) -> dict[str, Any]:
     business = ctx.config.business(row["business"])
     return {"number": row["number"], "business": business.name if business else row["business"],
             "state": row["state"], "ahead": 0, "expected_wait_min": 0, "expected_wait_range_min": [0, 0],
-            "window": None,
+            "expected_today": True, "window": None,
             "seq": ctx.store.last_seq(), "at": ctx.iso(now), "rating": rating}
 
 

@@ -190,6 +190,7 @@ def phone_status(ctx: HallContext, now: datetime, scanned: str) -> dict[str, Any
             "ahead": view["ahead"] if view["state"] in WAITING else 0,
             "expected_wait_min": view["expected_wait_min"] if view["state"] in WAITING else 0,
             "expected_wait_range_min": view["expected_wait_range_min"] if view["state"] in WAITING else [0, 0],
+            "expected_today": view["expected_today"] if view["state"] in WAITING else True,
             "window": view["window"] if called else None, "seq": ctx.store.last_seq(),
             "at": ctx.iso(now)}
 

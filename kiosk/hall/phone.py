@@ -13,6 +13,7 @@ not today's ticket of this hall (forged, altered, foreign, another day's) gets t
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import time
@@ -23,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.clock import HallClock
 from kiosk.contract.routes import PHONE_PAGE, PHONE_STATUS
+from kiosk.domain import labels
 from kiosk.domain.errors import DomainError
 from kiosk.hall import feedback
 from kiosk.hall.context import HallContext
@@ -102,6 +104,7 @@ main{padding:20px}
 #alert{display:none;margin:16px 0;padding:20px;border-radius:12px;font-size:30px;font-weight:bold;text-align:center}
 #alert.called{display:block;background:#b3261e;color:#fff}
 #alert.soon{display:block;background:#a84d00;color:#fff}
+#alert.gone{display:block;background:#fff;color:#14325f;border:3px solid #14325f;font-size:22px;white-space:pre-line}
 #note{font-size:16px;color:#54545e;margin-top:18px;line-height:1.5}
 #state{font-size:22px;margin:16px 0}
 #range{font-size:16px;color:#54545e;margin:10px 0 0}
@@ -109,7 +112,7 @@ main{padding:20px}
 <p class="label">排队号 Ticket</p><p id="number">—</p><p id="business"></p>
 <div id="alert" role="alert"></div>
 <div class="row" id="waiting"><div class="box">前面还有<b id="ahead">—</b>人</div>
-<div class="box">预计等候<b id="wait">—</b>分钟</div></div>
+<div class="box" id="waitbox">预计等候<b id="wait">—</b>分钟</div></div>
 <p id="range"></p>
 <p id="state"></p>
 <section id="rate" hidden aria-live="polite"></section>
@@ -118,6 +121,7 @@ Updates by itself; shows nothing personal. The hall's display and voice call are
 </main><script>
 "use strict";
 const code = new URLSearchParams(location.search).get("c") || "";
+const NOT_TODAY = """ + json.dumps(f"{labels.NOT_TODAY}。\n{labels.NOT_TODAY_EN}", ensure_ascii=False) + """;
 let seq = -1, lastAlert = "";
 const $ = id => document.getElementById(id);
 const STATES = {waiting: "等候中 Waiting", transferred: "已转办，继续等候 Transferred, still waiting",
@@ -142,12 +146,18 @@ function show(s) {
   $("ahead").textContent = s.ahead;
   const r = s.expected_wait_range_min || [s.expected_wait_min, s.expected_wait_min];
   $("wait").textContent = r[0] === r[1] ? r[0] : r[0] + "–" + r[1];
-  $("range").textContent = "最可能约 " + s.expected_wait_min + " 分钟；十次里约有八次落在 " + r[0] + "–" + r[1] +
-    " 分钟之间 · Most likely about " + s.expected_wait_min + " min; 8 times in 10 between " + r[0] + " and " + r[1];
+  // once the windows of its business have gone home, no figure inside the day is true: the page says so
+  const today = s.expected_today !== false;
+  $("waitbox").style.display = today ? "" : "none";
+  $("range").textContent = !today ? "" : "最可能约 " + s.expected_wait_min + " 分钟；十次里约有八次落在 " + r[0] +
+    "–" + r[1] + " 分钟之间 · Most likely about " + s.expected_wait_min + " min; 8 times in 10 between " + r[0] +
+    " and " + r[1];
   const alert = $("alert");
   if (s.state === "called") {
     alert.className = "called"; alert.textContent = "请到 " + s.window + " 号窗口 · Go to window " + s.window;
     nudge("called");
+  } else if (waiting && !today) {
+    alert.className = "gone"; alert.textContent = NOT_TODAY;
   } else if (waiting && s.ahead <= 3) {
     alert.className = "soon";
     alert.textContent = s.ahead === 0 ? "下一个就是您，请回到大厅 · You are next" :

@@ -286,7 +286,7 @@ def queue_status(ctx: HallContext, now: datetime) -> dict[str, Any]:
                                                              ctx.config.priority.max_consecutive))
         businesses.append({
             "code": b.code, "name": b.name, "waiting": waiting,
-            "expected_wait_min": wait.minutes, "expected_wait_range_min": wait.range,
+            "expected_wait_min": wait.minutes, "expected_wait_range_min": wait.range, "expected_today": wait.today,
             "longest_wait_min": longest,
             "long_wait": longest >= ctx.config.calling.long_wait_minutes,
         })

@@ -263,6 +263,6 @@ def wait_of(ctx: HallContext, conn: sqlite3.Connection, row: TicketRow, now: dat
 
 def wait_view(ctx: HallContext, ahead: int, est: waits.Estimate) -> dict[str, Any]:
     return {"ahead": ahead, "position": ahead + 1, "expected_wait_min": est.minutes,
-            "expected_wait_range_min": est.range}
+            "expected_wait_range_min": est.range, "expected_today": est.today}
 
 

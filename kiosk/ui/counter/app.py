@@ -178,7 +178,7 @@ class CounterApp(HallApp):
             desk.warning = f"注意：此人此业务已出具过一次性告知（{earlier}），再出具将记录为补充告知。" if earlier else ""
         else:
             desk.ticket_detail, desk.warning = "", ""
-        lines = [f"{b['name']}：{b['waiting']} 人，{labels.range_text(*labels.range_of(b))}" for b in s["waiting"]]
+        lines = [f"{b['name']}：{b['waiting']} 人，{labels.wait_words(b)[0]}" for b in s["waiting"]]
         tickets = "  ".join(t["number"] + ("优" if t["priority"] else "") for t in s["waiting_tickets"][:12])
         desk.waiting = "\n".join(lines) + (f"\n\n排队中：{tickets}" if tickets else "\n\n目前无人等候")
         today = s["today"]

@@ -293,7 +293,7 @@ class KioskApp(HallApp):
 
     def show_queue(self) -> None:
         def done(reply: Reply) -> None:
-            lines = [f"{b['name']}：等候 {b['waiting']} 人，{labels.range_text(*labels.range_of(b))}"
+            lines = [f"{b['name']}：等候 {b['waiting']} 人，{labels.wait_words(b)[0]}"
                      for b in reply.body.get("businesses", []) if b["waiting"]]
             self.show_message(self.tr("排队情况", "Queue status"), "\n".join(lines) or "目前没有人排队，可以直接取号。",
                               "Waiting per business, with the expected wait.")

@@ -375,17 +375,21 @@ class TicketFlow:
         screen.number = ticket["number"]
         ahead = ticket["ahead"]
         low, high = labels.range_of(ticket)
+        today = labels.expected_today(ticket)
         holder = ticket["holder_masked"] or "（预约签到 appointment）"
-        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，预计等候{labels.range_text(low, high)}"
-                          f"\n{ahead} ahead · {labels.range_text_en(low, high)}"
+        wait, wait_en = (f"预计等候{labels.range_text(low, high)}", labels.range_text_en(low, high)) if today else \
+            (labels.NOT_TODAY, labels.NOT_TODAY_EN)
+        screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，{wait}"
+                          f"\n{ahead} ahead · {wait_en}"
                           f"\n{'代办人' if ticket.get('agent') else '取号人'} {holder}")
-        screen.spoken_wait = f"前面还有{labels.number_words(ahead)}人，预计等候{labels.spoken_range(low, high)}。"
+        screen.spoken_wait = f"前面还有{labels.number_words(ahead)}人，" + (
+            f"预计等候{labels.spoken_range(low, high)}。" if today else labels.NOT_TODAY_SPOKEN)
         screen.printed = app.tr("正在打印小票…", "Printing your slip…")
         app.root.current = "ticket"
         issued = datetime.fromisoformat(ticket["issued_at"])
         slip = layouts.TicketSlip(app.hall_name, ticket["number"], ticket["business_name"], ticket["ahead"],
                                   ticket["expected_wait_min"], ticket["holder_masked"], f"{issued:%Y-%m-%d %H:%M}",
-                                  ticket["qr"], ticket.get("priority"), (low, high))
+                                  ticket["qr"], ticket.get("priority"), (low, high), today)
         card_at = self.card_at
 
         def print_it() -> None:
