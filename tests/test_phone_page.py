@@ -173,7 +173,7 @@ def test_a_new_page_is_answered_at_once_and_a_following_one_every_few_seconds(ha
     assert first.elapsed.total_seconds() < 2
     body = first.json()
     assert set(body) == {"number", "business", "state", "ahead", "expected_wait_min", "expected_wait_range_min",
-                         "window", "seq", "at", "rating"}
+                         "expected_today", "window", "seq", "at", "rating"}
     assert body["rating"] == {"open": False, "rated": False, "level": None, "closes_at": None,
                               "last_day": None}  # not served yet
     issue(kiosk, 2)  # the hall moves on while the page waits

@@ -145,6 +145,8 @@ def test_once_the_windows_of_a_business_have_gone_home_no_one_is_told_a_wait_tod
     assert screen()["expected_today"] is False
     status, body = hall.issue("Q", 4)
     assert status == 200 and body["over_capacity"] is True, body  # a booking, not a made-up figure
+    assert "窗口今天已下班" in body["message"] and "done for today" in body["message_en"]  # and why
+    assert body["expected_today"] is False
     status, body = hall.issue("Q", 4, accept_wait=True)
     assert status == 201 and body["ticket"]["expected_today"] is False
     # after closing, the clerk comes back to finish the queue: today again, with a wait

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.contract.requests import IssueTicket, Reprint
-from kiosk.domain import codes
+from kiosk.domain import codes, labels
 from kiosk.domain import issuing as rules
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
+from kiosk.domain.waits import Estimate
 from kiosk.hall import capacity, gather, shape, wait_facts
 from kiosk.hall.context import WAITING, Call, HallContext, next_serial, same_holder
 from kiosk.hall.outcomes import Done, Outcome, Refused
@@ -48,7 +49,7 @@ def apply_issue(ctx: HallContext, call: Call, business: Business, facts: rules.I
         return Refused(refusal)
     principals = [rules.Principal(p.hash, p.masked, p.name_masked) for p, _ in facts.principals]
     if isinstance(decision, rules.Offer):
-        offer = _offer(ctx, tx, call, business, holder, principals, call.now)
+        offer = _offer(ctx, tx, call, business, holder, principals, call.now, decision.instead.wait)
         if offer is not None:
             return Done(offer)
         decision = decision.instead
@@ -201,7 +202,8 @@ def get_ticket(ctx: HallContext, now: datetime, number: str) -> dict[str, Any]:
 
 
 def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity,
-           principals: Sequence[rules.Principal], now: datetime) -> dict[str, Any] | None:
+           principals: Sequence[rules.Principal], now: datetime, wait: Estimate | None = None
+           ) -> dict[str, Any] | None:
     """The booking offered instead of a ticket: the person's offer still open (asking again does not reserve
     another slot), else the first free slot (kiosk/domain/issuing.py), kept for ``offer_valid_minutes``. An
     agent's offer records the people represented (hashes and masked forms): accepting it books for them, and
@@ -211,7 +213,7 @@ def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Ide
                        (business.code, holder.hash, now.timestamp())):
         if {p.hash for p in gather.offer_principals(tx, live["id"])} == party:
             return _offer_body(ctx, live["id"], business, live["slot_start"], live["slot_end"],
-                               live["expires_epoch"])
+                               live["expires_epoch"], wait)
     slot = rules.offer_slot(ctx.config, gather.offer_taken(ctx, tx, business.code, now), ctx.day(now))
     if slot is None:
         return None
@@ -229,23 +231,27 @@ def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Ide
         "offer_id": offer_id, "business": business.code, "holder": holder.hash,
         "slot_start": ctx.iso(start), "slot_end": ctx.iso(end), "agent": bool(principals),
         "principals": [p.hash for p in principals]})
-    return _offer_body(ctx, offer_id, business, start.timestamp(), end.timestamp(), expires.timestamp())
+    return _offer_body(ctx, offer_id, business, start.timestamp(), end.timestamp(), expires.timestamp(), wait)
 
 
 def _offer_body(ctx: HallContext, offer_id: str, business: Business, start_epoch: float, end_epoch: float,
-                expires_epoch: float) -> dict[str, Any]:
+                expires_epoch: float, wait: Estimate | None = None) -> dict[str, Any]:
+    """The offer as the kiosk shows it. Why it is offered is said as it is: the queue is longer than today's
+    hours, or the windows of the business have gone home (then no wait today is true)."""
     tz = ctx.config.calendar.tz
+    gone = wait is not None and not wait.today
     start = datetime.fromtimestamp(start_epoch, tz)
     end = datetime.fromtimestamp(end_epoch, tz)
     return {
-        "over_capacity": True,
+        "over_capacity": True, "expected_today": not gone,
         "booking_offer": {"offer_id": offer_id, "slot_start": ctx.iso(start), "slot_end": ctx.iso(end),
                           "business": business.code,
                           "expires_at": ctx.iso(datetime.fromtimestamp(expires_epoch, tz))},
-        "message": f"今天排队人数已超过剩余办公时间的受理能力。可以为您预约 {start:%m月%d日 %H:%M}–{end:%H:%M} 办理；"
-                   "如仍想今天等候，也可以继续取号。",
-        "message_en": "Today's remaining hours cannot serve everyone waiting. You can book the offered time, "
-                      "or still take a ticket for today.",
+        "message": (f"{labels.NOT_TODAY_SLIP}。" if gone else "今天排队人数已超过剩余办公时间的受理能力。")
+        + f"可以为您预约 {start:%m月%d日 %H:%M}–{end:%H:%M} 办理；如仍想今天等候，也可以继续取号。",
+        "message_en": ("The windows for this business are done for today. " if gone else
+                       "Today's remaining hours cannot serve everyone waiting. ")
+        + "You can book the offered time, or still take a ticket for today.",
     }
 
 

@@ -310,12 +310,17 @@ class TicketFlow:
         end = datetime.fromisoformat(offer["slot_end"])
         self.offer["slot"] = f"{start:%m月%d日 %H:%M}–{end:%H:%M}"
         self.offer["day"], self.offer["time"] = layouts.day_text(start), f"{start:%H:%M}–{end:%H:%M}"
-        app.show_message(app.tr("今天排队人数较多", "Busy today"), reply["message"], reply.get("message_en", ""),
+        today = labels.expected_today(reply)  # False: the windows of the business have gone home
+        app.show_message(app.tr("今天排队人数较多", "Busy today") if today else
+                         app.tr("今天可能无法办理", "Probably not today"),
+                         reply["message"], reply.get("message_en", ""),
                          actions=[(app.tr(f"预约 {self.offer['slot']}\n[size=18sp]打印预约凭条[/size]",
                                           f"Book {start:%d %b %H:%M}\n[size=18sp]prints a booking slip[/size]"),
                                    self.accept_booking),
                                   (app.tr("仍要今天排队\n[size=18sp]可能等候较久[/size]",
-                                          "Wait today anyway\n[size=18sp]the wait may be long[/size]"),
+                                          "Wait today anyway\n[size=18sp]the wait may be long[/size]") if today else
+                                   app.tr("仍要取号\n[size=18sp]今天可能叫不到[/size]",
+                                          "Take a ticket anyway\n[size=18sp]may not be called today[/size]"),
                                    self.wait_today)])
 
     def wait_today(self) -> None:
