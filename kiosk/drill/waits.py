@@ -254,7 +254,10 @@ class WaitWatch:
             "number": log.number, "business": log.business, "kind": log.kind, "offered": log.offered,
             "called_at": at.isoformat() if (at := called.get(log.number)) else None,
             "told": [{"at": t.at.isoformat(), "minutes": t.minutes, "range": [t.low, t.high], "old": t.old}
-                     for t in [log.slip, *log.looks]]} for log in self.logs.values()], ensure_ascii=False, indent=1),
+                     for t in [log.slip, *log.looks]],
+            "last_look": None if log.last is None else {  # never called: what its phone said once all had gone home
+                "at": log.last.at.isoformat(), "minutes": log.last.minutes, "today": log.last.today}}
+            for log in self.logs.values()], ensure_ascii=False, indent=1),
             encoding="utf-8")
         pairs = self.pairs()
         fig, axes = plt.subplots(1, 2, figsize=(11, 5))
