@@ -116,6 +116,9 @@ def test_kiosk_burst_stops_typed_numbers_but_never_cards(hall: Hall) -> None:
     # one alert for the duty desk per episode, however many refusals follow
     bursts = [e for e in hall.events() if e["type"] == "kiosk.burst"]
     assert len(bursts) == 1 and bursts[0]["device"] == "kiosk-1"
+    # the episode on record counts every refusal in it
+    assert [tuple(r) for r in hall.store.reader().execute("SELECT device, refused FROM kiosk_bursts")] == [
+        ("kiosk-1", 2)]
     # card entry at the same kiosk keeps working, and so does a typed number already seen
     assert hall.issue("B", card(100))[0] == 201
     assert hall.issue("D", typed(0))[0] == 201

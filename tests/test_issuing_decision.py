@@ -19,12 +19,16 @@ from kiosk.domain.issuing import (
     Issue,
     IssueFacts,
     Offer,
+    Offered,
+    OfferFacts,
+    OpenOffer,
     Principal,
     PrincipalBooking,
     Refused,
     decide_booking,
     decide_check_in,
     decide_issue,
+    decide_offer,
     hours,
 )
 from tests.helpers import TZ, example_config
@@ -202,6 +206,36 @@ def test_a_booking_is_offered_when_today_cannot_serve_the_ticket(
     if isinstance(decision, Offer):  # the ticket it would be, issued if no slot is free
         assert decision.instead.ahead == 20 and decision.instead.wait is not None
         assert decision.instead.wait.high_at > at(17, 30)
+
+
+def test_which_booking_is_offered() -> None:
+    """The person's offer still open is shown again (asking twice reserves no second slot); else the first slot
+    with room in the next open days (Tuesday 9:00 once Monday's are gone: Monday is today), held for ten
+    minutes; with every slot of the next thirty open days full, the ticket instead."""
+    now = at(16)
+    offer = decide_issue(facts(now, waiting={"B": (20, 0)}), CONFIG, now)
+    assert isinstance(offer, Offer)
+    tuesday = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    made = decide_offer(offer, OfferFacts(None, {}), CONFIG, now, now.date())
+    assert isinstance(made, Offered) and made.offer_id is None
+    assert (made.start, made.end, made.expires) == (tuesday, tuesday + timedelta(minutes=30), now + timedelta(minutes=10))
+    assert made.wait == offer.instead.wait  # why it is offered, for the kiosk's words
+    full = {tuesday.timestamp(): 4}  # the first slot taken by four: the next
+    assert decide_offer(offer, OfferFacts(None, full), CONFIG, now, now.date()).start == tuesday + timedelta(minutes=30)  # type: ignore[union-attr]
+    kept = OpenOffer("o1", tuesday, tuesday + timedelta(minutes=30), now + timedelta(minutes=4))
+    again = decide_offer(offer, OfferFacts(kept, full), CONFIG, now, now.date())
+    assert isinstance(again, Offered) and (again.offer_id, again.start, again.expires) == ("o1", tuesday, kept.expires)
+    every = {start.timestamp(): 4 for day in CONFIG.calendar.open_days_after(now.date(), 30)
+             for a, b in CONFIG.calendar.periods(day) for start in _starts(a, b)}
+    assert decide_offer(offer, OfferFacts(None, every), CONFIG, now, now.date()) == offer.instead
+
+
+def _starts(a: datetime, b: datetime) -> list[datetime]:
+    out = []
+    while a + timedelta(minutes=30) <= b:
+        out.append(a)
+        a += timedelta(minutes=30)
+    return out
 
 
 # -- checking in an appointment ---------------------------------------------------------------------------

@@ -5,10 +5,12 @@ decides with the rules and the time passed in, and the hall applies the answer i
 A decision is one of:
 - ``Refused``: a refusal. ``kept`` ones (a limit hit, the kiosk burst) are facts the hall records with their
   event; the others (a priority not allowed, the hall closed, too early to check in) leave nothing behind.
-- ``Offer``: today cannot serve the ticket (its wait range reaches past closing): offer a booking instead,
-  or issue ``instead`` when no slot is free. Never a refusal: the citizen may still choose to wait. An agent
-  (代办) is offered too: the offer, and the booking made of it, carry the people represented, whose limits
-  (and the agent's) are decided on the slot's day when the offer is accepted.
+- ``Offer``: today cannot serve the ticket (its wait range reaches past closing, or its windows have gone home):
+  offer a booking instead. Never a refusal: the citizen may still choose to wait. An agent (代办) is offered
+  too: the offer, and the booking made of it, carry the people represented, whose limits (and the agent's)
+  are decided on the slot's day when the offer is accepted. Which slot is decided next (``decide_offer``), on
+  the facts only an offer needs (the person's offer still open, the places held per slot), gathered only then:
+  ``Offered``, or ``instead`` the ticket when no slot is free.
 - ``Issue``: a ticket, with its priority, the letter of its number and the wait its slip prints.
 - ``Book``: an offered booking accepted, with how the identity was entered (typed at either step counts).
 """
@@ -58,6 +60,7 @@ class Burst:
 
     recent_typed: frozenset[str]
     paused: bool
+    episode: int | None = None  # the burst on record that pauses it (its row: a refusal now counts in it)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,36 @@ class Issue:
 @dataclass(frozen=True)
 class Offer:
     instead: Issue
+
+
+@dataclass(frozen=True)
+class Offered:
+    """The booking offered: the person's open offer shown again (``offer_id``), or a new one (None) on the
+    first free slot, open until ``expires``."""
+
+    offer_id: str | None
+    start: datetime
+    end: datetime
+    expires: datetime
+    wait: waits.Estimate | None  # why: the estimate that decided (its windows gone home, or past closing)
+
+
+@dataclass(frozen=True)
+class OpenOffer:
+    offer_id: str
+    start: datetime
+    end: datetime
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class OfferFacts:
+    """What an offer needs, gathered only once today cannot serve the ticket: the person's offer for the
+    business still open for the same people (asking again reserves no second slot), and the places held per
+    slot start from now on (bookings not cancelled, offers still open), by epoch seconds."""
+
+    open: OpenOffer | None
+    taken: Mapping[float, int]
 
 
 @dataclass(frozen=True)
@@ -296,6 +329,19 @@ def hours(periods: tuple[tuple[datetime, datetime], ...], extended: datetime | N
     if closing is not None and extended is not None and extended > closing:
         closing = extended
     return Hours(periods, closing)
+
+
+def decide_offer(offer: Offer, facts: OfferFacts, config: HallConfig, now: datetime, today: date) -> Offered | Issue:
+    """The offer made: the person's open one again, else the first free slot kept for ``offer_valid_minutes``;
+    with no slot free in the next 30 open days, the ticket instead."""
+    why = offer.instead.wait
+    if facts.open is not None:
+        o = facts.open
+        return Offered(o.offer_id, o.start, o.end, o.expires, why)
+    slot = offer_slot(config, facts.taken, today)
+    if slot is None:
+        return offer.instead
+    return Offered(None, slot[0], slot[1], now + timedelta(minutes=config.booking.offer_valid_minutes), why)
 
 
 def offer_slot(config: HallConfig, taken: Mapping[float, int], today: date) -> tuple[datetime, datetime] | None:

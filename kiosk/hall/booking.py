@@ -38,7 +38,7 @@ def _apply_booking(ctx: HallContext, call: Call, holder: Identity, offer: dict[s
             "entry": facts.entry, "agent": bool(facts.principals),
             "principals": [p.principal.hash for p in facts.principals]})
         if refusal.code == "KIOSK_BURST":
-            issuing._record_burst(ctx, tx, call, today, via="booking")
+            issuing._record_burst(ctx, tx, call, today, facts.burst, via="booking")
         return Refused(refusal)
     tz = ctx.config.calendar.tz
     start = datetime.fromtimestamp(offer["slot_start"], tz)

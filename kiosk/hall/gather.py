@@ -18,7 +18,18 @@ from kiosk.domain import codes, limits
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import fail
 from kiosk.domain.identity import Identity
-from kiosk.domain.issuing import BookingFacts, Burst, CheckInFacts, Hours, IssueFacts, Principal, PrincipalBooking, hours
+from kiosk.domain.issuing import (
+    BookingFacts,
+    Burst,
+    CheckInFacts,
+    Hours,
+    IssueFacts,
+    OfferFacts,
+    OpenOffer,
+    Principal,
+    PrincipalBooking,
+    hours,
+)
 from kiosk.hall import shape, wait_facts
 from kiosk.hall.context import Call, HallContext
 from kiosk.store.db import Tx
@@ -104,8 +115,9 @@ def burst_facts(ctx: HallContext, tx: Tx, call: Call, entry: str) -> Burst | Non
         "UNION SELECT holder_hash FROM offers WHERE device=?1 AND created_epoch>=?2 AND entry='typed' "
         "UNION SELECT holder_hash FROM bookings WHERE device=?1 AND created_epoch>=?2 AND entry='typed'",
         (device, since)))
-    paused = tx.one("SELECT 1 FROM kiosk_bursts WHERE device=? AND started_epoch>=?", (device, since))
-    return Burst(recent, paused is not None)
+    episode = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
+                     (device, since))
+    return Burst(recent, episode is not None, episode["id"] if episode is not None else None)
 
 
 def today_hours(ctx: HallContext, tx: Tx, now: datetime) -> Hours:
@@ -150,7 +162,25 @@ def issue_facts(ctx: HallContext, call: Call, req: IssueTicket) -> tuple[Busines
         burst=burst_facts(ctx, tx, call, holder.source), hall=hall, waiting=waiting)
 
 
-def offer_taken(ctx: HallContext, tx: Tx, business: str, now: datetime) -> dict[float, int]:
+def offer_facts(ctx: HallContext, call: Call, facts: IssueFacts) -> OfferFacts:
+    """What a booking offer needs, read only once the decision is to offer one: the holder's offer for the
+    business still open for the same people represented, and the places held per slot."""
+    tx = ctx.tx
+    now = call.now
+    tz = ctx.config.calendar.tz
+    party = {p.hash for p, _ in facts.principals}
+    found = None
+    for live in tx.all("SELECT * FROM offers WHERE business=? AND holder_hash=? AND used=0 AND expires_epoch>?",
+                       (facts.business, facts.holder.hash, now.timestamp())):
+        if {p.hash for p in offer_principals(tx, live["id"])} == party:
+            found = OpenOffer(live["id"], datetime.fromtimestamp(live["slot_start"], tz),
+                              datetime.fromtimestamp(live["slot_end"], tz),
+                              datetime.fromtimestamp(live["expires_epoch"], tz))
+            break
+    return OfferFacts(found, offer_taken(tx, facts.business, now))
+
+
+def offer_taken(tx: Tx, business: str, now: datetime) -> dict[float, int]:
     """Places held per slot start from now on: bookings not cancelled and offers still open."""
     taken: dict[float, int] = {}
     for row in tx.all("SELECT slot_start, COUNT(*) FROM bookings WHERE business=?1 AND slot_start>?2 AND "

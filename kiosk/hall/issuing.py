@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from kiosk.contract.requests import IssueTicket, Reprint
@@ -17,7 +17,6 @@ from kiosk.domain import issuing as rules
 from kiosk.domain.catalog import Business
 from kiosk.domain.errors import DomainError, fail
 from kiosk.domain.identity import Identity
-from kiosk.domain.waits import Estimate
 from kiosk.hall import capacity, gather, shape, wait_facts
 from kiosk.hall.context import WAITING, Call, HallContext, next_serial, same_holder
 from kiosk.hall.outcomes import Done, Outcome, Refused
@@ -26,14 +25,18 @@ from kiosk.store.db import Tx
 
 # -- issuing ---------------------------------------------------------------------------------------------
 def op_issue(ctx: HallContext, call: Call, req: IssueTicket) -> Outcome:
-    """Gather every fact in one step, let the domain decide, apply the decision in this one transaction."""
+    """Gather every fact in one step, let the domain decide, apply the decision in this one transaction. An
+    offer needs facts of its own (the person's open offer, the slots held): read only when one is decided."""
     business, facts = gather.issue_facts(ctx, call, req)
-    decision = rules.decide_issue(facts, ctx.config, call.now)
+    decided = rules.decide_issue(facts, ctx.config, call.now)
+    decision = decided if not isinstance(decided, rules.Offer) else rules.decide_offer(
+        decided, gather.offer_facts(ctx, call, facts), ctx.config, call.now, ctx.day(call.now))
     return apply_issue(ctx, call, business, facts, decision)
 
 
 def apply_issue(ctx: HallContext, call: Call, business: Business, facts: rules.IssueFacts,
-                decision: rules.IssueDecision) -> Outcome:
+                decision: rules.Refused | rules.Offered | rules.Issue) -> Outcome:
+    """What was decided, written: nothing here reads a fact or decides."""
     tx = ctx.tx
     holder = facts.holder
     if isinstance(decision, rules.Refused):
@@ -45,14 +48,11 @@ def apply_issue(ctx: HallContext, call: Call, business: Business, facts: rules.I
             "code": refusal.code, "business": business.code, "holder": holder.hash,
             "agent": bool(facts.principals), "day": day, "source": holder.source})
         if refusal.code == "KIOSK_BURST":
-            _record_burst(ctx, tx, call, day)
+            _record_burst(ctx, tx, call, day, facts.burst)
         return Refused(refusal)
     principals = [rules.Principal(p.hash, p.masked, p.name_masked) for p, _ in facts.principals]
-    if isinstance(decision, rules.Offer):
-        offer = _offer(ctx, tx, call, business, holder, principals, call.now, decision.instead.wait)
-        if offer is not None:
-            return Done(offer)
-        decision = decision.instead
+    if isinstance(decision, rules.Offered):
+        return Done(_offer(ctx, tx, call, business, holder, principals, decision))
     assert decision.ahead is not None and decision.wait is not None  # the wait that decided is the slip's
     row = _create_ticket(ctx, tx, call, business, holder, principals, decision.priority, "walk_in", None)
     return Done({"ticket": capacity.shown(ctx, row, wait_facts.wait_view(ctx, decision.ahead, decision.wait))},
@@ -70,7 +70,8 @@ def is_issuing(ctx: HallContext, now: datetime, conn: sqlite3.Connection) -> boo
     return True
 
 
-def _record_burst(ctx: HallContext, tx: Tx, call: Call, day: str, via: str = "ticket") -> None:
+def _record_burst(ctx: HallContext, tx: Tx, call: Call, day: str, seen: rules.Burst | None,
+                  via: str = "ticket") -> None:
     """One ``kiosk.burst`` event per episode (the duty desk's alert); later refusals only count.
 
     The burst also says who typed the numbers before it: the typed bookings and offers of this kiosk in the
@@ -87,10 +88,8 @@ def _record_burst(ctx: HallContext, tx: Tx, call: Call, day: str, via: str = "ti
         "entry='typed'))", (device, since, device, since)).rowcount
     if held:
         ctx.record_audit(tx, call, "bookings_held", None, None, None, None, {"bookings": held, "via": via})
-    row = tx.one("SELECT id FROM kiosk_bursts WHERE device=? AND started_epoch>=? ORDER BY id DESC LIMIT 1",
-                 (call.device.name, since))
-    if row is not None:
-        tx.execute("UPDATE kiosk_bursts SET refused=refused+1 WHERE id=?", (row["id"],))
+    if seen is not None and seen.episode is not None:  # the burst on record (gathered): one more refusal in it
+        tx.execute("UPDATE kiosk_bursts SET refused=refused+1 WHERE id=?", (seen.episode,))
         return
     tx.execute("INSERT INTO kiosk_bursts (device, day, started_epoch) VALUES (?,?,?)",
                (call.device.name, day, call.now.timestamp()))
@@ -202,27 +201,17 @@ def get_ticket(ctx: HallContext, now: datetime, number: str) -> dict[str, Any]:
 
 
 def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Identity,
-           principals: Sequence[rules.Principal], now: datetime, wait: Estimate | None = None
-           ) -> dict[str, Any] | None:
-    """The booking offered instead of a ticket: the person's offer still open (asking again does not reserve
-    another slot), else the first free slot (kiosk/domain/issuing.py), kept for ``offer_valid_minutes``. An
-    agent's offer records the people represented (hashes and masked forms): accepting it books for them, and
-    an open offer is the same only for the same people."""
-    party = {p.hash for p in principals}
-    for live in tx.all("SELECT * FROM offers WHERE business=? AND holder_hash=? AND used=0 AND expires_epoch>?",
-                       (business.code, holder.hash, now.timestamp())):
-        if {p.hash for p in gather.offer_principals(tx, live["id"])} == party:
-            return _offer_body(ctx, live["id"], business, live["slot_start"], live["slot_end"],
-                               live["expires_epoch"], wait)
-    slot = rules.offer_slot(ctx.config, gather.offer_taken(ctx, tx, business.code, now), ctx.day(now))
-    if slot is None:
-        return None
-    start, end = slot
+           principals: Sequence[rules.Principal], offer: rules.Offered) -> dict[str, Any]:
+    """The booking offered instead of a ticket: the person's open offer shown again, or a new one written. An
+    agent's offer records the people represented (hashes and masked forms): accepting it books for them."""
+    if offer.offer_id is not None:
+        return _offer_body(ctx, offer.offer_id, business, offer)
+    now = call.now
+    start, end = offer.start, offer.end
     offer_id = secrets.token_hex(8)
-    expires = now + timedelta(minutes=ctx.config.booking.offer_valid_minutes)
     tx.execute("INSERT INTO offers (id, business, holder_hash, slot_start, slot_end, expires_epoch, device, entry, "
                "created_epoch) VALUES (?,?,?,?,?,?,?,?,?)",
-               (offer_id, business.code, holder.hash, start.timestamp(), end.timestamp(), expires.timestamp(),
+               (offer_id, business.code, holder.hash, start.timestamp(), end.timestamp(), offer.expires.timestamp(),
                 call.device.name, holder.source, now.timestamp()))
     for p in principals:
         tx.execute("INSERT INTO offer_principals (offer_id, principal_hash, principal_masked, name_masked) "
@@ -231,22 +220,19 @@ def _offer(ctx: HallContext, tx: Tx, call: Call, business: Business, holder: Ide
         "offer_id": offer_id, "business": business.code, "holder": holder.hash,
         "slot_start": ctx.iso(start), "slot_end": ctx.iso(end), "agent": bool(principals),
         "principals": [p.hash for p in principals]})
-    return _offer_body(ctx, offer_id, business, start.timestamp(), end.timestamp(), expires.timestamp(), wait)
+    return _offer_body(ctx, offer_id, business, offer)
 
 
-def _offer_body(ctx: HallContext, offer_id: str, business: Business, start_epoch: float, end_epoch: float,
-                expires_epoch: float, wait: Estimate | None = None) -> dict[str, Any]:
+def _offer_body(ctx: HallContext, offer_id: str, business: Business, offer: rules.Offered) -> dict[str, Any]:
     """The offer as the kiosk shows it. Why it is offered is said as it is: the queue is longer than today's
     hours, or the windows of the business have gone home (then no wait today is true)."""
-    tz = ctx.config.calendar.tz
-    gone = wait is not None and not wait.today
-    start = datetime.fromtimestamp(start_epoch, tz)
-    end = datetime.fromtimestamp(end_epoch, tz)
+    gone = offer.wait is not None and not offer.wait.today
+    start, end = offer.start, offer.end
     return {
         "over_capacity": True, "expected_today": not gone,
         "booking_offer": {"offer_id": offer_id, "slot_start": ctx.iso(start), "slot_end": ctx.iso(end),
                           "business": business.code,
-                          "expires_at": ctx.iso(datetime.fromtimestamp(expires_epoch, tz))},
+                          "expires_at": ctx.iso(offer.expires)},
         "message": (f"{labels.NOT_TODAY_SLIP}。" if gone else "今天排队人数已超过剩余办公时间的受理能力。")
         + f"可以为您预约 {start:%m月%d日 %H:%M}–{end:%H:%M} 办理；如仍想今天等候，也可以继续取号。",
         "message_en": ("The windows for this business are done for today. " if gone else
