@@ -2,7 +2,8 @@
 
 Plays each scenario in config/drills/ with `kiosk drill` (an own hall of this tree) and prints, per scenario,
 what the slip and the later phone looks were told against the waits that happened: MAE, median error, bias,
-how often the range held and its mean width, the old formulas rebuilt beside them, and unserved_unwarned.
+how often the range held and its mean width, the old formulas rebuilt beside them, unserved_unwarned and
+unserved_told_today.
 
 With ``--before DIR`` (a checkout of the code to compare with, e.g. ``git worktree add /tmp/base 9d3e044``)
 each scenario is also played against a hall served by that code, the same drill client scoring what that
@@ -103,7 +104,8 @@ def row(name: str, label: str, w: dict[str, Any], told: str) -> str:
     bias_ok = "yes" if slip["n"] and abs(slip["bias"]) <= 3 else "no"
     return (f"| {name} | {label} | {w['mean_wait']:.0f} | {slip['n']} | {slip['mae']} | {slip['median_error']} | "
             f"{slip['bias']:+} | {later['n']} | {later['mae']} | {later['bias']:+} | {held} | {width} | "
-            f"{w['unserved']} / {w['unserved_unwarned']} | {target}: {mae_ok} | {bias_ok} |")
+            f"{w['unserved']} / {w['unserved_unwarned']} / {w.get('unserved_told_today', '—')} | {target}: {mae_ok} | "
+            f"{bias_ok} |")
 
 
 def main() -> int:
@@ -127,7 +129,8 @@ def main() -> int:
                                                        code)
     print(f"\nwaits told against waits that happened, kiosk drill at ×{args.speed:g}, seed {args.seed}")
     print("| scenario | hall | mean wait | slips | slip MAE | slip median | slip bias | looks | later MAE | "
-          "later bias | range held | range width | unserved / unwarned | MAE target: met | |bias| ≤ 3 |")
+          "later bias | range held | range width | unserved / unwarned / told today at the end | MAE target: met | "
+          "|bias| ≤ 3 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
         if "before" in runs:

@@ -24,7 +24,8 @@ SCREENS = ["01-home", "02-choose-business", "03-identify", "04-identify-typing",
            "18-rate-thanks", "19-enquiry", "20-enquiry-fees", "21-not-sure-question", "22-not-sure-followup",
            "23-identify-from-helper", "24-agent-identify", "25-agent-principal", "26-agent-principals",
            "26b-agent-offer", "27-agent-ticket", "28-booking-offer", "29-booking-slip", "29b-agent-booking-offer",
-           "29c-agent-booking-slip", "30-report-category", "31-report-pinyin",
+           "29c-agent-booking-slip", "29d-windows-gone-offer", "29e-windows-gone-ticket", "30-report-category",
+           "31-report-pinyin",
            "32-report-filled", "33-report-receipt", "34-rate-type-number", "34b-rate-card", "35-rate-typed-faces",
            "35b-rate-typed-thanks", "36-hall-guide",
            "37-case-number", "38-case-progress", "39-report-status-by-scan", "40-elderly-home",
@@ -96,6 +97,11 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     # an agent over capacity is offered the same choice, and the booking names the people represented
     assert "仍要今天排队" in joined["29b-agent-booking-offer"]
     assert "代办人 " in joined["29c-agent-booking-slip"] and "1101**********0074" in joined["29c-agent-booking-slip"]
+    # the windows of X have gone home: the offer says why, and a ticket taken anyway says no minutes
+    gone = joined["29d-windows-gone-offer"]
+    assert "今天可能无法办理" in gone and "窗口今天已下班" in gone and "仍要取号" in gone and "仍要今天排队" not in gone
+    ticket = joined["29e-windows-gone-ticket"]
+    assert "X001" in ticket and "此号今天可能叫不到" in ticket and "预计等候" not in ticket
     # 办不成事: category, pinyin with candidates, phone and ticket, a receipt with its number
     assert "材料要求不清或反复补材料" in joined["30-report-category"]
     assert "不知道" in joined["31-report-pinyin"] and "[buzhidao]" in joined["31-report-pinyin"]
@@ -137,6 +143,7 @@ def test_the_printed_slips_carry_signed_codes(tour: Path) -> None:
     assert re.fullmatch(r"HT1:demo-hall:20261123:B001:[A-Z2-7]+", printed[0])
     assert not any(":D001:" in c for c in printed)  # the paper-out ticket was not "printed"
     assert any(re.fullmatch(r"HT1:demo-hall:20261123:G001:[A-Z2-7]+", c) for c in printed)  # the agent's ticket
+    assert any(":X001:" in c for c in printed)  # taken although its windows had gone home: printed all the same
     assert any(c.startswith("HA1") for c in printed)  # the booking slip checks in like an appointment
     assert any(re.fullmatch(r"HM1:demo-hall:M20261123-001:[A-Z2-7]+", c) for c in printed)  # the receipt, signed
 
@@ -146,6 +153,7 @@ def test_every_ui_string_has_glyphs_in_the_font() -> None:
 
     cmap = TTFont(str(ensure_font())).getBestCmap()
     sources = [ROOT / "kiosk" / "ui" / "kiosk" / f for f in ("kiosk.kv", "app.py", "finder.py")]
+    sources.append(ROOT / "kiosk" / "domain" / "labels.py")  # the waits as read and said
     sources += sorted((ROOT / "kiosk" / "ui" / "kiosk" / "flows").glob("*.py"))
     text = "".join(p.read_text() for p in sources)
     strings = "".join(re.findall(r'"([^"\n]*[\u3000-\u9fff\uff00-\uffef][^"\n]*)"', text))

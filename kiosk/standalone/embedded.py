@@ -26,6 +26,7 @@ from kiosk.contract.requests import (
     Finish,
     IssueTicket,
     Login,
+    Logout,
     Rate,
     Recall,
     ReportMatter,
@@ -245,6 +246,16 @@ class EmbeddedHall:
         status, body = self.do(call, CallNext(window=window))
         assert status == 200, body
         return str(body["ticket"]["number"])
+
+    def close_window(self, window: int) -> None:
+        """The clerk at a window, having worked today, finishes the citizen there and goes home (logs out)."""
+        call = self._window_call(window)
+        try:
+            self.do(call, Finish(window=window))
+        except DomainError:
+            pass  # nobody at the window
+        self.do(call, Logout(window=window))
+        self._sessions.pop(window, None)
 
     def recall(self, window: int) -> None:
         self.do(self._window_call(window), Recall(window=window))
