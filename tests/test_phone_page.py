@@ -64,13 +64,19 @@ def test_the_slip_qr_is_the_halls_address_with_the_signed_code(hall: HallProcess
     assert codes.code_of(qr) == code
 
 
+def signed_in(hall: HallProcess, window: int) -> Client:
+    """The clerk "7" at ``window``: the counter's client with the session."""
+    counter = hall.client("counter-1")
+    r = counter.post(f"/api/v1/windows/{window}/login", {"clerk_id": "7", "pin": "1234"})
+    assert r.status_code == 200, r.text
+    return hall.client("counter-1", r.json()["session"])
+
+
 def test_a_phone_follows_its_ticket_through_waiting_called_and_served(hall: HallProcess) -> None:
     kiosk = hall.client("kiosk-1")
     ahead = [issue(kiosk, i) for i in range(1, 6)]  # five people before ours
     mine = issue(kiosk, 9)
-    counter = hall.client("counter-1")
-    session = counter.post("/api/v1/windows/2/login", {"clerk_id": "7", "pin": "1234"}).json()["session"]
-    window = hall.client("counter-1", session)
+    window = signed_in(hall, 2)
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser = Browser(*PHONE)
     try:
@@ -115,9 +121,7 @@ def test_a_phone_is_told_when_the_windows_of_its_business_have_gone_home(hall: H
     it may not be called today and where to ask."""
     kiosk = hall.client("kiosk-1")
     first, mine = issue(kiosk, 1, "Q"), issue(kiosk, 2, "Q")
-    counter = hall.client("counter-1")
-    session = counter.post("/api/v1/windows/5/login", {"clerk_id": "7", "pin": "1234"}).json()["session"]
-    window = hall.client("counter-1", session)
+    window = signed_in(hall, 5)
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser = Browser(*PHONE)
     try:

@@ -181,11 +181,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     app.go_home()
     assert app.demo is not None
     app.demo.crowd("K", 40)  # a surge: today cannot serve everyone waiting for K
-    app.ticket.start()
-    app.ticket.choose_business("K")
-    sims["idcard"].place("zhang")
-    yield "28-booking-offer", lambda: app.root.current == "message" and bool(app.ticket.offer)
-    sims["idcard"].remove()
+    yield from _offered(app, sims, "K", "28-booking-offer")
     tour_of(app).press(action("预约"))
     yield "29-booking-slip", lambda: "请取走预约凭条" in message.message
     app.go_home()
@@ -198,11 +194,7 @@ def _more(app: KioskApp, tour_case: str) -> Iterator[TourStep]:
     # window 5 (查询 Q, X) has worked and its clerk has gone home: an X ticket may not be called today, and the
     # kiosk says so instead of minutes: the offer says why, and a ticket taken anyway, and its slip, say so too
     app.demo.close_window(5)
-    app.ticket.start()
-    app.ticket.choose_business("X")
-    sims["idcard"].place("zhang")
-    yield "29d-windows-gone-offer", lambda: app.root.current == "message" and bool(app.ticket.offer)
-    sims["idcard"].remove()
+    yield from _offered(app, sims, "X", "29d-windows-gone-offer")
     tour_of(app).press(action("仍要取号"))
     yield "29e-windows-gone-ticket", lambda: app.root.current == "ticket" and not app.busy
     app.go_home()
@@ -306,6 +298,15 @@ def _elderly(app: KioskApp) -> Iterator[TourStep]:
 def _action(app: KioskApp, label: str) -> Widget:
     """The message screen's action button whose label starts with ``label``."""
     return next(b for b in app.root.get_screen("message").ids.actions.children if b.text.startswith(label))
+
+
+def _offered(app: KioskApp, sims: dict[str, Any], business: str, name: str) -> Iterator[TourStep]:
+    """张三 lays the card for a ticket of ``business`` and is offered a booking instead (screen ``name``)."""
+    app.ticket.start()
+    app.ticket.choose_business(business)
+    sims["idcard"].place("zhang")
+    yield name, lambda: app.root.current == "message" and bool(app.ticket.offer)
+    sims["idcard"].remove()
 
 
 def _agent_offered(app: KioskApp, sims: dict[str, Any], business: str, names: tuple[str, str, str, str, str]
