@@ -128,6 +128,9 @@ def test_a_business_whose_only_window_leaves_early_is_told_not_before_closing() 
      [window(1, "ABC"), window(5, "QX", "closed", worked_today=False)], {"Q": 1}, False),
     ("before opening, nobody has logged in yet", at(8, 50), [window(5, "QX", "closed", worked_today=False)],
      {"Q": 2}, True),
+    # a clerk late is likelier than one absent all day (which the duty desk's roster says: see the roster rows)
+    ("the hall works, its only window has not come yet", at(10, 30),
+     [window(1, "ABC"), window(5, "QX", "closed", worked_today=False)], {"Q": 1}, True),
     ("at lunch, back in the afternoon", at(12, 30), [window(5, "QX", "closed", since=at(12, 5))], {"Q": 3}, True),
     ("the roster sends its window home before it can reach the ticket", at(15),
      [window(1, "ABC"), window(5, "QX", leaves_at=at(16))], {"Q": 20}, False),
