@@ -101,7 +101,7 @@ def test_the_flows_beyond_a_plain_ticket(tour: Path) -> None:
     gone = joined["29d-windows-gone-offer"]
     assert "今天可能无法办理" in gone and "窗口今天已下班" in gone and "仍要取号" in gone and "仍要今天排队" not in gone
     ticket = joined["29e-windows-gone-ticket"]
-    assert "X001" in ticket and "此号今天可能叫不到" in ticket and "预计等候" not in ticket
+    assert "X001" in ticket and "今天可能叫不到" in ticket and "预计等候" not in ticket
     # 办不成事: category, pinyin with candidates, phone and ticket, a receipt with its number
     assert "材料要求不清或反复补材料" in joined["30-report-category"]
     assert "不知道" in joined["31-report-pinyin"] and "[buzhidao]" in joined["31-report-pinyin"]

@@ -39,6 +39,7 @@ from kiosk.domain.labels import (
     MATTER_STATUS,
     RATING_LEVELS,
     decision_text,
+    expected_today,
 )
 from kiosk.ui.fitting import keep_fitting
 from kiosk.ui.hall_app import EventFollower, HallApp
@@ -348,7 +349,11 @@ class DutyApp(HallApp):
         lines = ["各业务等候："]
         for b in q["businesses"]:
             if b["waiting"]:
-                flag = "（等候过长）" if b["long_wait"] else ""
+                # stranded: the windows that serve it have gone home, so those waiting will not be called today
+                # unless a window takes them on (a temporary window, or hours extended)
+                flags = (["等候过长"] if b["long_wait"] else []) + (
+                    [] if expected_today(b) else ["已无窗口办理，请安排临时开窗或告知群众"])
+                flag = f"（{'；'.join(flags)}）" if flags else ""
                 lines.append(f"  {b['name']}：{b['waiting']} 人，最长已等 {b['longest_wait_min']} 分钟{flag}")
         open_windows = [w for w in q["windows"] if w["state"] != "closed"]
         lines += ["", f"开放窗口：{len(open_windows)} / {len(q['windows'])}"]

@@ -383,7 +383,7 @@ class TicketFlow:
         today = labels.expected_today(ticket)
         holder = ticket["holder_masked"] or "（预约签到 appointment）"
         wait, wait_en = (f"预计等候{labels.range_text(low, high)}", labels.range_text_en(low, high)) if today else \
-            (labels.NOT_TODAY, labels.NOT_TODAY_EN)
+            (labels.NOT_TODAY_SHORT, labels.NOT_TODAY_SHORT_EN)  # the offer just said why; the voice says it
         screen.details = (f"{ticket['business_name']}\n前面还有 {ahead} 人，{wait}"
                           f"\n{ahead} ahead · {wait_en}"
                           f"\n{'代办人' if ticket.get('agent') else '取号人'} {holder}")
