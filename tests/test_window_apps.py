@@ -125,8 +125,9 @@ def test_the_duty_desk_alone_with_its_demo_morning() -> None:
     assert "申诉中" in t["07b-rating-appealed"]
     assert "申诉复核已撤销" in t["07c-rating-overturned"]
     # window 5 (查询 Q) has worked and gone home with Q tickets waiting: the load says they are stranded
-    stranded = next(line for line in t["09-load"].splitlines() if line.strip().startswith("查询"))
+    stranded = next(line for line in t["09-load"].splitlines() if "登记资料查询" in line)
     assert "已无窗口办理" in stranded, t["09-load"]
+    assert all("已无窗口办理" not in line for line in t["09-load"].splitlines() if "转移登记" in line)  # B is served
     assert "原因" in t["10-reason-required"] and "5号窗口临时加办 B" in t["11-temporary-window"]
     assert "延时服务到 18:30" in t["12-hours-extended"]
     # the roster: window 5 goes home at 15:00, recorded with its reason and listed in today's decisions
