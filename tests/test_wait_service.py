@@ -155,3 +155,36 @@ def test_once_the_windows_of_a_business_have_gone_home_no_one_is_told_a_wait_tod
     hall.login(5)
     again = phone()
     assert again["expected_today"] is True and again["ahead"] == 0 and again["expected_wait_range_min"][1] <= 10  # type: ignore[index]
+
+
+def test_a_hall_slower_than_its_catalog_tells_the_first_citizens_of_the_morning_so(tmp_path: Path) -> None:
+    """Last Friday window 3 took 25 minutes over every D ticket (the catalog says 15). On Monday at opening,
+    before anyone is served, a D ticket with three ahead is told what Friday taught, not what the catalog
+    says; a hall with no earlier days still starts from the catalog."""
+    def monday_ticket(hall: Hall) -> tuple[object, object]:
+        hall.now = datetime(2026, 11, 23, 9, 1, tzinfo=TZ)
+        hall.login(3)
+        for i in range(3):
+            hall.number("D", 10 + i)
+        return told(hall.issue("D", 20)[1]["ticket"])
+
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "slow").mkdir()
+    fresh = Hall(tmp_path / "fresh")
+    slow = Hall(tmp_path / "slow", now=datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    try:
+        slow.login(3)
+        for i in range(8):
+            slow.number("D", 30 + i)
+        for _ in range(8):
+            slow.at(3, "call-next")
+            slow.tick(25)
+            assert slow.at(3, "finish")[0] == 200
+        catalog, learned = monday_ticket(fresh), monday_ticket(slow)
+    finally:
+        fresh.close()
+        slow.close()
+    assert isinstance(catalog[0], int) and isinstance(learned[0], int)
+    assert 45 <= catalog[0] <= 55   # three at about 16.8 minutes (15, leaning right)
+    assert 68 <= learned[0] <= 78   # three at about 24: Friday's 25, shrunk a little towards the catalog
+    assert learned[1][1] > catalog[1][1]  # the range moves with it

@@ -226,6 +226,22 @@ def test_the_whole_hall_teaches_a_business_it_has_not_seen_yet() -> None:
     assert durations.learn_day(catalog, {})["A"].mean == pytest.approx(20.0 * durations.SKEW)
 
 
+def test_the_halls_earlier_days_are_where_the_morning_starts() -> None:
+    """On earlier days this hall's D services took 25 minutes (the catalog says 15). This morning, before anyone
+    is served, a D ticket costs what those days taught; a business they never saw starts from their pace;
+    their no-shows count; and today's own services still move every figure, as they always did."""
+    catalog = {"D": 15.0, "E": 8.0}
+    past = {"D": durations.Seen([25.0] * 60, [2.0] * 10, 400, 40)}
+    morning = durations.learn_day(catalog, {}, past)
+    assert 24.5 <= morning["D"].mean <= 25.5
+    assert 12.0 <= morning["E"].mean <= 13.5  # 8 × SKEW × the earlier days' pace of about 1.45
+    assert 0.08 <= morning["D"].no_show_rate <= 0.1 and morning["D"].no_show_minutes < durations.NO_SHOW_MINUTES
+    assert durations.learn_day(catalog, {}, {}) == durations.learn_day(catalog, {})  # a new hall: the catalog
+    today = durations.learn_day(catalog, {"D": durations.Seen([15.0] * 30, [], 30, 0)}, past)
+    assert 15.0 < today["D"].mean < 17.0  # a faster day shows within the morning
+    assert today["E"].mean < morning["E"].mean
+
+
 def test_no_shows_are_counted_at_what_they_cost() -> None:
     none = durations.learn(10.0, [10.0] * 20)
     many = durations.learn(10.0, [10.0] * 20, [2.0] * 20)

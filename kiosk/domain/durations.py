@@ -1,8 +1,13 @@
 """What one ticket costs a window today, learned from the day: per business, from the call (recalls included)
-to the finish, blended with the catalog's figure while few are seen, robust to a service left open over the
+to the finish, blended with a starting figure while few are seen, robust to a service left open over the
 lunch break, with no-shows counted at what they cost; the whole hall's pace first, each business's own after;
-and each window's pace against the others on the same businesses. Pure: the hall keeps the durations in its
-store (kiosk/hall/waits.py) and hands them here.
+and each window's pace against the others on the same businesses.
+
+The starting figure is the hall's own, not only the catalog's: the services of the hall's earlier days are
+learned exactly as today's are (from the catalog's figure), and what they taught is where today starts. A hall
+whose clerks take twenty minutes for what the catalog calls fifteen then tells the first citizens of the
+morning the truth, instead of learning it again every day by lunchtime. Pure: the hall keeps the durations in
+its store (kiosk/hall/wait_facts.py) and hands them here.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ SKEW = math.exp(math.log(1 + PRIOR_CV ** 2) / 2)
 NO_SHOW_PRIOR = 0.04    # share of called tickets whose holder does not come, before the hall has seen any
 NO_SHOW_WEIGHT = 20.0
 NO_SHOW_MINUTES = 3.0   # what calling a holder who does not come costs a window, before any is seen
+PAST_SAMPLES = 60       # the latest durations of earlier days kept per business: the hall as it runs lately
 SPEED_WEIGHT = 25.0     # services a window must do before its own pace moves the estimate (ten say little)
 
 
@@ -79,18 +85,38 @@ class Seen:
     no_show_total: int = 0
 
 
-def learn_day(catalog: Mapping[str, float], seen: Mapping[str, Seen]) -> dict[str, Durations]:
+def learn_day(catalog: Mapping[str, float], seen: Mapping[str, Seen],
+              past: Mapping[str, Seen] | None = None) -> dict[str, Durations]:
     """Every business's durations today. What the whole hall has seen moves each business's starting point
     first (a day when every service runs 15% over the catalog shows it after a handful of services, long
-    before each business has its own handful), then each business's own services move it further."""
-    ratios = [min(4.0, max(0.25, x / (catalog[code] * SKEW))) for code, s in seen.items() if catalog.get(code)
-              for x in s.served]
+    before each business has its own handful), then each business's own services move it further. ``past``:
+    what the hall's earlier days saw (their latest durations and their counts); learned the same way from the
+    catalog, it is today's starting point."""
+    return learned_from(starting(catalog, past), seen)
+
+
+def starting(catalog: Mapping[str, float], past: Mapping[str, Seen] | None) -> dict[str, Durations]:
+    """Where the day starts: the catalog's figures, or what the hall's earlier days taught from them (the hall
+    works this out once a day)."""
+    start = {code: prior(minutes) for code, minutes in catalog.items()}
+    return learned_from(start, past) if past else start
+
+
+def learned_from(start: Mapping[str, Durations], seen: Mapping[str, Seen]) -> dict[str, Durations]:
+    """Each business's durations from its starting figure and what was seen (today's services, or the past's)."""
+    ratios = [min(4.0, max(0.25, x / start[code].mean)) for code, s in seen.items()
+              if code in start and start[code].mean > 0 for x in s.served]
     pace = (PRIOR_WEIGHT + sum(ratios)) / (PRIOR_WEIGHT + len(ratios))
     called = sum(s.served_total + s.no_show_total for s in seen.values())
     missed = sum(s.no_show_total for s in seen.values())
-    no_show = (NO_SHOW_WEIGHT * NO_SHOW_PRIOR + missed) / (NO_SHOW_WEIGHT + called)
-    return {code: learn(minutes * pace, *_seen(seen.get(code)), no_show_prior=no_show)
-            for code, minutes in catalog.items()}
+    return {code: learn(scaled(base, pace), *_seen(seen.get(code)),
+                        no_show_prior=(NO_SHOW_WEIGHT * base.no_show_rate + missed) / (NO_SHOW_WEIGHT + called))
+            for code, base in start.items()}
+
+
+def scaled(base: Durations, pace: float) -> Durations:
+    """``base`` at ``pace`` (1.5: every service half as long again)."""
+    return Durations(base.mean * pace, base.sd * pace, base.no_show_rate, base.no_show_minutes, base.seen)
 
 
 def _seen(s: Seen | None) -> tuple[Sequence[float], Sequence[float], int, int]:
@@ -98,13 +124,14 @@ def _seen(s: Seen | None) -> tuple[Sequence[float], Sequence[float], int, int]:
     return s.served, s.no_shows, s.served_total, s.no_show_total
 
 
-def learn(catalog_minutes: float, served: Sequence[float], no_shows: Sequence[float] = (), served_total: int = 0,
+def learn(start: float | Durations, served: Sequence[float], no_shows: Sequence[float] = (), served_total: int = 0,
           no_show_total: int = 0, no_show_prior: float = NO_SHOW_PRIOR) -> Durations:
-    """Today's durations of one business, blended with the catalog's figure while few are seen (shrinkage).
+    """Today's durations of one business, blended with the starting figure while few are seen (shrinkage).
 
+    ``start``: the catalog's minutes, or what the hall's earlier days taught;
     ``served``/``no_shows``: the most recent durations (call to finish, call to no-show) in minutes;
     ``served_total``/``no_show_total``: how many of each the day has seen (the recent lists are capped)."""
-    base = prior(catalog_minutes)
+    base = prior(start) if isinstance(start, (int, float)) else start
     served_total = max(served_total, len(served))
     no_show_total = max(no_show_total, len(no_shows))
     mean, sd = base.mean, base.sd
@@ -114,9 +141,9 @@ def learn(catalog_minutes: float, served: Sequence[float], no_shows: Sequence[fl
         n = served_total
         mean = (PRIOR_WEIGHT * base.mean + n * m) / (PRIOR_WEIGHT + n)
         sd = math.sqrt((PRIOR_WEIGHT * base.sd ** 2 + n * s ** 2) / (PRIOR_WEIGHT + n))
-    ns_minutes = NO_SHOW_MINUTES
+    ns_minutes = base.no_show_minutes
     if no_shows:
-        ns_minutes = (2 * NO_SHOW_MINUTES + sum(no_shows)) / (2 + len(no_shows))
+        ns_minutes = (2 * base.no_show_minutes + sum(no_shows)) / (2 + len(no_shows))
     called = served_total + no_show_total
     rate = (NO_SHOW_WEIGHT * no_show_prior + no_show_total) / (NO_SHOW_WEIGHT + called)
     return Durations(mean, sd, rate, ns_minutes, served_total)

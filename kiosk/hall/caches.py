@@ -28,6 +28,7 @@ class Caches:
         self.periods: dict[date, tuple[tuple[tuple[datetime, datetime], ...], datetime | None]] = {}
         # what the day taught about durations (by version) and the recent arrivals (by hall minute): wait_facts.py
         self.learned: dict[str, tuple[int, dict[str, Durations], dict[int, float]]] = {}
+        self.start: dict[str, dict[str, Durations]] = {}  # where the day starts, from the earlier days: by day
         self.arrivals: dict[tuple[str, int, int, int], tuple[dict[str, float], tuple[tuple[str, datetime], ...]]] = {}
         # the hall as an estimate sees it in one second: wait_facts.py
         self.facts: tuple[tuple[datetime | None, datetime | None, tuple[object, ...]], HallFacts | None] = (

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.domain import arrivals, durations, waits
@@ -24,6 +25,7 @@ from kiosk.store.db import Tx
 
 VERSION = "~waits"  # the counters row bumped with every duration learned: the cache key of what was learned
 ARRIVALS_WINDOW = 60.0  # minutes of recent walk-ins that say how many more will come
+PAST_DAYS = 28          # calendar days back whose services are today's starting point
 TicketRow = sqlite3.Row | dict[str, Any]  # a ticket's row as read, or as just written
 
 
@@ -74,19 +76,41 @@ def learned(ctx: HallContext, conn: sqlite3.Connection, day: str, version: int |
     cached = ctx.caches.learned.get(day)
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
-    samples: dict[tuple[str, str], tuple[int, list[float]]] = {}
-    for r in conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day=?", (day,)):
-        samples[(r["business"], r["kind"])] = (int(r["n"]), [float(x) for x in json.loads(r["recent"])])
-    seen = {}
-    for b in ctx.config.businesses:
-        n_served, served = samples.get((b.code, "served"), (0, []))
-        n_missed, missed = samples.get((b.code, "no_show"), (0, []))
-        seen[b.code] = durations.Seen(served, missed, n_served, n_missed)
-    found = durations.learn_day({b.code: b.service_minutes for b in ctx.config.businesses}, seen)
+    seen = _seen(ctx, conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day=?", (day,)))
+    found = durations.learned_from(start(ctx, conn, day), seen)
     speeds = durations.window_speeds({(r["business"], int(r["window"])): (int(r["n"]), float(r["minutes"]))
                                   for r in conn.execute("SELECT * FROM window_services WHERE day=?", (day,))})
     ctx.caches.learned = {day: (version, found, speeds)}
     return found, speeds
+
+
+def start(ctx: HallContext, conn: sqlite3.Connection, day: str) -> dict[str, durations.Durations]:
+    """Where ``day`` starts: what the hall's earlier days (the last PAST_DAYS calendar days) taught, worked out
+    once a day, since the past does not change while today runs."""
+    found = ctx.caches.start.get(day)
+    if found is None:
+        since = (date.fromisoformat(day) - timedelta(days=PAST_DAYS)).isoformat()
+        past = _seen(ctx, conn.execute("SELECT business, kind, n, recent FROM service_times WHERE day<? AND day>=? "
+                                       "ORDER BY day DESC", (day, since)), durations.PAST_SAMPLES)
+        found = durations.starting({b.code: b.service_minutes for b in ctx.config.businesses}, past)
+        ctx.caches.start = {day: found}
+    return found
+
+
+def _seen(ctx: HallContext, rows: Iterable[sqlite3.Row], keep: int = durations.RECENT) -> dict[str, durations.Seen]:
+    """Durations by business from ``service_times`` rows (of one day, or of several, the latest first): the
+    latest ``keep`` of each kind and how many there were in all."""
+    counts: dict[tuple[str, str], int] = {}
+    samples: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        key = (r["business"], r["kind"])
+        counts[key] = counts.get(key, 0) + int(r["n"])
+        latest = samples.setdefault(key, [])
+        if len(latest) < keep:  # each row's list runs oldest to latest; rows come the latest day first
+            latest[:0] = [float(x) for x in json.loads(r["recent"])][-(keep - len(latest)):]
+    return {b.code: durations.Seen(samples.get((b.code, "served"), []), samples.get((b.code, "no_show"), []),
+                                   counts.get((b.code, "served"), 0), counts.get((b.code, "no_show"), 0))
+            for b in ctx.config.businesses}
 
 
 # -- the facts ------------------------------------------------------------------------------------------
